@@ -1,0 +1,57 @@
+"""Model backends behind one interface (`Backend`), chosen per role by a spec string.
+
+Specs: `embedded` (default), `gguf:FILE` (any GGUF via llama.cpp), `hf:DIR` (a transformers
+model directory), `openai:MODEL` (an OpenAI-compatible endpoint; `--base-url`), `fake`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from ethos.agents.models.base import Backend, Decoding, OptionDistribution
+from ethos.errors import EthosError
+
+SPEC_HELP = "embedded, gguf:FILE, hf:DIR, openai:MODEL or fake"
+
+__all__ = ["SPEC_HELP", "Backend", "Decoding", "OptionDistribution", "load_backend", "register_backend"]
+
+_REGISTERED: dict[str, Backend] = {}
+
+
+def register_backend(name: str, backend: Backend) -> None:
+    """Make an already-built backend (a test double, a model shared across graphs) available by name."""
+    _REGISTERED[name] = backend
+
+
+def load_backend(spec: str, base_url: str | None = None) -> Backend:
+    """The backend a spec names, built once per process."""
+    return _REGISTERED.get(spec) or _build_backend(spec, base_url)
+
+
+@lru_cache(maxsize=8)
+def _build_backend(spec: str, base_url: str | None) -> Backend:
+    kind, _, arg = spec.partition(":")
+    if kind == "embedded" and not arg:
+        from ethos.agents.models.embedded import ChatLlamaCpp, embedded_gguf_path
+
+        return Backend(spec, ChatLlamaCpp(model_path=str(embedded_gguf_path())), top_logprobs=100)
+    if kind == "gguf" and arg:
+        from ethos.agents.models.embedded import ChatLlamaCpp
+
+        return Backend(spec, ChatLlamaCpp(model_path=str(Path(arg).expanduser())), top_logprobs=100)
+    if kind == "hf" and arg:
+        from ethos.agents.models.hf import ChatTransformers
+
+        if not Path(arg).expanduser().is_dir():
+            raise EthosError(f"model directory not found: {arg}")
+        return Backend(spec, ChatTransformers(model_dir=str(Path(arg).expanduser())), top_logprobs=100)
+    if kind == "openai" and arg:
+        from ethos.agents.models.openai import openai_backend
+
+        return openai_backend(spec, arg, base_url=base_url)
+    if kind == "fake" and not arg:
+        from ethos.agents.models.fake import fake_backend
+
+        return fake_backend(spec)
+    raise EthosError(f"unknown model '{spec}': expected {SPEC_HELP}")

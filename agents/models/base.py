@@ -1,0 +1,182 @@
+"""One interface for every model backend: text completion and option probabilities.
+
+Each backend is a LangChain chat model, so LangChain callbacks (tracing, token usage) see every
+call. Option probabilities come from the first generated token's `top_logprobs` in the OpenAI
+format, which the local backends compute exactly from their logits; where an endpoint returns no
+logprobs they are estimated by sampling, and the result says so.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.runnables.config import ContextThreadPoolExecutor
+
+from ethos.errors import EthosError
+
+Messages = Sequence[tuple[str, str]]  # ("system" | "human" | "ai", text)
+
+
+@dataclass(frozen=True)
+class Decoding:
+    """How a role decodes: its new-token budget, temperature and seed."""
+
+    max_tokens: int
+    temperature: float
+    seed: int = 0
+
+
+@dataclass
+class OptionDistribution:
+    labels: list[str]
+    probs: list[float]
+    source: str  # "logprobs", "sampling" or "uniform_fallback"
+
+    @property
+    def choice(self) -> str:
+        return self.labels[int(np.argmax(self.probs))]
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def uniform(labels: Sequence[str]) -> OptionDistribution:
+    return OptionDistribution(list(labels), [1 / len(labels)] * len(labels), "uniform_fallback")
+
+
+def _token_label(token: str) -> str:
+    # "A", " A", "(A" and "A." all name option A; their probabilities are summed.
+    return token.strip().lstrip("(*[").rstrip(".):]*")
+
+
+def distribution_from_top_logprobs(top: Sequence[dict], labels: Sequence[str]) -> list[float] | None:
+    """Sum the probability of every candidate token that names a label, renormalised over the labels."""
+    mass = dict.fromkeys(labels, 0.0)
+    for entry in top:
+        label = _token_label(entry["token"])
+        if label in mass:
+            mass[label] += math.exp(entry["logprob"])
+    total = sum(mass.values())
+    if total <= 0:
+        return None
+    return [mass[label] / total for label in labels]
+
+
+_LEADING_LABEL = re.compile(r"^\W*([A-Za-z0-9]+)\b")
+
+
+def leading_label(text: str, labels: Sequence[str]) -> str | None:
+    """The label a reply starts with ("B", "B.", "(B) ...", "**B**"), if it is one of `labels`."""
+    match = _LEADING_LABEL.match(text)
+    return match[1] if match and match[1] in labels else None
+
+
+class Backend:
+    """A model used by one or more roles (persona generator, persona agents, moderator)."""
+
+    def __init__(
+        self,
+        spec: str,
+        chat: BaseChatModel,
+        *,
+        top_logprobs: int = 20,
+        explain: Callable[[Exception], EthosError | None] | None = None,
+    ):
+        self.spec = spec
+        self.chat = chat
+        self.top_logprobs = top_logprobs
+        self._explain = explain
+
+    def _invoke(self, messages: Messages, role: str, **kwargs) -> AIMessage:
+        config = {"tags": [f"role:{role}"], "metadata": {"ethos_role": role, "ethos_model": self.spec}}
+        kwargs = {k: v for k, v in kwargs.items() if v is not None}
+        try:
+            return self.chat.invoke(list(messages), config=config, **kwargs)
+        except EthosError:
+            raise
+        except Exception as exc:
+            explained = self._explain(exc) if self._explain else None
+            if explained is None:
+                raise
+            raise explained from exc
+
+    def complete(
+        self, messages: Messages, *, role: str, max_tokens: int, temperature: float, seed: int | None = None
+    ) -> str:
+        reply = self._invoke(messages, role, max_tokens=max_tokens, temperature=temperature, seed=seed)
+        return _text(reply)
+
+    def option_distribution(
+        self, messages: Messages, labels: Sequence[str], *, role: str, samples: int = 10, seed: int = 0
+    ) -> OptionDistribution:
+        """The next-token distribution over `labels` (same signature for every backend)."""
+        labels = list(labels)
+        reply = self._invoke(
+            messages, role, max_tokens=1, temperature=0.0, logprobs=True, top_logprobs=self.top_logprobs
+        )
+        content = (reply.response_metadata.get("logprobs") or {}).get("content")
+        if content:
+            probs = distribution_from_top_logprobs(content[0].get("top_logprobs") or [], labels)
+            return OptionDistribution(labels, probs, "logprobs") if probs else uniform(labels)
+        return self._sampled_distribution(messages, labels, role=role, samples=samples, seed=seed)
+
+    def _sampled_distribution(
+        self, messages: Messages, labels: list[str], *, role: str, samples: int, seed: int
+    ) -> OptionDistribution:
+        # The endpoint gave no logprobs: estimate from the first label of `samples` sampled replies.
+        def sample(i: int) -> str | None:
+            return leading_label(
+                self.complete(messages, role=role, max_tokens=4, temperature=1.0, seed=seed + i), labels
+            )
+
+        with ContextThreadPoolExecutor(max_workers=min(samples, 8)) as pool:
+            picked = [label for label in pool.map(sample, range(samples)) if label]
+        if not picked:
+            return uniform(labels)
+        return OptionDistribution(labels, [picked.count(label) / len(picked) for label in labels], "sampling")
+
+
+def _text(message: BaseMessage) -> str:
+    content = message.content
+    if isinstance(content, str):
+        return content
+    return "".join(part.get("text", "") if isinstance(part, dict) else str(part) for part in content)
+
+
+# ---- helpers shared by the local backends -------------------------------------------------------
+
+
+def chat_dicts(messages: Sequence[BaseMessage]) -> list[dict]:
+    roles = {"system": "system", "human": "user", "ai": "assistant"}
+    return [{"role": roles.get(m.type, "user"), "content": _text(m)} for m in messages]
+
+
+def top_logprobs_from_logits(logits: np.ndarray, k: int, decode: Callable[[int], str]) -> list[dict]:
+    """OpenAI-style top_logprobs for one position, computed exactly from the full logits."""
+    logits = logits.astype(np.float64)
+    logprobs = logits - (logits.max() + np.log(np.exp(logits - logits.max()).sum()))
+    k = min(k, logprobs.shape[0])
+    top = np.argpartition(-logprobs, k - 1)[:k]
+    top = top[np.argsort(-logprobs[top])]
+    return [{"token": decode(int(i)), "logprob": float(logprobs[i])} for i in top]
+
+
+def ai_message(text: str, *, prompt_tokens: int, completion_tokens: int, model: str, top: list[dict] | None = None):
+    metadata: dict = {"model_name": model}
+    if top is not None:
+        metadata["logprobs"] = {"content": [{"token": top[0]["token"], "logprob": top[0]["logprob"], "top_logprobs": top}]}
+    return AIMessage(
+        content=text,
+        response_metadata=metadata,
+        usage_metadata={
+            "input_tokens": prompt_tokens,
+            "output_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    )

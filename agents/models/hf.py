@@ -1,0 +1,126 @@
+"""The `hf` backend: a local transformers model directory, through langchain-huggingface and torch.
+
+Persona agents call the model in parallel; a micro-batcher turns their calls into one batched
+`generate` (left padding), which is several times faster on a CPU than one prompt at a time.
+Option probabilities come from the last position's logits.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import PrivateAttr
+
+from ethos.agents.models.base import ai_message, chat_dicts, top_logprobs_from_logits
+from ethos.agents.models.batching import MicroBatcher
+from ethos.errors import EthosError
+
+
+class ChatTransformers(BaseChatModel):
+    model_dir: str
+    batch_size: int = 8
+    _llm: Any = PrivateAttr(default=None)  # langchain_huggingface.HuggingFacePipeline
+    _batcher: MicroBatcher = PrivateAttr(default=None)
+
+    def model_post_init(self, __context: Any) -> None:
+        path = Path(self.model_dir)
+        if not (path / "config.json").is_file():
+            raise EthosError(f"not a transformers model directory (no config.json): {self.model_dir}")
+        from langchain_huggingface import HuggingFacePipeline
+        from transformers import AutoModelForCausalLM, AutoTokenizer, pipeline
+
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        tokenizer.padding_side = "left"  # batched generation continues every prompt from its end
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        model = AutoModelForCausalLM.from_pretrained(path)
+        model.eval()
+        pipe = pipeline("text-generation", model=model, tokenizer=tokenizer, batch_size=self.batch_size)
+        self._llm = HuggingFacePipeline(pipeline=pipe, batch_size=self.batch_size)
+        self._batcher = MicroBatcher(self._generate_batch, max_batch=self.batch_size)
+
+    @property
+    def _llm_type(self) -> str:
+        return "transformers"
+
+    @property
+    def _identifying_params(self) -> dict:
+        return {"model_dir": self.model_dir}
+
+    @property
+    def batch_sizes(self) -> list[int]:
+        return self._batcher.batch_sizes
+
+    def _render(self, messages) -> str:
+        tokenizer = self._llm.pipeline.tokenizer
+        return tokenizer.apply_chat_template(chat_dicts(messages), tokenize=False, add_generation_prompt=True)
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs) -> ChatResult:
+        prompt = self._render(messages)
+        tokenizer = self._llm.pipeline.tokenizer
+        prompt_tokens = len(tokenizer(prompt, add_special_tokens=False)["input_ids"])
+        model = Path(self.model_dir).name
+        if kwargs.get("logprobs"):
+            top = self._next_token_logprobs(prompt, kwargs.get("top_logprobs") or 20)
+            message = ai_message(top[0]["token"], prompt_tokens=prompt_tokens, completion_tokens=1, model=model, top=top)
+        else:
+            # Calls that differ only in their seed share a batch, seeded by the batch's lowest seed.
+            key = (kwargs.get("max_tokens", 256), kwargs.get("temperature", 0.8))
+            text = self._batcher.submit(key, (prompt, kwargs.get("seed")))
+            completion_tokens = len(tokenizer(text, add_special_tokens=False)["input_ids"])
+            message = ai_message(text, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, model=model)
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _generate_batch(self, key: tuple, items: list[tuple[str, int | None]]) -> list[str]:
+        import torch
+
+        max_tokens, temperature = key
+        prompts = [prompt for prompt, _ in items]
+        seeds = [seed for _, seed in items if seed is not None]
+        if seeds:
+            torch.manual_seed(min(seeds))
+        sample = temperature > 0
+        pipeline_kwargs = {"max_new_tokens": max_tokens, "do_sample": sample, "return_full_text": False}
+        if sample:
+            pipeline_kwargs["temperature"] = temperature
+        with torch.inference_mode():
+            result = self._llm.generate(prompts, pipeline_kwargs=pipeline_kwargs)
+        return [generations[0].text for generations in result.generations]
+
+    def _next_token_logprobs(self, prompt: str, k: int) -> list[dict]:
+        import torch
+
+        pipe = self._llm.pipeline
+        with self._batcher._model_lock, torch.inference_mode():
+            ids = pipe.tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
+            logits = pipe.model(**ids).logits[0, -1].float().numpy()
+        return top_logprobs_from_logits(logits, k, lambda i: pipe.tokenizer.decode([i]))
+
+
+def export_embedded_to_transformers(out_dir: Path) -> Path:
+    """Turn the embedded GGUF into a transformers directory (for the `hf` backend and its tests).
+
+    transformers dequantises the GGUF to fp32 but refuses to save that model, so a fresh model
+    is built from the config and given the state dict.
+    """
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    from ethos.agents.models.embedded import embedded_gguf_path
+
+    gguf = embedded_gguf_path()
+    out_dir = Path(out_dir)
+    if (out_dir / "config.json").is_file():
+        return out_dir
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    loaded = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    config = AutoConfig.for_model(**{k: v for k, v in loaded.config.to_dict().items() if k != "quantization_config"})
+    fresh = AutoModelForCausalLM.from_config(config)
+    fresh.load_state_dict(loaded.state_dict())
+    tmp = out_dir.with_name(out_dir.name + ".partial")
+    fresh.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    tmp.rename(out_dir)  # a half-written directory is never mistaken for a finished one
+    return out_dir

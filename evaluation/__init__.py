@@ -1,0 +1,1 @@
+"""Evaluation on VITAL: reading items in the VITAL schema (more to come: metrics, baselines, runner)."""

@@ -1,0 +1,107 @@
+"""The persona graph: seed personas -> one persona agent each, in parallel -> the mode's moderator.
+
+`graph` is compiled at import so `langgraph.json` can serve it.
+"""
+
+from __future__ import annotations
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+from langgraph.types import Send
+
+from ethos.agents.models import Decoding, load_backend
+from ethos.agents.moderators import MODERATORS
+from ethos.agents.persona_agent import draft_comment
+from ethos.graph.context import Context
+from ethos.graph.state import PersonaGraphState, PersonaRequest, PersonaTask, validate_request
+from ethos.personas.generation import generate_personas
+from ethos.personas.library import default_library
+from ethos.personas.prompts import persona_messages
+from ethos.personas.schema import Persona
+
+
+def _context(runtime: Runtime[Context]) -> Context:
+    return runtime.context or Context()
+
+
+def seed_personas(state: PersonaGraphState, runtime: Runtime[Context]) -> dict:
+    ctx = _context(runtime)
+    request = validate_request(state)
+    generator = load_backend(ctx.generator_model, ctx.base_url)
+    messages = persona_messages(
+        request["situation"], ctx.n_personas, options=request["options"], target=request["target"]
+    )
+
+    def complete(attempt: int) -> str:
+        return generator.complete(
+            messages,
+            role="persona_generator",
+            max_tokens=ctx.persona_tokens,
+            temperature=ctx.persona_temperature,
+            seed=ctx.seed + attempt,  # a retry must not repeat the same sample
+        )
+
+    personas, report = generate_personas(
+        complete, n=ctx.n_personas, attempts=ctx.persona_attempts, library=list(default_library())
+    )
+    return {**request, "personas": [p.model_dump() for p in personas], "persona_report": report.as_dict()}
+
+
+def spawn_persona_agents(state: PersonaGraphState) -> list[Send]:
+    return [
+        Send("persona_agent", PersonaTask(index=i, persona=p, situation=state["situation"], options=state["options"]))
+        for i, p in enumerate(state["personas"])
+    ]
+
+
+def persona_agent(task: PersonaTask, runtime: Runtime[Context]) -> dict:
+    ctx = _context(runtime)
+    comment = draft_comment(
+        load_backend(ctx.agent_model, ctx.base_url),
+        Persona(**task["persona"]),
+        situation=task["situation"],
+        options=task["options"],
+        decoding=Decoding(ctx.comment_tokens, ctx.comment_temperature, ctx.seed + task["index"]),
+    )
+    return {"comments": [{"index": task["index"], **comment}]}
+
+
+def route_to_moderator(state: PersonaGraphState) -> str:
+    return f"{state['mode']}_moderator"
+
+
+def _moderator_node(mode: str):
+    moderator = MODERATORS[mode]
+
+    def moderate(state: PersonaGraphState, runtime: Runtime[Context]) -> dict:
+        ctx = _context(runtime)
+        comments = sorted(state["comments"], key=lambda c: c["index"])
+        result = moderator.moderate(
+            state,
+            comments,
+            load_backend(ctx.moderator_model, ctx.base_url),
+            Decoding(ctx.moderator_tokens, ctx.moderator_temperature, ctx.seed),
+            ctx.samples,
+        )
+        return {"result": {"mode": mode, **result}}
+
+    moderate.__name__ = f"{mode}_moderator"
+    return moderate
+
+
+def build_graph():
+    builder = StateGraph(PersonaGraphState, context_schema=Context, input_schema=PersonaRequest)
+    builder.add_node("seed_personas", seed_personas)
+    builder.add_node("persona_agent", persona_agent)
+    builder.add_edge(START, "seed_personas")
+    builder.add_conditional_edges("seed_personas", spawn_persona_agents, ["persona_agent"])
+    moderator_nodes = []
+    for mode in MODERATORS:
+        builder.add_node(f"{mode}_moderator", _moderator_node(mode))
+        builder.add_edge(f"{mode}_moderator", END)
+        moderator_nodes.append(f"{mode}_moderator")
+    builder.add_conditional_edges("persona_agent", route_to_moderator, moderator_nodes)
+    return builder
+
+
+graph = build_graph().compile(name="ethos")

@@ -1,0 +1,42 @@
+"""Run-scoped settings of the persona graph (LangGraph runtime context).
+
+Model fields take a backend spec: `embedded`, `gguf:FILE`, `hf:DIR`, `openai:MODEL` or `fake`,
+or the name of a backend registered with `ethos.agents.models.register_backend`.
+The defaults are the published method's budgets.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+
+def _env(name: str, default: str | None) -> str | None:
+    return os.environ.get(name) or default
+
+
+@dataclass(kw_only=True)
+class Context:
+    generator_model: str = field(default_factory=lambda: _env("ETHOS_MODEL", "embedded"))
+    agent_model: str = field(default_factory=lambda: _env("ETHOS_MODEL", "embedded"))
+    moderator_model: str = field(default_factory=lambda: _env("ETHOS_MODEL", "embedded"))
+    base_url: str | None = field(default_factory=lambda: _env("ETHOS_BASE_URL", None))
+    n_personas: int = 6
+    persona_attempts: int = 2  # bounded retries of the persona generator before library top-up
+    persona_tokens: int = 480
+    comment_tokens: int = 200
+    moderator_tokens: int = 200  # Overton response, or a free-text steerable answer
+    persona_temperature: float = 1.0
+    comment_temperature: float = 1.0
+    moderator_temperature: float = 0.1
+    samples: int = 10  # sampled answers per estimate when an endpoint returns no logprobs
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        from ethos.errors import EthosError
+
+        for name in ("n_personas", "persona_attempts", "persona_tokens", "comment_tokens", "moderator_tokens", "samples"):
+            if getattr(self, name) < 1:
+                raise EthosError(f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if self.n_personas > 26:
+            raise EthosError(f"at most 26 personas are supported, got {self.n_personas}")

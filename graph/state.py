@@ -1,0 +1,71 @@
+"""The persona graph's state: a narrow request (the input) and the full state it grows into."""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, NotRequired, TypedDict
+
+from ethos.agents.moderators import MODERATORS
+from ethos.errors import EthosError
+
+
+class PersonaRequest(TypedDict):
+    situation: str  # a health situation, or a survey question's text
+    mode: str  # "overton", "steerable" or "distributional"
+    options: NotRequired[list[str]]  # answer options of a multiple-choice item
+    target: NotRequired[str | None]  # steerable: a value/right/duty, or a group such as POLPARTY_Democrat
+    attribute: NotRequired[str | None]  # distributional: the population, e.g. a country
+
+
+class PersonaTask(TypedDict):
+    """What one persona agent receives through `Send`."""
+
+    index: int
+    persona: dict
+    situation: str
+    options: list[str]
+
+
+class PersonaGraphState(PersonaRequest):
+    personas: list[dict]
+    persona_report: dict
+    comments: Annotated[list[dict], operator.add]  # one per persona agent, gathered in Send order
+    result: dict
+
+
+def validate_request(request: dict) -> dict:
+    """The request with defaults filled in, or an EthosError naming what is wrong."""
+    situation = (request.get("situation") or "").strip()
+    if not situation:
+        raise EthosError("the situation or question text is empty")
+    mode = request.get("mode") or "overton"
+    if mode not in MODERATORS:
+        raise EthosError(f"unknown mode '{mode}': choose one of {', '.join(MODERATORS)}")
+    options = [str(o).strip() for o in request.get("options") or []]
+    if any(not o for o in options):
+        raise EthosError("an option is empty")
+    if len(options) > 26:
+        raise EthosError(f"at most 26 options are supported, got {len(options)}")
+    target = (request.get("target") or "").strip() or None
+    if mode == "steerable" and not target:
+        raise EthosError("steerable mode needs a target value, right, duty or group (--target)")
+    if mode == "distributional" and len(options) < 2:
+        raise EthosError("distributional mode needs at least two options (--option)")
+    attribute = (request.get("attribute") or "").strip() or None
+    return {"situation": situation, "mode": mode, "options": options, "target": target, "attribute": attribute}
+
+
+def count_fallbacks(state: dict) -> dict:
+    """Every place a run fell back from what the method asks for, counted."""
+    result = state.get("result") or {}
+    distributions = [*(result.get("per_persona") or [])]
+    for key in ("selection", "distribution"):
+        if isinstance(result.get(key), dict):
+            distributions.append(result[key])
+    options = state.get("options") or []
+    return {
+        "library_personas": (state.get("persona_report") or {}).get("topped_up", 0),
+        "comments_without_choice": sum(1 for c in state.get("comments", []) if options and not c.get("choice")),
+        "uniform_distributions": sum(1 for d in distributions if d.get("source") == "uniform_fallback"),
+        "sampled_distributions": sum(1 for d in distributions if d.get("source") == "sampling"),
+    }

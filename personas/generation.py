@@ -1,0 +1,102 @@
+"""Seed persona generation: a tolerant parser, bounded retries, de-duplication and library top-up."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+from pydantic import ValidationError
+
+from ethos.personas.library import top_up
+from ethos.personas.prompts import EXAMPLE_NAME
+from ethos.personas.schema import SLOTS, Persona, normalise
+
+_LEADER = re.compile(r"^(?:\s*(?:#+|\*+|[-•>]|\d{1,2}[.):]))+\s*")
+_NAME_REST = re.compile(r"^(?P<name>[^:;|]{1,80}?)\s*(?::|\s[-–—]\s)\s*(?P<rest>.+)$")
+_SLOT_LABEL = re.compile(
+    r"^(?:core\s+value|value|ethical\s+framework|framework|key\s+right\s+or\s+duty|right\s+or\s+duty|"
+    r"right/duty|right|duty|emotion|stakeholder(?:\s+role)?|role)\s*[:=]\s*",
+    re.IGNORECASE,
+)
+
+
+def parse_persona_line(line: str) -> Persona | None:
+    """Read one `#Name: value; framework; right or duty; emotion; stakeholder` line.
+
+    Small models decorate the line (numbering, bold, labels) and pick their own separator:
+    accept `|`, `;` or `,` as long as exactly five slots come out. Anything else is rejected
+    rather than guessed.
+    """
+    text = _LEADER.sub("", line.strip()).replace("**", "").strip().rstrip(".")
+    match = _NAME_REST.match(text)
+    if not match:
+        return None
+    name = match["name"].strip(" \"'*")
+    rest = match["rest"].strip().rstrip(";|,").strip()  # a trailing separator is not a sixth slot
+    for sep in ("|", ";", ","):
+        parts = [_SLOT_LABEL.sub("", part.strip()).strip(" \"'") for part in rest.split(sep)]
+        if len(parts) == len(SLOTS):
+            break
+    else:
+        return None
+    try:
+        return Persona(name=name, **dict(zip(SLOTS, parts)))
+    except ValidationError:
+        return None
+
+
+def is_duplicate(persona: Persona, kept: list[Persona]) -> bool:
+    return any(persona.key() == p.key() or persona.stance() == p.stance() for p in kept)
+
+
+@dataclass
+class PersonaReport:
+    """What happened on the way to the persona set; every fallback is counted here."""
+
+    requested: int
+    attempts: int = 0
+    rejected_lines: int = 0  # non-empty lines without the five-slot shape (or copies of the example)
+    parsed: int = 0
+    duplicates: int = 0
+    generated: int = 0  # generated personas kept
+    topped_up: int = 0  # library personas added because too few were generated
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def generate_personas(
+    complete: Callable[[int], str],
+    *,
+    n: int,
+    attempts: int,
+    library: list[Persona],
+) -> tuple[list[Persona], PersonaReport]:
+    """Ask `complete(attempt)` for persona lines until `n` distinct ones parse, at most `attempts` times.
+
+    Personas from every attempt are pooled. A shortfall is filled from `library`, and counted.
+    """
+    report = PersonaReport(requested=n)
+    kept: list[Persona] = []
+    example = normalise(EXAMPLE_NAME)
+    for attempt in range(attempts):
+        if len(kept) >= n:
+            break
+        report.attempts += 1
+        for line in complete(attempt).splitlines():
+            if not line.strip():
+                continue
+            persona = parse_persona_line(line)
+            if persona is None or persona.key() == example:
+                report.rejected_lines += 1
+                continue
+            report.parsed += 1
+            if is_duplicate(persona, kept):
+                report.duplicates += 1
+            elif len(kept) < n:
+                kept.append(persona)
+    report.generated = len(kept)
+    extra = top_up(kept, library, n - len(kept))
+    report.topped_up = len(extra)
+    return kept + extra, report

@@ -1,0 +1,47 @@
+"""The seed persona prompt. Written for this project; the line shape follows the method."""
+
+from __future__ import annotations
+
+SYSTEM = (
+    "You help an ethics committee in a hospital. You imagine the different moral "
+    "viewpoints that real people bring to a health-care decision."
+)
+
+# The example line is easy for small models to copy; the parser drops exact copies of it.
+EXAMPLE_NAME = "The Cautious Guardian"
+EXAMPLE = f"#{EXAMPLE_NAME}: safety of the vulnerable; ethics of care; duty to protect; worry; family caregiver"
+
+USER = """Situation: {situation}
+{question_block}
+Describe {n} ethical perspectives on this situation that disagree with one another.
+Write one line per perspective and nothing else, each line in this exact shape:
+#Name: core value; ethical framework; key right or duty; emotion; stakeholder role
+
+Example of the shape:
+{example}
+{target_block}
+Now write the {n} lines."""
+
+TARGET_BLOCK = """
+The perspectives must include "{target}". The first {holders} perspectives hold "{target}" as their \
+core value or their key right or duty. The remaining perspectives weigh it against values that \
+compete with it."""
+
+
+def persona_messages(
+    situation: str, n: int, *, options: list[str] | None = None, target: str | None = None
+) -> list[tuple[str, str]]:
+    question_block = ""
+    if options:
+        question_block = "Possible answers: " + "; ".join(options) + "\n"
+    target_block = ""
+    if target:
+        target_block = TARGET_BLOCK.format(target=target, holders=max(1, n // 3))
+    user = USER.format(
+        situation=situation,
+        question_block=question_block,
+        n=n,
+        example=EXAMPLE,
+        target_block=target_block,
+    )
+    return [("system", SYSTEM), ("human", user)]

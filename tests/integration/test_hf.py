@@ -1,0 +1,24 @@
+"""The `hf` backend on a real transformers directory (the embedded model, converted at set-up)."""
+
+import pytest
+from conftest import SMALL
+
+from ethos.agents.models import load_backend
+from ethos.cli import main
+
+
+def test_overton_run_batches_the_persona_comments(embedded_hf_dir, capsys):
+    spec = f"hf:{embedded_hf_dir}"
+    assert main(["run", "--json", "--model", spec, *SMALL, "A nurse is asked to hide a medication error."]) == 0
+    assert capsys.readouterr().out.count('"response"') == 1
+    batches = load_backend(spec).chat.batch_sizes
+    assert 3 in batches  # the three persona agents' calls ran as one generate
+
+
+def test_hf_and_embedded_agree_on_option_probabilities(embedded_hf_dir):
+    prompt = [("human", "Question: Should a doctor tell a patient the truth?\nOptions:\nA. Yes\nB. No\nAnswer with the letter only.\nAnswer:")]
+    hf = load_backend(f"hf:{embedded_hf_dir}").option_distribution(prompt, ["A", "B"], role="test")
+    gguf = load_backend("embedded").option_distribution(prompt, ["A", "B"], role="test")
+    assert hf.source == gguf.source == "logprobs"
+    # The same weights (dequantised vs. llama.cpp's Q4_1 kernels): the probabilities agree closely.
+    assert hf.probs == pytest.approx(gguf.probs, abs=0.1)

@@ -1,0 +1,91 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from ethos.cli import main
+from tests_paths import FIXTURES
+
+SITUATION = "A family asks a doctor to withhold a terminal diagnosis from their mother."
+
+
+def run_json(capsys, *argv):
+    assert main(["run", "--json", *argv]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_json_result_of_each_mode(fake, capsys):
+    spec = fake().spec
+    out = run_json(capsys, "--model", spec, SITUATION)
+    assert out["mode"] == "overton" and len(out["comments"]) == 6 and out["result"]["response"]
+    assert out["usage"]["new_tokens"] > 0 and out["fallbacks"]["library_personas"] == 0
+    out = run_json(capsys, "--model", spec, "--mode", "steerable", "--target", "Right to know", "Should she be told?")
+    assert out["result"]["selected_persona"] == "The Truth Teller"
+    out = run_json(capsys, "--model", spec, "--mode", "distributional", "q?", "--option", "yes", "--option", "no", "--n-personas", "4")
+    assert len(out["result"]["per_persona"]) == 4 and sum(out["result"]["distribution"]) == pytest.approx(1)
+
+
+def test_human_output_streams_personas_comments_and_result(fake, capsys):
+    assert main(["run", "--model", fake().spec, SITUATION]) == 0
+    out = capsys.readouterr().out
+    assert out.index("Personas: 6") < out.index("[1/6] The Truth Teller") < out.index("Overton response:")
+    assert "Fallbacks: none" in out
+
+
+@pytest.mark.parametrize(
+    ("name", "mode", "key"),
+    [
+        ("vital_overton_valuekaleidoscope.sample.json", "overton", "response"),
+        ("vital_steerable_valuekaleidoscope.sample.json", "steerable", "distribution"),
+        ("vital_steerable_opinionqa.sample.json", "steerable", "distribution"),
+        ("vital_distributional_moralchoice.sample.json", "distributional", "per_persona"),
+        ("vital_distributional_globalopinionqa.sample.json", "distributional", "per_persona"),
+    ],
+)
+def test_items_in_every_vital_schema_run(fake, capsys, name, mode, key):
+    out = run_json(capsys, "--model", fake().spec, "--n-personas", "2", "--item", str(FIXTURES / name))
+    assert out["mode"] == mode and key in out["result"]
+
+
+def test_single_option_item_runs(fake, capsys):
+    out = run_json(capsys, "--model", fake().spec, "--item", str(FIXTURES / "vital_steerable_opinionqa.sample.json"), "--index", "1")
+    assert out["options"] == ["A great deal"] and out["result"]["distribution"]["probs"] == [1.0]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", ""], "the situation or question text is empty"),
+        (["run", "--mode", "steerable", "x"], "steerable mode needs a target"),
+        (["run", "--mode", "distributional", "x", "--option", "a"], "at least two options"),
+        (["run", "--model", "hf:/no/such/dir", "x"], "model directory not found: /no/such/dir"),
+        (["run", "--model", "gguf:/no/such.gguf", "x"], "model file not found: /no/such.gguf"),
+        (["run", "--model", "fake", "--base-url", "http://127.0.0.1:9", "--model", "openai:m", "x"], "cannot reach the model endpoint at http://127.0.0.1:9"),
+        (["run", "--item", "/no/such.json"], "item file not found: /no/such.json"),
+        (["run", "--item", str(FIXTURES / "broken_item.sample.json")], "broken_item.sample.json: item 0 (id 7): missing field 'options'"),
+        (["run", "--item", str(FIXTURES / "vital_overton_valuekaleidoscope.sample.json"), "--index", "9"], "--index 9 is out of range"),
+        (["run", "--n-personas", "0", "x"], "n-personas must be at least 1"),
+        (["run", "--model", "llama", "x"], "unknown model 'llama'"),
+    ],
+)
+def test_errors_are_one_line_with_non_zero_exit(capsys, argv, message):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("ethos: error: ") and message in err[-1]
+
+
+@pytest.mark.parametrize("argv", [["run", "--mode", "vote", "x"], ["run", "--n-personas", "many", "x"]])
+def test_bad_flags_exit_2_with_one_line(argv):
+    proc = subprocess.run([sys.executable, "-m", "ethos.cli", *argv], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("ethos: error:") and "Traceback" not in proc.stderr
+
+
+def test_unreachable_endpoint_gives_no_traceback():
+    proc = subprocess.run(
+        [sys.executable, "-m", "ethos.cli", "run", "--model", "openai:m", "--base-url", "http://127.0.0.1:9", "x"],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("ethos: error: cannot reach the model endpoint")

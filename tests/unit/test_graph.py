@@ -1,0 +1,147 @@
+import threading
+import time
+
+import pytest
+
+from ethos.agents.models import load_backend
+from ethos.errors import EthosError
+from ethos.graph.builder import graph
+from ethos.graph.state import count_fallbacks
+
+SITUATION = "A family asks a doctor to withhold a terminal diagnosis from their mother."
+
+
+def roles(backend):
+    return [c["role"] for c in backend.chat.calls]
+
+
+def human_prompt(call):
+    return next(text for kind, text in call["messages"] if kind == "human")
+
+
+def test_overton_passes_every_comment_to_the_moderator(fake, run_graph):
+    backend = fake()
+    out = run_graph({"situation": SITUATION, "mode": "overton"}, backend)
+    assert len(out["personas"]) == 6 and out["persona_report"]["generated"] == 6
+    assert [c["index"] for c in out["comments"]] == list(range(6))
+    assert [c["persona"] for c in out["comments"]] == [p["name"] for p in out["personas"]]
+    assert roles(backend) == ["persona_generator"] + ["persona_agent"] * 6 + ["overton_moderator"]
+    moderator_prompt = human_prompt(backend.chat.calls[-1])
+    for i, comment in enumerate(out["comments"], 1):
+        assert f"[{i}] {comment['text']}" in moderator_prompt
+    assert out["result"]["mode"] == "overton" and out["result"]["response"]
+    # Openers that restate the persona ("As The Truth Teller, ...") are stripped.
+    assert not any(c["text"].startswith("As ") for c in out["comments"])
+
+
+def test_persona_agents_run_in_parallel(fake, run_graph):
+    running, peak, lock = [0], [0], threading.Lock()
+
+    def slow_comment(prompt):
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.2)
+        with lock:
+            running[0] -= 1
+        return "We should act with care."
+
+    backend = fake(replies={"persona_agent": slow_comment})
+    started = time.perf_counter()
+    run_graph({"situation": SITUATION, "mode": "overton"}, backend)
+    assert peak[0] >= 2
+    assert time.perf_counter() - started < 6 * 0.2
+
+
+def test_steerable_selects_the_comment_for_the_target_and_answers_with_it(fake, run_graph):
+    backend = fake()
+    request = {"situation": "Should the doctor tell?", "mode": "steerable", "target": "Right to know",
+               "options": ["Tell", "Withhold", "Wait", "Ask the ethics board", "Either"]}
+    out = run_graph(request, backend)
+    result = out["result"]
+    assert result["selected_persona"] == "The Truth Teller"  # its right or duty is the right to know
+    assert result["selection"]["labels"] == list("ABCDEF") and result["selection"]["source"] == "logprobs"
+    assert len(result["distribution"]["probs"]) == 5 and sum(result["distribution"]["probs"]) == pytest.approx(1)
+    select_call, answer_call = backend.chat.calls[-2:]
+    assert (select_call["role"], answer_call["role"]) == ("steerable_select", "steerable_answer")
+    assert "Right to know" in human_prompt(select_call)
+    assert out["comments"][result["selected"]]["text"] in human_prompt(answer_call)
+    # Five options are lettered A-E everywhere: no prompt assumes three.
+    assert "E. Either" in human_prompt(answer_call) and "(A, B, or C)" not in human_prompt(answer_call)
+    generator_prompt = human_prompt(backend.chat.calls[0])
+    assert "Right to know" in generator_prompt  # target-aware persona generation
+
+
+def test_steerable_group_code_is_phrased_with_its_category(fake, run_graph):
+    backend = fake()
+    run_graph({"situation": "q", "mode": "steerable", "target": "POLPARTY_Democrat", "options": ["Yes", "No"]}, backend)
+    assert "in terms of political party, Democrat" in human_prompt(backend.chat.calls[-1])
+
+
+def test_steerable_without_options_answers_in_words(fake, run_graph):
+    backend = fake()
+    out = run_graph({"situation": SITUATION, "mode": "steerable", "target": "Right to know"}, backend)
+    assert out["result"]["answer"] and "distribution" not in out["result"]
+
+
+def test_distributional_averages_the_per_persona_distributions(fake, run_graph):
+    backend = fake()
+    request = {"situation": "Should the doctor tell?", "mode": "distributional", "options": ["Tell", "Withhold", "Unsure"], "attribute": "Japan"}
+    out = run_graph(request, backend)
+    result = out["result"]
+    assert len(result["per_persona"]) == 6
+    for row, comment in zip(result["per_persona"], out["comments"]):
+        assert row["persona"] == comment["persona"]
+        assert row["labels"][row["probs"].index(max(row["probs"]))] == comment["choice"]  # follows its comment
+    mean = [sum(r["probs"][k] for r in result["per_persona"]) / 6 for k in range(3)]
+    assert result["distribution"] == pytest.approx(mean)
+    prompts = [human_prompt(c) for c in backend.chat.calls if c["role"] == "distributional_moderator"]
+    assert len(prompts) == 6 and all("Answer as a person from Japan" in p for p in prompts)
+    assert count_fallbacks(out) == {"library_personas": 0, "comments_without_choice": 0, "uniform_distributions": 0, "sampled_distributions": 0}
+
+
+def test_ambiguity_level_is_never_used_as_a_population(fake, run_graph):
+    backend = fake()
+    run_graph({"situation": "q", "mode": "distributional", "options": ["a", "b"], "attribute": "low_ambiguity"}, backend)
+    assert not any("low_ambiguity" in human_prompt(c) for c in backend.chat.calls)
+
+
+def test_too_few_generated_personas_are_topped_up_and_counted(fake, run_graph):
+    backend = fake(persona_lines=2)
+    out = run_graph({"situation": SITUATION, "mode": "overton"}, backend, persona_attempts=3)
+    report = out["persona_report"]
+    assert report["attempts"] == 3 and report["generated"] == 2 and report["topped_up"] == 4
+    assert [p["source"] for p in out["personas"]] == ["generated"] * 2 + ["library"] * 4
+    assert count_fallbacks(out)["library_personas"] == 4
+    seeds = [c["kwargs"]["seed"] for c in backend.chat.calls if c["role"] == "persona_generator"]
+    assert seeds == [0, 1, 2]  # each retry is a new sample
+
+
+def test_fallbacks_are_counted_when_comments_miss_a_choice_and_no_logprobs(fake, run_graph):
+    backend = fake(logprobs=False, replies={"persona_agent": lambda p: "No letter here.", "distributional_moderator": lambda p: "?"})
+    out = run_graph({"situation": "q", "mode": "distributional", "options": ["a", "b"]}, backend, n_personas=3, samples=2)
+    assert count_fallbacks(out) == {"library_personas": 0, "comments_without_choice": 3, "uniform_distributions": 3, "sampled_distributions": 0}
+
+
+@pytest.mark.parametrize(
+    ("request_", "message"),
+    [
+        ({"situation": "  ", "mode": "overton"}, "empty"),
+        ({"situation": "x", "mode": "vote"}, "unknown mode 'vote'"),
+        ({"situation": "x", "mode": "steerable"}, "needs a target"),
+        ({"situation": "x", "mode": "distributional", "options": ["a"]}, "at least two options"),
+    ],
+)
+def test_bad_requests_fail_in_the_graph_with_a_clear_error(fake, run_graph, request_, message):
+    with pytest.raises(EthosError, match=message):
+        run_graph(request_, fake())
+
+
+def test_the_graph_has_one_moderator_node_per_mode():
+    nodes = set(graph.get_graph().nodes)
+    assert {"seed_personas", "persona_agent", "overton_moderator", "steerable_moderator", "distributional_moderator"} <= nodes
+
+
+def test_unknown_backend_spec_is_rejected():
+    with pytest.raises(EthosError, match="unknown model 'llama'"):
+        load_backend("llama")

@@ -1,0 +1,79 @@
+import math
+
+import numpy as np
+import pytest
+
+from ethos.agents.models.base import (
+    distribution_from_top_logprobs,
+    leading_label,
+    top_logprobs_from_logits,
+)
+
+
+def lp(p):
+    return math.log(p)
+
+
+def test_token_variants_of_one_letter_are_summed_and_renormalised():
+    top = [
+        {"token": "A", "logprob": lp(0.4)},
+        {"token": " A", "logprob": lp(0.1)},
+        {"token": "B", "logprob": lp(0.2)},
+        {"token": "(C", "logprob": lp(0.05)},
+        {"token": "The", "logprob": lp(0.25)},  # not an option: dropped before renormalising
+    ]
+    probs = distribution_from_top_logprobs(top, ["A", "B", "C"])
+    assert probs == pytest.approx([0.5 / 0.75, 0.2 / 0.75, 0.05 / 0.75])
+
+
+def test_no_option_among_the_candidates_gives_none():
+    assert distribution_from_top_logprobs([{"token": "The", "logprob": -0.1}], ["A", "B"]) is None
+
+
+def test_lowercase_letters_are_not_options():
+    assert distribution_from_top_logprobs([{"token": "a", "logprob": -0.1}], ["A", "B"]) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [("B", "B"), ("B. Oppose", "B"), ("(C) either", "C"), ("**A**", "A"), (" D", None), ("Because", None), ("", None)],
+)
+def test_leading_label(text, label):
+    assert leading_label(text, ["A", "B", "C"]) == label
+
+
+def test_top_logprobs_from_logits_is_an_exact_log_softmax():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=50).astype(np.float32)
+    top = top_logprobs_from_logits(logits, 5, str)
+    expected = logits - np.log(np.exp(logits.astype(np.float64)).sum())
+    order = np.argsort(-expected)[:5]
+    assert [int(t["token"]) for t in top] == order.tolist()
+    assert [t["logprob"] for t in top] == pytest.approx(expected[order].tolist())
+
+
+def test_backend_reads_logprobs_through_the_same_call_for_every_option_count(fake):
+    backend = fake()
+    for n in (1, 2, 5):
+        labels = [chr(65 + i) for i in range(n)]
+        question = "Question: q\nOptions:\n" + "\n".join(f"{label}. option" for label in labels)
+        dist = backend.option_distribution([("human", f"Passage: {labels[-1]}. text\n{question}")], labels, role="distributional_moderator")
+        assert dist.source == "logprobs" and sum(dist.probs) == pytest.approx(1)
+        assert dist.choice == labels[-1]
+
+
+def test_endpoint_without_logprobs_is_estimated_by_sampling_and_flagged(fake):
+    backend = fake(logprobs=False)
+    prompt = [("human", "Passage: A. text\nQuestion: q\nOptions:\nA. yes\nB. no")]
+    dist = backend.option_distribution(prompt, ["A", "B"], role="distributional_moderator", samples=8, seed=0)
+    assert dist.source == "sampling"
+    # The fake answers the passage's letter, except for seeds divisible by 4 (0 and 4 of 0..7).
+    assert dist.probs == pytest.approx([0.75, 0.25])
+    samples = [c for c in backend.chat.calls if not c["kwargs"].get("logprobs")]
+    assert sorted(c["kwargs"]["seed"] for c in samples) == list(range(8))  # distinct samples, never merged
+
+
+def test_no_usable_answer_falls_back_to_uniform_and_says_so(fake):
+    backend = fake(logprobs=False, replies={"distributional_moderator": lambda prompt: "I cannot say."})
+    dist = backend.option_distribution([("human", "Question: q\nA. yes\nB. no")], ["A", "B"], role="distributional_moderator", samples=3)
+    assert dist.source == "uniform_fallback" and dist.probs == [0.5, 0.5]
