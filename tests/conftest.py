@@ -13,8 +13,8 @@ _names = itertools.count()
 def fake():
     """A fresh fake backend, registered under a unique name so no cache is shared between tests."""
 
-    def make(**options):
-        name = f"fake-test-{next(_names)}"
+    def make(name: str | None = None, **options):
+        name = name or f"fake-test-{next(_names)}"
         backend = fake_backend(name, **options)
         register_backend(name, backend)
         return backend

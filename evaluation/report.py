@@ -1,0 +1,122 @@
+"""`ethos report`: finished runs -> a Markdown report with tables and PNG plots."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+from ethos.errors import EthosError
+from ethos.evaluation.methods import METHODS, STAND_IN_NOTE
+from ethos.evaluation.scoring import primary_metric
+from ethos.evaluation.tasks import get_task
+
+
+def find_metrics(run_dirs: list[Path]) -> list[dict]:
+    found = []
+    for run_dir in run_dirs:
+        if not run_dir.is_dir():
+            raise EthosError(f"run directory not found: {run_dir}")
+        for path in sorted(run_dir.rglob("metrics.json")):
+            metrics = json.loads(path.read_text())
+            if "task" in metrics and "method" in metrics:
+                found.append(metrics | {"path": str(path.parent)})
+    if not found:
+        raise EthosError(f"no finished runs (metrics.json) under {', '.join(map(str, run_dirs))}")
+    return found
+
+
+def _fmt(value, ci=None) -> str:
+    if value is None or value != value:  # None or NaN
+        return "–"
+    text = f"{value:.3f}"
+    if ci and all(c == c for c in ci):
+        text += f" [{ci[0]:.3f}, {ci[1]:.3f}]"
+    return text
+
+
+def _method_order(rows: list[dict]) -> list[dict]:
+    return sorted(rows, key=lambda r: METHODS.index(r["method"]) if r["method"] in METHODS else len(METHODS))
+
+
+def write_report(run_dirs: list[Path], out_dir: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    by_task: dict[str, list[dict]] = defaultdict(list)
+    for metrics in find_metrics(run_dirs):
+        by_task[metrics["task"]].append(metrics)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lines = ["# EthosAgents evaluation report", ""]
+    for task_name, rows in sorted(by_task.items()):
+        task = get_task(task_name)
+        rows = _method_order(rows)
+        metric, higher = primary_metric(task, rows[0])
+        models = sorted({str(r.get("model")) for r in rows})
+        lines += [f"## {task_name}", "", f"Model: {', '.join(models)}. Primary metric: `{metric}` ({'higher' if higher else 'lower'} is better).", ""]
+        lines += _table(task, rows)
+        # Per-method bars with 95% bootstrap intervals.
+        fig, ax = plt.subplots(figsize=(6, 3.2))
+        values = [r.get(metric, float("nan")) for r in rows]
+        cis = [r.get(f"{metric}_ci") or [float("nan")] * 2 for r in rows]
+        errors = [[max(v - c[0], 0) for v, c in zip(values, cis)], [max(c[1] - v, 0) for v, c in zip(values, cis)]]
+        ax.bar([r["method"] for r in rows], values, yerr=errors, capsize=4, color="#4C72B0")
+        ax.set_ylabel(metric)
+        ax.set_title(f"{task_name} ({'higher' if higher else 'lower'} is better)")
+        fig.tight_layout()
+        plot = out_dir / f"{task_name}.png"
+        fig.savefig(plot, dpi=120)
+        plt.close(fig)
+        lines += ["", f"![{task_name}]({plot.name})", ""]
+        if any(r.get("groups") for r in rows):
+            lines += _groups_section(task_name, rows, out_dir, plt)
+    if any(r["method"] in ("moe", "modplural") for rows in by_task.values() for r in rows):
+        lines += [f"Note: {STAND_IN_NOTE}.", ""]
+    report = out_dir / "report.md"
+    report.write_text("\n".join(lines))
+    return report
+
+
+def _table(task, rows: list[dict]) -> list[str]:
+    if task.kind == "distribution":
+        columns = [("JS distance ↓", "jsd"), ("most-likely correct ↑", "most_likely_correct")]
+    elif task.kind == "steerable_vk":
+        columns = [("accuracy", "accuracy"), ("balanced acc.", "balanced_accuracy"), ("macro F1", "macro_f1"), ("micro F1", "micro_f1"),
+                   ("binary acc.", "binary_accuracy"), ("binary macro F1", "binary_macro_f1")]
+    else:
+        columns = [(name, name) for name in ("nli_coverage", "embedding_coverage") if any(name in r for r in rows)]
+        columns += [(f"{name} acc@0.33", f"{name}_acc@0.33") for name in ("nli_coverage", "embedding_coverage") if any(name in r for r in rows)]
+    header = "| method | n | " + " | ".join(c for c, _ in columns) + " | s/item | failed | fallbacks |"
+    out = [header, "|" + "---|" * (header.count("|") - 1)]
+    for r in rows:
+        cells = [_fmt(r.get(key), r.get(f"{key}_ci")) for _, key in columns]
+        fallbacks = ", ".join(f"{k} {v}" for k, v in sorted((r.get("fallbacks") or {}).items()) if v) or "none"
+        out.append(f"| {r['method']} | {r['n']} | " + " | ".join(cells) + f" | {r['seconds_per_item'] if r.get('seconds_per_item') is not None else '–'} | {r.get('failed', 0)} | {fallbacks} |")
+    return out
+
+
+def _groups_section(task_name: str, rows: list[dict], out_dir: Path, plt) -> list[str]:
+    groups = sorted({g for r in rows for g in (r.get("groups") or {})})
+    metric = next(k for k in next(iter(rows[0]["groups"].values())) if k != "n")
+    lines = [f"Per group ({metric}):", "", "| group | " + " | ".join(r["method"] for r in rows) + " |", "|---|" + "---|" * len(rows)]
+    for g in groups:
+        cells = [_fmt((r.get("groups") or {}).get(g, {}).get(metric)) for r in rows]
+        n = max((r.get("groups") or {}).get(g, {}).get("n", 0) for r in rows)
+        lines.append(f"| {g} (n={n}) | " + " | ".join(cells) + " |")
+    shown = groups[:16]  # keep the plot readable
+    fig, ax = plt.subplots(figsize=(max(6, len(shown) * 0.6), 3.5))
+    width = 0.8 / len(rows)
+    for k, r in enumerate(rows):
+        values = [(r.get("groups") or {}).get(g, {}).get(metric, float("nan")) for g in shown]
+        ax.bar([i + k * width for i in range(len(shown))], values, width=width, label=r["method"])
+    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(shown))], shown, rotation=45, ha="right", fontsize=7)
+    ax.set_ylabel(metric)
+    ax.set_title(f"{task_name} by group")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    plot = out_dir / f"{task_name}-groups.png"
+    fig.savefig(plot, dpi=120)
+    plt.close(fig)
+    return lines + ["", f"![{task_name} by group]({plot.name})", ""]

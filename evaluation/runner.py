@@ -1,0 +1,156 @@
+"""A resumable evaluation runner.
+
+Each finished item is appended to `results.jsonl` (flushed and synced) by the worker that ran it,
+so an interrupted or killed run loses nothing it finished. Starting the same command again
+skips items that succeeded, re-runs failed ones, and never duplicates one: the last record of an
+id wins.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict
+from pathlib import Path
+
+from tqdm import tqdm
+
+from ethos.errors import EthosError
+from ethos.evaluation.methods import STAND_IN_NOTE, predict
+from ethos.evaluation.scoring import score_items
+from ethos.evaluation.tasks import Task
+from ethos.graph.context import Context
+
+
+class ResultStore:
+    def __init__(self, path: Path):
+        self.path = path
+        self.records: dict[str, dict] = {}
+        self._lock = threading.Lock()
+        if path.exists():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # a line cut short by a kill: that item simply runs again
+                self.records[str(record["id"])] = record
+
+    def succeeded(self) -> set[str]:
+        return {key for key, record in self.records.items() if record["status"] == "ok"}
+
+    def add(self, record: dict) -> None:
+        line = json.dumps(record, ensure_ascii=False) + "\n"
+        with self._lock, open(self.path, "a", encoding="utf-8") as f:
+            f.write(line)
+            f.flush()
+            os.fsync(f.fileno())
+            self.records[str(record["id"])] = record
+
+
+def run_config(task: Task, method: str, data: Path, ctx: Context) -> dict:
+    return {"task": task.name, "method": method, "data": str(data), "context": asdict(ctx)}
+
+
+def _flat(config: dict) -> dict:
+    return {f"context.{k}" if key == "context" else key: v for key, value in config.items()
+            for k, v in (value.items() if key == "context" else [(key, value)])}
+
+
+def _check_config(out_dir: Path, config: dict) -> None:
+    path = out_dir / "config.json"
+    if path.exists():
+        old = json.loads(path.read_text())
+        if old != config:
+            old, new = _flat(old), _flat(config)
+            changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+            raise EthosError(f"{out_dir} holds results of another configuration (differs in {', '.join(changed)}): use another --out")
+    else:
+        path.write_text(json.dumps(config, indent=2))
+
+
+def evaluate(
+    task: Task,
+    method: str,
+    loaded: list[tuple[dict, dict]],
+    ctx: Context,
+    *,
+    data: Path,
+    out_dir: Path,
+    max_concurrency: int = 1,
+    nli_model: str | None = None,
+    progress: bool = True,
+) -> dict:
+    """Run `method` on every item not yet done, then write predictions and metrics; returns the metrics."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _check_config(out_dir, run_config(task, method, data, ctx))
+    store = ResultStore(out_dir / "results.jsonl")
+    done = store.succeeded()
+    todo = [(item, request) for item, request in loaded if str(item["id"]) not in done]
+
+    def run_item(item: dict, request: dict) -> None:
+        started = time.perf_counter()
+        record = {"id": item["id"], "method": method}
+        try:
+            prediction = predict(method, task, request, ctx)
+            record |= {"status": "ok", **asdict(prediction)}
+        except EthosError:
+            raise  # the user must fix something (an endpoint, a model): stop the run
+        except Exception as exc:  # this item failed; the next run retries it
+            record |= {"status": "failed", "error": f"{exc.__class__.__name__}: {exc}"}
+        record["seconds"] = round(time.perf_counter() - started, 3)
+        store.add(record)
+
+    bar = tqdm(total=len(loaded), initial=len(loaded) - len(todo), desc=f"{task.name} {method}", unit="item",
+               file=sys.stderr, disable=not progress)
+    pool = ThreadPoolExecutor(max_workers=max_concurrency)
+    try:
+        futures = [pool.submit(run_item, item, request) for item, request in todo]
+        for future in as_completed(futures):
+            future.result()
+            bar.update()
+    except BaseException:
+        # Stop scheduling, but let items in flight finish and record themselves, so that their
+        # work is kept and a restarted run never runs them a second time.
+        print("\nethos: stopping after the items in flight ...", file=sys.stderr)
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        bar.close()
+    pool.shutdown()
+    return finish(task, method, loaded, store, out_dir, nli_model=nli_model)
+
+
+def finish(task: Task, method: str, loaded: list[tuple[dict, dict]], store: ResultStore, out_dir: Path, *, nli_model: str | None) -> dict:
+    predictions = []
+    seconds, fallbacks = [], {}
+    for item, _ in loaded:
+        record = store.records.get(str(item["id"]))
+        out = copy.deepcopy(item)
+        if record and record["status"] == "ok":
+            if task.kind == "distribution":
+                out["pred_distribution"] = record["distribution"]
+            else:
+                out["output"] = record["output"] if record["output"] is not None else ""
+            seconds.append(record["seconds"])
+            for key, value in record["fallbacks"].items():
+                fallbacks[key] = fallbacks.get(key, 0) + value
+        predictions.append(out)
+    (out_dir / "predictions.json").write_text(json.dumps(predictions, ensure_ascii=False, indent=1))
+    metrics = score_items(task, predictions, nli_model=nli_model)
+    failed = sum(1 for item, _ in loaded if (store.records.get(str(item["id"])) or {}).get("status") == "failed")
+    metrics |= {
+        "method": method,
+        "failed": failed,
+        "fallbacks": fallbacks,
+        "seconds_per_item": round(sum(seconds) / len(seconds), 2) if seconds else None,
+        "model": json.loads((out_dir / "config.json").read_text())["context"]["moderator_model"],
+    }
+    if method in ("moe", "modplural"):
+        metrics["note"] = STAND_IN_NOTE
+    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    return metrics

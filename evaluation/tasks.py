@@ -1,0 +1,110 @@
+"""The five VITAL tasks: their files, their schema checks, and how an item becomes a request."""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+from pathlib import Path
+
+from ethos.errors import EthosError
+from ethos.evaluation.vital import item_request, load_items
+from ethos.graph.state import validate_request
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str  # the CLI name
+    stem: str  # VITAL file name without `.json`
+    kind: str  # "overton", "steerable_vk" or "distribution" (the prediction is a distribution)
+    group_field: str | None  # the per-group breakdown: OpinionQA group, country, ambiguity level
+
+
+TASKS = {
+    t.name: t
+    for t in (
+        Task("overton-vk", "vital_overton_valuekaleidoscope", "overton", None),
+        Task("steerable-vk", "vital_steerable_valuekaleidoscope", "steerable_vk", "vrd"),
+        Task("steerable-opinionqa", "vital_steerable_opinionqa", "distribution", "attribute"),
+        Task("distributional-moralchoice", "vital_distributional_moralchoice", "distribution", "attribute"),
+        Task("distributional-globalopinionqa", "vital_distributional_globalopinionqa", "distribution", "attribute"),
+    )
+}
+
+
+def get_task(name: str) -> Task:
+    if name not in TASKS:
+        raise EthosError(f"unknown task '{name}': choose one of {', '.join(TASKS)}")
+    return TASKS[name]
+
+
+def task_of_file(path: Path) -> Task:
+    """The task a VITAL file holds, from its name."""
+    for task in TASKS.values():
+        if path.name.startswith(task.stem):
+            return task
+    raise EthosError(f"cannot tell the task of {path} from its name: pass --task")
+
+
+def task_file(task: Task, data: Path) -> Path:
+    """`data` is the task's file, or a folder holding VITAL files (e.g. `vital_..._moralchoice.dev.json`)."""
+    if data.is_file():
+        return data
+    if data.is_dir():
+        found = sorted(data.glob(f"{task.stem}*.json"))
+        if not found:
+            raise EthosError(f"no {task.stem}*.json file in {data}")
+        return found[0]
+    raise EthosError(f"--data {data} does not exist")
+
+
+def _is_number_list(value) -> bool:
+    return isinstance(value, list) and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value)
+
+
+def check_item(task: Task, item: dict, where: str) -> None:
+    """Schema checks beyond what a request needs; the error names the item and the field."""
+    if "id" not in item or not isinstance(item["id"], (int, str)) or isinstance(item["id"], bool):
+        raise EthosError(f"{where}: field 'id' must be an integer or a string")
+    if task.kind == "overton":
+        vrd, explanation = item.get("vrd"), item.get("explanation")
+        if not (isinstance(vrd, list) and vrd and all(isinstance(v, str) for v in vrd)):
+            raise EthosError(f"{where}: field 'vrd' must be a non-empty list of strings")
+        if not (isinstance(explanation, list) and len(explanation) == len(vrd) and all(isinstance(e, str) for e in explanation)):
+            raise EthosError(f"{where}: field 'explanation' must be a list of strings as long as 'vrd'")
+    elif task.kind == "steerable_vk":
+        if not isinstance(item.get("vrd"), str):
+            raise EthosError(f"{where}: field 'vrd' must be a string")
+        if item.get("label") not in ("A", "B", "C"):
+            raise EthosError(f"{where}: field 'label' must be A, B or C")
+    else:
+        gold = item.get("gold_distribution")
+        if not _is_number_list(gold) or len(gold) != len(item.get("options") or []):
+            raise EthosError(f"{where}: field 'gold_distribution' must be a list of numbers, one per option")
+        if any(g < 0 for g in gold) or sum(gold) <= 0:
+            raise EthosError(f"{where}: field 'gold_distribution' must be non-negative with a positive sum")
+        if not isinstance(item.get("attribute"), str):
+            raise EthosError(f"{where}: field 'attribute' must be a string")
+
+
+def load_task(task: Task, path: Path) -> list[tuple[dict, dict]]:
+    """Every item of a task file with its graph request; stops at the first malformed item."""
+    items = load_items(path)
+    seen: set[str] = set()
+    loaded = []
+    for index, item in enumerate(items):
+        request = item_request(item, source=str(path), index=index)  # names the file, item and field itself
+        where = f"{path}: item {index} (id {item.get('id')})"
+        check_item(task, item, where)
+        try:
+            request = validate_request(request)
+        except EthosError as exc:
+            raise EthosError(f"{where}: {exc}") from None
+        expected = {"overton": "overton", "steerable_vk": "steerable"}.get(task.kind)
+        if expected and request["mode"] != expected:
+            raise EthosError(f"{where}: this is not a {task.name} item")
+        key = str(item["id"])
+        if key in seen:
+            raise EthosError(f"{where}: duplicate id {key!r}")
+        seen.add(key)
+        loaded.append((item, request))
+    return loaded

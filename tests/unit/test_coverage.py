@@ -1,0 +1,62 @@
+import numpy as np
+import pytest
+import torch
+
+from ethos.errors import EthosError
+from ethos.evaluation.coverage import EmbeddingScorer, NLIScorer, split_sentences
+
+WORDS = "the a patient doctor must should tell truth protect family health public vaccine risk care right duty".split()
+
+
+def tiny_nli(path, labels=("contradiction", "neutral", "entailment")):
+    """A randomly initialised NLI classifier with a word-level vocabulary, saved like a real one."""
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+    vocab = path / "vocab.txt"
+    path.mkdir(parents=True, exist_ok=True)
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", *WORDS]))
+    tokenizer = BertTokenizerFast(vocab_file=str(vocab))
+    config = BertConfig(vocab_size=len(WORDS) + 6, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=32, num_labels=3, id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)})
+    torch.manual_seed(0)
+    BertForSequenceClassification(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+def test_split_sentences():
+    assert split_sentences("One. Two!\nThree? x") == ["One.", "Two!", "Three?"]
+    assert split_sentences("") == []
+
+
+def test_nli_coverage_is_the_mean_over_values_of_the_best_entailing_sentence(tmp_path):
+    scorer = NLIScorer(tiny_nli(tmp_path / "nli"))
+    explanations = ["the doctor must tell the truth.", "protect public health."]
+    response = "the family should care. the patient has a right. vaccine risk is a duty."
+    sentences = split_sentences(response)
+    # The reference: premise = explanation, hypothesis = sentence, entailment probability.
+    expected = []
+    for e in explanations:
+        batch = scorer.tokenizer([e] * len(sentences), sentences, return_tensors="pt", padding=True)
+        with torch.no_grad():
+            probs = scorer.model(**batch).logits.softmax(-1)[:, 2]
+        expected.append(float(probs.max()))
+    assert scorer.entail_index == 2
+    assert scorer.coverage(explanations, response) == pytest.approx(np.mean(expected), abs=1e-6)
+    assert scorer.coverage(explanations, "") == 0.0
+
+
+def test_nli_model_without_an_entailment_label_is_refused(tmp_path):
+    with pytest.raises(EthosError, match="no 'entailment' label"):
+        NLIScorer(tiny_nli(tmp_path / "nli", labels=("yes", "no", "maybe")))
+    with pytest.raises(EthosError, match="not a model directory"):
+        NLIScorer(tmp_path / "nowhere")
+
+
+def test_embedding_proxy_rewards_responses_that_state_the_values():
+    scorer = EmbeddingScorer()
+    explanations = ["Telling the truth respects the patient's right to know.", "Vaccination protects vulnerable neighbours."]
+    covering = "Telling the truth respects the patient's right to know. Vaccination protects vulnerable neighbours."
+    partial = "Telling the truth respects the patient's right to know. I like trains."
+    assert scorer.coverage(explanations, covering) == pytest.approx(1.0, abs=1e-4)
+    assert scorer.coverage(explanations, partial) < scorer.coverage(explanations, covering)

@@ -1,0 +1,61 @@
+import json
+
+import pytest
+
+from ethos.cli import main
+from tests_paths import FIXTURES
+
+
+@pytest.mark.parametrize(
+    "task",
+    ["overton-vk", "steerable-vk", "steerable-opinionqa", "distributional-moralchoice", "distributional-globalopinionqa"],
+)
+def test_eval_all_methods_writes_vital_predictions_then_score_and_report_read_them(fake, tmp_path, capsys, task):
+    spec = fake().spec
+    out = tmp_path / "runs"
+    assert main(["eval", "--task", task, "--method", "all", "--data", str(FIXTURES), "--model", spec, "--n-personas", "2",
+                 "--out", str(out), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    for method in ("vanilla", "prompting", "moe", "modplural", "ethosagents"):
+        assert f"  {method} " in printed
+        predictions = json.loads((out / method / "predictions.json").read_text())
+        field = "output" if task in ("overton-vk", "steerable-vk") else "pred_distribution"
+        assert all(p[field] is not None for p in predictions)
+        metrics = json.loads((out / method / "metrics.json").read_text())
+        assert metrics["failed"] == 0 and metrics["missing"] == 0
+        # `ethos score` on the written file reproduces the run's metrics.
+        assert main(["score", str(out / method / "predictions.json"), "--task", task, "--json"]) == 0
+        scored = json.loads(capsys.readouterr().out)
+        for key, value in scored.items():
+            if key not in ("groups",) and isinstance(value, float):
+                assert value == pytest.approx(metrics[key], nan_ok=True), key
+    assert main(["report", str(out), "--out", str(tmp_path / "report")]) == 0
+    report = (tmp_path / "report" / "report.md").read_text()
+    assert f"## {task}" in report and "| ethosagents |" in report and "stand-in" in report
+    assert (tmp_path / "report" / f"{task}.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_eval_resumes_with_the_same_command(fake, tmp_path, capsys):
+    backend = fake("fake-resume")
+    argv = ["eval", "--task", "distributional-moralchoice", "--data", str(FIXTURES), "--model", "fake-resume",
+            "--out", str(tmp_path), "--no-progress", "--method", "vanilla"]
+    assert main(argv) == 0
+    calls = len(backend.chat.calls)
+    assert main(argv) == 0
+    assert len(backend.chat.calls) == calls  # nothing left to do: no model call
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["eval", "--task", "overton-vk", "--data", "/no/where"], "--data /no/where does not exist"),
+        (["eval", "--task", "overton-vk", "--data", str(FIXTURES), "--limit", "0"], "--limit must be at least 1"),
+        (["score", str(FIXTURES / "broken_item.sample.json")], "cannot tell the task of"),
+        (["score", str(FIXTURES / "broken_item.sample.json"), "--task", "distributional-globalopinionqa"], "item 0 (id 7): field 'gold_distribution'"),
+        (["report", "/no/runs"], "run directory not found: /no/runs"),
+    ],
+)
+def test_eval_errors_are_one_line(capsys, argv, message):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("ethos: error: ") and message in err[-1]
