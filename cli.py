@@ -38,6 +38,13 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     budget.add_argument("--samples", type=int, default=10, metavar="N", help="samples per estimate when an endpoint gives no logprobs")
     budget.add_argument("--seed", type=int, default=0)
     budget.add_argument("--max-concurrency", type=int, metavar="N", help="persona agents (run) or items (eval) in flight at once")
+    _add_runs_arguments(parser)
+    parser.add_argument("--no-cache", action="store_true", help="call the models even where the model-call cache has the answer")
+    parser.add_argument("--prices", type=Path, metavar="FILE", help='JSON price table {"MODEL": {"input": USD/1M, "output": USD/1M}} for cost')
+
+
+def _add_runs_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--runs-dir", type=Path, metavar="DIR", help="records, traces, checkpoints and cache (default: $ETHOS_RUNS_DIR or ~/.local/share/ethosagents/runs)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--item", type=Path, metavar="FILE", help="run an item from a file in the VITAL schema")
     run.add_argument("--index", type=int, default=0, metavar="N", help="which item of --item to run (0-based, default 0)")
     run.add_argument("--json", action="store_true", help="print one machine-readable JSON result")
+    run.add_argument("--trace", action="store_true", help="print the agent conversation as a tree, live, as agents finish")
+    run.add_argument("--resume", metavar="RUN_ID", help="continue an interrupted or failed run from its last checkpoint")
     _add_model_arguments(run)
 
     evaluate = commands.add_parser("eval", help="run methods over a VITAL task file and score them (resumable)")
@@ -68,7 +77,6 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data", required=True, type=Path, metavar="PATH", help="the task's VITAL file, or a folder of VITAL files")
     evaluate.add_argument("--limit", type=int, metavar="N", help="only the first N items")
     evaluate.add_argument("--out", type=Path, metavar="DIR", help="where predictions and results go (default: under the runs directory)")
-    evaluate.add_argument("--runs-dir", type=Path, metavar="DIR", help="default: $ETHOS_RUNS_DIR or ~/.local/share/ethosagents/runs")
     evaluate.add_argument("--nli-model", metavar="DIR", help="local NLI model for value coverage (e.g. deberta-v2-xlarge-mnli)")
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
     _add_model_arguments(evaluate)
@@ -78,6 +86,17 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--task", choices=list(TASKS), help="default: read from the file name")
     score.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     score.add_argument("--nli-model", metavar="DIR", help="local NLI model for value coverage")
+
+    runs = commands.add_parser("runs", help="list recent runs")
+    runs.add_argument("--limit", type=int, default=20, metavar="N")
+    runs.add_argument("--json", action="store_true")
+    _add_runs_arguments(runs)
+
+    trace = commands.add_parser("trace", help="show a run's agent conversation as a tree")
+    trace.add_argument("run_id", metavar="RUN_ID", help="a run id, or its unique beginning")
+    trace.add_argument("--json", action="store_true", help="export the whole record as JSON")
+    trace.add_argument("--full", action="store_true", help="show prompts and replies in full")
+    _add_runs_arguments(trace)
 
     report = commands.add_parser("report", help="turn finished eval runs into a Markdown report with plots")
     report.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
@@ -183,44 +202,89 @@ def _print_distribution(options: list[str], probs: list[float], source: str) -> 
         print(f"    {label}. {option[:60]:<60} {p:.3f}")
 
 
+def _prepare_backends(context, args, runs_dir: Path) -> None:
+    """Load every role's model (a bad spec or a missing model fails before any work) and its cache."""
+    from ethos.agents.models import load_backend, use_cache
+
+    for spec in {context.generator_model, context.agent_model, context.moderator_model}:
+        use_cache(load_backend(spec, context.base_url), None if args.no_cache else runs_dir / "cache.sqlite", context.base_url)
+
+
+def _checkpointed_graph(runs_dir: Path):
+    import sqlite3
+
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    from ethos.graph.builder import build_graph
+
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    saver = SqliteSaver(sqlite3.connect(runs_dir / "checkpoints.sqlite", check_same_thread=False))
+    return build_graph().compile(checkpointer=saver, name="ethos")
+
+
 def run_command(args) -> int:
+    from dataclasses import asdict
+
     from langchain_core.callbacks import UsageMetadataCallbackHandler
 
-    from ethos.graph.builder import graph
+    from ethos.graph.context import Context
+    from ethos.graph.conversation import node_lines, persona_title, render_tree
+    from ethos.graph.records import RunRecord, load_prices, load_record
     from ethos.graph.state import count_fallbacks, validate_request
+    from ethos.graph.tracing import JsonlTracer
 
-    request = validate_request(_request(args))
-    context = _context(args)
-    load_backend_specs(context)
+    runs_dir = args.runs_dir or default_runs_dir()
+    prices = load_prices(args.prices) if args.prices else None
+    if args.resume:
+        record = load_record(runs_dir, args.resume)
+        if record.data.get("status") == "ok":
+            print(render_tree(record.data))
+            return 0
+        request, context = None, Context(**record.data["config"]["context"])
+    else:
+        request = validate_request(_request(args))
+        context = _context(args)
+        record = RunRecord(runs_dir)
+        record.start("run", request, {"context": asdict(context), "cache": not args.no_cache})
+    _prepare_backends(context, args, runs_dir)
+    graph = _checkpointed_graph(runs_dir)
     usage = UsageMetadataCallbackHandler()
-    config = {"callbacks": [usage]}
+    config = {"callbacks": [usage, JsonlTracer(record.trace_path)], "configurable": {"thread_id": record.run_id}}
     if args.max_concurrency:
         config["max_concurrency"] = args.max_concurrency
     started = time.perf_counter()
-    if not args.json:
-        print(f"Generating {context.n_personas} personas with {context.generator_model} ...", file=sys.stderr)
+    quiet = args.json
+    if not quiet:
+        verb = "Resuming" if args.resume else f"Generating {context.n_personas} personas with {context.generator_model} for"
+        print(f"{verb} run {record.run_id} ...", file=sys.stderr)
     state: dict = {}
-    for stream_mode, chunk in graph.stream(request, context=context, config=config, stream_mode=["updates", "values"]):
-        if stream_mode == "values":
-            state = chunk
-            continue
-        if args.json:
-            continue
-        for node, update in chunk.items():
-            if node == "seed_personas":
-                _print_personas(update)
-            elif node == "persona_agent":
-                for comment in update["comments"]:
-                    print(f"  [{comment['index'] + 1}/{context.n_personas}] {comment['persona']}:")
-                    print(_wrap(comment["text"], indent="      "))
+    try:
+        for stream_mode, chunk in graph.stream(request, context=context, config=config, stream_mode=["updates", "values"], durability="sync"):
+            if stream_mode == "values":
+                state = chunk
+            elif not quiet:
+                _show_update(chunk, state, context, args.trace, node_lines, persona_title)
+    except BaseException as exc:
+        state = graph.get_state(config).values or state
+        status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+        record.finish(state, status=status, seconds=time.perf_counter() - started, error=f"{exc.__class__.__name__}: {exc}", prices=prices)
+        hint = f"run {record.run_id} is saved: continue it with `ethos run --resume {record.run_id}`"
+        if isinstance(exc, EthosError):
+            raise EthosError(f"{exc} ({hint})") from exc
+        if isinstance(exc, Exception):
+            raise EthosError(f"{exc.__class__.__name__}: {exc} ({hint})") from exc
+        print(f"ethos: {hint}", file=sys.stderr)
+        raise
     seconds = time.perf_counter() - started
-    new_tokens = sum(u.get("output_tokens", 0) for u in usage.usage_metadata.values())
     fallbacks = count_fallbacks(state)
+    record.finish(state, status="ok", seconds=seconds, fallbacks=fallbacks, prices=prices)
+    tokens = record.data["tokens"]
     if args.json:
         keys = ("situation", "mode", "options", "target", "attribute", "personas", "persona_report", "comments", "result")
-        out = {k: state.get(k) for k in keys} | {
+        out = {"run_id": record.run_id} | {k: state.get(k) for k in keys} | {
             "fallbacks": fallbacks,
-            "usage": {"new_tokens": new_tokens, "by_model": usage.usage_metadata},
+            "usage": {"new_tokens": tokens["output_tokens"], "by_role": tokens["by_role"], "by_model": usage.usage_metadata,
+                      "cached_calls": tokens["cached_calls"], **({"cost_usd": tokens["cost_usd"]} if "cost_usd" in tokens else {})},
             "seconds": round(seconds, 2),
         }
         print(json.dumps(out, ensure_ascii=False))
@@ -228,7 +292,60 @@ def run_command(args) -> int:
         _print_result(state)
         counted = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in fallbacks.items() if v)
         print(f"\nFallbacks: {counted or 'none'}")
-        print(f"Done in {seconds:.1f} s: {new_tokens} new tokens ({new_tokens / max(seconds, 1e-9):.0f}/s).", file=sys.stderr)
+        cached = f", {tokens['cached_calls']} of {tokens['calls']} calls from the cache" if tokens["cached_calls"] else ""
+        cost = f", ${tokens['cost_usd']:.4f}" if "cost_usd" in tokens else ""
+        print(f"Done in {seconds:.1f} s: {tokens['output_tokens']} new tokens{cached}{cost}. "
+              f"Run {record.run_id}: `ethos trace {record.run_id}`", file=sys.stderr)
+    return 0
+
+
+def _show_update(chunk: dict, state: dict, context, trace: bool, node_lines, persona_title) -> None:
+    for node, update in chunk.items():
+        if not isinstance(update, dict):
+            continue
+        conversation = update.get("conversation") or []
+        if node == "seed_personas":
+            if trace:
+                print("\n".join(node_lines(f"persona generator ({len(conversation)} attempt(s))", conversation, last=False)))
+            _print_personas(update)
+        elif node == "persona_agent":
+            for comment in update["comments"]:
+                if trace:
+                    print("\n".join(node_lines(persona_title(comment["index"], state.get("personas") or []), conversation, last=False)))
+                else:
+                    print(f"  [{comment['index'] + 1}/{context.n_personas}] {comment['persona']}:")
+                    print(_wrap(comment["text"], indent="      "))
+        elif trace and conversation:
+            print("\n".join(node_lines(node.replace("_", " "), conversation, last=True)))
+
+
+def runs_command(args) -> int:
+    from ethos.graph.records import list_runs
+
+    records = list_runs(args.runs_dir or default_runs_dir())[: args.limit]
+    if args.json:
+        print(json.dumps([{k: r.get(k) for k in ("run_id", "kind", "status", "started", "seconds", "request", "tokens")} for r in records]))
+        return 0
+    if not records:
+        print("no runs yet", file=sys.stderr)
+        return 0
+    print(f"{'run id':<24}{'time':<17}{'kind':<7}{'mode':<15}{'status':<12}{'tokens':>8}{'seconds':>9}  input")
+    for r in records:
+        request = r.get("request") or {}
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.get("started", 0)))
+        tokens = (r.get("tokens") or {}).get("output_tokens", "-")
+        seconds = f"{r['seconds']:.1f}" if r.get("seconds") is not None else "-"
+        excerpt = " ".join(str(request.get("situation", "")).split())[:50]
+        print(f"{r['run_id']:<24}{when:<17}{r.get('kind', '-'):<7}{request.get('mode', '-'):<15}{r.get('status', '-'):<12}{tokens:>8}{seconds:>9}  {excerpt}")
+    return 0
+
+
+def trace_command(args) -> int:
+    from ethos.graph.conversation import render_tree
+    from ethos.graph.records import load_record
+
+    record = load_record(args.runs_dir or default_runs_dir(), args.run_id)
+    print(json.dumps(record.data, ensure_ascii=False, indent=1) if args.json else render_tree(record.data, full=args.full))
     return 0
 
 
@@ -266,6 +383,7 @@ def _print_metrics(rows: list[dict]) -> None:
 def eval_command(args) -> int:
     from ethos.evaluation.methods import METHODS
     from ethos.evaluation.runner import evaluate
+    from ethos.graph.records import load_prices
     from ethos.evaluation.tasks import get_task, load_task, task_file
 
     task = get_task(args.task)
@@ -276,14 +394,17 @@ def eval_command(args) -> int:
             raise EthosError(f"--limit must be at least 1, got {args.limit}")
         loaded = loaded[: args.limit]
     context = _context(args)
-    load_backend_specs(context)
+    runs_dir = args.runs_dir or default_runs_dir()
+    _prepare_backends(context, args, runs_dir)
+    prices = load_prices(args.prices) if args.prices else None
     methods = list(METHODS) if args.method == "all" else [args.method]
-    out = args.out or (args.runs_dir or default_runs_dir()) / "eval" / task.name
+    out = args.out or runs_dir / "eval" / task.name
     rows = []
     for method in methods:
         rows.append(evaluate(
             task, method, loaded, context, data=data, out_dir=out / method,
             max_concurrency=args.max_concurrency or 1, nli_model=args.nli_model, progress=not args.no_progress,
+            runs_dir=runs_dir, prices=prices,
         ))
         print(f"{method}: predictions in {out / method / 'predictions.json'}", file=sys.stderr)
     _print_metrics(rows)
@@ -317,14 +438,7 @@ def report_command(args) -> int:
     return 0
 
 
-def load_backend_specs(context) -> None:
-    from ethos.agents.models import load_backend
-
-    for spec in {context.generator_model, context.agent_model, context.moderator_model}:
-        load_backend(spec, context.base_url)  # a bad spec or a missing model fails before any work
-
-
-COMMANDS = {"run": run_command, "eval": eval_command, "score": score_command, "report": report_command}
+COMMANDS = {"run": run_command, "eval": eval_command, "score": score_command, "report": report_command, "runs": runs_command, "trace": trace_command}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -337,6 +451,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ethos: interrupted; finished work is saved (rerun the same command to continue)", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -25,8 +25,10 @@ MODES = {
 }
 
 
-def run_once(mode: str, model: str, seed: int) -> dict:
-    argv = [sys.executable, "-m", "ethos.cli", "run", "--json", "--model", model, "--seed", str(seed), *MODES[mode]]
+def run_once(mode: str, model: str, seed: int, runs_dir: str) -> dict:
+    # No cache: every token is generated, so tokens/s is the model's real speed.
+    argv = [sys.executable, "-m", "ethos.cli", "run", "--json", "--no-cache", "--runs-dir", runs_dir, "--model", model,
+            "--seed", str(seed), *MODES[mode]]
     with tempfile.TemporaryFile() as out:
         started = time.perf_counter()
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.PIPE)
@@ -59,9 +61,10 @@ def main() -> None:
     header = f"{'mode':<15}{'run s':>8}{'process s':>11}{'new tok':>9}{'tok/s':>8}{'peak MB':>9}  fallbacks"
     if not args.json:
         print(header)
+    runs_dir = tempfile.mkdtemp(prefix="ethos-bench-")
     for mode in MODES:
         for seed in range(args.repeat):
-            row = run_once(mode, args.model, seed)
+            row = run_once(mode, args.model, seed, runs_dir)
             if args.json:
                 print(json.dumps(row))
             else:

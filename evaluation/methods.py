@@ -113,6 +113,7 @@ def predict(method: str, task: Task, request: dict, ctx: Context) -> Prediction:
         return _from_moderator(task, state, {"comments": comments})
     if method == "ethosagents":
         state = graph.invoke(request, context=ctx)
-        detail = {"personas": state["personas"], "persona_report": state["persona_report"], "comments": state["comments"]}
+        detail = {"personas": state["personas"], "persona_report": state["persona_report"], "comments": state["comments"],
+                  "conversation": state["conversation"]}
         return _from_moderator(task, state, detail)
     raise EthosError(f"unknown method '{method}': choose one of {', '.join(METHODS)} or all")

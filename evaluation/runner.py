@@ -20,11 +20,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from ethos.agents.models.base import recording
 from ethos.errors import EthosError
-from ethos.evaluation.methods import STAND_IN_NOTE, predict
+from ethos.evaluation.methods import STAND_IN_NOTE, Prediction, predict
 from ethos.evaluation.scoring import score_items
 from ethos.evaluation.tasks import Task
 from ethos.graph.context import Context
+from ethos.graph.records import RunRecord, redact, write_json
 
 
 class ResultStore:
@@ -44,7 +46,7 @@ class ResultStore:
         return {key for key, record in self.records.items() if record["status"] == "ok"}
 
     def add(self, record: dict) -> None:
-        line = json.dumps(record, ensure_ascii=False) + "\n"
+        line = redact(json.dumps(record, ensure_ascii=False)) + "\n"
         with self._lock, open(self.path, "a", encoding="utf-8") as f:
             f.write(line)
             f.flush()
@@ -70,7 +72,7 @@ def _check_config(out_dir: Path, config: dict) -> None:
             changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
             raise EthosError(f"{out_dir} holds results of another configuration (differs in {', '.join(changed)}): use another --out")
     else:
-        path.write_text(json.dumps(config, indent=2))
+        write_json(path, config)
 
 
 def evaluate(
@@ -84,6 +86,8 @@ def evaluate(
     max_concurrency: int = 1,
     nli_model: str | None = None,
     progress: bool = True,
+    runs_dir: Path | None = None,
+    prices: dict | None = None,
 ) -> dict:
     """Run `method` on every item not yet done, then write predictions and metrics; returns the metrics."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -93,17 +97,33 @@ def evaluate(
     todo = [(item, request) for item, request in loaded if str(item["id"]) not in done]
 
     def run_item(item: dict, request: dict) -> None:
+        # Each item is a run of its own, with a record holding its whole agent conversation.
+        run = RunRecord(runs_dir) if runs_dir else None
+        if run:
+            run.start("eval", request, {"context": asdict(ctx)}, eval={"task": task.name, "method": method, "item_id": item["id"]})
         started = time.perf_counter()
-        record = {"id": item["id"], "method": method}
+        result = {"id": item["id"], "method": method, "run_id": run.run_id if run else None}
+        prediction, error = Prediction(), None
         try:
-            prediction = predict(method, task, request, ctx)
-            record |= {"status": "ok", **asdict(prediction)}
-        except EthosError:
+            with recording() as exchanges:
+                prediction = predict(method, task, request, ctx)
+            result |= {"status": "ok"}
+        except EthosError as exc:
+            error = str(exc)
             raise  # the user must fix something (an endpoint, a model): stop the run
         except Exception as exc:  # this item failed; the next run retries it
-            record |= {"status": "failed", "error": f"{exc.__class__.__name__}: {exc}"}
-        record["seconds"] = round(time.perf_counter() - started, 3)
-        store.add(record)
+            error = f"{exc.__class__.__name__}: {exc}"
+            result |= {"status": "failed", "error": error}
+        finally:
+            seconds = time.perf_counter() - started
+            conversation = prediction.detail.pop("conversation", None) or [{"node": method, **e} for e in exchanges]
+            if run:
+                state = {**prediction.detail, "conversation": conversation,
+                         "result": {"output": prediction.output, "pred_distribution": prediction.distribution}}
+                run.finish(state, status="ok" if error is None else "failed", seconds=seconds,
+                           fallbacks=prediction.fallbacks, error=error, prices=prices)
+        result |= {**asdict(prediction), "seconds": round(seconds, 3)}
+        store.add(result)
 
     bar = tqdm(total=len(loaded), initial=len(loaded) - len(todo), desc=f"{task.name} {method}", unit="item",
                file=sys.stderr, disable=not progress)

@@ -10,6 +10,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Send
 
 from ethos.agents.models import Decoding, load_backend
+from ethos.agents.models.base import recording
 from ethos.agents.moderators import MODERATORS
 from ethos.agents.persona_agent import draft_comment
 from ethos.graph.context import Context
@@ -41,10 +42,16 @@ def seed_personas(state: PersonaGraphState, runtime: Runtime[Context]) -> dict:
             seed=ctx.seed + attempt,  # a retry must not repeat the same sample
         )
 
-    personas, report = generate_personas(
-        complete, n=ctx.n_personas, attempts=ctx.persona_attempts, library=list(default_library())
-    )
-    return {**request, "personas": [p.model_dump() for p in personas], "persona_report": report.as_dict()}
+    with recording() as exchanges:
+        personas, report = generate_personas(
+            complete, n=ctx.n_personas, attempts=ctx.persona_attempts, library=list(default_library())
+        )
+    return {
+        **request,
+        "personas": [p.model_dump() for p in personas],
+        "persona_report": report.as_dict(),
+        "conversation": [{"node": "seed_personas", **e} for e in exchanges],
+    }
 
 
 def spawn_persona_agents(state: PersonaGraphState) -> list[Send]:
@@ -56,14 +63,18 @@ def spawn_persona_agents(state: PersonaGraphState) -> list[Send]:
 
 def persona_agent(task: PersonaTask, runtime: Runtime[Context]) -> dict:
     ctx = _context(runtime)
-    comment = draft_comment(
-        load_backend(ctx.agent_model, ctx.base_url),
-        Persona(**task["persona"]),
-        situation=task["situation"],
-        options=task["options"],
-        decoding=Decoding(ctx.comment_tokens, ctx.comment_temperature, ctx.seed + task["index"]),
-    )
-    return {"comments": [{"index": task["index"], **comment}]}
+    with recording() as exchanges:
+        comment = draft_comment(
+            load_backend(ctx.agent_model, ctx.base_url),
+            Persona(**task["persona"]),
+            situation=task["situation"],
+            options=task["options"],
+            decoding=Decoding(ctx.comment_tokens, ctx.comment_temperature, ctx.seed + task["index"]),
+        )
+    return {
+        "comments": [{"index": task["index"], **comment}],
+        "conversation": [{"node": "persona_agent", "persona_index": task["index"], **e} for e in exchanges],
+    }
 
 
 def route_to_moderator(state: PersonaGraphState) -> str:
@@ -76,14 +87,18 @@ def _moderator_node(mode: str):
     def moderate(state: PersonaGraphState, runtime: Runtime[Context]) -> dict:
         ctx = _context(runtime)
         comments = sorted(state["comments"], key=lambda c: c["index"])
-        result = moderator.moderate(
-            state,
-            comments,
-            load_backend(ctx.moderator_model, ctx.base_url),
-            Decoding(ctx.moderator_tokens, ctx.moderator_temperature, ctx.seed),
-            ctx.samples,
-        )
-        return {"result": {"mode": mode, **result}}
+        with recording() as exchanges:
+            result = moderator.moderate(
+                state,
+                comments,
+                load_backend(ctx.moderator_model, ctx.base_url),
+                Decoding(ctx.moderator_tokens, ctx.moderator_temperature, ctx.seed),
+                ctx.samples,
+            )
+        return {
+            "result": {"mode": mode, **result},
+            "conversation": [{"node": f"{mode}_moderator", **e} for e in exchanges],
+        }
 
     moderate.__name__ = f"{mode}_moderator"
     return moderate

@@ -31,6 +31,9 @@ class PersonaGraphState(PersonaRequest):
     persona_report: dict
     comments: Annotated[list[dict], operator.add]  # one per persona agent, gathered in Send order
     result: dict
+    # Every model exchange (who was asked what, and answered what), kept in the state so that it
+    # is in checkpoints too: entries carry their node, persona index, prompt, reply and usage.
+    conversation: Annotated[list[dict], operator.add]
 
 
 def validate_request(request: dict) -> dict:

@@ -9,6 +9,14 @@ from ethos.graph.context import Context
 _names = itertools.count()
 
 
+@pytest.fixture(autouse=True)
+def runs_dir(tmp_path, monkeypatch):
+    """Every test writes its records, checkpoints and cache under its own folder."""
+    path = tmp_path / "ethos-runs"
+    monkeypatch.setenv("ETHOS_RUNS_DIR", str(path))
+    return path
+
+
 @pytest.fixture
 def fake():
     """A fresh fake backend, registered under a unique name so no cache is shared between tests."""

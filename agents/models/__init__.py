@@ -14,9 +14,16 @@ from ethos.errors import EthosError
 
 SPEC_HELP = "embedded, gguf:FILE, hf:DIR, openai:MODEL or fake"
 
-__all__ = ["SPEC_HELP", "Backend", "Decoding", "OptionDistribution", "load_backend", "register_backend"]
+__all__ = ["SPEC_HELP", "Backend", "Decoding", "OptionDistribution", "load_backend", "register_backend", "use_cache"]
 
 _REGISTERED: dict[str, Backend] = {}
+
+
+def use_cache(backend: Backend, path: Path | None, base_url: str | None = None) -> None:
+    """Serve repeated calls from the persistent cache at `path` (None: no cache at all)."""
+    from ethos.agents.models.cache import SqliteCallCache
+
+    backend.chat.cache = SqliteCallCache(path, namespace=f"{backend.spec}|{base_url or ''}") if path else False
 
 
 def register_backend(name: str, backend: Backend) -> None:

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -77,6 +80,23 @@ def leading_label(text: str, labels: Sequence[str]) -> str | None:
     return match[1] if match and match[1] in labels else None
 
 
+_exchanges: ContextVar[list | None] = ContextVar("ethos_exchanges", default=None)
+
+
+@contextmanager
+def recording() -> Iterator[list[dict]]:
+    """Collect every model exchange made in this context (threads started with the context too).
+
+    Graph nodes use it to put what each agent was asked and answered into the graph state.
+    """
+    exchanges: list[dict] = []
+    token = _exchanges.set(exchanges)
+    try:
+        yield exchanges
+    finally:
+        _exchanges.reset(token)
+
+
 class Backend:
     """A model used by one or more roles (persona generator, persona agents, moderator)."""
 
@@ -87,17 +107,20 @@ class Backend:
         *,
         top_logprobs: int = 20,
         explain: Callable[[Exception], EthosError | None] | None = None,
+        count_tokens: Callable[[str], int] | None = None,
     ):
         self.spec = spec
         self.chat = chat
         self.top_logprobs = top_logprobs
         self._explain = explain
+        self._count_tokens = count_tokens  # for endpoints that report no usage
 
     def _invoke(self, messages: Messages, role: str, **kwargs) -> AIMessage:
         config = {"tags": [f"role:{role}"], "metadata": {"ethos_role": role, "ethos_model": self.spec}}
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
+        started = time.perf_counter()
         try:
-            return self.chat.invoke(list(messages), config=config, **kwargs)
+            reply = self.chat.invoke(list(messages), config=config, **kwargs)
         except EthosError:
             raise
         except Exception as exc:
@@ -105,6 +128,13 @@ class Backend:
             if explained is None:
                 raise
             raise explained from exc
+        if not reply.usage_metadata and self._count_tokens:
+            prompt, text = sum(self._count_tokens(m[1]) for m in messages), self._count_tokens(_text(reply))
+            reply.usage_metadata = {"input_tokens": prompt, "output_tokens": text, "total_tokens": prompt + text}
+        exchanges = _exchanges.get()
+        if exchanges is not None:
+            exchanges.append(_exchange(self.spec, role, messages, kwargs, reply, time.perf_counter() - started))
+        return reply
 
     def complete(
         self, messages: Messages, *, role: str, max_tokens: int, temperature: float, seed: int | None = None
@@ -140,6 +170,23 @@ class Backend:
         if not picked:
             return uniform(labels)
         return OptionDistribution(labels, [picked.count(label) / len(picked) for label in labels], "sampling")
+
+
+def _exchange(spec: str, role: str, messages: Messages, params: dict, reply: AIMessage, seconds: float) -> dict:
+    exchange = {
+        "role": role,
+        "model": spec,
+        "messages": [list(m) for m in messages],
+        "params": params,
+        "reply": _text(reply),
+        "usage": dict(reply.usage_metadata or {}),
+        "seconds": round(seconds, 3),
+        "cached": bool(reply.response_metadata.get("ethos_cached")),
+    }
+    content = (reply.response_metadata.get("logprobs") or {}).get("content")
+    if content:
+        exchange["top_logprobs"] = content[0].get("top_logprobs", [])[:20]
+    return exchange
 
 
 def _text(message: BaseMessage) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from ethos.agents.models.base import Backend
+from ethos.agents.models.tokens import openai_token_counter
 from ethos.errors import EthosError
 
 API_KEY_ENV = "OPENAI_API_KEY"
@@ -40,4 +41,4 @@ def openai_backend(spec: str, model: str, *, base_url: str | None, timeout: floa
             return EthosError(f"the model endpoint at {where} answered {exc.status_code}: {exc.message}")
         return None
 
-    return Backend(spec, chat, top_logprobs=20, explain=explain)
+    return Backend(spec, chat, top_logprobs=20, explain=explain, count_tokens=openai_token_counter(model))

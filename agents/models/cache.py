@@ -1,0 +1,60 @@
+"""A persistent model-call cache behind LangChain's own cache hook (`BaseChatModel.cache`).
+
+LangChain keys a call by the full prompt and an `llm_string` holding the model's parameters and
+the call's decoding arguments (temperature, max_tokens, seed = the sample index, logprobs).
+The namespace adds the backend spec and endpoint, which a model's parameters may not include.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from langchain_core.caches import RETURN_VAL_TYPE, BaseCache
+from langchain_core.load import dumps, loads
+from langchain_core.messages import AIMessage
+from langchain_core.outputs import ChatGeneration, Generation
+
+_CACHED_TYPES = [ChatGeneration, Generation, AIMessage]  # all a cache entry may hold
+
+
+class SqliteCallCache(BaseCache):
+    def __init__(self, path: Path, namespace: str):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(path, check_same_thread=False, timeout=30)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        self._lock = threading.Lock()
+        self.namespace = namespace
+
+    def _key(self, prompt: str, llm_string: str) -> str:
+        return hashlib.sha256("\0".join((self.namespace, llm_string, prompt)).encode()).hexdigest()
+
+    def lookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
+        with self._lock:
+            row = self._conn.execute("SELECT value FROM calls WHERE key = ?", (self._key(prompt, llm_string),)).fetchone()
+        if not row:
+            return None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # `loads` is marked beta
+            return loads(row[0], allowed_objects=_CACHED_TYPES)
+
+    def update(self, prompt: str, llm_string: str, return_val: Sequence) -> None:
+        stored = []
+        for generation in return_val:
+            message = getattr(generation, "message", None)
+            if message is not None:  # a replayed answer says it came from the cache
+                generation = generation.model_copy(
+                    update={"message": message.model_copy(update={"response_metadata": {**message.response_metadata, "ethos_cached": True}})}
+                )
+            stored.append(generation)
+        with self._lock, self._conn:
+            self._conn.execute("INSERT OR REPLACE INTO calls VALUES (?, ?)", (self._key(prompt, llm_string), dumps(stored)))
+
+    def clear(self, **kwargs) -> None:
+        with self._lock, self._conn:
+            self._conn.execute("DELETE FROM calls")

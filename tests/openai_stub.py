@@ -1,0 +1,74 @@
+"""A minimal OpenAI-compatible chat server on 127.0.0.1 for tests (with or without logprobs)."""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class StubOpenAI:
+    """Answers /v1/chat/completions; records every request's headers and body."""
+
+    def __init__(self, *, logprobs: bool = True, delay: float = 0.0, fail_first: int = 0):
+        self.logprobs = logprobs
+        self.delay = delay
+        self.fail_first = fail_first  # answer 503 this many times first (retry tests)
+        self.requests: list[dict] = []
+        self._lock = threading.Lock()
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with stub._lock:
+                    stub.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
+                    failing = stub.fail_first > 0
+                    stub.fail_first -= int(failing)
+                if stub.delay:
+                    time.sleep(stub.delay)
+                if failing:
+                    return self._send(503, {"error": {"message": "busy", "type": "server_error"}})
+                self._send(200, stub.completion(body))
+
+            def _send(self, status, payload):
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def completion(self, body: dict) -> dict:
+        prompt = body["messages"][-1]["content"]
+        if "ethical perspectives" in prompt:
+            text = "#Stub Nurse: dignity; care ethics; duty to advocate; compassion; nurse\n#Stub Lawyer: law; legal positivism; duty to comply; caution; lawyer"
+        else:
+            text = "B. A stub comment that weighs duties and rights carefully."
+        choice = {"index": 0, "message": {"role": "assistant", "content": text[: 4 * body.get("max_tokens", 200)]}, "finish_reason": "stop"}
+        if body.get("logprobs") and self.logprobs:
+            top = [{"token": "B", "logprob": math.log(0.6)}, {"token": " B", "logprob": math.log(0.1)},
+                   {"token": "A", "logprob": math.log(0.3)}]
+            choice["logprobs"] = {"content": [{"token": "B", "logprob": math.log(0.6), "top_logprobs": top[: body.get("top_logprobs", 3)]}]}
+        return {
+            "id": "stub", "object": "chat.completion", "created": 0, "model": body.get("model", "stub"),
+            "choices": [choice],
+            "usage": {"prompt_tokens": len(prompt.split()), "completion_tokens": len(text.split()), "total_tokens": 0},
+        }
