@@ -30,6 +30,10 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     models.add_argument("--moderator-model", help="model the moderator uses (the main model of the baselines)")
     models.add_argument("--base-url", help="OpenAI-compatible endpoint for openai:MODEL (key from $OPENAI_API_KEY)")
     budget = parser.add_argument_group("method settings (defaults follow the published method)")
+    budget.add_argument("--personas", choices=["generated", "library", "hybrid"], default="generated",
+                        help="generated (the published method), library only, or generated plus library personas for coverage")
+    budget.add_argument("--persona-file", action="append", default=[], metavar="FILE", help="add personas from a TOML file or folder (repeatable)")
+    budget.add_argument("--agent-variant", default="default", metavar="NAME", help="a registered persona-agent variant (see `ethos personas list --roles`)")
     budget.add_argument("--n-personas", type=int, default=6, metavar="N")
     budget.add_argument("--persona-attempts", type=int, default=2, metavar="N", help="generator attempts before library top-up")
     budget.add_argument("--persona-tokens", type=int, default=480, metavar="N")
@@ -48,7 +52,7 @@ def _add_runs_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ethos.agents.moderators import MODERATORS
+    from ethos.agents.moderators import moderators
     from ethos.evaluation.methods import METHODS
     from ethos.evaluation.tasks import TASKS
 
@@ -60,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         description=f'Example: ethos run "{EXAMPLE}"',
     )
     run.add_argument("text", nargs="?", help="the health situation or survey question")
-    run.add_argument("--mode", choices=list(MODERATORS), help="how the moderator combines the comments (default: overton)")
+    run.add_argument("--mode", choices=list(moderators()), help="how the moderator combines the comments (default: overton)")
     run.add_argument("--target", help="steerable: a value/right/duty, a VITAL group code such as POLPARTY_Democrat, or plain words")
     run.add_argument("--option", action="append", dest="options", metavar="TEXT", help="an answer option (repeat for each)")
     run.add_argument("--attribute", help="distributional: the population answering, e.g. a country")
@@ -86,6 +90,18 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--task", choices=list(TASKS), help="default: read from the file name")
     score.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     score.add_argument("--nli-model", metavar="DIR", help="local NLI model for value coverage")
+
+    personas = commands.add_parser("personas", help="list, show or validate the persona library")
+    actions = personas.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    listing = actions.add_parser("list", help="every persona: curated, user folder, plugins and --persona-file")
+    listing.add_argument("--json", action="store_true")
+    listing.add_argument("--roles", action="store_true", help="also list the registered moderators and persona-agent variants")
+    listing.add_argument("--persona-file", action="append", default=[], metavar="FILE")
+    show = actions.add_parser("show", help="one persona in full")
+    show.add_argument("name")
+    show.add_argument("--persona-file", action="append", default=[], metavar="FILE")
+    validate = actions.add_parser("validate", help="check persona files (default: the whole library)")
+    validate.add_argument("paths", nargs="*", type=Path, metavar="PATH")
 
     runs = commands.add_parser("runs", help="list recent runs")
     runs.add_argument("--limit", type=int, default=20, metavar="N")
@@ -133,9 +149,14 @@ def _context(args):
     if args.max_concurrency is not None and args.max_concurrency < 1:
         raise EthosError(f"--max-concurrency must be at least 1, got {args.max_concurrency}")
     extra = {"base_url": args.base_url} if args.base_url else {}
+    if args.agent_variant not in _persona_agents():
+        raise EthosError(f"unknown --agent-variant '{args.agent_variant}': choose one of {', '.join(_persona_agents())}")
     return Context(
         **roles,
         **extra,
+        personas=args.personas,
+        persona_files=[str(Path(f).resolve()) for f in args.persona_file],
+        agent_variant=args.agent_variant,
         n_personas=args.n_personas,
         persona_attempts=args.persona_attempts,
         persona_tokens=args.persona_tokens,
@@ -146,6 +167,12 @@ def _context(args):
     )
 
 
+def _persona_agents() -> dict:
+    from ethos.agents.persona_agent import persona_agents
+
+    return persona_agents()
+
+
 def _wrap(text: str, indent: str = "    ") -> str:
     paragraphs = [p for p in text.strip().split("\n") if p.strip()]
     return "\n".join(textwrap.fill(p, width=100, initial_indent=indent, subsequent_indent=indent) for p in paragraphs)
@@ -153,13 +180,17 @@ def _wrap(text: str, indent: str = "    ") -> str:
 
 def _print_personas(update: dict) -> None:
     report = update["persona_report"]
+    extra = "".join(f", {report[k]} {label}" for k, label in (("from_library", "chosen from the library"),
+                    ("library_added", "added for coverage"), ("target_added", "added to hold the target")) if report.get(k))
     print(
-        f"Personas: {len(update['personas'])} ({report['generated']} generated, {report['topped_up']} from the "
-        f"library; {report['attempts']} generator attempt(s), {report['rejected_lines']} unparseable line(s), "
-        f"{report['duplicates']} duplicate(s))"
+        f"Personas: {len(update['personas'])} ({report['generated']} generated, {report['topped_up']} library top-up(s){extra}; "
+        f"{report['attempts']} generator attempt(s), {report['rejected_lines']} unparseable line(s), {report['duplicates']} duplicate(s))"
     )
+    spread = report.get("diagnostics") or {}
+    if spread:
+        print(f"  spread: {spread['frameworks']} frameworks, {spread['stakeholders']} stakeholders, embedding diversity {spread['diversity']}")
     for i, p in enumerate(update["personas"], 1):
-        tag = " [library]" if p["source"] == "library" else ""
+        tag = f" [{p['source']}]" if p["source"] != "generated" else ""
         print(f"  {i}. {p['name']}{tag}: {p['core_value']}; {p['framework']}; {p['right_or_duty']}; {p['emotion']}; {p['stakeholder']}")
     print("\nComments (as each persona agent finishes):")
 
@@ -203,9 +234,12 @@ def _print_distribution(options: list[str], probs: list[float], source: str) -> 
 
 
 def _prepare_backends(context, args, runs_dir: Path) -> None:
-    """Load every role's model (a bad spec or a missing model fails before any work) and its cache."""
+    """Load every role's model and its cache, and the persona library: a bad spec, a missing
+    model or a broken persona file fails before any work."""
     from ethos.agents.models import load_backend, use_cache
+    from ethos.personas.library import load_library
 
+    load_library(context.persona_files)
     for spec in {context.generator_model, context.agent_model, context.moderator_model}:
         use_cache(load_backend(spec, context.base_url), None if args.no_cache else runs_dir / "cache.sqlite", context.base_url)
 
@@ -244,9 +278,10 @@ def run_command(args) -> int:
     else:
         request = validate_request(_request(args))
         context = _context(args)
+    _prepare_backends(context, args, runs_dir)
+    if not args.resume:
         record = RunRecord(runs_dir)
         record.start("run", request, {"context": asdict(context), "cache": not args.no_cache})
-    _prepare_backends(context, args, runs_dir)
     graph = _checkpointed_graph(runs_dir)
     usage = UsageMetadataCallbackHandler()
     config = {"callbacks": [usage, JsonlTracer(record.trace_path)], "configurable": {"thread_id": record.run_id}}
@@ -317,6 +352,45 @@ def _show_update(chunk: dict, state: dict, context, trace: bool, node_lines, per
                     print(_wrap(comment["text"], indent="      "))
         elif trace and conversation:
             print("\n".join(node_lines(node.replace("_", " "), conversation, last=True)))
+
+
+def personas_command(args) -> int:
+    from ethos.agents.moderators import moderators
+    from ethos.personas.library import LIBRARY_DIR, load_library, load_persona_path, user_persona_dir
+    from ethos.personas.schema import normalise
+
+    if args.action == "validate":
+        paths = args.paths or [LIBRARY_DIR, *([user_persona_dir()] if user_persona_dir().is_dir() else [])]
+        total = 0
+        for path in paths:
+            if not path.exists():
+                raise EthosError(f"persona file not found: {path}")
+            count = len(load_persona_path(path))
+            total += count
+            print(f"{path}: {count} valid persona(s)")
+        if not args.paths:
+            total = len(load_library())  # plugins too
+        print(f"ok: {total} persona(s)")
+        return 0
+    library = load_library(args.persona_file)
+    if args.action == "show":
+        matches = [p for p in library if normalise(args.name) in p.key()]
+        if not matches:
+            raise EthosError(f"no persona named like {args.name!r} (see `ethos personas list`)")
+        for p in matches:
+            print(json.dumps(p.model_dump(exclude_none=True), indent=1, ensure_ascii=False))
+        return 0
+    if args.json:
+        print(json.dumps([p.model_dump(exclude_none=True) for p in library], ensure_ascii=False))
+        return 0
+    for p in library:
+        who = ", ".join(v for v in (p.culture, p.religion, p.age_group) if v)
+        print(f"{p.name:<34} {p.stakeholder[:28]:<30} {p.framework[:34]:<36} {who}")
+    print(f"{len(library)} personas (curated library, {user_persona_dir()}, plugins, --persona-file)", file=sys.stderr)
+    if args.roles:
+        print(f"moderators (--mode): {', '.join(moderators())}")
+        print(f"persona agents (--agent-variant): {', '.join(_persona_agents())}")
+    return 0
 
 
 def runs_command(args) -> int:
@@ -438,7 +512,8 @@ def report_command(args) -> int:
     return 0
 
 
-COMMANDS = {"run": run_command, "eval": eval_command, "score": score_command, "report": report_command, "runs": runs_command, "trace": trace_command}
+COMMANDS = {"run": run_command, "eval": eval_command, "score": score_command, "report": report_command, "runs": runs_command, "trace": trace_command,
+            "personas": personas_command}
 
 
 def main(argv: list[str] | None = None) -> int:

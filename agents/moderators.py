@@ -1,22 +1,32 @@
 """The moderator: combines the persona comments the way Modular Pluralism combines community messages.
 
-A moderator is one class with one method, `moderate`. The three modes are registered in
-`MODERATORS` by name; a new strategy is a new class in that table.
+A moderator is one class with one method, `moderate`. Moderators are registered under a mode
+name through the `ethosagents.moderators` entry point group; the three built-in modes are
+registered there too (pyproject.toml), and a plugin's moderator becomes a new `--mode`.
 """
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Protocol
 
 import numpy as np
 
 from ethos.agents.models.base import Backend, Decoding
 from ethos.agents.prompts import answer_messages, option_labels, overton_messages, select_messages
+from ethos.errors import EthosError
+from ethos.plugins import MODERATORS, load_group
 
 
 class Moderator(Protocol):
     def moderate(self, request: dict, comments: list[dict], backend: Backend, decoding: Decoding, samples: int) -> dict:
-        """Combine `comments` on `request` (situation, options, target, attribute) into a result."""
+        """Combine `comments` on `request` into a JSON-serialisable result.
+
+        `request` is the graph state: situation, mode, options, target, attribute, personas.
+        Each comment is {index, persona, text, choice}. Call the model through
+        `backend.complete(...)` and `backend.option_distribution(...)` with `decoding`'s budget
+        (and `samples`, for endpoints without logprobs).
+        """
 
 
 class OvertonModerator:
@@ -70,6 +80,7 @@ class DistributionalModerator:
     def moderate(self, request, comments, backend, decoding, samples):
         situation, options = request["situation"], request["options"]
         labels = option_labels(len(options))
+        personas = request.get("personas") or []
         per_persona = []
         for comment in comments:
             dist = backend.option_distribution(
@@ -79,8 +90,11 @@ class DistributionalModerator:
                 samples=samples,
                 seed=decoding.seed,
             )
-            per_persona.append({"persona": comment["persona"], **dist.as_dict()})
-        combined = np.mean([p["probs"] for p in per_persona], axis=0)
+            persona = personas[comment["index"]] if comment.get("index", len(personas)) < len(personas) else {}
+            weight = persona.get("weight") or 1.0  # library personas may carry a population weight
+            per_persona.append({"persona": comment["persona"], "weight": weight, **dist.as_dict()})
+        weights = np.array([p["weight"] for p in per_persona])
+        combined = np.average([p["probs"] for p in per_persona], axis=0, weights=weights)
         return {
             "options": options,
             "labels": labels,
@@ -89,8 +103,13 @@ class DistributionalModerator:
         }
 
 
-MODERATORS: dict[str, Moderator] = {
-    "overton": OvertonModerator(),
-    "steerable": SteerableModerator(),
-    "distributional": DistributionalModerator(),
-}
+@cache
+def moderators() -> dict[str, Moderator]:
+    """Every registered moderator by mode name: the built-ins, then installed plugins."""
+    found = {}
+    for name, entry in load_group(MODERATORS).items():
+        moderator = entry() if isinstance(entry, type) else entry
+        if not callable(getattr(moderator, "moderate", None)):
+            raise EthosError(f"moderator plugin '{name}' has no moderate() method")
+        found[name] = moderator
+    return found

@@ -1,11 +1,19 @@
-"""The persona agent: drafts one moral comment from one persona's perspective."""
+"""The persona agent: drafts one moral comment from one persona's perspective.
+
+Variants are registered in the `ethosagents.persona_agents` entry point group (this module's
+`draft_comment` is `default`) and chosen with `--agent-variant`.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from functools import cache
 from ethos.agents.models.base import Backend, Decoding, leading_label
 from ethos.agents.prompts import comment_messages, option_labels
+from ethos.errors import EthosError
 from ethos.personas.schema import Persona
+from ethos.plugins import PERSONA_AGENTS, load_group
 
 # "As a nurse, ..." / "As the patient's daughter: ..." openers repeat the persona, not the argument.
 _OPENER = re.compile(r"^\s*As\s+(?:a|an|the|someone|one|my|{name})\b[^,.:;\n]{0,120}[,:;]\s*", re.IGNORECASE)
@@ -42,3 +50,13 @@ def draft_comment(
         "text": f"{choice}. {body}" if choice else body,
         "choice": choice,
     }
+
+
+@cache
+def persona_agents() -> dict[str, Callable[..., dict]]:
+    """Every registered persona-agent variant by name (`default` is `draft_comment`)."""
+    found = load_group(PERSONA_AGENTS)
+    for name, agent in found.items():
+        if not callable(agent):
+            raise EthosError(f"persona agent plugin '{name}' is not callable")
+    return found

@@ -8,19 +8,7 @@ from __future__ import annotations
 import string
 
 from ethos.personas.schema import Persona
-
-GROUP_CATEGORIES = {
-    "POLPARTY": "political party",
-    "POLIDEOLOGY": "political ideology",
-    "RELIG": "religion",
-    "RACE": "race",
-    "EDUCATION": "education",
-    "INCOME": "income",
-    "CREGION": "region in the United States",
-    "SEX": "sex",
-}
-# MoralChoice's `attribute` is an ambiguity level, not a population: it never enters a prompt.
-AMBIGUITY_LEVELS = {"low_ambiguity", "high_ambiguity"}
+from ethos.personas.targets import AMBIGUITY_LEVELS, describe_target, group_of
 
 
 def option_labels(n: int) -> list[str]:
@@ -33,20 +21,11 @@ def options_block(options: list[str]) -> str:
     return "\n".join(f"{label}. {text}" for label, text in zip(option_labels(len(options)), options))
 
 
-def describe_target(target: str) -> str:
-    """`POLPARTY_Democrat` -> `in terms of political party, Democrat`; plain words stay as they are."""
-    category, _, group = target.partition("_")
-    if category in GROUP_CATEGORIES and group:
-        return f"in terms of {GROUP_CATEGORIES[category]}, {group.replace('_', ' ')}"
-    return target
-
-
 def describe_attribute(attribute: str | None) -> str | None:
     """The population a distributional answer speaks for: a country, a VITAL group, or none."""
     if not attribute or attribute in AMBIGUITY_LEVELS:
         return None
-    category, _, group = attribute.partition("_")
-    if category in GROUP_CATEGORIES and group:
+    if group_of(attribute):
         return f"Answer as a person who is, {describe_target(attribute)}."
     return f"Answer as a person from {attribute}."
 

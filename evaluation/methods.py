@@ -17,7 +17,7 @@ from langchain_core.runnables.config import ContextThreadPoolExecutor
 
 from ethos.agents.models import Backend, Decoding, OptionDistribution, load_backend
 from ethos.agents.models.base import leading_label
-from ethos.agents.moderators import MODERATORS
+from ethos.agents.moderators import moderators
 from ethos.agents.prompts import option_labels
 from ethos.errors import EthosError
 from ethos.evaluation.prompts import (
@@ -107,7 +107,7 @@ def predict(method: str, task: Task, request: dict, ctx: Context) -> Prediction:
         return prediction
     if method == "modplural":
         comments = _community_comments(backend, request, ctx)
-        moderator = MODERATORS[request["mode"]]
+        moderator = moderators()[request["mode"]]
         result = moderator.moderate(request, comments, backend, Decoding(ctx.moderator_tokens, ctx.moderator_temperature, ctx.seed), ctx.samples)
         state = {**request, "comments": comments, "result": {"mode": request["mode"], **result}}
         return _from_moderator(task, state, {"comments": comments})

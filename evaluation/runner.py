@@ -67,9 +67,10 @@ def _check_config(out_dir: Path, config: dict) -> None:
     path = out_dir / "config.json"
     if path.exists():
         old = json.loads(path.read_text())
-        if old != config:
-            old, new = _flat(old), _flat(config)
-            changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+        old, new = _flat(old), _flat(config)
+        # A setting the earlier run did not record did not exist yet: it is not a difference.
+        changed = sorted(k for k in old if old[k] != new.get(k))
+        if changed:
             raise EthosError(f"{out_dir} holds results of another configuration (differs in {', '.join(changed)}): use another --out")
     else:
         write_json(path, config)

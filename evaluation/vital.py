@@ -10,7 +10,7 @@ import json
 import re
 from pathlib import Path
 
-from ethos.agents.prompts import AMBIGUITY_LEVELS, GROUP_CATEGORIES
+from ethos.personas.targets import AMBIGUITY_LEVELS, group_of
 from ethos.errors import EthosError
 
 STEERABLE_VK_OPTIONS = ["supports the action", "opposes the action", "either, it depends"]
@@ -40,8 +40,7 @@ def question_stem(question: str) -> str:
 
 
 def is_group_code(attribute: str | None) -> bool:
-    category, _, group = (attribute or "").partition("_")
-    return category in GROUP_CATEGORIES and bool(group)
+    return group_of(attribute or "") is not None
 
 
 def item_request(item: dict, *, source: str, index: int) -> dict:

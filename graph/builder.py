@@ -11,13 +11,13 @@ from langgraph.types import Send
 
 from ethos.agents.models import Decoding, load_backend
 from ethos.agents.models.base import recording
-from ethos.agents.moderators import MODERATORS
-from ethos.agents.persona_agent import draft_comment
+from ethos.agents.moderators import moderators
+from ethos.agents.persona_agent import persona_agents
 from ethos.graph.context import Context
 from ethos.graph.state import PersonaGraphState, PersonaRequest, PersonaTask, validate_request
-from ethos.personas.generation import generate_personas
-from ethos.personas.library import default_library
+from ethos.personas.library import load_library
 from ethos.personas.prompts import persona_messages
+from ethos.personas.selection import build_persona_set
 from ethos.personas.schema import Persona
 
 
@@ -43,8 +43,15 @@ def seed_personas(state: PersonaGraphState, runtime: Runtime[Context]) -> dict:
         )
 
     with recording() as exchanges:
-        personas, report = generate_personas(
-            complete, n=ctx.n_personas, attempts=ctx.persona_attempts, library=list(default_library())
+        personas, report = build_persona_set(
+            ctx.personas,
+            complete,
+            n=ctx.n_personas,
+            attempts=ctx.persona_attempts,
+            library=load_library(ctx.persona_files),
+            situation=request["situation"],
+            target=request["target"],
+            attribute=request["attribute"],
         )
     return {
         **request,
@@ -64,7 +71,7 @@ def spawn_persona_agents(state: PersonaGraphState) -> list[Send]:
 def persona_agent(task: PersonaTask, runtime: Runtime[Context]) -> dict:
     ctx = _context(runtime)
     with recording() as exchanges:
-        comment = draft_comment(
+        comment = persona_agents()[ctx.agent_variant](
             load_backend(ctx.agent_model, ctx.base_url),
             Persona(**task["persona"]),
             situation=task["situation"],
@@ -82,7 +89,7 @@ def route_to_moderator(state: PersonaGraphState) -> str:
 
 
 def _moderator_node(mode: str):
-    moderator = MODERATORS[mode]
+    moderator = moderators()[mode]
 
     def moderate(state: PersonaGraphState, runtime: Runtime[Context]) -> dict:
         ctx = _context(runtime)
@@ -111,7 +118,7 @@ def build_graph():
     builder.add_edge(START, "seed_personas")
     builder.add_conditional_edges("seed_personas", spawn_persona_agents, ["persona_agent"])
     moderator_nodes = []
-    for mode in MODERATORS:
+    for mode in moderators():
         builder.add_node(f"{mode}_moderator", _moderator_node(mode))
         builder.add_edge(f"{mode}_moderator", END)
         moderator_nodes.append(f"{mode}_moderator")

@@ -21,6 +21,9 @@ class Context:
     agent_model: str = field(default_factory=lambda: _env("ETHOS_MODEL", "embedded"))
     moderator_model: str = field(default_factory=lambda: _env("ETHOS_MODEL", "embedded"))
     base_url: str | None = field(default_factory=lambda: _env("ETHOS_BASE_URL", None))
+    personas: str = "generated"  # "generated" (the published method), "library" or "hybrid"
+    persona_files: list[str] = field(default_factory=list)  # extra persona TOML files or folders
+    agent_variant: str = "default"  # a registered persona-agent variant (entry point)
     n_personas: int = 6
     persona_attempts: int = 2  # bounded retries of the persona generator before library top-up
     persona_tokens: int = 480
@@ -38,5 +41,9 @@ class Context:
         for name in ("n_personas", "persona_attempts", "persona_tokens", "comment_tokens", "moderator_tokens", "samples"):
             if getattr(self, name) < 1:
                 raise EthosError(f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
-        if self.n_personas > 26:
-            raise EthosError(f"at most 26 personas are supported, got {self.n_personas}")
+        if self.n_personas > 24:  # room for hybrid additions within the 26 comment labels
+            raise EthosError(f"at most 24 personas are supported, got {self.n_personas}")
+        from ethos.personas.selection import SOURCES
+
+        if self.personas not in SOURCES:
+            raise EthosError(f"unknown persona source '{self.personas}': choose one of {', '.join(SOURCES)}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import operator
 from typing import Annotated, NotRequired, TypedDict
 
-from ethos.agents.moderators import MODERATORS
+from ethos.agents.moderators import moderators
 from ethos.errors import EthosError
 
 
@@ -42,8 +42,8 @@ def validate_request(request: dict) -> dict:
     if not situation:
         raise EthosError("the situation or question text is empty")
     mode = request.get("mode") or "overton"
-    if mode not in MODERATORS:
-        raise EthosError(f"unknown mode '{mode}': choose one of {', '.join(MODERATORS)}")
+    if mode not in moderators():
+        raise EthosError(f"unknown mode '{mode}': choose one of {', '.join(moderators())}")
     options = [str(o).strip() for o in request.get("options") or []]
     if any(not o for o in options):
         raise EthosError("an option is empty")
@@ -66,8 +66,10 @@ def count_fallbacks(state: dict) -> dict:
         if isinstance(result.get(key), dict):
             distributions.append(result[key])
     options = state.get("options") or []
+    report = state.get("persona_report") or {}
     return {
-        "library_personas": (state.get("persona_report") or {}).get("topped_up", 0),
+        "library_personas": report.get("topped_up", 0),
+        "target_personas_added": report.get("target_added", 0),
         "comments_without_choice": sum(1 for c in state.get("comments", []) if options and not c.get("choice")),
         "uniform_distributions": sum(1 for d in distributions if d.get("source") == "uniform_fallback"),
         "sampled_distributions": sum(1 for d in distributions if d.get("source") == "sampling"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from pydantic import ValidationError
 
@@ -61,6 +61,10 @@ class PersonaReport:
     duplicates: int = 0
     generated: int = 0  # generated personas kept
     topped_up: int = 0  # library personas added because too few were generated
+    from_library: int = 0  # library mode: personas chosen from the library
+    library_added: int = 0  # hybrid mode: library personas added for stakeholder/framework coverage
+    target_added: int = 0  # a persona holding the steering target was added (none in the set held it)
+    diagnostics: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return asdict(self)

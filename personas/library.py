@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
@@ -10,8 +12,31 @@ from pydantic import ValidationError
 
 from ethos.errors import EthosError
 from ethos.personas.schema import Persona, normalise
+from ethos.plugins import PERSONAS, load_group
 
 LIBRARY_DIR = Path(__file__).parent / "library"
+
+
+def user_persona_dir() -> Path:
+    """Where a user drops persona files: $ETHOS_PERSONA_DIR, else ~/.config/ethosagents/personas."""
+    if os.environ.get("ETHOS_PERSONA_DIR"):
+        return Path(os.environ["ETHOS_PERSONA_DIR"])
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "ethosagents" / "personas"
+
+
+def _validated(entry, where: str, label: str) -> Persona:
+    try:
+        return Persona(**{"source": "library", **entry})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or "entry"
+        raise EthosError(f"{where}: {label}: field '{field}': {err['msg']}") from exc
+    except TypeError as exc:
+        raise EthosError(f"{where}: {label}: not a table of fields") from exc
+
+
+def _label(i: int, entry) -> str:
+    return f"persona {i}" + (f" ({entry['name']})" if isinstance(entry, dict) and "name" in entry else "")
 
 
 def load_persona_file(path: Path) -> list[Persona]:
@@ -25,23 +50,51 @@ def load_persona_file(path: Path) -> list[Persona]:
     entries = data.get("persona")
     if not isinstance(entries, list) or not entries:
         raise EthosError(f"{path}: no [[persona]] entries")
+    return [_validated(entry, str(path), _label(i, entry)) for i, entry in enumerate(entries, 1)]
+
+
+def load_persona_path(path: Path) -> list[Persona]:
+    """A TOML file, or every `*.toml` file in a folder."""
+    if path.is_dir():
+        return [p for f in sorted(path.glob("*.toml")) for p in load_persona_file(f)]
+    return load_persona_file(path)
+
+
+def _plugin_personas() -> list[Persona]:
     personas = []
-    for i, entry in enumerate(entries, 1):
-        label = f"persona {i}" + (f" ({entry['name']})" if isinstance(entry, dict) and "name" in entry else "")
-        try:
-            personas.append(Persona(**{"source": "library", **entry}))
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            field = ".".join(str(p) for p in err["loc"]) or "entry"
-            raise EthosError(f"{path}: {label}: field '{field}': {err['msg']}") from exc
-        except TypeError as exc:
-            raise EthosError(f"{path}: {label}: not a table of fields") from exc
+    for name, provider in load_group(PERSONAS).items():
+        provided = provider() if callable(provider) else provider
+        if isinstance(provided, (str, Path)):
+            personas += load_persona_path(Path(provided))
+            continue
+        for i, entry in enumerate(provided, 1):
+            entry = entry.model_dump() if isinstance(entry, Persona) else entry
+            personas.append(_validated(entry, f"persona plugin '{name}'", _label(i, entry)))
     return personas
 
 
 @cache
 def default_library() -> tuple[Persona, ...]:
-    return tuple(p for path in sorted(LIBRARY_DIR.glob("*.toml")) for p in load_persona_file(path))
+    """The curated personas shipped in `personas/library/`."""
+    return tuple(load_persona_path(LIBRARY_DIR))
+
+
+def load_library(files: Iterable[str | Path] = ()) -> list[Persona]:
+    """The curated library, then the user's folder, installed plugins and `files`.
+
+    A later persona with the same name replaces an earlier one, so a user can adapt a built-in.
+    """
+    user_dir = user_persona_dir()
+    sources = [*default_library(), *(load_persona_path(user_dir) if user_dir.is_dir() else []), *_plugin_personas()]
+    for file in files:
+        if not Path(file).exists():
+            raise EthosError(f"persona file not found: {file}")
+        sources += load_persona_path(Path(file))
+    by_name = {}
+    for persona in sources:
+        by_name.pop(persona.key(), None)  # keep the position of the latest definition
+        by_name[persona.key()] = persona
+    return list(by_name.values())
 
 
 def top_up(personas: list[Persona], library: list[Persona] | tuple[Persona, ...], k: int) -> list[Persona]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SLOTS = ("core_value", "framework", "right_or_duty", "emotion", "stakeholder")
 SLOT_LABELS = {
@@ -25,7 +25,15 @@ class Persona(BaseModel):
     right_or_duty: str
     emotion: str
     stakeholder: str
-    source: str = "generated"  # "generated" or "library": top-ups are always visible
+    # Optional attributes (library personas): who this persona is, and for which population it
+    # speaks (VITAL group codes such as RELIG_Muslim, or countries), with a population weight.
+    culture: str | None = None
+    religion: str | None = None
+    age_group: str | None = None
+    care_role: str | None = None
+    groups: tuple[str, ...] = ()
+    weight: float | None = Field(default=None, gt=0)
+    source: str = "generated"  # "generated", "library" or "target": where a persona came from is always visible
 
     @field_validator("name", *SLOTS)
     @classmethod
@@ -36,8 +44,9 @@ class Persona(BaseModel):
         return value
 
     def describe(self) -> str:
-        slots = "; ".join(f"{SLOT_LABELS[s]}: {getattr(self, s)}" for s in SLOTS)
-        return f"{self.name} ({slots})"
+        slots = [f"{SLOT_LABELS[s]}: {getattr(self, s)}" for s in SLOTS]
+        slots += [f"{k.replace('_', ' ')}: {getattr(self, k)}" for k in ("culture", "religion", "age_group") if getattr(self, k)]
+        return f"{self.name} ({'; '.join(slots)})"
 
     def key(self) -> str:
         """Identity used for de-duplication: the name, case and punctuation ignored."""

@@ -63,6 +63,10 @@ def test_short_output_is_topped_up_from_the_library_and_counted():
         "duplicates": 1,
         "generated": 2,
         "topped_up": 4,
+        "from_library": 0,
+        "library_added": 0,
+        "target_added": 0,
+        "diagnostics": {},
     }
 
 

@@ -1,0 +1,105 @@
+"""Building the persona set: generated (the published method), library only, or hybrid.
+
+Every step that departs from the generator's own output is counted in the persona report:
+library top-ups for a short generation, library personas added for coverage in hybrid mode,
+and a target-holding persona added when none of the set holds a steering target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from itertools import combinations
+
+import numpy as np
+
+from ethos.errors import EthosError
+from ethos.personas.embeddings import embed
+from ethos.personas.generation import PersonaReport, generate_personas
+from ethos.personas.library import top_up
+from ethos.personas.schema import Persona, normalise
+from ethos.personas.targets import holds_target, target_persona
+
+SOURCES = ("generated", "library", "hybrid")
+HYBRID_EXTRA = 2  # at most this many library personas join a full generated set
+
+
+def rank_by_relevance(library: list[Persona], text: str) -> list[Persona]:
+    """Library personas, most relevant to the situation first (sentence-embedding similarity)."""
+    if not library:
+        return []
+    vectors = embed([text] + [p.describe() for p in library])
+    order = np.argsort(-(vectors[1:] @ vectors[0]), kind="stable")
+    return [library[i] for i in order]
+
+
+def coverage_gaps(personas: list[Persona], candidates: list[Persona], k: int) -> list[Persona]:
+    """Up to `k` candidates that bring both a stakeholder and a framework the set lacks."""
+    stakeholders = {normalise(p.stakeholder) for p in personas}
+    frameworks = {normalise(p.framework) for p in personas}
+    names = {p.key() for p in personas}
+    chosen = []
+    for p in candidates:
+        if len(chosen) == k:
+            break
+        if p.key() not in names and normalise(p.stakeholder) not in stakeholders and normalise(p.framework) not in frameworks:
+            chosen.append(p)
+            stakeholders.add(normalise(p.stakeholder))
+            frameworks.add(normalise(p.framework))
+    return chosen
+
+
+def diagnostics(personas: list[Persona]) -> dict:
+    """The spread of the set: distinct frameworks and stakeholders, and embedding diversity
+    (mean pairwise cosine distance of the persona descriptions, 0 = identical)."""
+    sources: dict[str, int] = {}
+    for p in personas:
+        sources[p.source] = sources.get(p.source, 0) + 1
+    diversity = None
+    if len(personas) > 1:
+        vectors = embed([p.describe() for p in personas])
+        diversity = round(float(np.mean([1 - vectors[i] @ vectors[j] for i, j in combinations(range(len(personas)), 2)])), 3)
+    return {
+        "sources": sources,
+        "frameworks": len({normalise(p.framework) for p in personas}),
+        "stakeholders": len({normalise(p.stakeholder) for p in personas}),
+        "diversity": diversity,
+    }
+
+
+def build_persona_set(
+    source: str,
+    complete: Callable[[int], str],
+    *,
+    n: int,
+    attempts: int,
+    library: list[Persona],
+    situation: str,
+    target: str | None = None,
+    attribute: str | None = None,
+) -> tuple[list[Persona], PersonaReport]:
+    if source not in SOURCES:
+        raise EthosError(f"unknown persona source '{source}': choose one of {', '.join(SOURCES)}")
+    ranked = rank_by_relevance(library, f"{situation} {target or ''}")
+    if source == "library":
+        # Personas of the target's or population's group first (a third of the set), the rest by relevance and coverage.
+        holders = [p for p in ranked if (target and holds_target(p, target)) or (attribute and attribute in p.groups)]
+        personas = holders[: max(1, n // 3)]
+        personas += top_up(personas, ranked, n - len(personas))
+        report = PersonaReport(requested=n, from_library=len(personas))
+    else:
+        personas, report = generate_personas(complete, n=n, attempts=attempts, library=ranked)
+        if source == "hybrid":
+            extra = coverage_gaps(personas, ranked, HYBRID_EXTRA)
+            personas += extra
+            report.library_added = len(extra)
+    if target and not any(holds_target(p, target) for p in personas):
+        holder = next((p for p in ranked if holds_target(p, target)), None) or target_persona(target)
+        # The steerable moderator needs a faithful comment to select: replace a library top-up, or add.
+        topped = [i for i, p in enumerate(personas) if p.source == "library" and source == "generated"]
+        if topped:
+            personas[topped[-1]] = holder
+        else:
+            personas.append(holder)
+        report.target_added = 1
+    report.diagnostics = diagnostics(personas)
+    return personas, report

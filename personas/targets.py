@@ -1,0 +1,67 @@
+"""Steering targets: a value, right or duty in words, or a VITAL group code such as POLPARTY_Democrat."""
+
+from __future__ import annotations
+
+import re
+
+from ethos.personas.schema import Persona, normalise
+
+GROUP_CATEGORIES = {
+    "POLPARTY": "political party",
+    "POLIDEOLOGY": "political ideology",
+    "RELIG": "religion",
+    "RACE": "race",
+    "EDUCATION": "education",
+    "INCOME": "income",
+    "CREGION": "region in the United States",
+    "SEX": "sex",
+}
+# MoralChoice's `attribute` is an ambiguity level, not a population: it never enters a prompt.
+AMBIGUITY_LEVELS = {"low_ambiguity", "high_ambiguity"}
+_FILLER = {"to", "of", "the", "a", "an", "and", "or", "for", "in", "on", "be", "is"}
+_GENERIC = {"right", "rights", "duty", "duties", "value", "values"}  # shared by nearly every persona
+
+
+def group_of(target: str) -> tuple[str, str] | None:
+    """(category label, group) for a VITAL group code, else None."""
+    category, _, group = target.partition("_")
+    if category in GROUP_CATEGORIES and group:
+        return GROUP_CATEGORIES[category], group.replace("_", " ")
+    return None
+
+
+def describe_target(target: str) -> str:
+    """`POLPARTY_Democrat` -> `in terms of political party, Democrat`; plain words stay as they are."""
+    group = group_of(target)
+    return f"in terms of {group[0]}, {group[1]}" if group else target
+
+
+def holds_target(persona: Persona, target: str) -> bool:
+    """Does this persona speak for the target (its value/right/duty, or its group)?"""
+    if target in persona.groups:
+        return True
+    group = group_of(target)
+    if group:
+        return normalise(group[1]) in normalise(f"{persona.name} {persona.stakeholder}")
+    held = normalise(f"{persona.core_value} {persona.right_or_duty}")
+    if normalise(target) in held:
+        return True
+    words = {w for w in normalise(target).split() if w not in _FILLER | _GENERIC}
+    return bool(words) and len(words & set(held.split())) >= max(1, round(len(words) * 2 / 3))
+
+
+def target_persona(target: str) -> Persona:
+    """A persona that holds the target, for when neither the generator nor the library gave one."""
+    group = group_of(target)
+    if group:
+        label, name = group
+        return Persona(
+            name=f"A {name} Voice", core_value=f"the outlook of people whose {label} is {name}",
+            framework="the group's own moral outlook", right_or_duty="right to have the group's view heard",
+            emotion="conviction", stakeholder=f"{name} ({label})", groups=(target,), source="target",
+        )
+    right_or_duty = target if re.match(r"(?i)(right|duty)\b", target) else f"duty to uphold {target}"
+    return Persona(
+        name=f"The Advocate of {target}", core_value=target, framework="principled commitment to this value",
+        right_or_duty=right_or_duty, emotion="conviction", stakeholder="advocate", source="target",
+    )
