@@ -29,6 +29,9 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     models.add_argument("--agent-model", help="model the persona agents use")
     models.add_argument("--moderator-model", help="model the moderator uses (the main model of the baselines)")
     models.add_argument("--base-url", help="OpenAI-compatible endpoint for openai:MODEL (key from $OPENAI_API_KEY)")
+    models.add_argument("--rps", type=float, metavar="N", help="at most N requests per second to the endpoint, shared by all roles and items")
+    models.add_argument("--max-retries", type=int, default=4, metavar="N", help="retries with backoff on 429/5xx/timeouts (default 4)")
+    models.add_argument("--timeout", type=float, default=120.0, metavar="S", help="seconds per request (default 120)")
     budget = parser.add_argument_group("method settings (defaults follow the published method)")
     budget.add_argument("--personas", choices=["generated", "library", "hybrid"], default="generated",
                         help="generated (the published method), library only, or generated plus library personas for coverage")
@@ -83,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", type=Path, metavar="DIR", help="where predictions and results go (default: under the runs directory)")
     evaluate.add_argument("--nli-model", metavar="DIR", help="local NLI model for value coverage (e.g. deberta-v2-xlarge-mnli)")
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
+    evaluate.add_argument("--server", metavar="URL", help="run the ethosagents graph on a LangGraph server (langgraph dev, LangGraph Server)")
     _add_model_arguments(evaluate)
 
     score = commands.add_parser("score", help="score a predictions file in the VITAL schema")
@@ -157,6 +161,9 @@ def _context(args):
         personas=args.personas,
         persona_files=[str(Path(f).resolve()) for f in args.persona_file],
         agent_variant=args.agent_variant,
+        requests_per_second=args.rps,
+        max_retries=args.max_retries,
+        timeout=args.timeout,
         n_personas=args.n_personas,
         persona_attempts=args.persona_attempts,
         persona_tokens=args.persona_tokens,
@@ -236,12 +243,12 @@ def _print_distribution(options: list[str], probs: list[float], source: str) -> 
 def _prepare_backends(context, args, runs_dir: Path) -> None:
     """Load every role's model and its cache, and the persona library: a bad spec, a missing
     model or a broken persona file fails before any work."""
-    from ethos.agents.models import load_backend, use_cache
+    from ethos.agents.models import use_cache
     from ethos.personas.library import load_library
 
     load_library(context.persona_files)
     for spec in {context.generator_model, context.agent_model, context.moderator_model}:
-        use_cache(load_backend(spec, context.base_url), None if args.no_cache else runs_dir / "cache.sqlite", context.base_url)
+        use_cache(context.model(spec), None if args.no_cache else runs_dir / "cache.sqlite", context.base_url)
 
 
 def _checkpointed_graph(runs_dir: Path):
@@ -472,13 +479,15 @@ def eval_command(args) -> int:
     _prepare_backends(context, args, runs_dir)
     prices = load_prices(args.prices) if args.prices else None
     methods = list(METHODS) if args.method == "all" else [args.method]
+    if args.server and methods != ["ethosagents"]:
+        raise EthosError("--server runs the graph, so it takes --method ethosagents only")
     out = args.out or runs_dir / "eval" / task.name
     rows = []
     for method in methods:
         rows.append(evaluate(
             task, method, loaded, context, data=data, out_dir=out / method,
             max_concurrency=args.max_concurrency or 1, nli_model=args.nli_model, progress=not args.no_progress,
-            runs_dir=runs_dir, prices=prices,
+            runs_dir=runs_dir, prices=prices, server=args.server,
         ))
         print(f"{method}: predictions in {out / method / 'predictions.json'}", file=sys.stderr)
     _print_metrics(rows)

@@ -11,11 +11,12 @@ ModPlural and EthosAgents share the moderators; they differ only in who writes t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from functools import cache
 
 from langchain_core.runnables.config import ContextThreadPoolExecutor
 
-from ethos.agents.models import Backend, Decoding, OptionDistribution, load_backend
+from ethos.agents.models import Backend, Decoding, OptionDistribution
 from ethos.agents.models.base import leading_label
 from ethos.agents.moderators import moderators
 from ethos.agents.prompts import option_labels
@@ -90,8 +91,28 @@ def _from_moderator(task: Task, state: dict, detail: dict) -> Prediction:
     return Prediction(distribution=result["distribution"], fallbacks=fallbacks, detail=detail)
 
 
-def predict(method: str, task: Task, request: dict, ctx: Context) -> Prediction:
-    backend = load_backend(ctx.moderator_model, ctx.base_url)
+@cache
+def remote_graph(url: str):
+    """The persona graph served by a LangGraph server (`langgraph dev`, LangGraph Server)."""
+    from langgraph.pregel.remote import RemoteGraph
+
+    return RemoteGraph("ethos", url=url)
+
+
+def _run_graph(request: dict, ctx: Context, server: str | None) -> dict:
+    if not server:
+        return graph.invoke(request, context=ctx)
+    import httpx
+
+    try:
+        return remote_graph(server).invoke(request, context=asdict(ctx))
+    except httpx.TransportError as exc:
+        raise EthosError(f"cannot reach the LangGraph server at {server} ({exc.__class__.__name__})") from exc
+
+
+def predict(method: str, task: Task, request: dict, ctx: Context, server: str | None = None) -> Prediction:
+    """One item's prediction; `server` runs the EthosAgents graph on a LangGraph server instead of in-process."""
+    backend = ctx.model(ctx.moderator_model)
     if method == "vanilla":
         return _answer(task, backend, request, direct_messages(request), ctx)
     if method == "prompting":
@@ -112,7 +133,7 @@ def predict(method: str, task: Task, request: dict, ctx: Context) -> Prediction:
         state = {**request, "comments": comments, "result": {"mode": request["mode"], **result}}
         return _from_moderator(task, state, {"comments": comments})
     if method == "ethosagents":
-        state = graph.invoke(request, context=ctx)
+        state = _run_graph(request, ctx, server)
         detail = {"personas": state["personas"], "persona_report": state["persona_report"], "comments": state["comments"],
                   "conversation": state["conversation"]}
         return _from_moderator(task, state, detail)

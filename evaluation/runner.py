@@ -89,6 +89,7 @@ def evaluate(
     progress: bool = True,
     runs_dir: Path | None = None,
     prices: dict | None = None,
+    server: str | None = None,
 ) -> dict:
     """Run `method` on every item not yet done, then write predictions and metrics; returns the metrics."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -107,7 +108,7 @@ def evaluate(
         prediction, error = Prediction(), None
         try:
             with recording() as exchanges:
-                prediction = predict(method, task, request, ctx)
+                prediction = predict(method, task, request, ctx, server)
             result |= {"status": "ok"}
         except EthosError as exc:
             error = str(exc)

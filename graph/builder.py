@@ -9,7 +9,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
-from ethos.agents.models import Decoding, load_backend
+from ethos.agents.models import Decoding
 from ethos.agents.models.base import recording
 from ethos.agents.moderators import moderators
 from ethos.agents.persona_agent import persona_agents
@@ -28,7 +28,7 @@ def _context(runtime: Runtime[Context]) -> Context:
 def seed_personas(state: PersonaGraphState, runtime: Runtime[Context]) -> dict:
     ctx = _context(runtime)
     request = validate_request(state)
-    generator = load_backend(ctx.generator_model, ctx.base_url)
+    generator = ctx.model(ctx.generator_model)
     messages = persona_messages(
         request["situation"], ctx.n_personas, options=request["options"], target=request["target"]
     )
@@ -72,7 +72,7 @@ def persona_agent(task: PersonaTask, runtime: Runtime[Context]) -> dict:
     ctx = _context(runtime)
     with recording() as exchanges:
         comment = persona_agents()[ctx.agent_variant](
-            load_backend(ctx.agent_model, ctx.base_url),
+            ctx.model(ctx.agent_model),
             Persona(**task["persona"]),
             situation=task["situation"],
             options=task["options"],
@@ -98,7 +98,7 @@ def _moderator_node(mode: str):
             result = moderator.moderate(
                 state,
                 comments,
-                load_backend(ctx.moderator_model, ctx.base_url),
+                ctx.model(ctx.moderator_model),
                 Decoding(ctx.moderator_tokens, ctx.moderator_temperature, ctx.seed),
                 ctx.samples,
             )

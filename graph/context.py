@@ -21,6 +21,11 @@ class Context:
     agent_model: str = field(default_factory=lambda: _env("ETHOS_MODEL", "embedded"))
     moderator_model: str = field(default_factory=lambda: _env("ETHOS_MODEL", "embedded"))
     base_url: str | None = field(default_factory=lambda: _env("ETHOS_BASE_URL", None))
+    # Remote endpoints: a request rate shared by every role and item, retries with backoff on
+    # 429/5xx/timeouts (the OpenAI client's), and a per-request timeout in seconds.
+    requests_per_second: float | None = None
+    max_retries: int = 4
+    timeout: float = 120.0
     personas: str = "generated"  # "generated" (the published method), "library" or "hybrid"
     persona_files: list[str] = field(default_factory=list)  # extra persona TOML files or folders
     agent_variant: str = "default"  # a registered persona-agent variant (entry point)
@@ -35,12 +40,22 @@ class Context:
     samples: int = 10  # sampled answers per estimate when an endpoint returns no logprobs
     seed: int = 0
 
+    def model(self, spec: str):
+        """The backend a role's spec names, with this run's endpoint settings."""
+        from ethos.agents.models import load_backend
+
+        return load_backend(spec, self.base_url, rps=self.requests_per_second, max_retries=self.max_retries, timeout=self.timeout)
+
     def __post_init__(self) -> None:
         from ethos.errors import EthosError
 
         for name in ("n_personas", "persona_attempts", "persona_tokens", "comment_tokens", "moderator_tokens", "samples"):
             if getattr(self, name) < 1:
                 raise EthosError(f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if self.requests_per_second is not None and self.requests_per_second <= 0:
+            raise EthosError(f"rps must be positive, got {self.requests_per_second}")
+        if self.max_retries < 0 or self.timeout <= 0:
+            raise EthosError("max-retries must be at least 0 and timeout positive")
         if self.n_personas > 24:  # room for hybrid additions within the 26 comment labels
             raise EthosError(f"at most 24 personas are supported, got {self.n_personas}")
         from ethos.personas.selection import SOURCES

@@ -27,7 +27,7 @@ class StubOpenAI:
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with stub._lock:
-                    stub.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
+                    stub.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body, "time": time.monotonic()})
                     failing = stub.fail_first > 0
                     stub.fail_first -= int(failing)
                 if stub.delay:

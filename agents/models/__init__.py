@@ -31,13 +31,15 @@ def register_backend(name: str, backend: Backend) -> None:
     _REGISTERED[name] = backend
 
 
-def load_backend(spec: str, base_url: str | None = None) -> Backend:
-    """The backend a spec names, built once per process."""
-    return _REGISTERED.get(spec) or _build_backend(spec, base_url)
+def load_backend(
+    spec: str, base_url: str | None = None, *, rps: float | None = None, max_retries: int = 4, timeout: float = 120.0
+) -> Backend:
+    """The backend a spec names, built once per process (the endpoint settings apply to `openai:`)."""
+    return _REGISTERED.get(spec) or _build_backend(spec, base_url, rps, max_retries, timeout)
 
 
-@lru_cache(maxsize=8)
-def _build_backend(spec: str, base_url: str | None) -> Backend:
+@lru_cache(maxsize=16)
+def _build_backend(spec: str, base_url: str | None, rps: float | None, max_retries: int, timeout: float) -> Backend:
     kind, _, arg = spec.partition(":")
     if kind == "embedded" and not arg:
         from ethos.agents.models.embedded import ChatLlamaCpp, embedded_gguf_path
@@ -56,7 +58,7 @@ def _build_backend(spec: str, base_url: str | None) -> Backend:
     if kind == "openai" and arg:
         from ethos.agents.models.openai import openai_backend
 
-        return openai_backend(spec, arg, base_url=base_url)
+        return openai_backend(spec, arg, base_url=base_url, rps=rps, max_retries=max_retries, timeout=timeout)
     if kind == "fake" and not arg:
         from ethos.agents.models.fake import fake_backend
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from functools import cache
 
 from ethos.agents.models.base import Backend
 from ethos.agents.models.tokens import openai_token_counter
@@ -11,7 +12,37 @@ from ethos.errors import EthosError
 API_KEY_ENV = "OPENAI_API_KEY"
 
 
-def openai_backend(spec: str, model: str, *, base_url: str | None, timeout: float = 120.0) -> Backend:
+def _compatible_chat_class():
+    from langchain_openai import ChatOpenAI
+
+    class ChatOpenAICompatible(ChatOpenAI):
+        """Chat completions for OpenAI-compatible servers (llama.cpp, vLLM, ...).
+
+        langchain-openai sends the budget as `max_completion_tokens`, which OpenAI's own API
+        wants but llama.cpp's server ignores (it would then generate without limit); every
+        compatible server understands `max_tokens`.
+        """
+
+        def _get_request_payload(self, input_, *, stop=None, **kwargs):
+            payload = super()._get_request_payload(input_, stop=stop, **kwargs)
+            if "max_completion_tokens" in payload:
+                payload["max_tokens"] = payload.pop("max_completion_tokens")
+            return payload
+
+    return ChatOpenAICompatible
+
+
+@cache
+def shared_rate_limiter(rps: float):
+    """One limiter per rate, shared by every role and every concurrent item of the process."""
+    from langchain_core.rate_limiters import InMemoryRateLimiter
+
+    return InMemoryRateLimiter(requests_per_second=rps, check_every_n_seconds=0.01, max_bucket_size=1)
+
+
+def openai_backend(
+    spec: str, model: str, *, base_url: str | None, rps: float | None = None, max_retries: int = 4, timeout: float = 120.0
+) -> Backend:
     import openai
     from langchain_openai import ChatOpenAI
 
@@ -21,13 +52,15 @@ def openai_backend(spec: str, model: str, *, base_url: str | None, timeout: floa
             raise EthosError(f"the openai backend needs {API_KEY_ENV} in the environment (or --base-url for a local server)")
         key = "unused"  # local servers ignore the key, but the client requires one
     where = base_url or "the OpenAI API"
-    chat = ChatOpenAI(
+    chat_class = _compatible_chat_class() if base_url else ChatOpenAI
+    chat = chat_class(
         model=model,
         base_url=base_url,
         api_key=key,
         use_responses_api=False,  # chat completions: the API every compatible server implements
-        max_retries=2,
+        max_retries=max_retries,  # the client retries 408/409/429/5xx and timeouts with exponential backoff
         timeout=timeout,
+        rate_limiter=shared_rate_limiter(rps) if rps else None,
     )
 
     def explain(exc: Exception) -> EthosError | None:

@@ -1,0 +1,109 @@
+"""Real servers on 127.0.0.1: `langgraph dev` serving the graph, llama.cpp's OpenAI-compatible
+server for the `openai` backend, and a stub endpoint without logprobs, failing or rate-limited."""
+
+import json
+import time
+
+import pytest
+from langgraph_sdk import get_sync_client
+
+from ethos.cli import main
+from openai_stub import StubOpenAI
+from servers import langgraph_dev, llama_server
+from tests_paths import FIXTURES
+
+SMALL = ["--n-personas", "3", "--persona-attempts", "1", "--persona-tokens", "60", "--comment-tokens", "24", "--moderator-tokens", "24"]
+QUESTION = ["Should hospitals publish their prices?", "--option", "Yes", "--option", "No", "--option", "Not sure"]
+
+
+def run_json(capsys, *argv):
+    assert main(["run", "--json", *argv]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.fixture(scope="module")
+def graph_server(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("langgraph-dev")
+    with langgraph_dev(workdir, {"ETHOS_MODEL": "fake", "ETHOS_RUNS_DIR": str(workdir / "runs")}) as url:
+        yield url
+
+
+def test_langgraph_dev_serves_every_mode(graph_server):
+    client = get_sync_client(url=graph_server)
+    requests = {
+        "overton": {"situation": "A family asks a doctor to withhold a diagnosis.", "mode": "overton"},
+        "steerable": {"situation": "Should she be told?", "mode": "steerable", "target": "Right to know", "options": ["Yes", "No"]},
+        "distributional": {"situation": "Should she be told?", "mode": "distributional", "options": ["Yes", "No"], "attribute": "Japan"},
+    }
+    for mode, request in requests.items():
+        state = client.runs.wait(None, "ethos", input=request, context={"n_personas": 3})
+        assert state["result"]["mode"] == mode and len(state["comments"]) == 3 and state["conversation"]
+    assert state["result"]["distribution"] == pytest.approx([sum(p["probs"][k] for p in state["result"]["per_persona"]) / 3 for k in range(2)])
+    nodes = [list(part.data)[0] for part in client.runs.stream(None, "ethos", input=requests["overton"], context={"n_personas": 2}, stream_mode="updates")
+             if part.event == "updates"]
+    assert nodes == ["seed_personas", "persona_agent", "persona_agent", "overton_moderator"]
+    batch = client.runs.create_batch([{"assistant_id": "ethos", "input": requests["distributional"], "context": {"n_personas": 2, "seed": i},
+                                       "on_completion": "keep"} for i in range(3)])
+    results = [client.runs.join(run["thread_id"], run["run_id"]) for run in batch]
+    assert all(len(r["result"]["per_persona"]) == 2 for r in results)
+
+
+def test_eval_submits_items_to_the_server_and_resumes_from_its_store(graph_server, tmp_path, capsys):
+    argv = ["eval", "--server", graph_server, "--task", "distributional-globalopinionqa", "--method", "ethosagents",
+            "--data", str(FIXTURES), "--model", "fake", "--n-personas", "2", "--out", str(tmp_path), "--no-progress"]
+    assert main(argv) == 0
+    predictions = json.loads((tmp_path / "ethosagents" / "predictions.json").read_text())
+    assert predictions[0]["pred_distribution"] and len(predictions[0]["pred_distribution"]) == 4
+    assert main(argv[:2] + ["http://127.0.0.1:9"] + argv[3:]) == 0  # every item is done: the server is not even asked
+    assert main(["eval", "--server", graph_server, "--task", "overton-vk", "--method", "vanilla", "--data", str(FIXTURES)]) == 2
+    assert "--method ethosagents only" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def llama_url():
+    with llama_server() as url:
+        yield url
+
+
+@pytest.mark.parametrize("mode", ["overton", "steerable", "distributional"])
+def test_openai_backend_on_a_real_server(llama_url, capsys, mode):
+    argv = ["--model", "openai:smollm2", "--base-url", llama_url, "--no-cache", *SMALL]
+    if mode == "overton":
+        out = run_json(capsys, *argv, "A nurse is asked to hide a medication error.")
+        assert out["result"]["response"].strip()
+    elif mode == "steerable":
+        out = run_json(capsys, *argv, "--mode", "steerable", "--target", "POLPARTY_Democrat", *QUESTION)
+        assert out["result"]["selection"]["source"] == out["result"]["distribution"]["source"] == "logprobs"
+    else:
+        out = run_json(capsys, *argv, "--mode", "distributional", "--attribute", "Japan", *QUESTION)
+        assert [r["source"] for r in out["result"]["per_persona"]] == ["logprobs"] * 3
+        assert sum(out["result"]["distribution"]) == pytest.approx(1)
+    assert out["fallbacks"]["uniform_distributions"] == 0
+    # The budgets reach the server (llama.cpp ignores `max_completion_tokens`): 60 + 3 x 24 (+ 24).
+    assert 0 < out["usage"]["new_tokens"] <= 60 + 3 * 24 + 24
+
+
+def test_a_server_without_logprobs_is_sampled_and_flagged(capsys):
+    with StubOpenAI(logprobs=False) as server:
+        out = run_json(capsys, "--model", "openai:stub", "--base-url", server.url, "--n-personas", "2", "--samples", "5", "--no-cache",
+                       "--mode", "distributional", "q?", "--option", "a", "--option", "b")
+    rows = out["result"]["per_persona"]
+    assert [r["source"] for r in rows] == ["sampling", "sampling"]
+    assert out["fallbacks"]["sampled_distributions"] == 2
+    assert all(r["probs"] == [0.0, 1.0] for r in rows)  # the stub always answers "B. ..."
+    sampled = [r["body"] for r in server.requests if r["body"].get("temperature") == 1.0 and r["body"].get("max_tokens") == 4]
+    assert len(sampled) == 2 * 5 and len({r["seed"] for r in sampled}) == 5
+
+
+def test_5xx_answers_are_retried_with_backoff(capsys):
+    with StubOpenAI(fail_first=2) as server:
+        out = run_json(capsys, "--model", "openai:stub", "--base-url", server.url, "--n-personas", "2", "--no-cache", "x")
+    assert out["result"]["response"] and len(server.requests) == 2 + out["usage"]["by_role"]["persona_generator"]["calls"] + 3
+
+
+def test_the_rate_limit_is_shared_by_all_roles(capsys):
+    with StubOpenAI() as server:
+        run_json(capsys, "--model", "openai:stub", "--base-url", server.url, "--rps", "8", "--n-personas", "3", "--no-cache", "x")
+        times = sorted(r["time"] for r in server.requests)
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert len(times) >= 5 and min(gaps) > 1 / 8 * 0.7  # the three parallel agents were spaced out too
