@@ -355,7 +355,8 @@ def _show_update(chunk: dict, state: dict, context, trace: bool, node_lines, per
                 if trace:
                     print("\n".join(node_lines(persona_title(comment["index"], state.get("personas") or []), conversation, last=False)))
                 else:
-                    print(f"  [{comment['index'] + 1}/{context.n_personas}] {comment['persona']}:")
+                    total = len(state.get("personas") or []) or context.n_personas  # hybrid sets can be larger
+                    print(f"  [{comment['index'] + 1}/{total}] {comment['persona']}:")
                     print(_wrap(comment["text"], indent="      "))
         elif trace and conversation:
             print("\n".join(node_lines(node.replace("_", " "), conversation, last=True)))

@@ -1,0 +1,74 @@
+"""Benchmark: wall time of `ethos eval` over 24 items at --max-concurrency 1, 4 and 8, against
+(a) llama.cpp's OpenAI-compatible server running the embedded model on 127.0.0.1 and
+(b) a deliberately slow OpenAI-compatible stub (fixed latency per request, like a remote API).
+
+    .venv/bin/python bench/bench_concurrency.py [--items 24] [--delay 0.25]
+
+Items are synthetic (VITAL GlobalOpinionQA schema), so no dataset is needed. Each item runs the
+EthosAgents graph with 2 personas and small budgets: 1 generator call, 2 persona agents in
+parallel, 2 option-probability calls. The cache is off, so every call reaches the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from openai_stub import StubOpenAI  # noqa: E402
+from servers import llama_server  # noqa: E402
+
+SETTINGS = ["--method", "ethosagents", "--n-personas", "2", "--persona-attempts", "1", "--persona-tokens", "40",
+            "--comment-tokens", "24", "--no-cache", "--no-progress"]
+
+
+def items_file(folder: Path, n: int) -> Path:
+    items = [
+        {"question": f"Question: How important is it that clinic number {i} opens on weekends?\nOptions: A. Very B. Somewhat C. Not at all\nAnswer:",
+         "options": ["Very", "Somewhat", "Not at all"], "attribute": "Brazil", "gold_distribution": [0.5, 0.3, 0.2],
+         "pred_distribution": None, "id": i}
+        for i in range(n)
+    ]
+    path = folder / "vital_distributional_globalopinionqa.bench.json"
+    path.write_text(json.dumps(items))
+    return path
+
+
+def timed_eval(url: str, data: Path, out: Path, concurrency: int, runs_dir: Path) -> tuple[float, dict]:
+    argv = [sys.executable, "-m", "ethos.cli", "eval", "--task", "distributional-globalopinionqa", "--data", str(data),
+            "--model", "openai:bench", "--base-url", url, "--max-concurrency", str(concurrency), "--out", str(out),
+            "--runs-dir", str(runs_dir), *SETTINGS]
+    started = time.perf_counter()
+    proc = subprocess.run(argv, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if proc.returncode:
+        raise SystemExit(f"bench: eval failed at concurrency {concurrency}: {proc.stderr[-800:]}")
+    return wall, json.loads((out / "ethosagents" / "metrics.json").read_text())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=24)
+    parser.add_argument("--delay", type=float, default=0.25, help="seconds the slow stub waits before each answer")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="ethos-concurrency-"))
+    data = items_file(work, args.items)
+    print(f"{args.items} items, 2 personas each; wall seconds per run (lower is better)")
+    print(f"{'server':<34}{'c=1':>9}{'c=4':>9}{'c=8':>9}  speed-up at 8, failed items")
+    with llama_server() as llama, StubOpenAI(delay=args.delay) as slow:
+        for name, url in ((f"llama.cpp server (embedded model)", llama), (f"slow stub ({args.delay:.2f} s per request)", slow.url)):
+            walls, failed = [], 0
+            for c in (1, 4, 8):
+                wall, metrics = timed_eval(url, data, work / f"{name[:5]}-{c}", c, work / "runs")
+                walls.append(wall)
+                failed += metrics["failed"] + metrics["missing"]
+            print(f"{name:<34}" + "".join(f"{w:>9.1f}" for w in walls) + f"  x{walls[0] / walls[2]:.1f}, {failed}")
+
+
+if __name__ == "__main__":
+    main()
