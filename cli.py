@@ -527,8 +527,8 @@ COMMANDS = {"run": run_command, "eval": eval_command, "score": score_command, "r
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)  # the parser lists plugin modes: a broken plugin fails here
         return COMMANDS[args.command](args)
     except EthosError as exc:
         print(f"ethos: error: {exc}", file=sys.stderr)

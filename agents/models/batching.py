@@ -29,7 +29,7 @@ class MicroBatcher:
         self.window = window
         self._pending: dict[Hashable, list[tuple[Any, Future]]] = {}
         self._queue_lock = threading.Lock()
-        self._model_lock = threading.Lock()
+        self.model_lock = threading.Lock()  # held while the model runs; other model uses take it too
         self.batch_sizes: list[int] = []  # observable, for tests and benchmarks
 
     def submit(self, key: Hashable, item: Any) -> Any:
@@ -42,7 +42,7 @@ class MicroBatcher:
             deadline = time.monotonic() + self.window
             while time.monotonic() < deadline and len(group) < self.max_batch:
                 time.sleep(0.002)
-            with self._model_lock:
+            with self.model_lock:
                 with self._queue_lock:
                     batch = self._pending.pop(key)
                 self.batch_sizes.append(len(batch))

@@ -94,7 +94,7 @@ class ChatTransformers(BaseChatModel):
         import torch
 
         pipe = self._llm.pipeline
-        with self._batcher._model_lock, torch.inference_mode():
+        with self._batcher.model_lock, torch.inference_mode():
             ids = pipe.tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
             logits = pipe.model(**ids).logits[0, -1].float().numpy()
         return top_logprobs_from_logits(logits, k, lambda i: pipe.tokenizer.decode([i]))
