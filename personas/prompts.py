@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ethos.personas.targets import describe_target
+
 SYSTEM = (
     "You help an ethics committee in a hospital. You imagine the different moral "
     "viewpoints that real people bring to a health-care decision."
@@ -36,7 +38,7 @@ def persona_messages(
         question_block = "Possible answers: " + "; ".join(options) + "\n"
     target_block = ""
     if target:
-        target_block = TARGET_BLOCK.format(target=target, holders=max(1, n // 3))
+        target_block = TARGET_BLOCK.format(target=describe_target(target), holders=max(1, n // 3))
     user = USER.format(
         situation=situation,
         question_block=question_block,

@@ -77,6 +77,8 @@ def test_steerable_group_code_is_phrased_with_its_category(fake, run_graph):
     backend = fake()
     run_graph({"situation": "q", "mode": "steerable", "target": "POLPARTY_Democrat", "options": ["Yes", "No"]}, backend)
     assert "in terms of political party, Democrat" in human_prompt(backend.chat.calls[-1])
+    assert "in terms of political party, Democrat" in human_prompt(backend.chat.calls[0])  # the persona prompt too
+    assert "POLPARTY_" not in human_prompt(backend.chat.calls[0])
 
 
 def test_steerable_without_options_answers_in_words(fake, run_graph):
