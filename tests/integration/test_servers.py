@@ -107,3 +107,12 @@ def test_the_rate_limit_is_shared_by_all_roles(capsys):
         times = sorted(r["time"] for r in server.requests)
     gaps = [b - a for a, b in zip(times, times[1:])]
     assert len(times) >= 5 and min(gaps) > 1 / 8 * 0.7  # the three parallel agents were spaced out too
+
+
+def test_a_request_past_the_timeout_is_retried_then_reported_in_one_line(capsys):
+    with StubOpenAI(delay=1.0) as server:
+        assert main(["run", "--model", "openai:stub", "--base-url", server.url, "--timeout", "0.3", "--max-retries", "1", "--no-cache", "x"]) == 2
+        requests = len(server.requests)
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("ethos: error: cannot reach the model endpoint") and "Timeout" in error
+    assert requests == 2  # the first try and one retry
