@@ -61,7 +61,7 @@ def main() -> None:
     print(f"{args.items} items, 2 personas each; wall seconds per run (lower is better)")
     print(f"{'server':<34}{'c=1':>9}{'c=4':>9}{'c=8':>9}  speed-up at 8, failed items")
     with llama_server() as llama, StubOpenAI(delay=args.delay) as slow:
-        for name, url in ((f"llama.cpp server (embedded model)", llama), (f"slow stub ({args.delay:.2f} s per request)", slow.url)):
+        for name, url in (("llama.cpp server (embedded model)", llama), (f"slow stub ({args.delay:.2f} s per request)", slow.url)):
             walls, failed = [], 0
             for c in (1, 4, 8):
                 wall, metrics = timed_eval(url, data, work / f"{name[:5]}-{c}", c, work / "runs")

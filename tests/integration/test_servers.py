@@ -2,7 +2,6 @@
 server for the `openai` backend, and a stub endpoint without logprobs, failing or rate-limited."""
 
 import json
-import time
 
 import pytest
 from langgraph_sdk import get_sync_client
