@@ -105,25 +105,25 @@ def evaluate(
             run.start("eval", request, {"context": asdict(ctx)}, eval={"task": task.name, "method": method, "item_id": item["id"]})
         started = time.perf_counter()
         result = {"id": item["id"], "method": method, "run_id": run.run_id if run else None}
-        prediction, error = Prediction(), None
+        prediction, exchanges = Prediction(), []
+        status, error = "interrupted", None  # stays so if a KeyboardInterrupt passes through
         try:
             with recording() as exchanges:
                 prediction = predict(method, task, request, ctx, server)
-            result |= {"status": "ok"}
+            status = "ok"
         except EthosError as exc:
-            error = str(exc)
+            status, error = "failed", str(exc)
             raise  # the user must fix something (an endpoint, a model): stop the run
         except Exception as exc:  # this item failed; the next run retries it
-            error = f"{exc.__class__.__name__}: {exc}"
-            result |= {"status": "failed", "error": error}
+            status, error = "failed", f"{exc.__class__.__name__}: {exc}"
         finally:
             seconds = time.perf_counter() - started
             conversation = prediction.detail.pop("conversation", None) or [{"node": method, **e} for e in exchanges]
             if run:
                 state = {**prediction.detail, "conversation": conversation,
                          "result": {"output": prediction.output, "pred_distribution": prediction.distribution}}
-                run.finish(state, status="ok" if error is None else "failed", seconds=seconds,
-                           fallbacks=prediction.fallbacks, error=error, prices=prices)
+                run.finish(state, status=status, seconds=seconds, fallbacks=prediction.fallbacks, error=error, prices=prices)
+        result |= {"status": status, **({"error": error} if error else {})}
         result |= {**asdict(prediction), "seconds": round(seconds, 3)}
         store.add(result)
 
