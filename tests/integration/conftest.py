@@ -5,9 +5,6 @@ import pytest
 
 from ethos.agents.models.hf import export_embedded_to_transformers
 
-SMALL = ["--n-personas", "3", "--persona-attempts", "1", "--persona-tokens", "80", "--comment-tokens", "32", "--moderator-tokens", "32"]
-
-
 def pytest_collection_modifyitems(items):
     for item in items:
         item.add_marker(pytest.mark.integration)

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import SMALL
+from budgets import SMALL
 
 from ethos.agents.models import load_backend
 from ethos.cli import main

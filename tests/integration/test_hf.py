@@ -1,7 +1,7 @@
 """The `hf` backend on a real transformers directory (the embedded model, converted at set-up)."""
 
 import pytest
-from conftest import SMALL
+from budgets import SMALL
 
 from ethos.agents.models import load_backend
 from ethos.cli import main
