@@ -266,10 +266,8 @@ def _checkpointed_graph(runs_dir: Path):
 def run_command(args) -> int:
     from dataclasses import asdict
 
-    from langchain_core.callbacks import UsageMetadataCallbackHandler
-
     from ethos.graph.context import Context
-    from ethos.graph.conversation import node_lines, persona_title, render_tree
+    from ethos.graph.conversation import render_tree
     from ethos.graph.records import RunRecord, load_prices, load_record
     from ethos.graph.state import count_fallbacks, validate_request
     from ethos.graph.tracing import JsonlTracer
@@ -290,8 +288,7 @@ def run_command(args) -> int:
         record = RunRecord(runs_dir)
         record.start("run", request, {"context": asdict(context), "cache": not args.no_cache})
     graph = _checkpointed_graph(runs_dir)
-    usage = UsageMetadataCallbackHandler()
-    config = {"callbacks": [usage, JsonlTracer(record.trace_path)], "configurable": {"thread_id": record.run_id}}
+    config = {"callbacks": [JsonlTracer(record.trace_path)], "configurable": {"thread_id": record.run_id}}
     if args.max_concurrency:
         config["max_concurrency"] = args.max_concurrency
     started = time.perf_counter()
@@ -305,7 +302,7 @@ def run_command(args) -> int:
             if stream_mode == "values":
                 state = chunk
             elif not quiet:
-                _show_update(chunk, state, context, args.trace, node_lines, persona_title)
+                _show_update(chunk, state, context, args.trace)
     except BaseException as exc:
         state = graph.get_state(config).values or state
         status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
@@ -325,7 +322,7 @@ def run_command(args) -> int:
         keys = ("situation", "mode", "options", "target", "attribute", "personas", "persona_report", "comments", "result")
         out = {"run_id": record.run_id} | {k: state.get(k) for k in keys} | {
             "fallbacks": fallbacks,
-            "usage": {"new_tokens": tokens["output_tokens"], "by_role": tokens["by_role"], "by_model": usage.usage_metadata,
+            "usage": {"new_tokens": tokens["output_tokens"], "by_role": tokens["by_role"], "by_model": tokens["by_model"],
                       "cached_calls": tokens["cached_calls"], **({"cost_usd": tokens["cost_usd"]} if "cost_usd" in tokens else {})},
             "seconds": round(seconds, 2),
         }
@@ -341,7 +338,9 @@ def run_command(args) -> int:
     return 0
 
 
-def _show_update(chunk: dict, state: dict, context, trace: bool, node_lines, persona_title) -> None:
+def _show_update(chunk: dict, state: dict, context, trace: bool) -> None:
+    from ethos.graph.conversation import node_lines, persona_title
+
     for node, update in chunk.items():
         if not isinstance(update, dict):
             continue

@@ -30,7 +30,11 @@ def describe_attribute(attribute: str | None) -> str | None:
     return f"Answer as a person from {attribute}."
 
 
-def _question(situation: str, options: list[str]) -> str:
+LETTER_ANSWER = "Answer with the letter of one option only.\nAnswer:"
+
+
+def question_block(situation: str, options: list[str]) -> str:
+    """The item as every prompt shows it: a situation, or a question with its lettered options."""
     if not options:
         return f"Situation: {situation}"
     return f"Question: {situation}\nOptions:\n{options_block(options)}"
@@ -54,7 +58,7 @@ def comment_messages(persona: Persona, situation: str, options: list[str]) -> li
     choice_rule = CHOICE_RULE.format(letters=", ".join(option_labels(len(options)))) if options else ""
     return [
         ("system", COMMENT_SYSTEM.format(persona=persona.describe())),
-        ("human", COMMENT_USER.format(question=_question(situation, options), choice_rule=choice_rule)),
+        ("human", COMMENT_USER.format(question=question_block(situation, options), choice_rule=choice_rule)),
     ]
 
 
@@ -72,7 +76,7 @@ perspectives, including where they disagree."""
 
 def overton_messages(situation: str, comments: list[dict]) -> list[tuple[str, str]]:
     passages = "\n".join(f"[{i}] {c['text']}" for i, c in enumerate(comments, 1))
-    return [("system", OVERTON_SYSTEM), ("human", OVERTON_USER.format(question=_question(situation, []), passages=passages))]
+    return [("system", OVERTON_SYSTEM), ("human", OVERTON_USER.format(question=question_block(situation, []), passages=passages))]
 
 
 SELECT_SYSTEM = "You are a moderator. You pick the comment that best speaks for a given value or group."
@@ -88,7 +92,7 @@ Answer:"""
 def select_messages(situation: str, options: list[str], comments: list[dict], target: str) -> list[tuple[str, str]]:
     labels = option_labels(len(comments))
     listed = "\n".join(f"Comment {label} ({c['persona']}): {c['text']}" for label, c in zip(labels, comments))
-    user = SELECT_USER.format(question=_question(situation, options), comments=listed, target=describe_target(target))
+    user = SELECT_USER.format(question=question_block(situation, options), comments=listed, target=describe_target(target))
     return [("system", SELECT_SYSTEM), ("human", user)]
 
 
@@ -108,8 +112,8 @@ def answer_messages(
         target_phrase = f"as someone who holds this view: {describe_target(target)}"
     else:
         target_phrase = (describe_attribute(attribute) or "as the passage's author would").removeprefix("Answer ").rstrip(".")
-    instruction = "Answer with the letter of one option only.\nAnswer:" if options else "Answer in two or three sentences."
+    instruction = LETTER_ANSWER if options else "Answer in two or three sentences."
     user = ANSWER_USER.format(
-        passage=passage, target_phrase=target_phrase, question=_question(situation, options), instruction=instruction
+        passage=passage, target_phrase=target_phrase, question=question_block(situation, options), instruction=instruction
     )
     return [("system", ANSWER_SYSTEM), ("human", user)]

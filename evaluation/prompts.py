@@ -7,7 +7,7 @@ prompted to write as each community. Reports label them as a stand-in.
 
 from __future__ import annotations
 
-from ethos.agents.prompts import describe_attribute, describe_target, option_labels, options_block
+from ethos.agents.prompts import LETTER_ANSWER, describe_attribute, describe_target, option_labels, question_block
 
 COMMUNITIES = [
     ("news-left", "a left-leaning news outlet"),
@@ -20,13 +20,11 @@ COMMUNITIES = [
 
 
 def question_text(request: dict) -> str:
-    if request["options"]:
-        return f"Question: {request['situation']}\nOptions:\n{options_block(request['options'])}"
-    return f"Situation: {request['situation']}"
+    return question_block(request["situation"], request["options"])
 
 
 def answer_instruction(request: dict) -> str:
-    return "Answer with the letter of one option only.\nAnswer:" if request["options"] else "Write a comment of about 150 words on this situation."
+    return LETTER_ANSWER if request["options"] else "Write a comment of about 150 words on this situation."
 
 
 def prompting_instruction(task_kind: str, task_name: str, request: dict) -> str:

@@ -40,25 +40,28 @@ def new_run_id() -> str:
 
 
 def token_summary(conversation: list[dict], prices: dict | None = None) -> dict:
-    """Calls and tokens per role (and cost, for models in the price table)."""
-    by_role: dict[str, dict] = defaultdict(lambda: {"calls": 0, "cached_calls": 0, "input_tokens": 0, "output_tokens": 0})
+    """Calls and tokens per role and per model (and cost, for models in the price table)."""
+
+    def row() -> dict:
+        return {"calls": 0, "cached_calls": 0, "input_tokens": 0, "output_tokens": 0}
+
+    by_role: dict[str, dict] = defaultdict(row)
+    by_model: dict[str, dict] = defaultdict(row)
     cost = 0.0
     for exchange in conversation:
-        row = by_role[exchange["role"]]
-        row["calls"] += 1
-        row["cached_calls"] += int(exchange.get("cached", False))
         usage = exchange.get("usage") or {}
-        row["input_tokens"] += usage.get("input_tokens", 0)
-        row["output_tokens"] += usage.get("output_tokens", 0)
+        for counts in (by_role[exchange["role"]], by_model[exchange["model"]]):
+            counts["calls"] += 1
+            counts["cached_calls"] += int(exchange.get("cached", False))
+            counts["input_tokens"] += usage.get("input_tokens", 0)
+            counts["output_tokens"] += usage.get("output_tokens", 0)
         price = (prices or {}).get(exchange["model"].partition(":")[2] or exchange["model"])
         if price and not exchange.get("cached"):
             cost += (usage.get("input_tokens", 0) * price["input"] + usage.get("output_tokens", 0) * price["output"]) / 1e6
     summary = {
         "by_role": dict(by_role),
-        "calls": sum(r["calls"] for r in by_role.values()),
-        "cached_calls": sum(r["cached_calls"] for r in by_role.values()),
-        "input_tokens": sum(r["input_tokens"] for r in by_role.values()),
-        "output_tokens": sum(r["output_tokens"] for r in by_role.values()),
+        "by_model": dict(by_model),
+        **{key: sum(r[key] for r in by_role.values()) for key in row()},
     }
     if prices:
         summary["cost_usd"] = round(cost, 6)

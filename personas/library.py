@@ -83,8 +83,13 @@ def load_library(files: Iterable[str | Path] = ()) -> list[Persona]:
     """The curated library, then the user's folder, installed plugins and `files`.
 
     A later persona with the same name replaces an earlier one, so a user can adapt a built-in.
+    Read once per process (the graph asks on every run, an evaluation on every item).
     """
-    user_dir = user_persona_dir()
+    return list(_library(tuple(str(f) for f in files), user_persona_dir()))
+
+
+@cache
+def _library(files: tuple[str, ...], user_dir: Path) -> tuple[Persona, ...]:
     sources = [*default_library(), *(load_persona_path(user_dir) if user_dir.is_dir() else []), *_plugin_personas()]
     for file in files:
         if not Path(file).exists():
@@ -94,7 +99,7 @@ def load_library(files: Iterable[str | Path] = ()) -> list[Persona]:
     for persona in sources:
         by_name.pop(persona.key(), None)  # keep the position of the latest definition
         by_name[persona.key()] = persona
-    return list(by_name.values())
+    return tuple(by_name.values())
 
 
 def top_up(personas: list[Persona], library: list[Persona] | tuple[Persona, ...], k: int) -> list[Persona]:

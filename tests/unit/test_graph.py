@@ -1,12 +1,10 @@
-import threading
-import time
-
 import pytest
 
 from ethos.agents.models import load_backend
 from ethos.errors import EthosError
 from ethos.graph.builder import graph
 from ethos.graph.state import count_fallbacks
+from probes import Overlap
 
 SITUATION = "A family asks a doctor to withhold a terminal diagnosis from their mother."
 
@@ -35,23 +33,11 @@ def test_overton_passes_every_comment_to_the_moderator(fake, run_graph):
 
 
 def test_persona_agents_run_in_parallel(fake, run_graph):
-    running, peak, spans, lock = [0], [0], [], threading.Lock()
-
-    def slow_comment(prompt):
-        start = time.perf_counter()
-        with lock:
-            running[0] += 1
-            peak[0] = max(peak[0], running[0])
-        time.sleep(0.2)
-        with lock:
-            running[0] -= 1
-            spans.append((start, time.perf_counter()))
-        return "We should act with care."
-
+    slow_comment = Overlap(0.2, "We should act with care.")
     backend = fake(replies={"persona_agent": slow_comment})
     run_graph({"situation": SITUATION, "mode": "overton"}, backend)
-    assert peak[0] >= 2
-    assert max(end for _, end in spans) - min(start for start, _ in spans) < 6 * 0.2  # faster than one after another
+    assert slow_comment.peak >= 2
+    assert slow_comment.span < 6 * 0.2  # faster than one after another
 
 
 def test_steerable_selects_the_comment_for_the_target_and_answers_with_it(fake, run_graph):

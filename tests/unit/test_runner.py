@@ -6,6 +6,7 @@ from ethos.errors import EthosError
 from ethos.evaluation.runner import ResultStore, evaluate
 from ethos.evaluation.tasks import get_task, load_task
 from ethos.graph.context import Context
+from probes import Overlap
 
 TASK = get_task("distributional-globalopinionqa")
 
@@ -97,20 +98,7 @@ def test_another_configuration_in_the_same_folder_is_refused(fake, tmp_path):
 
 
 def test_concurrency_bound_is_respected(fake, tmp_path):
-    import threading
-    import time
-
     path = items_file(tmp_path, n=6)
-    running, peak, lock = [0], [0], threading.Lock()
-
-    def slow(prompt):
-        with lock:
-            running[0] += 1
-            peak[0] = max(peak[0], running[0])
-        time.sleep(0.05)
-        with lock:
-            running[0] -= 1
-        return "#P: v; f; r; e; s\n#Q: v2; f2; r2; e2; s2"
-
+    slow = Overlap(0.05, "#P: v; f; r; e; s\n#Q: v2; f2; r2; e2; s2")
     run(fake("fake-runner", replies={"persona_generator": slow}), path, tmp_path / "out", max_concurrency=3)
-    assert 2 <= peak[0] <= 3
+    assert 2 <= slow.peak <= 3
