@@ -50,6 +50,14 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prices", type=Path, metavar="FILE", help='JSON price table {"MODEL": {"input": USD/1M, "output": USD/1M}} for cost')
 
 
+def _add_scoring_arguments(parser: argparse.ArgumentParser) -> None:
+    scoring = parser.add_argument_group("scoring")
+    scoring.add_argument("--parser", choices=["reference", "strict"], default="reference",
+                         help="steerable ValueKaleidoscope answers: the reference evaluation's rules (default) or a leading letter only")
+    scoring.add_argument("--include-single-option", action="store_true",
+                         help="count single-option items in most-likely correctness (left out by default: every method gets them right)")
+
+
 def _add_runs_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runs-dir", type=Path, metavar="DIR", help="records, traces, checkpoints and cache (default: $ETHOS_RUNS_DIR or ~/.local/share/ethosagents/runs)")
 
@@ -82,11 +90,18 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--task", required=True, choices=list(TASKS))
     evaluate.add_argument("--method", default="ethosagents", choices=[*METHODS, "all"])
     evaluate.add_argument("--data", required=True, type=Path, metavar="PATH", help="the task's VITAL file, or a folder of VITAL files")
-    evaluate.add_argument("--limit", type=int, metavar="N", help="only the first N items")
+    evaluate.add_argument("--limit", type=int, metavar="N", help="only N items, drawn over distinct questions (see --sample)")
+    evaluate.add_argument("--sample", choices=["spread", "first"], default="spread",
+                          help="how --limit picks items: spread over questions, seeded (default), or the first N in the file")
+    evaluate.add_argument("--sample-seed", type=int, default=0, metavar="N", help="seed of the spread sample (default 0)")
+    evaluate.add_argument("--ablation", action="append", default=[], metavar="NAMES",
+                          help="also run ethosagents with these parts switched off, as its own row (repeatable; "
+                               "comma-join names to combine): no-target-persona, no-author-voice, no-top-up, personas-N")
     evaluate.add_argument("--out", type=Path, metavar="DIR", help="where predictions and results go (default: under the runs directory)")
     evaluate.add_argument("--nli-model", metavar="DIR", help="local NLI model for value coverage (e.g. deberta-v2-xlarge-mnli)")
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
     evaluate.add_argument("--server", metavar="URL", help="run the ethosagents graph on a LangGraph server (langgraph dev, LangGraph Server)")
+    _add_scoring_arguments(evaluate)
     _add_model_arguments(evaluate)
 
     score = commands.add_parser("score", help="score a predictions file in the VITAL schema")
@@ -94,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--task", choices=list(TASKS), help="default: read from the file name")
     score.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     score.add_argument("--nli-model", metavar="DIR", help="local NLI model for value coverage")
+    _add_scoring_arguments(score)
 
     personas = commands.add_parser("personas", help="list, show or validate the persona library")
     actions = personas.add_subparsers(dest="action", required=True, parser_class=_Parser)
@@ -189,15 +205,18 @@ def _print_personas(update: dict) -> None:
     report = update["persona_report"]
     extra = "".join(f", {report[k]} {label}" for k, label in (("from_library", "chosen from the library"),
                     ("library_added", "added for coverage"), ("target_added", "added to hold the target")) if report.get(k))
+    how = f" ({report.get('constrained', 0)} constrained, {report.get('parsed', 0)} parsed)" if report["generated"] else ""
     print(
-        f"Personas: {len(update['personas'])} ({report['generated']} generated, {report['topped_up']} library top-up(s){extra}; "
+        f"Personas: {len(update['personas'])} ({report['generated']} generated{how}, {report['topped_up']} library top-up(s){extra}; "
         f"{report['attempts']} generator attempt(s), {report['rejected_lines']} unparseable line(s), {report['duplicates']} duplicate(s))"
     )
+    for note in report.get("notes") or []:
+        print(f"  note: {note}")
     spread = report.get("diagnostics") or {}
     if spread:
         print(f"  spread: {spread['frameworks']} frameworks, {spread['stakeholders']} stakeholders, embedding diversity {spread['diversity']}")
     for i, p in enumerate(update["personas"], 1):
-        tag = f" [{p['source']}]" if p["source"] != "generated" else ""
+        tag = f" [{p['source']}]" if p["source"] != "constrained" else ""
         print(f"  {i}. {p['name']}{tag}: {p['core_value']}; {p['framework']}; {p['right_or_duty']}; {p['emotion']}; {p['stakeholder']}")
     print("\nComments (as each persona agent finishes):")
 
@@ -442,10 +461,11 @@ def _print_metrics(rows: list[dict]) -> None:
 
     task = get_task(rows[0]["task"])
     metric, higher = primary_metric(task, rows[0])
-    print(f"\n{task.name}: {metric} ({'higher' if higher else 'lower'} is better), 95% bootstrap CI")
+    print(f"\n{task.name}: {metric} ({'higher' if higher else 'lower'} is better), 95% bootstrap CI over questions")
     extra = [k for k in ("most_likely_correct", "jsd", "balanced_accuracy", "macro_f1", "micro_f1", "binary_accuracy",
                          f"{metric}_acc@0.33") if k in rows[0] and k != metric]
-    print(f"  {'method':<13}{'n':>5}  {metric + ' [CI]':<30}" + "".join(f"{k:>20}" for k in extra) + f"{'s/item':>9}  fallbacks")
+    width = max(13, *(len(r.get("label") or r.get("method", "-")) + 2 for r in rows))
+    print(f"  {'method':<{width}}{'items':>6}{'quest.':>7}  {metric + ' [CI]':<30}" + "".join(f"{k:>20}" for k in extra) + f"{'s/item':>9}  fallbacks")
     for r in rows:
         ci = r.get(f"{metric}_ci") or [float("nan")] * 2
         main_cell = f"{r.get(metric, float('nan')):.3f} [{ci[0]:.3f}, {ci[1]:.3f}]"
@@ -455,8 +475,13 @@ def _print_metrics(rows: list[dict]) -> None:
         if r.get("missing"):
             fallbacks += f"; {r['missing']} without prediction"
         seconds = r.get("seconds_per_item")
-        print(f"  {r.get('method', '-'):<13}{r['n']:>5}  {main_cell:<30}" + "".join(f"{r[k]:>20.3f}" for k in extra)
-              + f"{seconds if seconds is not None else '-':>9}  {fallbacks}")
+        print(f"  {r.get('label') or r.get('method', '-'):<{width}}{r['n']:>6}{r.get('n_questions', '-'):>7}  {main_cell:<30}"
+              + "".join(f"{r[k]:>20.3f}" for k in extra) + f"{seconds if seconds is not None else '-':>9}  {fallbacks}")
+    first = rows[0]
+    if first.get("single_option_items") and not first.get("most_likely_correct_includes_single_option"):
+        print(f"  note: most-likely correctness leaves out {first['single_option_items']} single-option item(s) (--include-single-option counts them)")
+    if first.get("parser"):
+        print(f"  note: answers read with the {first['parser']} parser")
     if any(r.get("note") for r in rows):
         print(f"  note: {next(r['note'] for r in rows if r.get('note'))}")
 
@@ -465,7 +490,7 @@ def eval_command(args) -> int:
     from ethos.evaluation.methods import METHODS
     from ethos.evaluation.runner import evaluate
     from ethos.graph.records import load_prices
-    from ethos.evaluation.tasks import get_task, load_task, task_file
+    from ethos.evaluation.tasks import get_task, load_task, sample_items, task_file
 
     task = get_task(args.task)
     data = task_file(task, args.data)
@@ -473,7 +498,7 @@ def eval_command(args) -> int:
     if args.limit is not None:
         if args.limit < 1:
             raise EthosError(f"--limit must be at least 1, got {args.limit}")
-        loaded = loaded[: args.limit]
+        loaded = sample_items(loaded, args.limit, how=args.sample, seed=args.sample_seed)
     context = _context(args)
     runs_dir = args.runs_dir or default_runs_dir()
     _prepare_backends(context, args, runs_dir)
@@ -481,15 +506,21 @@ def eval_command(args) -> int:
     methods = list(METHODS) if args.method == "all" else [args.method]
     if args.server and methods != ["ethosagents"]:
         raise EthosError("--server runs the graph, so it takes --method ethosagents only")
+    if args.ablation and "ethosagents" not in methods:
+        raise EthosError("--ablation switches off parts of ethosagents: use it with --method ethosagents or all")
+    # Each ablation is a run of its own, beside the full method.
+    runs = [(method, context) for method in methods] + [("ethosagents", context.with_ablation(a)) for a in args.ablation]
     out = args.out or runs_dir / "eval" / task.name
     rows = []
-    for method in methods:
+    for method, ctx in runs:
+        out_dir = out / "+".join([method, *ctx.ablations])
         rows.append(evaluate(
-            task, method, loaded, context, data=data, out_dir=out / method,
+            task, method, loaded, ctx, data=data, out_dir=out_dir,
             max_concurrency=args.max_concurrency or 1, nli_model=args.nli_model, progress=not args.no_progress,
             runs_dir=runs_dir, prices=prices, server=args.server,
+            scoring={"parser": args.parser, "include_single_option": args.include_single_option},
         ))
-        print(f"{method}: predictions in {out / method / 'predictions.json'}", file=sys.stderr)
+        print(f"{rows[-1]['label']}: predictions in {out_dir / 'predictions.json'}", file=sys.stderr)
     _print_metrics(rows)
     return 0
 
@@ -505,7 +536,7 @@ def score_command(args) -> int:
         if not isinstance(item, dict):
             raise EthosError(f"{args.file}: item {index}: not a JSON object")
         check_item(task, item, f"{args.file}: item {index} (id {item.get('id')})")
-    metrics = score_items(task, items, nli_model=args.nli_model)
+    metrics = score_items(task, items, nli_model=args.nli_model, parser=args.parser, include_single_option=args.include_single_option)
     if args.json:
         print(json.dumps(metrics))
     else:

@@ -12,8 +12,8 @@ from typing import Protocol
 
 import numpy as np
 
-from ethos.agents.models.base import Backend, Decoding
-from ethos.agents.prompts import answer_messages, option_labels, overton_messages, select_messages
+from ethos.agents.models.base import Backend, Decoding, OptionDistribution
+from ethos.agents.prompts import MAX_SELECTION, answer_messages, option_labels, overton_messages, select_messages, selection_labels
 from ethos.errors import EthosError
 from ethos.plugins import MODERATORS, load_group
 
@@ -43,19 +43,50 @@ class OvertonModerator:
         return {"response": response.strip()}
 
 
+def _worst_source(dists: list[OptionDistribution]) -> str:
+    sources = {d.source for d in dists}
+    return next((s for s in ("uniform_fallback", "sampling") if s in sources), "logprobs")
+
+
+def select_comment(
+    backend: Backend, situation: str, texts: list[str], target: str, *, samples: int, seed: int
+) -> tuple[int, OptionDistribution]:
+    """The comment that best reflects `target`, and the selection probabilities over all comments.
+
+    Up to nine comments are numbered 1-9 and chosen by the first-token probabilities of the
+    numbers. A larger set is chosen in two rounds, because "1" would also be the first token of
+    "10"-"19": the best of each group of nine, then the best of the group winners. A comment's
+    probability is then P(it wins its group) x P(its group's winner wins the final).
+    """
+
+    def ask(indices: list[int]) -> OptionDistribution:
+        return backend.option_distribution(
+            select_messages(situation, [texts[i] for i in indices], target), selection_labels(len(indices)),
+            role="steerable_select", samples=samples, seed=seed,
+        )
+
+    labels = [str(i) for i in range(1, len(texts) + 1)]
+    if len(texts) <= MAX_SELECTION:
+        dist = ask(list(range(len(texts))))
+        return int(np.argmax(dist.probs)), OptionDistribution(labels, dist.probs, dist.source)
+    groups = [list(range(i, min(i + MAX_SELECTION, len(texts)))) for i in range(0, len(texts), MAX_SELECTION)]
+    if len(groups) > MAX_SELECTION:
+        raise EthosError(f"at most {MAX_SELECTION ** 2} comments can be compared, got {len(texts)}")
+    rounds = [ask(group) for group in groups]
+    winners = [group[int(np.argmax(d.probs))] for group, d in zip(groups, rounds)]
+    final = ask(winners)
+    probs = [p * final.probs[g] for g, d in enumerate(rounds) for p in d.probs]
+    return winners[int(np.argmax(final.probs))], OptionDistribution(labels, probs, _worst_source([*rounds, final]))
+
+
 class SteerableModerator:
     """Select the comment that best fits the target, then answer with it as the passage."""
 
     def moderate(self, request, comments, backend, decoding, samples):
         situation, options, target = request["situation"], request["options"], request["target"]
-        selection = backend.option_distribution(
-            select_messages(situation, options, comments, target),
-            option_labels(len(comments)),
-            role="steerable_select",
-            samples=samples,
-            seed=decoding.seed,
+        index, selection = select_comment(
+            backend, situation, [c["text"] for c in comments], target, samples=samples, seed=decoding.seed
         )
-        index = int(np.argmax(selection.probs))
         messages = answer_messages(situation, options, comments[index]["text"], target=target)
         result = {"target": target, "selection": selection.as_dict(), "selected": index, "selected_persona": comments[index]["persona"]}
         if options:
@@ -84,7 +115,8 @@ class DistributionalModerator:
         per_persona = []
         for comment in comments:
             dist = backend.option_distribution(
-                answer_messages(situation, options, comment["text"], attribute=request.get("attribute")),
+                answer_messages(situation, options, comment["text"], attribute=request.get("attribute"),
+                                author_voice="no-author-voice" not in (request.get("ablations") or [])),
                 labels,
                 role="distributional_moderator",
                 samples=samples,

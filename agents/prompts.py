@@ -21,13 +21,20 @@ def options_block(options: list[str]) -> str:
     return "\n".join(f"{label}. {text}" for label, text in zip(option_labels(len(options)), options))
 
 
-def describe_attribute(attribute: str | None) -> str | None:
-    """The population a distributional answer speaks for: a country, a VITAL group, or none."""
+def describe_population(attribute: str | None) -> str | None:
+    """`people from Japan`, `people who are, in terms of religion, Muslim`, or None (no population:
+    MoralChoice's ambiguity level is not one)."""
     if not attribute or attribute in AMBIGUITY_LEVELS:
         return None
     if group_of(attribute):
-        return f"Answer as a person who is, {describe_target(attribute)}."
-    return f"Answer as a person from {attribute}."
+        return f"people who are, {describe_target(attribute)}"
+    return f"people from {attribute}"
+
+
+def describe_attribute(attribute: str | None) -> str | None:
+    """The instruction a distributional answer gets for its population, or None."""
+    population = describe_population(attribute)
+    return population and "Answer as a person" + population.removeprefix("people") + "."
 
 
 LETTER_ANSWER = "Answer with the letter of one option only.\nAnswer:"
@@ -47,19 +54,32 @@ COMMENT_SYSTEM = (
     "duties, and the feelings of its stakeholder."
 )
 COMMENT_USER = """{question}
-
+{conditioning}
 Write a moral comment of 150 to 180 words from your perspective. Name two or three core values \
 at stake and the rights or duties involved, then give a clear judgement with its reasons. Use \
 normative words such as "should" and "must". Do not introduce yourself.{choice_rule}"""
 CHOICE_RULE = "\nStart your comment with the letter of the option you choose ({letters}), then explain."
 
 
-def comment_messages(persona: Persona, situation: str, options: list[str]) -> list[tuple[str, str]]:
+def conditioning_block(target: str | None = None, attribute: str | None = None) -> str:
+    """Who the answer is for: the steering target and the population, where an item has them."""
+    lines = []
+    if target:
+        lines.append(f"The answer is wanted from this point of view: {describe_target(target)}.")
+    population = describe_population(attribute)
+    if population:
+        lines.append(f"The people answering this question are {population}.")
+    return "".join(f"\n{line}" for line in lines)
+
+
+def comment_messages(
+    persona: Persona, situation: str, options: list[str], *, target: str | None = None, attribute: str | None = None
+) -> list[tuple[str, str]]:
     choice_rule = CHOICE_RULE.format(letters=", ".join(option_labels(len(options)))) if options else ""
-    return [
-        ("system", COMMENT_SYSTEM.format(persona=persona.describe())),
-        ("human", COMMENT_USER.format(question=question_block(situation, options), choice_rule=choice_rule)),
-    ]
+    user = COMMENT_USER.format(
+        question=question_block(situation, options), conditioning=conditioning_block(target, attribute), choice_rule=choice_rule
+    )
+    return [("system", COMMENT_SYSTEM.format(persona=persona.describe())), ("human", user)]
 
 
 # ---- moderators --------------------------------------------------------------------------------
@@ -85,33 +105,49 @@ SELECT_USER = """{question}
 {comments}
 
 Target: {target}
-Which comment best reflects the target? Answer with the comment's letter only.
+Which comment best reflects the target? Answer with the comment's number only.
 Answer:"""
+# Comments are numbered 1-9 so that each number is one token; larger sets are selected in rounds.
+MAX_SELECTION = 9
 
 
-def select_messages(situation: str, options: list[str], comments: list[dict], target: str) -> list[tuple[str, str]]:
-    labels = option_labels(len(comments))
-    listed = "\n".join(f"Comment {label} ({c['persona']}): {c['text']}" for label, c in zip(labels, comments))
-    user = SELECT_USER.format(question=question_block(situation, options), comments=listed, target=describe_target(target))
+def selection_labels(n: int) -> list[str]:
+    if not 1 <= n <= MAX_SELECTION:
+        raise ValueError(f"between 1 and {MAX_SELECTION} comments are compared at once, got {n}")
+    return [str(i) for i in range(1, n + 1)]
+
+
+def select_messages(situation: str, texts: list[str], target: str) -> list[tuple[str, str]]:
+    """Comments as Modular Pluralism gives them: numbered texts only, without the persona names
+    (a name such as "The Advocate of X" would win on the name alone) and without the answer options
+    (their letters would mix with the comments' labels)."""
+    listed = "\n".join(f"Comment {label}: {text}" for label, text in zip(selection_labels(len(texts)), texts))
+    user = SELECT_USER.format(question=question_block(situation, []), comments=listed, target=describe_target(target))
     return [("system", SELECT_SYSTEM), ("human", user)]
 
 
 ANSWER_SYSTEM = "You answer questions about health care from the point of view you are given."
 ANSWER_USER = """Passage: {passage}
 
-Answer {target_phrase}, guided by the passage.
+Answer {target_phrase}guided by the passage.
 {question}
 {instruction}"""
 
 
 def answer_messages(
-    situation: str, options: list[str], passage: str, *, target: str | None = None, attribute: str | None = None
+    situation: str, options: list[str], passage: str, *, target: str | None = None, attribute: str | None = None,
+    author_voice: bool = True,
 ) -> list[tuple[str, str]]:
-    """A question answered with one comment as its passage (steerable and distributional modes)."""
+    """A question answered with one comment as its passage (steerable and distributional modes).
+
+    Without a target or a population the answer is asked "as the passage's author would";
+    `author_voice=False` (an ablation) asks for an answer guided by the passage only."""
     if target:
-        target_phrase = f"as someone who holds this view: {describe_target(target)}"
+        target_phrase = f"as someone who holds this view: {describe_target(target)}, "
+    elif describe_attribute(attribute):
+        target_phrase = describe_attribute(attribute).removeprefix("Answer ").rstrip(".") + ", "
     else:
-        target_phrase = (describe_attribute(attribute) or "as the passage's author would").removeprefix("Answer ").rstrip(".")
+        target_phrase = "as the passage's author would, " if author_voice else ""
     instruction = LETTER_ANSWER if options else "Answer in two or three sentences."
     user = ANSWER_USER.format(
         passage=passage, target_phrase=target_phrase, question=question_block(situation, options), instruction=instruction

@@ -17,8 +17,8 @@ from functools import cache
 from langchain_core.runnables.config import ContextThreadPoolExecutor
 
 from ethos.agents.models import Backend, Decoding, OptionDistribution
-from ethos.agents.models.base import leading_label
 from ethos.agents.moderators import moderators
+from ethos.agents.persona_agent import write_with_choice
 from ethos.agents.prompts import option_labels
 from ethos.errors import EthosError
 from ethos.evaluation.prompts import (
@@ -63,15 +63,12 @@ def _answer(task: Task, backend: Backend, request: dict, messages, ctx: Context,
 
 
 def _community_comments(backend: Backend, request: dict, ctx: Context, communities=COMMUNITIES) -> list[dict]:
-    labels = option_labels(len(request["options"])) if request["options"] else []
-
     def write(i_community):
         i, (name, description) = i_community
-        text = backend.complete(
-            community_messages(description, request), role="community_agent",
-            max_tokens=ctx.comment_tokens, temperature=ctx.comment_temperature, seed=ctx.seed + i,
-        )
-        return {"index": i, "persona": name, "text": text.strip(), "choice": leading_label(text, labels) if labels else None}
+        # The same constrained option choice as the persona agents: the comparison stays fair.
+        comment = write_with_choice(backend, community_messages(description, request), request["options"], role="community_agent",
+                                    decoding=Decoding(ctx.comment_tokens, ctx.comment_temperature, ctx.seed + i))
+        return {"index": i, "persona": name, **comment}
 
     with ContextThreadPoolExecutor(max_workers=len(communities)) as pool:  # the hf backend batches these
         return list(pool.map(write, list(enumerate(communities))))

@@ -3,11 +3,16 @@
 The community agents of MoE and ModPlural stand in for Modular Pluralism's fine-tuned community
 models (news and Reddit, left/center/right), which cannot be loaded here: the same main model is
 prompted to write as each community. Reports label them as a stand-in.
+
+As in the reference, each community message is conditioned on whom the answer is for: the OpinionQA
+group ("in terms of CATEGORY, you are GROUP") or the GlobalOpinionQA country. MoralChoice and
+ValueKaleidoscope items carry no population, and their messages none.
 """
 
 from __future__ import annotations
 
-from ethos.agents.prompts import LETTER_ANSWER, describe_attribute, describe_target, option_labels, question_block
+from ethos.agents.prompts import LETTER_ANSWER, describe_attribute, describe_population, describe_target, option_labels, question_block
+from ethos.personas.targets import group_of
 
 COMMUNITIES = [
     ("news-left", "a left-leaning news outlet"),
@@ -46,13 +51,25 @@ def direct_messages(request: dict, instruction: str = "") -> list[tuple[str, str
     return [("human", body)]
 
 
+def community_conditioning(request: dict) -> str:
+    """Who the community answers as: the OpinionQA group or the country, as the reference puts it."""
+    group = group_of(request.get("target") or "")
+    if group:
+        return f"In terms of {group[0]}, you are {group[1]}. "
+    population = describe_population(request.get("attribute"))
+    if population and not group_of(request.get("attribute") or ""):
+        return f"You are from {population.removeprefix('people from ')}. "
+    return ""
+
+
 def community_messages(description: str, request: dict) -> list[tuple[str, str]]:
     choice = ""
     if request["options"]:
         choice = f"\nStart with the letter of the option you choose ({', '.join(option_labels(len(request['options'])))})."
     return [
         ("system", f"You write as {description} would, with its typical concerns, values and tone."),
-        ("human", f"{question_text(request)}\n\nWrite a comment of about 150 words on this.{choice}"),
+        ("human", f"{community_conditioning(request)}{question_text(request)}\n\nWrite a comment of about 150 words on this, "
+                  f"with your reasons.{choice}"),
     ]
 
 

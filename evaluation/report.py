@@ -36,7 +36,7 @@ def _fmt(value, ci=None) -> str:
 
 
 def _method_order(rows: list[dict]) -> list[dict]:
-    return sorted(rows, key=lambda r: METHODS.index(r["method"]) if r["method"] in METHODS else len(METHODS))
+    return sorted(rows, key=lambda r: (METHODS.index(r["method"]) if r["method"] in METHODS else len(METHODS), method_label(r)))
 
 
 def write_report(run_dirs: list[Path], out_dir: Path) -> Path:
@@ -62,7 +62,8 @@ def write_report(run_dirs: list[Path], out_dir: Path) -> Path:
         values = [r.get(metric, float("nan")) for r in rows]
         cis = [r.get(f"{metric}_ci") or [float("nan")] * 2 for r in rows]
         errors = [[max(v - c[0], 0) for v, c in zip(values, cis)], [max(c[1] - v, 0) for v, c in zip(values, cis)]]
-        ax.bar([r["method"] for r in rows], values, yerr=errors, capsize=4, color="#4C72B0")
+        ax.bar([method_label(r) for r in rows], values, yerr=errors, capsize=4, color="#4C72B0")
+        ax.tick_params(axis="x", labelrotation=20, labelsize=7)
         ax.set_ylabel(metric)
         ax.set_title(f"{task_name} ({'higher' if higher else 'lower'} is better)")
         fig.tight_layout()
@@ -70,8 +71,10 @@ def write_report(run_dirs: list[Path], out_dir: Path) -> Path:
         fig.savefig(plot, dpi=120)
         plt.close(fig)
         lines += ["", f"![{task_name}]({plot.name})", ""]
+        if any(r.get("categories") for r in rows):
+            lines += _groups_section(task_name, rows, out_dir, plt, key="categories")
         if any(r.get("groups") for r in rows):
-            lines += _groups_section(task_name, rows, out_dir, plt)
+            lines += _groups_section(task_name, rows, out_dir, plt, key="groups")
     if any(r["method"] in ("moe", "modplural") for rows in by_task.values() for r in rows):
         lines += [f"Note: {STAND_IN_NOTE}.", ""]
     report = out_dir / "report.md"
@@ -88,35 +91,52 @@ def _table(task, rows: list[dict]) -> list[str]:
     else:
         columns = [(name, name) for name in ("nli_coverage", "embedding_coverage") if any(name in r for r in rows)]
         columns += [(f"{name} acc@0.33", f"{name}_acc@0.33") for name in ("nli_coverage", "embedding_coverage") if any(name in r for r in rows)]
-    header = "| method | n | " + " | ".join(c for c, _ in columns) + " | s/item | failed | fallbacks |"
+    header = "| method | items (questions) | " + " | ".join(c for c, _ in columns) + " | s/item | failed | fallbacks |"
     out = [header, "|" + "---|" * (header.count("|") - 1)]
     for r in rows:
         cells = [_fmt(r.get(key), r.get(f"{key}_ci")) for _, key in columns]
         fallbacks = ", ".join(f"{k} {v}" for k, v in sorted((r.get("fallbacks") or {}).items()) if v) or "none"
-        out.append(f"| {r['method']} | {r['n']} | " + " | ".join(cells) + f" | {r['seconds_per_item'] if r.get('seconds_per_item') is not None else '–'} | {r.get('failed', 0)} | {fallbacks} |")
-    return out
+        out.append(f"| {method_label(r)} | {r['n']} ({r.get('n_questions', '–')}) | " + " | ".join(cells)
+                   + f" | {r['seconds_per_item'] if r.get('seconds_per_item') is not None else '–'} | {r.get('failed', 0)} | {fallbacks} |")
+    notes = []
+    if any(r.get("single_option_items") and not r.get("most_likely_correct_includes_single_option") for r in rows):
+        notes.append(f"most-likely correctness leaves out the {rows[0]['single_option_items']} single-option items (every method gets them right)")
+    if any(r.get("parser") for r in rows):
+        notes.append(f"answers read with the {rows[0]['parser']} parser")
+    notes.append("intervals: 95% bootstrap over questions (all items of a question resampled together)")
+    return out + ["", "; ".join(notes).capitalize() + "."]
 
 
-def _groups_section(task_name: str, rows: list[dict], out_dir: Path, plt) -> list[str]:
-    groups = sorted({g for r in rows for g in (r.get("groups") or {})})
-    metric = next(k for k in next(iter(rows[0]["groups"].values())) if k != "n")
-    lines = [f"Per group ({metric}):", "", "| group | " + " | ".join(r["method"] for r in rows) + " |", "|---|" + "---|" * len(rows)]
+def method_label(row: dict) -> str:
+    """The method, with its ablations: `ethosagents [no-target-persona]`."""
+    ablations = row.get("ablations") or []
+    return row["method"] + (f" [{', '.join(ablations)}]" if ablations else "")
+
+
+def _groups_section(task_name: str, rows: list[dict], out_dir: Path, plt, key: str) -> list[str]:
+    """Per category (the roll-up) or per exact group: a table and a plot."""
+    groups = sorted({g for r in rows for g in (r.get(key) or {})})
+    first = next(r[key] for r in rows if r.get(key))
+    metric = next(k for k in next(iter(first.values())) if k not in ("n", "questions"))
+    title = "category" if key == "categories" else "group"
+    lines = [f"Per {title} ({metric}):", "", f"| {title} | " + " | ".join(method_label(r) for r in rows) + " |", "|---|" + "---|" * len(rows)]
     for g in groups:
-        cells = [_fmt((r.get("groups") or {}).get(g, {}).get(metric)) for r in rows]
-        n = max((r.get("groups") or {}).get(g, {}).get("n", 0) for r in rows)
-        lines.append(f"| {g} (n={n}) | " + " | ".join(cells) + " |")
+        cells = [_fmt((r.get(key) or {}).get(g, {}).get(metric)) for r in rows]
+        n = max((r.get(key) or {}).get(g, {}).get("n", 0) for r in rows)
+        questions = max((r.get(key) or {}).get(g, {}).get("questions", 0) for r in rows)
+        lines.append(f"| {g} (n={n}, {questions} questions) | " + " | ".join(cells) + " |")
     shown = groups[:16]  # keep the plot readable
     fig, ax = plt.subplots(figsize=(max(6, len(shown) * 0.6), 3.5))
     width = 0.8 / len(rows)
     for k, r in enumerate(rows):
         values = [(r.get("groups") or {}).get(g, {}).get(metric, float("nan")) for g in shown]
-        ax.bar([i + k * width for i in range(len(shown))], values, width=width, label=r["method"])
+        ax.bar([i + k * width for i in range(len(shown))], values, width=width, label=method_label(r))
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(shown))], shown, rotation=45, ha="right", fontsize=7)
     ax.set_ylabel(metric)
-    ax.set_title(f"{task_name} by group")
+    ax.set_title(f"{task_name} by {title}")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    plot = out_dir / f"{task_name}-groups.png"
+    plot = out_dir / f"{task_name}-{key}.png"
     fig.savefig(plot, dpi=120)
     plt.close(fig)
-    return lines + ["", f"![{task_name} by group]({plot.name})", ""]
+    return lines + ["", f"![{task_name} by {title}]({plot.name})", ""]

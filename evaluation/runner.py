@@ -90,6 +90,7 @@ def evaluate(
     runs_dir: Path | None = None,
     prices: dict | None = None,
     server: str | None = None,
+    scoring: dict | None = None,
 ) -> dict:
     """Run `method` on every item not yet done, then write predictions and metrics; returns the metrics."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -144,10 +145,13 @@ def evaluate(
     finally:
         bar.close()
     pool.shutdown()
-    return finish(task, method, loaded, store, out_dir, nli_model=nli_model)
+    return finish(task, method, loaded, store, out_dir, nli_model=nli_model, ablations=ctx.ablations, **(scoring or {}))
 
 
-def finish(task: Task, method: str, loaded: list[tuple[dict, dict]], store: ResultStore, out_dir: Path, *, nli_model: str | None) -> dict:
+def finish(
+    task: Task, method: str, loaded: list[tuple[dict, dict]], store: ResultStore, out_dir: Path, *,
+    nli_model: str | None, ablations: list[str] = (), **scoring,
+) -> dict:
     predictions = []
     seconds, fallbacks = [], {}
     for item, _ in loaded:
@@ -163,10 +167,12 @@ def finish(task: Task, method: str, loaded: list[tuple[dict, dict]], store: Resu
                 fallbacks[key] = fallbacks.get(key, 0) + value
         predictions.append(out)
     (out_dir / "predictions.json").write_text(json.dumps(predictions, ensure_ascii=False, indent=1))
-    metrics = score_items(task, predictions, nli_model=nli_model)
+    metrics = score_items(task, predictions, nli_model=nli_model, **scoring)
     failed = sum(1 for item, _ in loaded if (store.records.get(str(item["id"])) or {}).get("status") == "failed")
     metrics |= {
         "method": method,
+        "ablations": list(ablations),
+        "label": "+".join([method, *ablations]),
         "failed": failed,
         "fallbacks": fallbacks,
         "seconds_per_item": round(sum(seconds) / len(seconds), 2) if seconds else None,

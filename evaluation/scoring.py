@@ -1,4 +1,9 @@
-"""Score predictions in the VITAL schema: the task's metrics, bootstrap CIs and per-group breakdowns."""
+"""Score predictions in the VITAL schema: the task's metrics, intervals and per-group breakdowns.
+
+Every interval is a 95% bootstrap that resamples whole questions (see `metrics.bootstrap_ci`), and
+comes with the number of items and of distinct questions behind it. Single-option items are
+counted and left out of most-likely correctness (every method gets them right) unless asked.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,8 @@ from collections import defaultdict
 import numpy as np
 
 from ethos.evaluation.coverage import ACCURACY_THRESHOLD, EmbeddingScorer, NLIScorer
-from ethos.evaluation.metrics import bootstrap_ci, js_distance, most_likely_correct, parse_vk_answer, steerable_vk_scores
+from ethos.evaluation.groups import item_groups, question_key
+from ethos.evaluation.metrics import UNPARSEABLE, VK_PARSERS, bootstrap_ci, js_distance, most_likely_correct, steerable_vk_scores
 from ethos.evaluation.tasks import Task
 
 # The metric each task is ranked by, and whether higher is better.
@@ -33,44 +39,68 @@ def _has_prediction(task: Task, item: dict) -> bool:
     return item.get("output") is not None
 
 
-def _summary(name: str, values: list[float]) -> dict:
-    low, high = bootstrap_ci(values)
-    return {name: float(np.mean(values)) if values else float("nan"), f"{name}_ci": [low, high]}
+def _summary(name: str, values: list[float], items: list[dict]) -> dict:
+    """The mean, its cluster-bootstrap interval, and the items and questions behind them."""
+    keys = [question_key(i) for i in items]
+    return {
+        name: float(np.mean(values)) if values else float("nan"),
+        f"{name}_ci": list(bootstrap_ci(values, clusters=keys)),
+        f"{name}_n": {"items": len(values), "questions": len(set(keys))},
+    }
 
 
-def score_items(task: Task, items: list[dict], *, nli_model: str | None = None, embedding: bool = True) -> dict:
+def score_items(
+    task: Task,
+    items: list[dict],
+    *,
+    nli_model: str | None = None,
+    embedding: bool = True,
+    parser: str = "reference",
+    include_single_option: bool = False,
+) -> dict:
     """Metrics over the items that carry a prediction; the others are counted as missing."""
     scored = [item for item in items if _has_prediction(task, item)]
-    metrics: dict = {"task": task.name, "n": len(scored), "missing": len(items) - len(scored)}
-    per_item: dict[str, list[float]] = {}
+    metrics: dict = {"task": task.name, "n": len(scored), "missing": len(items) - len(scored),
+                     "n_items": len(scored), "n_questions": len({question_key(i) for i in scored})}
+    per_item: dict[str, tuple[list[float], list[dict]]] = {}
     if task.kind == "distribution":
-        per_item["jsd"] = [js_distance(i["gold_distribution"], i["pred_distribution"]) for i in scored]
-        per_item["most_likely_correct"] = [most_likely_correct(i["gold_distribution"], i["pred_distribution"]) for i in scored]
+        per_item["jsd"] = ([js_distance(i["gold_distribution"], i["pred_distribution"]) for i in scored], scored)
+        single = [i for i in scored if len(i["options"]) == 1]
+        ranked = scored if include_single_option else [i for i in scored if len(i["options"]) > 1]
+        per_item["most_likely_correct"] = ([most_likely_correct(i["gold_distribution"], i["pred_distribution"]) for i in ranked], ranked)
+        metrics["single_option_items"] = len(single)
+        metrics["most_likely_correct_includes_single_option"] = include_single_option or not single
     elif task.kind == "steerable_vk":
-        preds = [parse_vk_answer(i["output"]) for i in scored]
+        preds = [VK_PARSERS[parser](i["output"]) for i in scored]
+        metrics["parser"] = parser
         metrics |= steerable_vk_scores([i["label"] for i in scored], preds)
-        metrics["unparseable_answers"] = sum(p is None for p in preds)
-        per_item["correct"] = [float(p == i["label"]) for p, i in zip(preds, scored)]
-        metrics["accuracy_ci"] = list(bootstrap_ci(per_item["correct"]))
+        metrics["unparseable_answers"] = preds.count(UNPARSEABLE)
+        per_item["accuracy"] = ([float(p == i["label"]) for p, i in zip(preds, scored)], scored)
     else:
         scorers = ([NLIScorer(nli_model)] if nli_model else []) + ([EmbeddingScorer()] if embedding else [])
         for scorer in scorers:
             values = [scorer.coverage(i["explanation"], i["output"]) for i in scored]
-            per_item[scorer.name] = values
+            per_item[scorer.name] = (values, scored)
             metrics[f"{scorer.name}_acc@{ACCURACY_THRESHOLD}"] = float(np.mean([v > ACCURACY_THRESHOLD for v in values])) if values else float("nan")
-    for name, values in per_item.items():
-        if name != "correct":
-            metrics |= _summary(name, values)
+    for name, (values, among) in per_item.items():
+        metrics |= _summary(name, values, among)  # for steerable VK the mean equals scikit-learn's accuracy
     if task.group_field:
-        metrics["groups"] = _groups(task, scored, per_item)
+        name = primary_metric(task, metrics)[0]
+        metrics["groups"], metrics["categories"] = _groups(task, *per_item[name], name)
     return metrics
 
 
-def _groups(task: Task, scored: list[dict], per_item: dict[str, list[float]]) -> dict:
-    name = "correct" if task.kind == "steerable_vk" else primary_metric(task, per_item)[0]
-    values = per_item.get(name) or []
-    by_group: dict[str, list[float]] = defaultdict(list)
-    for item, value in zip(scored, values):
-        by_group[str(item.get(task.group_field))].append(value)
-    metric = "accuracy" if name == "correct" else name
-    return {group: {"n": len(v), metric: float(np.mean(v))} for group, v in sorted(by_group.items())}
+def _groups(task: Task, values: list[float], items: list[dict], metric: str) -> tuple[dict, dict]:
+    """The primary metric per exact group and per category, each with its items and questions."""
+    by = {"group": defaultdict(list), "category": defaultdict(list)}
+    for item, value in zip(items, values):
+        groups = item_groups(task.name, item)
+        if groups:
+            by["group"][groups[0]].append((value, item))
+            by["category"][groups[1]].append((value, item))
+
+    def table(rows: dict) -> dict:
+        return {key: {"n": len(pairs), "questions": len({question_key(i) for _, i in pairs}),
+                      metric: float(np.mean([v for v, _ in pairs]))} for key, pairs in sorted(rows.items())}
+
+    return table(by["group"]), table(by["category"])

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import numbers
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from ethos.errors import EthosError
+from ethos.evaluation.groups import question_key
 from ethos.evaluation.vital import item_request, load_items
 from ethos.graph.state import validate_request
 
@@ -108,3 +112,30 @@ def load_task(task: Task, path: Path) -> list[tuple[dict, dict]]:
         seen.add(key)
         loaded.append((item, request))
     return loaded
+
+
+SAMPLES = ("spread", "first")
+
+
+def sample_items(loaded: list[tuple[dict, dict]], n: int, *, how: str = "spread", seed: int = 0) -> list[tuple[dict, dict]]:
+    """`n` items of a task file, in file order.
+
+    "spread" (the default) draws them over as many distinct questions as it can, seeded and
+    reproducible: a random question order, one item per question in turn. VITAL files list one
+    question's items together (a question across 20 countries or 8 groups), so "first" (the
+    first n items) measures only a handful of questions.
+    """
+    if how == "first":
+        return loaded[:n]
+    rng = np.random.default_rng(seed)
+    by_question: dict[str, list[int]] = defaultdict(list)
+    for index, (item, _) in enumerate(loaded):
+        by_question[question_key(item)].append(index)
+    queues = [list(rng.permutation(indices)) for indices in by_question.values()]
+    queues = [queues[i] for i in rng.permutation(len(queues))]
+    chosen: list[int] = []
+    while len(chosen) < min(n, len(loaded)):
+        for queue in queues:
+            if queue and len(chosen) < n:
+                chosen.append(int(queue.pop()))
+    return [loaded[i] for i in sorted(chosen)]

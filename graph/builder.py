@@ -5,16 +5,20 @@
 
 from __future__ import annotations
 
+import inspect
+
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
-from langgraph.types import Send
+from langgraph.types import Overwrite, Send
 
 from ethos.agents.models import Decoding
 from ethos.agents.models.base import recording
+from ethos.errors import EthosError
 from ethos.agents.moderators import moderators
 from ethos.agents.persona_agent import persona_agents
 from ethos.graph.context import Context
 from ethos.graph.state import PersonaGraphState, PersonaRequest, PersonaTask, validate_request
+from ethos.personas.format import MIN_TOKENS_PER_PERSONA, persona_grammar, persona_json_schema
 from ethos.personas.library import load_library
 from ethos.personas.prompts import persona_messages
 from ethos.personas.selection import build_persona_set
@@ -28,14 +32,23 @@ def _context(runtime: Runtime[Context]) -> Context:
 def seed_personas(state: PersonaGraphState, runtime: Runtime[Context]) -> dict:
     ctx = _context(runtime)
     request = validate_request(state)
+    if ctx.personas != "library" and ctx.persona_tokens < ctx.n_personas * MIN_TOKENS_PER_PERSONA:
+        raise EthosError(
+            f"--persona-tokens {ctx.persona_tokens} cannot hold --n-personas {ctx.n_personas} personas: "
+            f"give at least {ctx.n_personas * MIN_TOKENS_PER_PERSONA} tokens, or ask for fewer personas"
+        )
     generator = ctx.model(ctx.generator_model)
     messages = persona_messages(
-        request["situation"], ctx.n_personas, options=request["options"], target=request["target"]
+        request["situation"], ctx.n_personas, options=request["options"], target=request["target"],
+        attribute=request["attribute"],
     )
+    grammar, schema = persona_grammar(ctx.n_personas), persona_json_schema(ctx.n_personas)
 
-    def complete(attempt: int) -> str:
-        return generator.complete(
+    def complete(attempt: int) -> tuple[str, str | None]:
+        return generator.complete_constrained(
             messages,
+            grammar=grammar,
+            json_schema=schema,
             role="persona_generator",
             max_tokens=ctx.persona_tokens,
             temperature=ctx.persona_temperature,
@@ -52,31 +65,42 @@ def seed_personas(state: PersonaGraphState, runtime: Runtime[Context]) -> dict:
             situation=request["situation"],
             target=request["target"],
             attribute=request["attribute"],
+            top_up_library=not ctx.ablated("no-top-up"),
+            add_target_holder=not ctx.ablated("no-target-persona"),
         )
     return {
         **request,
         "personas": [p.model_dump() for p in personas],
         "persona_report": report.as_dict(),
-        "conversation": [{"node": "seed_personas", **e} for e in exchanges],
+        "ablations": list(ctx.ablations),  # moderators read theirs from the state
+        # A run starts its comments and conversation afresh: on a thread (a checkpointer, LangGraph
+        # Studio, `langgraph dev`) the reducers would otherwise add this run's to the last run's.
+        "comments": Overwrite([]),
+        "conversation": Overwrite([{"node": "seed_personas", **e} for e in exchanges]),
     }
 
 
 def spawn_persona_agents(state: PersonaGraphState) -> list[Send]:
     return [
-        Send("persona_agent", PersonaTask(index=i, persona=p, situation=state["situation"], options=state["options"]))
+        Send("persona_agent", PersonaTask(index=i, persona=p, situation=state["situation"], options=state["options"],
+                                          target=state.get("target"), attribute=state.get("attribute")))
         for i, p in enumerate(state["personas"])
     ]
 
 
 def persona_agent(task: PersonaTask, runtime: Runtime[Context]) -> dict:
     ctx = _context(runtime)
+    agent = persona_agents()[ctx.agent_variant]
+    # The steering target and population, for variants that take them (older plugins do not).
+    conditioning = {k: task.get(k) for k in ("target", "attribute") if k in inspect.signature(agent).parameters}
     with recording() as exchanges:
-        comment = persona_agents()[ctx.agent_variant](
+        comment = agent(
             ctx.model(ctx.agent_model),
             Persona(**task["persona"]),
             situation=task["situation"],
             options=task["options"],
             decoding=Decoding(ctx.comment_tokens, ctx.comment_temperature, ctx.seed + task["index"]),
+            **conditioning,
         )
     return {
         "comments": [{"index": task["index"], **comment}],

@@ -8,7 +8,16 @@ The defaults are the published method's budgets.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
+
+# Parts of the method that can be switched off, each measured as its own evaluation row.
+ABLATIONS = {
+    "no-target-persona": "no persona holding the steering target is added when none of the set holds it",
+    "no-author-voice": "distributional answers are not asked 'as the passage's author would'",
+    "no-top-up": "no library personas fill a short generation (the set may be smaller)",
+    "personas-N": "N personas instead of the default number",
+}
 
 
 def _env(name: str, default: str | None) -> str | None:
@@ -39,6 +48,25 @@ class Context:
     moderator_temperature: float = 0.1
     samples: int = 10  # sampled answers per estimate when an endpoint returns no logprobs
     seed: int = 0
+    ablations: list[str] = field(default_factory=list)  # see ABLATIONS; set with `with_ablation`
+
+    def with_ablation(self, spec: str) -> "Context":
+        """This context with the ablations of `spec` (comma-separated names from ABLATIONS)."""
+        from ethos.errors import EthosError
+
+        names = [name.strip() for name in spec.split(",") if name.strip()]
+        changes: dict = {"ablations": sorted(set(self.ablations) | set(names))}
+        for name in names:
+            count = re.fullmatch(r"personas-(\d+)", name)
+            if count:
+                changes["n_personas"] = int(count[1])
+            elif name not in ABLATIONS:
+                choices = ", ".join(ABLATIONS)
+                raise EthosError(f"unknown --ablation '{name}': choose from {choices}")
+        return replace(self, **changes)
+
+    def ablated(self, name: str) -> bool:
+        return name in self.ablations
 
     def model(self, spec: str):
         """The backend a role's spec names, with this run's endpoint settings."""

@@ -44,7 +44,7 @@ def node_lines(title: str, exchanges: list[dict], *, last: bool, full: bool = Fa
 
 def persona_title(index: int, personas: list[dict]) -> str:
     persona = personas[index] if index < len(personas) else {"name": f"persona {index + 1}", "source": "?"}
-    return f"persona agent {index + 1}: {persona['name']} [{persona.get('source', 'generated')}]"
+    return f"persona agent {index + 1}: {persona['name']} [{persona.get('source', 'parsed')}]"
 
 
 def render_tree(record: dict, *, full: bool = False) -> str:

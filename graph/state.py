@@ -24,11 +24,14 @@ class PersonaTask(TypedDict):
     persona: dict
     situation: str
     options: list[str]
+    target: NotRequired[str | None]  # the comments see the steering target and the population too
+    attribute: NotRequired[str | None]
 
 
 class PersonaGraphState(PersonaRequest):
     personas: list[dict]
     persona_report: dict
+    ablations: list[str]  # parts of the method switched off for this run (graph/context.py ABLATIONS)
     comments: Annotated[list[dict], operator.add]  # one per persona agent, gathered in Send order
     result: dict
     # Every model exchange (who was asked what, and answered what), kept in the state so that it
@@ -70,7 +73,9 @@ def count_fallbacks(state: dict) -> dict:
     return {
         "library_personas": report.get("topped_up", 0),
         "target_personas_added": report.get("target_added", 0),
+        "parsed_personas": report.get("parsed", 0),
         "comments_without_choice": sum(1 for c in state.get("comments", []) if options and not c.get("choice")),
+        "uniform_choices": sum(1 for c in state.get("comments", []) if c.get("choice_source") == "uniform_fallback"),
         "uniform_distributions": sum(1 for d in distributions if d.get("source") == "uniform_fallback"),
         "sampled_distributions": sum(1 for d in distributions if d.get("source") == "sampling"),
     }

@@ -1,4 +1,10 @@
-"""Seed persona generation: a tolerant parser, bounded retries, de-duplication and library top-up."""
+"""Seed persona generation: constrained replies where the backend can, a tolerant parser where it
+cannot, bounded retries, de-duplication and library top-up.
+
+Each persona records how it was obtained in `source`: "constrained" (a reply forced into the
+persona format by a grammar or JSON schema), "parsed" (read from free text by the parser), or
+"library"/"target" (added, see `selection.py`). The report counts each.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 
 from pydantic import ValidationError
 
+from ethos.personas.format import personas_from_json
 from ethos.personas.library import top_up
 from ethos.personas.prompts import EXAMPLE_NAME
 from ethos.personas.schema import SLOTS, Persona, normalise
@@ -56,30 +63,45 @@ class PersonaReport:
 
     requested: int
     attempts: int = 0
-    rejected_lines: int = 0  # non-empty lines without the five-slot shape (or copies of the example)
-    parsed: int = 0
+    rejected_lines: int = 0  # non-empty lines (or JSON entries) without the five slots, or copies of the example
+    valid_lines: int = 0
     duplicates: int = 0
-    generated: int = 0  # generated personas kept
+    generated: int = 0  # generated personas kept (constrained + parsed)
+    constrained: int = 0  # of those, from replies the backend constrained to the persona format
+    parsed: int = 0  # of those, read by the parser from replies that were not constrained
     topped_up: int = 0  # library personas added because too few were generated
     from_library: int = 0  # library mode: personas chosen from the library
     library_added: int = 0  # hybrid mode: library personas added for stakeholder/framework coverage
     target_added: int = 0  # a persona holding the steering target was added (none in the set held it)
+    notes: list[str] = field(default_factory=list)  # why a reply was not constrained (each counted once)
     diagnostics: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
+def _candidates(text: str) -> tuple[list[Persona], int]:
+    """Personas in a reply (a JSON structured output, or persona lines) and the rejected entries."""
+    from_json = personas_from_json(text) if text.lstrip().startswith("{") else None
+    if from_json is not None:
+        return from_json
+    lines = [line for line in text.splitlines() if line.strip()]
+    personas = [p for p in map(parse_persona_line, lines) if p is not None]
+    return personas, len(lines) - len(personas)
+
+
 def generate_personas(
-    complete: Callable[[int], str],
+    complete: Callable[[int], str | tuple[str, str | None]],
     *,
     n: int,
     attempts: int,
     library: list[Persona],
 ) -> tuple[list[Persona], PersonaReport]:
-    """Ask `complete(attempt)` for persona lines until `n` distinct ones parse, at most `attempts` times.
+    """Ask `complete(attempt)` for personas until `n` distinct ones are read, at most `attempts` times.
 
-    Personas from every attempt are pooled. A shortfall is filled from `library`, and counted.
+    `complete` returns `(text, note)` as `Backend.complete_constrained` does (`note` None: the
+    reply was constrained), or just the text of a reply that was not. Personas from every attempt
+    are pooled. A shortfall is filled from `library`, and counted.
     """
     report = PersonaReport(requested=n)
     kept: list[Persona] = []
@@ -88,19 +110,25 @@ def generate_personas(
         if len(kept) >= n:
             break
         report.attempts += 1
-        for line in complete(attempt).splitlines():
-            if not line.strip():
-                continue
-            persona = parse_persona_line(line)
-            if persona is None or persona.key() == example:
+        reply = complete(attempt)
+        text, note = reply if isinstance(reply, tuple) else (reply, "unconstrained")
+        if note and note != "unconstrained" and note not in report.notes:
+            report.notes.append(note)
+        source = "parsed" if note else "constrained"
+        personas, rejected = _candidates(text)
+        report.rejected_lines += rejected
+        for persona in personas:
+            if persona.key() == example:
                 report.rejected_lines += 1
                 continue
-            report.parsed += 1
+            report.valid_lines += 1
             if is_duplicate(persona, kept):
                 report.duplicates += 1
             elif len(kept) < n:
-                kept.append(persona)
+                kept.append(persona.model_copy(update={"source": source}))
     report.generated = len(kept)
+    report.constrained = sum(p.source == "constrained" for p in kept)
+    report.parsed = report.generated - report.constrained
     extra = top_up(kept, library, n - len(kept))
     report.topped_up = len(extra)
     return kept + extra, report

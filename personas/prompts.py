@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ethos.personas.targets import describe_target
+from ethos.personas.targets import AMBIGUITY_LEVELS, describe_target
 
 SYSTEM = (
     "You help an ethics committee in a hospital. You imagine the different moral "
@@ -21,7 +21,7 @@ Write one line per perspective and nothing else, each line in this exact shape:
 
 Example of the shape:
 {example}
-{target_block}
+{target_block}{population_block}
 Now write the {n} lines."""
 
 TARGET_BLOCK = """
@@ -30,20 +30,31 @@ core value or their key right or duty. The remaining perspectives weigh it again
 compete with it."""
 
 
+POPULATION_BLOCK = """
+The question is put to people from {population}. Draw the perspectives from the people, roles \
+and traditions found there, so that together they span what its people actually think."""
+
+
 def persona_messages(
-    situation: str, n: int, *, options: list[str] | None = None, target: str | None = None
+    situation: str, n: int, *, options: list[str] | None = None, target: str | None = None, attribute: str | None = None
 ) -> list[tuple[str, str]]:
+    """The generator's prompt. Inputs besides the item: the steering `target` (a value/right/duty
+    or a VITAL group code) and the population `attribute` (a country; never an ambiguity level)."""
     question_block = ""
     if options:
         question_block = "Possible answers: " + "; ".join(options) + "\n"
     target_block = ""
     if target:
         target_block = TARGET_BLOCK.format(target=describe_target(target), holders=max(1, n // 3))
+    population_block = ""
+    if attribute and attribute not in AMBIGUITY_LEVELS:
+        population_block = POPULATION_BLOCK.format(population=describe_target(attribute))
     user = USER.format(
         situation=situation,
         question_block=question_block,
         n=n,
         example=EXAMPLE,
         target_block=target_block,
+        population_block=population_block,
     )
     return [("system", SYSTEM), ("human", user)]

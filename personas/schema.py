@@ -6,6 +6,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+GENERATED = ("constrained", "parsed")  # the sources of generated personas
 SLOTS = ("core_value", "framework", "right_or_duty", "emotion", "stakeholder")
 SLOT_LABELS = {
     "core_value": "core value",
@@ -33,7 +34,9 @@ class Persona(BaseModel):
     care_role: str | None = None
     groups: tuple[str, ...] = ()
     weight: float | None = Field(default=None, gt=0)
-    source: str = "generated"  # "generated", "library" or "target": where a persona came from is always visible
+    # Where a persona came from is always visible: "constrained" or "parsed" (generated, see
+    # generation.py), "library", or "target" (added to hold a steering target).
+    source: str = "parsed"
 
     @field_validator("name", *SLOTS)
     @classmethod
@@ -47,6 +50,10 @@ class Persona(BaseModel):
         slots = [f"{SLOT_LABELS[s]}: {getattr(self, s)}" for s in SLOTS]
         slots += [f"{k.replace('_', ' ')}: {getattr(self, k)}" for k in ("culture", "religion", "age_group") if getattr(self, k)]
         return f"{self.name} ({'; '.join(slots)})"
+
+    @property
+    def generated(self) -> bool:
+        return self.source in GENERATED
 
     def key(self) -> str:
         """Identity used for de-duplication: the name, case and punctuation ignored."""

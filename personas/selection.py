@@ -76,7 +76,11 @@ def build_persona_set(
     situation: str,
     target: str | None = None,
     attribute: str | None = None,
+    top_up_library: bool = True,
+    add_target_holder: bool = True,
 ) -> tuple[list[Persona], PersonaReport]:
+    """The persona set and its report. `top_up_library` and `add_target_holder` switch off the two
+    additions the published method does not make (ablations)."""
     if source not in SOURCES:
         raise EthosError(f"unknown persona source '{source}': choose one of {', '.join(SOURCES)}")
     ranked = rank_by_relevance(library, f"{situation} {target or ''}")
@@ -87,12 +91,12 @@ def build_persona_set(
         personas += top_up(personas, ranked, n - len(personas))
         report = PersonaReport(requested=n, from_library=len(personas))
     else:
-        personas, report = generate_personas(complete, n=n, attempts=attempts, library=ranked)
+        personas, report = generate_personas(complete, n=n, attempts=attempts, library=ranked if top_up_library else [])
         if source == "hybrid":
             extra = coverage_gaps(personas, ranked, HYBRID_EXTRA)
             personas += extra
             report.library_added = len(extra)
-    if target and not any(holds_target(p, target) for p in personas):
+    if add_target_holder and target and not any(holds_target(p, target) for p in personas):
         holder = next((p for p in ranked if holds_target(p, target)), None) or target_persona(target)
         # The steerable moderator needs a faithful comment to select: replace a library top-up, or add.
         topped = [i for i, p in enumerate(personas) if p.source == "library" and source == "generated"]

@@ -44,17 +44,19 @@ def _build_backend(spec: str, base_url: str | None, rps: float | None, max_retri
     if kind == "embedded" and not arg:
         from ethos.agents.models.embedded import ChatLlamaCpp, embedded_gguf_path
 
-        return Backend(spec, ChatLlamaCpp(model_path=str(embedded_gguf_path())), top_logprobs=100)
+        return Backend(spec, ChatLlamaCpp(model_path=str(embedded_gguf_path())), top_logprobs=100, constraints=["grammar"], prefill=True)
     if kind == "gguf" and arg:
         from ethos.agents.models.embedded import ChatLlamaCpp
 
-        return Backend(spec, ChatLlamaCpp(model_path=str(Path(arg).expanduser())), top_logprobs=100)
+        chat = ChatLlamaCpp(model_path=str(Path(arg).expanduser()))
+        return Backend(spec, chat, top_logprobs=100, constraints=["grammar"], prefill=True)
     if kind == "hf" and arg:
-        from ethos.agents.models.hf import ChatTransformers
+        from ethos.agents.models.hf import ChatTransformers, grammar_support
 
         if not Path(arg).expanduser().is_dir():
             raise EthosError(f"model directory not found: {arg}")
-        return Backend(spec, ChatTransformers(model_dir=str(Path(arg).expanduser())), top_logprobs=100)
+        chat = ChatTransformers(model_dir=str(Path(arg).expanduser()))
+        return Backend(spec, chat, top_logprobs=100, constraints=["grammar"] if grammar_support() else [], prefill=True)
     if kind == "openai" and arg:
         from ethos.agents.models.openai import openai_backend
 

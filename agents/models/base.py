@@ -4,6 +4,11 @@ Each backend is a LangChain chat model, so LangChain callbacks (tracing, token u
 call. Option probabilities come from the first generated token's `top_logprobs` in the OpenAI
 format, which the local backends compute exactly from their logits; where an endpoint returns no
 logprobs they are estimated by sampling, and the result says so.
+
+Two capabilities differ by backend and are declared on `Backend`:
+- `constraints`: how a reply can be forced into a format, tried in order (see `CONSTRAINTS`); none
+  means the reply is parsed.
+- `prefill`: whether a reply can be started with given text that the model then continues.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 
@@ -45,6 +50,14 @@ class OptionDistribution:
     def choice(self) -> str:
         return self.labels[int(np.argmax(self.probs))]
 
+    def sample(self, temperature: float, seed: int) -> str:
+        """One label drawn at `temperature` (0: the most likely), reproducibly from `seed`."""
+        probs = np.asarray(self.probs, dtype=float)
+        if temperature <= 0 or probs.sum() <= 0:
+            return self.choice
+        weights = np.power(probs, 1.0 / temperature)
+        return self.labels[int(np.random.default_rng(seed).choice(len(probs), p=weights / weights.sum()))]
+
     def as_dict(self) -> dict:
         return asdict(self)
 
@@ -71,13 +84,36 @@ def distribution_from_top_logprobs(top: Sequence[dict], labels: Sequence[str]) -
     return [mass[label] / total for label in labels]
 
 
-_LEADING_LABEL = re.compile(r"^\W*([A-Za-z0-9]+)\b")
+# A label only counts when punctuation or the end of the reply follows it: "B. ...", "(C) ...",
+# "D: ...", "**A**" and a bare "B" are choices; "A patient should ..." is not.
+_LEADING_LABEL = re.compile(r"^[\s*_\[(]*([A-Za-z0-9]+)[*_]*(?:[.):\]]|\s*$)")
 
 
 def leading_label(text: str, labels: Sequence[str]) -> str | None:
-    """The label a reply starts with ("B", "B.", "(B) ...", "**B**"), if it is one of `labels`."""
+    """The option label a reply opens with, if it is one of `labels` and reads as a choice."""
     match = _LEADING_LABEL.match(text)
     return match[1] if match and match[1] in labels else None
+
+
+def strip_leading_label(text: str) -> str:
+    """The reply without the option label it opens with (see `leading_label`)."""
+    match = _LEADING_LABEL.match(text)
+    return text[match.end():].lstrip() if match else text
+
+
+CONSTRAINTS = {
+    "grammar": "a GBNF grammar (llama.cpp; xgrammar for transformers)",
+    "json_schema": "OpenAI structured outputs: response_format json_schema (OpenAI, vLLM, SGLang)",
+    "json_object_schema": "llama.cpp server's dialect: response_format json_object with a schema",
+}
+
+
+def _constraint_kwargs(dialect: str, grammar: str, json_schema: dict) -> dict:
+    if dialect == "grammar":
+        return {"grammar": grammar}
+    if dialect == "json_schema":
+        return {"response_format": {"type": "json_schema", "json_schema": {"name": "output", "schema": json_schema, "strict": True}}}
+    return {"response_format": {"type": "json_object", "schema": json_schema}}
 
 
 _exchanges: ContextVar[list | None] = ContextVar("ethos_exchanges", default=None)
@@ -108,12 +144,24 @@ class Backend:
         top_logprobs: int = 20,
         explain: Callable[[Exception], EthosError | None] | None = None,
         count_tokens: Callable[[str], int] | None = None,
+        constraints: Sequence[str] = (),
+        prefill: bool = False,
+        rejects_constraint: Callable[[Exception], bool] | None = None,
     ):
         self.spec = spec
         self.chat = chat
         self.top_logprobs = top_logprobs
+        self.constraints = tuple(constraints)  # see CONSTRAINTS; none: replies are parsed
+        self.prefill = prefill
         self._explain = explain
         self._count_tokens = count_tokens  # for endpoints that report no usage
+        self._rejects_constraint = rejects_constraint or (lambda exc: False)
+
+    def exclusive(self):
+        """A context in which this thread's calls run back to back on a model that serves one call
+        at a time (llama.cpp), so the later calls reuse the earlier ones' prompt; else no-op."""
+        hold = getattr(self.chat, "exclusive", None)
+        return hold() if hold else nullcontext()
 
     def _invoke(self, messages: Messages, role: str, **kwargs) -> AIMessage:
         config = {"tags": [f"role:{role}"], "metadata": {"ethos_role": role, "ethos_model": self.spec}}
@@ -137,10 +185,54 @@ class Backend:
         return reply
 
     def complete(
-        self, messages: Messages, *, role: str, max_tokens: int, temperature: float, seed: int | None = None
+        self,
+        messages: Messages,
+        *,
+        role: str,
+        max_tokens: int,
+        temperature: float,
+        seed: int | None = None,
+        prefix: str = "",
     ) -> str:
-        reply = self._invoke(messages, role, max_tokens=max_tokens, temperature=temperature, seed=seed)
-        return _text(reply)
+        """The reply text. A `prefix` starts the reply and is part of the returned text: a backend
+        with `prefill` continues it; any other is told to begin with it."""
+        if prefix and not self.prefill:
+            *head, (kind, last) = messages
+            messages = [*head, (kind, f'{last}\nBegin your reply with "{prefix}".')]
+            text = _text(self._invoke(messages, role, max_tokens=max_tokens, temperature=temperature, seed=seed)).lstrip()
+            return f"{prefix} {text.removeprefix(prefix).lstrip()}"
+        reply = self._invoke(messages, role, max_tokens=max_tokens, temperature=temperature, seed=seed, prefix=prefix or None)
+        return prefix + _text(reply) if prefix else _text(reply)
+
+    def complete_constrained(
+        self,
+        messages: Messages,
+        *,
+        grammar: str,
+        json_schema: dict,
+        role: str,
+        max_tokens: int,
+        temperature: float,
+        seed: int | None = None,
+    ) -> tuple[str, str | None]:
+        """The reply forced into a format: by the GBNF `grammar` or by the `json_schema`, in the
+        first of this backend's `constraints` that the model accepts. Returns (text, note): `note`
+        is None when the reply was constrained, else one line saying why it was not (the caller
+        then parses the text, and counts that)."""
+        notes = []
+        for dialect in list(self.constraints):
+            try:
+                reply = self._invoke(messages, role, max_tokens=max_tokens, temperature=temperature, seed=seed,
+                                     **_constraint_kwargs(dialect, grammar, json_schema))
+                return _text(reply), None
+            except Exception as exc:
+                cause = exc.__cause__ if isinstance(exc, EthosError) and exc.__cause__ else exc
+                if not self._rejects_constraint(cause):
+                    raise
+                self.constraints = tuple(d for d in self.constraints if d != dialect)  # ask once per process
+                notes.append(f"rejected the {dialect} constraint ({cause.__class__.__name__})")
+        text = self.complete(messages, role=role, max_tokens=max_tokens, temperature=temperature, seed=seed)
+        return text, f"{self.spec} " + ("; ".join(notes) if notes else "cannot constrain its output") + ": the reply was parsed"
 
     def option_distribution(
         self, messages: Messages, labels: Sequence[str], *, role: str, samples: int = 10, seed: int = 0

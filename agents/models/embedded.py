@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import threading
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,9 @@ class ChatLlamaCpp(BaseChatModel):
     n_threads: int = max(1, os.cpu_count() or 1)
     _llm: Any = PrivateAttr(default=None)
     _formatter: Any = PrivateAttr(default=None)
-    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _eos: str = PrivateAttr(default="")
+    # Re-entrant: a caller may hold it across calls (`exclusive`) so that they run back to back.
+    _lock: threading.RLock = PrivateAttr(default_factory=threading.RLock)
 
     def model_post_init(self, __context: Any) -> None:
         try:
@@ -57,7 +60,10 @@ class ChatLlamaCpp(BaseChatModel):
         template = self._llm.metadata.get("tokenizer.chat_template")
         if not template:
             raise EthosError(f"{self.model_path} has no chat template")
-        self._formatter = Jinja2ChatFormatter(template=template, eos_token="", bos_token="")
+        # The same formatter llama.cpp's own chat completion builds from the GGUF metadata.
+        token_text = lambda i: self._llm.detokenize([i], special=True).decode("utf-8", errors="replace") if i >= 0 else ""  # noqa: E731
+        self._eos = token_text(self._llm.token_eos())
+        self._formatter = Jinja2ChatFormatter(template=template, eos_token=self._eos, bos_token=token_text(self._llm.token_bos()))
 
     @property
     def _llm_type(self) -> str:
@@ -75,28 +81,39 @@ class ChatLlamaCpp(BaseChatModel):
                 prompt_tokens, top = self._next_token_logprobs(dicts, kwargs.get("top_logprobs") or 20)
                 message = ai_message(top[0]["token"], prompt_tokens=prompt_tokens, completion_tokens=1, model=model, top=top)
             else:
-                out = self._llm.create_chat_completion(
-                    dicts,
+                # The chat prompt rendered here (not by create_chat_completion) so that a reply
+                # can be prefilled: the model continues `prefix` (a chosen option letter).
+                out = self._llm.create_completion(
+                    self._tokens(dicts, kwargs.get("prefix") or ""),
                     max_tokens=kwargs.get("max_tokens", 256),
                     temperature=kwargs.get("temperature", 0.8),
                     seed=kwargs.get("seed"),
-                    stop=stop,
+                    stop=[self._eos, *(stop or [])],
+                    grammar=_grammar(kwargs["grammar"]) if kwargs.get("grammar") else None,
                 )
                 usage = out["usage"]
                 message = ai_message(
-                    out["choices"][0]["message"]["content"] or "",
+                    out["choices"][0]["text"] or "",
                     prompt_tokens=usage["prompt_tokens"],
                     completion_tokens=usage["completion_tokens"],
                     model=model,
                 )
         return ChatResult(generations=[ChatGeneration(message=message)])
 
+    def exclusive(self):
+        """Hold the model across several calls: a comment's option choice and its continuation then
+        run back to back, and the continuation reuses the prompt already in the KV cache."""
+        return self._lock
+
+    def _tokens(self, dicts: list[dict], prefix: str = "") -> list[int]:
+        prompt = self._formatter(messages=dicts).prompt + prefix
+        return self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+
     def _next_token_logprobs(self, dicts: list[dict], k: int) -> tuple[int, list[dict]]:
         import llama_cpp
 
         llm = self._llm
-        prompt = self._formatter(messages=dicts).prompt
-        tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+        tokens = self._tokens(dicts)
         # Reuse the cached prefix (prompts of one item share the situation and the question).
         cached = llm.input_ids[: llm.n_tokens].tolist()
         keep = 0
@@ -107,3 +124,11 @@ class ChatLlamaCpp(BaseChatModel):
         logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llm.ctx, -1), shape=(llm.n_vocab(),))
         decode = lambda i: llm.detokenize([i]).decode("utf-8", errors="replace")  # noqa: E731
         return len(tokens), top_logprobs_from_logits(np.array(logits), k, decode)
+
+
+@lru_cache(maxsize=8)
+def _grammar(gbnf: str):
+    """A compiled GBNF grammar, kept: persona sets of one size share one grammar."""
+    from llama_cpp import LlamaGrammar
+
+    return LlamaGrammar.from_string(gbnf, verbose=False)

@@ -1,11 +1,14 @@
 """A deterministic fake chat model for tests and offline demos (`--backend fake`).
 
 It replies by role (read from the call's `role:` tag), records every call, and returns
-OpenAI-style logprobs, or none at all when built with `logprobs=False`.
+OpenAI-style logprobs, or none at all when built with `logprobs=False`. Like a local model it
+honours constraints: a persona grammar gets exactly the lines it asks for, a JSON schema gets
+JSON, and a prefilled reply is continued.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import threading
@@ -29,10 +32,12 @@ PERSONA_LINES = [
 ]
 
 _OPTION_LINE = re.compile(r"^([A-Z])\. ", re.MULTILINE)
-_COMMENT = re.compile(r"^Comment ([A-Z]) \(([^)]*)\): (.*)$", re.MULTILINE)
+_LETTER = re.compile(r"^[A-Z]\. ")
+_COMMENT = re.compile(r"^Comment (\d+): (.*)$", re.MULTILINE)
 _TARGET = re.compile(r"^Target: (.*)$", re.MULTILINE)
 _PASSAGE = re.compile(r"^Passage: ([A-Z])\b", re.MULTILINE)
 _PERSONA_NAME = re.compile(r"^You speak for (.+?) \(", re.MULTILINE)
+_PERSONA_HELD = re.compile(r"core value: ([^;]*);.*key right or duty: ([^;)]*)")
 
 
 def favoured_label(prompt: str, labels: list[str]) -> str:
@@ -41,18 +46,26 @@ def favoured_label(prompt: str, labels: list[str]) -> str:
     comments = _COMMENT.findall(prompt)
     if target and comments:
         words = set(re.findall(r"[a-z]+", target[1].lower()))
-        scores = [(len(words & set(re.findall(r"[a-z]+", (who + " " + text).lower()))), label) for label, who, text in comments]
+        scores = [(len(words & set(re.findall(r"[a-z]+", text.lower()))), label) for label, text in comments]
         best = max(scores, key=lambda s: s[0])
         return best[1] if best[0] else comments[0][0]
     passage = _PASSAGE.search(prompt)
     if passage and passage[1] in labels:
         return passage[1]
+    persona = _PERSONA_NAME.search(prompt)  # a persona agent's own choice: stable per persona
+    if persona:
+        return labels[sum(map(ord, persona[1])) % len(labels)]
     return labels[0]
 
 
+class UnsupportedParameter(ValueError):
+    """Raised for a request field in `FakeChatModel.unsupported` (an endpoint's 400)."""
+
+
 class FakeChatModel(BaseChatModel):
-    persona_lines: int = 6  # how many persona lines the generator returns (fewer exercises the top-up)
+    persona_lines: int = 6  # how many persona lines an unconstrained generator returns (fewer exercises the top-up)
     logprobs: bool = True  # False: an endpoint without logprobs, so options are estimated by sampling
+    unsupported: tuple[str, ...] = ()  # request fields it refuses, as an endpoint without that feature does
     replies: dict[str, Callable[[str], str]] = {}  # role -> reply(prompt), overriding the defaults
     _calls: list = PrivateAttr(default_factory=list)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
@@ -72,6 +85,9 @@ class FakeChatModel(BaseChatModel):
         prompt = "\n".join(str(m.content) for m in messages)
         with self._lock:
             self._calls.append({"role": role, "messages": [(m.type, m.content) for m in messages], "kwargs": kwargs})
+        refused = [k for k in self.unsupported if kwargs.get(k)]
+        if refused:
+            raise UnsupportedParameter(f"this endpoint does not support {refused[0]}")
         labels = _OPTION_LINE.findall(prompt) or [c[0] for c in _COMMENT.findall(prompt)] or ["A", "B"]
         if kwargs.get("logprobs") and self.logprobs:
             fav = favoured_label(prompt, labels)
@@ -82,7 +98,22 @@ class FakeChatModel(BaseChatModel):
             return _result(fav, prompt, top)
         if role in self.replies:
             return _result(self.replies[role](prompt), prompt)
-        return _result(self._default_reply(role, prompt, labels, kwargs), prompt)
+        if kwargs.get("grammar") or kwargs.get("response_format"):
+            return _result(self._constrained_reply(kwargs), prompt)
+        reply = self._default_reply(role, prompt, labels, kwargs)
+        if kwargs.get("prefix"):  # the reply continues the prefilled choice
+            reply = " " + _LETTER.sub("", reply)
+        return _result(reply, prompt)
+
+    def _constrained_reply(self, kwargs: dict) -> str:
+        if kwargs.get("grammar"):
+            n = kwargs["grammar"].splitlines()[0].count("line")
+            return "\n".join((PERSONA_LINES * 3)[:n]) + "\n"
+        schema = kwargs["response_format"].get("json_schema", {}).get("schema") or kwargs["response_format"]["schema"]
+        n = schema["properties"]["personas"]["minItems"]
+        keys = ("name", "core_value", "framework", "right_or_duty", "emotion", "stakeholder")
+        rows = [line[1:].replace(":", ";", 1).split("; ") for line in (PERSONA_LINES * 3)[:n]]
+        return json.dumps({"personas": [dict(zip(keys, (v.strip() for v in row))) for row in rows]})
 
     def _default_reply(self, role: str, prompt: str, labels: list[str], kwargs: dict) -> str:
         if role == "persona_generator":
@@ -90,7 +121,9 @@ class FakeChatModel(BaseChatModel):
         if role == "persona_agent":
             name_match = _PERSONA_NAME.search(prompt)
             name = name_match[1] if name_match else "someone"
-            text = f"As {name}, I say we should weigh {name.lower()}'s duties carefully; care must come first."
+            held = _PERSONA_HELD.search(prompt)
+            value, duty = (held[1], held[2]) if held else ("care", "duty of care")
+            text = f"As {name}, I say we should weigh {value} and the {duty} carefully; care must come first."
             if _OPTION_LINE.search(prompt):
                 letter = labels[sum(map(ord, name)) % len(labels)]
                 return f"{letter}. {text}"
@@ -106,5 +139,7 @@ def _result(text: str, prompt: str, top: list[dict] | None = None) -> ChatResult
     return ChatResult(generations=[ChatGeneration(message=message)])
 
 
-def fake_backend(spec: str = "fake", **options) -> Backend:
-    return Backend(spec, FakeChatModel(**options), top_logprobs=20)
+def fake_backend(spec: str = "fake", *, constraints=("grammar",), prefill: bool = True, **options) -> Backend:
+    """A fake backend; by default it constrains like llama.cpp (`constraints`, `prefill`)."""
+    return Backend(spec, FakeChatModel(**options), top_logprobs=20, constraints=constraints, prefill=prefill,
+                   rejects_constraint=lambda exc: isinstance(exc, UnsupportedParameter))

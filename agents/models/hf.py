@@ -2,11 +2,15 @@
 
 Persona agents call the model in parallel; a micro-batcher turns their calls into one batched
 `generate` (left padding), which is several times faster on a CPU than one prompt at a time.
-Option probabilities come from the last position's logits.
+Option probabilities come from the last position's logits. Constrained output (a GBNF grammar,
+the same text llama.cpp takes) goes through xgrammar's logits processor: the structured-generation
+engine vLLM and SGLang use, which compiles GBNF directly, so one grammar serves both local backends.
+xgrammar is an optional extra (`ethosagents[hf]`); without it the reply is parsed and that is counted.
 """
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +28,7 @@ class ChatTransformers(BaseChatModel):
     batch_size: int = 8
     _llm: Any = PrivateAttr(default=None)  # langchain_huggingface.HuggingFacePipeline
     _batcher: MicroBatcher = PrivateAttr(default=None)
+    _grammars: Any = PrivateAttr(default=None)  # (xgrammar compiler, {gbnf: compiled grammar})
 
     def model_post_init(self, __context: Any) -> None:
         path = Path(self.model_dir)
@@ -54,12 +59,12 @@ class ChatTransformers(BaseChatModel):
     def batch_sizes(self) -> list[int]:
         return self._batcher.batch_sizes
 
-    def _render(self, messages) -> str:
+    def _render(self, messages, prefix: str = "") -> str:
         tokenizer = self._llm.pipeline.tokenizer
-        return tokenizer.apply_chat_template(chat_dicts(messages), tokenize=False, add_generation_prompt=True)
+        return tokenizer.apply_chat_template(chat_dicts(messages), tokenize=False, add_generation_prompt=True) + prefix
 
     def _generate(self, messages, stop=None, run_manager=None, **kwargs) -> ChatResult:
-        prompt = self._render(messages)
+        prompt = self._render(messages, kwargs.get("prefix") or "")
         tokenizer = self._llm.pipeline.tokenizer
         prompt_tokens = len(tokenizer(prompt, add_special_tokens=False)["input_ids"])
         model = Path(self.model_dir).name
@@ -68,7 +73,7 @@ class ChatTransformers(BaseChatModel):
             message = ai_message(top[0]["token"], prompt_tokens=prompt_tokens, completion_tokens=1, model=model, top=top)
         else:
             # Calls that differ only in their seed share a batch, seeded by the batch's lowest seed.
-            key = (kwargs.get("max_tokens", 256), kwargs.get("temperature", 0.8))
+            key = (kwargs.get("max_tokens", 256), kwargs.get("temperature", 0.8), kwargs.get("grammar"))
             text = self._batcher.submit(key, (prompt, kwargs.get("seed")))
             completion_tokens = len(tokenizer(text, add_special_tokens=False)["input_ids"])
             message = ai_message(text, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, model=model)
@@ -77,7 +82,7 @@ class ChatTransformers(BaseChatModel):
     def _generate_batch(self, key: tuple, items: list[tuple[str, int | None]]) -> list[str]:
         import torch
 
-        max_tokens, temperature = key
+        max_tokens, temperature, grammar = key
         prompts = [prompt for prompt, _ in items]
         seeds = [seed for _, seed in items if seed is not None]
         if seeds:
@@ -86,9 +91,26 @@ class ChatTransformers(BaseChatModel):
         pipeline_kwargs = {"max_new_tokens": max_tokens, "do_sample": sample, "return_full_text": False}
         if sample:
             pipeline_kwargs["temperature"] = temperature
+        if grammar:
+            import xgrammar
+
+            # A fresh processor per generate: it keeps one grammar matcher per sequence of the batch.
+            pipeline_kwargs["logits_processor"] = [xgrammar.contrib.hf.LogitsProcessor(self._compiled_grammar(grammar))]
         with torch.inference_mode():
             result = self._llm.generate(prompts, pipeline_kwargs=pipeline_kwargs)
         return [generations[0].text for generations in result.generations]
+
+    def _compiled_grammar(self, gbnf: str):
+        import xgrammar
+
+        if self._grammars is None:
+            pipe = self._llm.pipeline
+            info = xgrammar.TokenizerInfo.from_huggingface(pipe.tokenizer, vocab_size=pipe.model.config.vocab_size)
+            self._grammars = (xgrammar.GrammarCompiler(info), {})
+        compiler, compiled = self._grammars
+        if gbnf not in compiled:
+            compiled[gbnf] = compiler.compile_grammar(gbnf)
+        return compiled[gbnf]
 
     def _next_token_logprobs(self, prompt: str, k: int) -> list[dict]:
         import torch
@@ -98,6 +120,14 @@ class ChatTransformers(BaseChatModel):
             ids = pipe.tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
             logits = pipe.model(**ids).logits[0, -1].float().numpy()
         return top_logprobs_from_logits(logits, k, lambda i: pipe.tokenizer.decode([i]))
+
+
+@cache
+def grammar_support() -> bool:
+    """Whether xgrammar is installed (the `hf` extra), so that replies can be constrained."""
+    import importlib.util
+
+    return importlib.util.find_spec("xgrammar") is not None
 
 
 def export_embedded_to_transformers(out_dir: Path) -> Path:

@@ -74,4 +74,11 @@ def openai_backend(
             return EthosError(f"the model endpoint at {where} answered {exc.status_code}: {exc.message}")
         return None
 
-    return Backend(spec, chat, top_logprobs=20, explain=explain, count_tokens=openai_token_counter(model))
+    def rejects_constraint(exc: Exception) -> bool:
+        # 400 (OpenAI: unsupported response_format) or 422 (a server's request validation).
+        return isinstance(exc, (openai.BadRequestError, openai.UnprocessableEntityError))
+
+    return Backend(
+        spec, chat, top_logprobs=20, explain=explain, count_tokens=openai_token_counter(model),
+        constraints=["json_schema", "json_object_schema"], rejects_constraint=rejects_constraint,
+    )

@@ -47,7 +47,7 @@ def test_steerable_selects_the_comment_for_the_target_and_answers_with_it(fake, 
     out = run_graph(request, backend)
     result = out["result"]
     assert result["selected_persona"] == "The Truth Teller"  # its right or duty is the right to know
-    assert result["selection"]["labels"] == list("ABCDEF") and result["selection"]["source"] == "logprobs"
+    assert result["selection"]["labels"] == list("123456") and result["selection"]["source"] == "logprobs"
     assert len(result["distribution"]["probs"]) == 5 and sum(result["distribution"]["probs"]) == pytest.approx(1)
     select_call, answer_call = backend.chat.calls[-2:]
     assert (select_call["role"], answer_call["role"]) == ("steerable_select", "steerable_answer")
@@ -86,7 +86,8 @@ def test_distributional_averages_the_per_persona_distributions(fake, run_graph):
     assert result["distribution"] == pytest.approx(mean)
     prompts = [human_prompt(c) for c in backend.chat.calls if c["role"] == "distributional_moderator"]
     assert len(prompts) == 6 and all("Answer as a person from Japan" in p for p in prompts)
-    assert count_fallbacks(out) == {"library_personas": 0, "target_personas_added": 0, "comments_without_choice": 0, "uniform_distributions": 0, "sampled_distributions": 0}
+    assert count_fallbacks(out) == {"library_personas": 0, "target_personas_added": 0, "parsed_personas": 0, "comments_without_choice": 0,
+                                    "uniform_choices": 0, "uniform_distributions": 0, "sampled_distributions": 0}
 
 
 def test_ambiguity_level_is_never_used_as_a_population(fake, run_graph):
@@ -96,20 +97,23 @@ def test_ambiguity_level_is_never_used_as_a_population(fake, run_graph):
 
 
 def test_too_few_generated_personas_are_topped_up_and_counted(fake, run_graph):
-    backend = fake(persona_lines=2)
+    backend = fake(persona_lines=2, constraints=())  # a backend that cannot constrain, and a short reply
     out = run_graph({"situation": SITUATION, "mode": "overton"}, backend, persona_attempts=3)
     report = out["persona_report"]
     assert report["attempts"] == 3 and report["generated"] == 2 and report["topped_up"] == 4
-    assert [p["source"] for p in out["personas"]] == ["generated"] * 2 + ["library"] * 4
+    assert [p["source"] for p in out["personas"]] == ["parsed"] * 2 + ["library"] * 4
     assert count_fallbacks(out)["library_personas"] == 4
     seeds = [c["kwargs"]["seed"] for c in backend.chat.calls if c["role"] == "persona_generator"]
     assert seeds == [0, 1, 2]  # each retry is a new sample
 
 
-def test_fallbacks_are_counted_when_comments_miss_a_choice_and_no_logprobs(fake, run_graph):
-    backend = fake(logprobs=False, replies={"persona_agent": lambda p: "No letter here.", "distributional_moderator": lambda p: "?"})
+def test_fallbacks_are_counted_when_no_logprobs_and_no_letter_come_back(fake, run_graph):
+    backend = fake(logprobs=False, replies={"persona_agent_choice": lambda p: "Hmm", "distributional_moderator": lambda p: "?"})
     out = run_graph({"situation": "q", "mode": "distributional", "options": ["a", "b"]}, backend, n_personas=3, samples=2)
-    assert count_fallbacks(out) == {"library_personas": 0, "target_personas_added": 0, "comments_without_choice": 3, "uniform_distributions": 3, "sampled_distributions": 0}
+    # Each comment still opens with a choice, drawn uniformly: counted as a uniform choice.
+    assert all(c["choice"] in "AB" and c["choice_source"] == "uniform_fallback" for c in out["comments"])
+    assert count_fallbacks(out) == {"library_personas": 0, "target_personas_added": 0, "parsed_personas": 0, "comments_without_choice": 0,
+                                    "uniform_choices": 3, "uniform_distributions": 3, "sampled_distributions": 0}
 
 
 @pytest.mark.parametrize(

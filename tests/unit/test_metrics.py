@@ -4,11 +4,13 @@ from scipy.spatial.distance import jensenshannon
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
 
 from ethos.evaluation.metrics import (
+    UNPARSEABLE,
     bootstrap_ci,
     classification_scores,
     js_distance,
     most_likely_correct,
-    parse_vk_answer,
+    parse_vk_reference,
+    parse_vk_strict,
     steerable_vk_scores,
 )
 
@@ -35,47 +37,86 @@ def test_most_likely_correct_takes_the_first_index_on_ties():
     assert most_likely_correct([0.4, 0.4, 0.2], [0.3, 0.5, 0.2]) == 0.0
 
 
-@pytest.mark.parametrize(
-    ("text", "label"),
-    [
-        ("A", "A"), ("B. Oppose", "B"), ("(C) it could go either way", "C"), ("**A**: supports", "A"),
-        ("The value supports the action.", "A"), ("It would oppose it", "B"), ("It depends on context", "C"),
-        ("Either way.", "C"), ("Both support and oppose", "A"),  # the first word named wins
-        ("Absolutely", None), ("", None), (None, None), ("D", None),
-    ],
-)
-def test_parse_vk_answer(text, label):
-    assert parse_vk_answer(text) == label
+# Reference outcomes worked out by hand from the eight rules (letters tried A..E within each rule),
+# then the keyword fallback. Several are quirks of the reference that parity must keep.
+REFERENCE_CASES = [
+    ("A", "A"),
+    ("B. Oppose", "B"),
+    ("The answer is B", "B"),  # rule 2: read as B (a leading-letter parser calls it unparseable)
+    ("Answer: B", "A"),  # rule 1: the first token "Answer:" contains a capital A
+    ("I think the answer is C.", "C"),
+    ("My answer: c", "C"),  # rule 3
+    ("It is B because", "B"),  # rule 4: " B "
+    ("It supports, so A.", "A"),  # rule 4: " A."
+    ("the correct answer is c", "C"),  # rule 5
+    ("Option C: either", "C"),  # rule 6
+    ("Choice\nB", "B"),  # rule 1 splits on spaces only, and B is tried before C
+    ("Dear reader", "unparseable"),  # rule 1 gives D: not A-C, and no keyword
+    ("Dear reader, I support it", "A"),  # D, then the keyword
+    ("", "unparseable"),
+    ("It depends on the patient.", "C"),  # keyword
+    ("I would oppose (B)", "B"),  # rule 8
+    ("supports", "A"),  # keyword
+    ("It would neither support nor oppose", "A"),  # "support" is looked for first, wherever it stands
+    ("I oppose this; either way it is wrong", "B"),
+    ("E", "unparseable"),
+    ("E. It supports", "A"),
+    ("Both A and B apply", "B"),  # rule 1: "Both" contains B
+    ("This is hard. A", "A"),  # rule 7: the last character
+    ("Hmm\nC\nbecause", "C"),  # rule 1: the first space-separated token spans the newlines
+    ("We lean to the option C\nreally", "C"),  # rule 7: "C" before a newline
+    ("I'd pick (a)", "unparseable"),  # rule 8 wants a capital
+    ("The Answer Is b", "B"),  # rule 2 is case-blind
+    ("answer:a", "unparseable"),  # rule 3 wants the space
+    ("Given the value, B is right.", "B"),
+    ("Clearly, A.", "C"),  # rule 1: "Clearly," contains a capital C
+    ("Acceptable", "A"),
+    ("It is D.", "unparseable"),
+    ("The answer is D, I oppose", "B"),  # rule 2 gives D, then the keyword
+    ("  B  ", "B"),
+    ("Support.\n", "A"),  # keyword, case-blind
+    ("I support neither A nor B", "A"),  # rule 4: " A "
+]
 
 
-def test_classification_scores_by_hand():
-    gold = ["A", "A", "B", "C"]
-    pred = ["A", "B", "B", None]
-    scores = classification_scores(gold, pred, ["A", "B", "C"])
-    assert scores["accuracy"] == pytest.approx(0.5)
-    assert scores["balanced_accuracy"] == pytest.approx((0.5 + 1 + 0) / 3)
-    # F1: A = 2/3, B = 2/3, C = 0.
-    assert scores["macro_f1"] == pytest.approx((2 / 3 + 2 / 3 + 0) / 3)
+@pytest.mark.parametrize(("text", "label"), REFERENCE_CASES)
+def test_reference_parser(text, label):
+    assert parse_vk_reference(text) == label
 
 
-@pytest.mark.filterwarnings("ignore:A single label was found")
-def test_classification_scores_match_scikit_learn_on_random_inputs():
+def test_reference_parser_reads_what_the_strict_one_does_not():
+    assert parse_vk_strict("The answer is B") == "unparseable" and parse_vk_reference("The answer is B") == "B"
+    assert parse_vk_strict("Both support and oppose") == "A" and parse_vk_strict(None) == "unparseable"
+
+
+def test_golden_scores_with_an_unparseable_class():
+    # Worked by hand. Classes present: A, B, C and unparseable (U).
+    gold = ["A", "A", "B", "C", "B"]
+    pred = ["A", UNPARSEABLE, "B", "B", UNPARSEABLE]
+    scores = steerable_vk_scores(gold, pred)
+    assert scores["accuracy"] == pytest.approx(2 / 5)
+    assert scores["balanced_accuracy"] == pytest.approx((1 / 2 + 1 / 2 + 0) / 3)  # recall over gold classes
+    assert scores["macro_f1"] == pytest.approx((2 / 3 + 1 / 2 + 0 + 0) / 4)  # F1 of A, B, C, U
+    assert scores["micro_f1"] == pytest.approx(2 / 5)
+    # Binary: the item with gold C goes; U stays a class of its own.
+    assert scores["binary_n"] == 4 and scores["binary_accuracy"] == pytest.approx(2 / 4)
+    assert scores["binary_balanced_accuracy"] == pytest.approx(1 / 2)
+    assert scores["binary_macro_f1"] == pytest.approx((2 / 3 + 2 / 3 + 0) / 3)
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_classification_scores_are_scikit_learns_with_default_labels():
     rng = np.random.default_rng(2)
-    labels = ["A", "B", "C"]
+    classes = ["A", "B", "C", UNPARSEABLE]
     for _ in range(100):
         n = int(rng.integers(1, 30))
-        gold = list(rng.choice(labels, n))
-        pred = [None if rng.random() < 0.15 else str(p) for p in rng.choice(labels, n)]
-        filled = [p if p is not None else "?" for p in pred]
-        ours = classification_scores(gold, pred, labels)
-        assert ours["accuracy"] == pytest.approx(accuracy_score(gold, filled))
-        present = sorted(set(gold))
-        recalls = [np.mean([p == g for g, p in zip(gold, filled) if g == label]) for label in present]
-        assert ours["balanced_accuracy"] == pytest.approx(np.mean(recalls))
-        if set(filled) <= set(gold):  # scikit-learn warns and differs only when a prediction has no gold class
-            assert ours["balanced_accuracy"] == pytest.approx(balanced_accuracy_score(gold, filled))
-        assert ours["macro_f1"] == pytest.approx(f1_score(gold, filled, labels=labels, average="macro", zero_division=0))
-        assert ours["micro_f1"] == pytest.approx(f1_score(gold, filled, labels=labels, average="micro", zero_division=0))
+        gold = [str(g) for g in rng.choice(classes[:3], n)]
+        pred = [str(p) for p in rng.choice(classes, n)]
+        ours = classification_scores(gold, pred)
+        assert ours["accuracy"] == pytest.approx(accuracy_score(gold, pred))
+        assert ours["balanced_accuracy"] == pytest.approx(balanced_accuracy_score(gold, pred))
+        assert ours["macro_f1"] == pytest.approx(f1_score(gold, pred, average="macro"))
+        assert ours["micro_f1"] == pytest.approx(f1_score(gold, pred, average="micro"))
 
 
 def test_binary_setting_drops_either_in_gold_or_prediction():
@@ -83,6 +124,21 @@ def test_binary_setting_drops_either_in_gold_or_prediction():
     assert scores["binary_n"] == 2  # (A, A) and (A, B) remain
     assert scores["binary_accuracy"] == pytest.approx(0.5)
     assert scores["n"] == 4 and scores["accuracy"] == pytest.approx(0.25)
+
+
+def test_cluster_bootstrap_is_wider_than_the_item_bootstrap_when_questions_repeat():
+    rng = np.random.default_rng(4)
+    questions = np.repeat(np.arange(12), 20)  # 12 questions, each asked of 20 groups
+    values = rng.normal(size=12)[questions] + 0.1 * rng.normal(size=len(questions))
+    item_low, item_high = bootstrap_ci(values)
+    low, high = bootstrap_ci(values, clusters=questions.tolist())
+    assert low < values.mean() < high
+    assert (high - low) > 2.5 * (item_high - item_low)
+
+
+def test_cluster_bootstrap_of_singleton_clusters_is_the_item_bootstrap():
+    values = np.random.default_rng(5).random(50)
+    assert bootstrap_ci(values, clusters=list(range(50))) == bootstrap_ci(values)
 
 
 def test_bootstrap_interval_brackets_the_mean_and_is_reproducible():

@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 
 from ethos.agents.models.base import (
+    OptionDistribution,
     distribution_from_top_logprobs,
     leading_label,
+    strip_leading_label,
     top_logprobs_from_logits,
 )
 
@@ -36,10 +38,29 @@ def test_lowercase_letters_are_not_options():
 
 @pytest.mark.parametrize(
     ("text", "label"),
-    [("B", "B"), ("B. Oppose", "B"), ("(C) either", "C"), ("**A**", "A"), (" D", None), ("Because", None), ("", None)],
+    [
+        ("B", "B"), ("B. Oppose", "B"), ("(C) either", "C"), ("D: it depends", "D"), ("**A**", "A"),
+        ("**B.** Oppose", "B"), ("A)", "A"), ("  C.", "C"), ("B\n", "B"),
+        # A leading word is not a choice: only ".", ")", ":" or the end of the reply after the letter make one.
+        ("A patient should be told.", None), ("A, because", None), ("Because", None), ("E. not an option", None),
+        (" D", "D"), ("", None), ("I think B.", None),
+    ],
 )
 def test_leading_label(text, label):
-    assert leading_label(text, ["A", "B", "C"]) == label
+    assert leading_label(text, ["A", "B", "C", "D"]) == label
+
+
+def test_strip_leading_label_keeps_a_sentence_that_starts_with_a():
+    assert strip_leading_label("A patient should be told.") == "A patient should be told."
+    assert strip_leading_label("(B) Withhold it.") == "Withhold it."
+
+
+def test_sampled_choice_is_reproducible_and_follows_the_distribution():
+    dist = OptionDistribution(["A", "B", "C"], [0.7, 0.2, 0.1], "logprobs")
+    assert dist.sample(0.0, seed=3) == "A"  # temperature 0: the most likely option
+    draws = [dist.sample(1.0, seed=s) for s in range(2000)]
+    assert [draws.count(x) / 2000 for x in "ABC"] == pytest.approx([0.7, 0.2, 0.1], abs=0.03)
+    assert draws == [dist.sample(1.0, seed=s) for s in range(2000)]
 
 
 def test_top_logprobs_from_logits_is_an_exact_log_softmax():

@@ -59,15 +59,19 @@ def test_short_output_is_topped_up_from_the_library_and_counted():
         "requested": 6,
         "attempts": 2,
         "rejected_lines": 1,
-        "parsed": 3,
+        "valid_lines": 3,
         "duplicates": 1,
         "generated": 2,
+        "constrained": 0,
+        "parsed": 2,
         "topped_up": 4,
         "from_library": 0,
         "library_added": 0,
         "target_added": 0,
+        "notes": [],
         "diagnostics": {},
     }
+    assert [p.source for p in personas[:2]] == ["parsed", "parsed"]
 
 
 def test_stops_asking_once_enough_personas_parse():

@@ -23,7 +23,7 @@ def personas_of(source, text=LINES, n=3, target=None, attribute=None, attempts=1
 
 def test_hybrid_adds_library_personas_for_missing_stakeholders_and_frameworks():
     personas, report = personas_of("hybrid")
-    assert [p.source for p in personas[:3]] == ["generated"] * 3
+    assert [p.source for p in personas[:3]] == ["parsed"] * 3
     added = personas[3:]
     assert report.library_added == len(added) == 2 and all(p.source == "library" for p in added)
     have = personas[:3]

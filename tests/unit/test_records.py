@@ -31,7 +31,8 @@ def test_the_record_holds_every_agents_exact_prompt_and_reply_in_its_place(fake,
     generator = conversation[0]
     assert generator["node"] == "seed_personas" and generator["role"] == "persona_generator"
     assert generator["messages"] == [list(m) for m in persona_messages(SITUATION, 3)]
-    assert generator["reply"] == "Here are the perspectives:\n" + "\n".join(PERSONA_LINES[:6])
+    assert generator["reply"] == "\n".join(PERSONA_LINES[:3]) + "\n"  # constrained to exactly three lines
+    assert generator["params"]["grammar"].startswith("root ::= line line line\n")
     agents = sorted((e for e in conversation if e["node"] == "persona_agent"), key=lambda e: e["persona_index"])
     for entry, persona, comment in zip(agents, record["personas"], record["comments"]):
         assert entry["messages"] == [list(m) for m in comment_messages(Persona(**persona), SITUATION, [])]

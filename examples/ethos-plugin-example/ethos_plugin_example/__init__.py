@@ -26,10 +26,10 @@ class MajorityModerator:
         }
 
 
-def brief_comment(backend, persona, *, situation, options, decoding):
+def brief_comment(backend, persona, *, situation, options, decoding, target=None, attribute=None):
     """`--agent-variant brief`: the default persona agent with at most 60 new tokens."""
     brief = Decoding(min(decoding.max_tokens, 60), decoding.temperature, decoding.seed)
-    return draft_comment(backend, persona, situation=situation, options=options, decoding=brief)
+    return draft_comment(backend, persona, situation=situation, options=options, decoding=brief, target=target, attribute=attribute)
 
 
 def ethics_board():
