@@ -456,6 +456,7 @@ def default_runs_dir() -> Path:
 
 
 def _print_metrics(rows: list[dict]) -> None:
+    from ethos.evaluation.report import method_label
     from ethos.evaluation.scoring import primary_metric
     from ethos.evaluation.tasks import get_task
 
@@ -464,7 +465,7 @@ def _print_metrics(rows: list[dict]) -> None:
     print(f"\n{task.name}: {metric} ({'higher' if higher else 'lower'} is better), 95% bootstrap CI over questions")
     extra = [k for k in ("most_likely_correct", "jsd", "balanced_accuracy", "macro_f1", "micro_f1", "binary_accuracy",
                          f"{metric}_acc@0.33") if k in rows[0] and k != metric]
-    width = max(13, *(len(r.get("label") or r.get("method", "-")) + 2 for r in rows))
+    width = max(13, *(len(method_label(r)) + 2 for r in rows))
     print(f"  {'method':<{width}}{'items':>6}{'quest.':>7}  {metric + ' [CI]':<30}" + "".join(f"{k:>20}" for k in extra) + f"{'s/item':>9}  fallbacks")
     for r in rows:
         ci = r.get(f"{metric}_ci") or [float("nan")] * 2
@@ -475,7 +476,7 @@ def _print_metrics(rows: list[dict]) -> None:
         if r.get("missing"):
             fallbacks += f"; {r['missing']} without prediction"
         seconds = r.get("seconds_per_item")
-        print(f"  {r.get('label') or r.get('method', '-'):<{width}}{r['n']:>6}{r.get('n_questions', '-'):>7}  {main_cell:<30}"
+        print(f"  {method_label(r):<{width}}{r['n']:>6}{r.get('n_questions', '-'):>7}  {main_cell:<30}"
               + "".join(f"{r[k]:>20.3f}" for k in extra) + f"{seconds if seconds is not None else '-':>9}  {fallbacks}")
     first = rows[0]
     if first.get("single_option_items") and not first.get("most_likely_correct_includes_single_option"):
@@ -520,7 +521,7 @@ def eval_command(args) -> int:
             runs_dir=runs_dir, prices=prices, server=args.server,
             scoring={"parser": args.parser, "include_single_option": args.include_single_option},
         ))
-        print(f"{rows[-1]['label']}: predictions in {out_dir / 'predictions.json'}", file=sys.stderr)
+        print(f"{out_dir.name}: predictions in {out_dir / 'predictions.json'}", file=sys.stderr)
     _print_metrics(rows)
     return 0
 

@@ -110,7 +110,7 @@ def _table(task, rows: list[dict]) -> list[str]:
 def method_label(row: dict) -> str:
     """The method, with its ablations: `ethosagents [no-target-persona]`."""
     ablations = row.get("ablations") or []
-    return row["method"] + (f" [{', '.join(ablations)}]" if ablations else "")
+    return row.get("method", "-") + (f" [{', '.join(ablations)}]" if ablations else "")
 
 
 def _groups_section(task_name: str, rows: list[dict], out_dir: Path, plt, key: str) -> list[str]:

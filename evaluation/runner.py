@@ -172,7 +172,6 @@ def finish(
     metrics |= {
         "method": method,
         "ablations": list(ablations),
-        "label": "+".join([method, *ablations]),
         "failed": failed,
         "fallbacks": fallbacks,
         "seconds_per_item": round(sum(seconds) / len(seconds), 2) if seconds else None,

@@ -13,9 +13,9 @@ from langgraph.types import Overwrite, Send
 
 from ethos.agents.models import Decoding
 from ethos.agents.models.base import recording
-from ethos.errors import EthosError
 from ethos.agents.moderators import moderators
 from ethos.agents.persona_agent import persona_agents
+from ethos.errors import EthosError
 from ethos.graph.context import Context
 from ethos.graph.state import PersonaGraphState, PersonaRequest, PersonaTask, validate_request
 from ethos.personas.format import MIN_TOKENS_PER_PERSONA, persona_grammar, persona_json_schema

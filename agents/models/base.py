@@ -102,7 +102,7 @@ def strip_leading_label(text: str) -> str:
 
 
 CONSTRAINTS = {
-    "grammar": "a GBNF grammar (llama.cpp; xgrammar for transformers)",
+    "grammar": "a GBNF grammar (llama.cpp, its servers' `grammar` field; xgrammar for transformers)",
     "json_schema": "OpenAI structured outputs: response_format json_schema (OpenAI, vLLM, SGLang)",
     "json_object_schema": "llama.cpp server's dialect: response_format json_object with a schema",
 }

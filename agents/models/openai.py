@@ -12,24 +12,32 @@ from ethos.errors import EthosError
 API_KEY_ENV = "OPENAI_API_KEY"
 
 
-def _compatible_chat_class():
+def _chat_class():
     from langchain_openai import ChatOpenAI
 
-    class ChatOpenAICompatible(ChatOpenAI):
-        """Chat completions for OpenAI-compatible servers (llama.cpp, vLLM, ...).
+    class ChatOpenAIEndpoint(ChatOpenAI):
+        """Chat completions for OpenAI and OpenAI-compatible servers (llama.cpp, vLLM, ...).
 
-        langchain-openai sends the budget as `max_completion_tokens`, which OpenAI's own API
-        wants but llama.cpp's server ignores (it would then generate without limit); every
-        compatible server understands `max_tokens`.
+        - Constraints travel in the request body as they are: a `response_format` kwarg would make
+          langchain-openai parse the reply as structured output and fail on a truncated one, and
+          `grammar` (llama.cpp's own field) is no argument of the OpenAI client.
+        - langchain-openai sends the budget as `max_completion_tokens`, which OpenAI's own API
+          wants but llama.cpp's server ignores (it would then generate without limit); every
+          compatible server understands `max_tokens` (`compatible=True`).
         """
 
+        compatible: bool = False
+
         def _get_request_payload(self, input_, *, stop=None, **kwargs):
+            body = {k: kwargs.pop(k) for k in ("response_format", "grammar") if kwargs.get(k) is not None}
             payload = super()._get_request_payload(input_, stop=stop, **kwargs)
-            if "max_completion_tokens" in payload:
+            if body:
+                payload["extra_body"] = {**(payload.get("extra_body") or {}), **body}
+            if self.compatible and "max_completion_tokens" in payload:
                 payload["max_tokens"] = payload.pop("max_completion_tokens")
             return payload
 
-    return ChatOpenAICompatible
+    return ChatOpenAIEndpoint
 
 
 @cache
@@ -44,7 +52,6 @@ def openai_backend(
     spec: str, model: str, *, base_url: str | None, rps: float | None = None, max_retries: int = 4, timeout: float = 120.0
 ) -> Backend:
     import openai
-    from langchain_openai import ChatOpenAI
 
     key = os.environ.get(API_KEY_ENV)
     if not key:
@@ -52,8 +59,8 @@ def openai_backend(
             raise EthosError(f"the openai backend needs {API_KEY_ENV} in the environment (or --base-url for a local server)")
         key = "unused"  # local servers ignore the key, but the client requires one
     where = base_url or "the OpenAI API"
-    chat_class = _compatible_chat_class() if base_url else ChatOpenAI
-    chat = chat_class(
+    chat = _chat_class()(
+        compatible=base_url is not None,
         model=model,
         base_url=base_url,
         api_key=key,
@@ -75,10 +82,16 @@ def openai_backend(
         return None
 
     def rejects_constraint(exc: Exception) -> bool:
-        # 400 (OpenAI: unsupported response_format) or 422 (a server's request validation).
-        return isinstance(exc, (openai.BadRequestError, openai.UnprocessableEntityError))
+        # 400 (OpenAI: unsupported response_format), 422 (a server's request validation), or any error
+        # that names the field (llama-cpp-python's server answers 500 for a response_format it lacks).
+        if isinstance(exc, (openai.BadRequestError, openai.UnprocessableEntityError)):
+            return True
+        return isinstance(exc, openai.APIStatusError) and ("response_format" in str(exc) or "grammar" in str(exc))
 
     return Backend(
         spec, chat, top_logprobs=20, explain=explain, count_tokens=openai_token_counter(model),
-        constraints=["json_schema", "json_object_schema"], rejects_constraint=rejects_constraint,
+        # OpenAI, vLLM and SGLang take `json_schema`; llama.cpp's servers take a GBNF `grammar` (much
+        # faster there than their JSON-schema grammar), or a schema in their `json_object` dialect.
+        constraints=["json_schema", "grammar", "json_object_schema"] if base_url else ["json_schema"],
+        rejects_constraint=rejects_constraint,
     )

@@ -47,6 +47,19 @@ def test_langgraph_dev_serves_every_mode(graph_server):
     assert all(len(r["result"]["per_persona"]) == 2 for r in results)
 
 
+def test_two_runs_on_one_server_thread_keep_their_comments_apart(graph_server):
+    client = get_sync_client(url=graph_server)
+    thread = client.threads.create()
+    first = client.runs.wait(thread["thread_id"], "ethos", input={"situation": "A first situation.", "mode": "overton"},
+                             context={"n_personas": 3})
+    second = client.runs.wait(thread["thread_id"], "ethos", input={"situation": "A second situation.", "mode": "overton"},
+                              context={"n_personas": 2})
+    assert len(first["comments"]) == 3 and len(second["comments"]) == 2  # not 3 + 2
+    assert [e["node"] for e in second["conversation"]] == ["seed_personas", "persona_agent", "persona_agent", "overton_moderator"]
+    assert "A second situation." in second["conversation"][-1]["messages"][-1][1]
+    assert len(client.threads.get_history(thread["thread_id"])) > 4  # both runs are checkpointed on the thread
+
+
 def test_eval_submits_items_to_the_server_and_resumes_from_its_store(graph_server, tmp_path, capsys):
     argv = ["eval", "--server", graph_server, "--task", "distributional-globalopinionqa", "--method", "ethosagents",
             "--data", str(FIXTURES), "--model", "fake", "--n-personas", "2", "--out", str(tmp_path), "--no-progress"]
@@ -66,7 +79,8 @@ def llama_url():
 
 @pytest.mark.parametrize("mode", ["overton", "steerable", "distributional"])
 def test_openai_backend_on_a_real_server(llama_url, capsys, mode):
-    argv = ["--model", "openai:smollm2", "--base-url", llama_url, "--no-cache", *SMALL]
+    # Library personas: the moderators are under test here; generation through this server is tested above.
+    argv = ["--model", "openai:smollm2", "--base-url", llama_url, "--no-cache", "--personas", "library", *SMALL]
     if mode == "overton":
         out = run_json(capsys, *argv, "A nurse is asked to hide a medication error.")
         assert out["result"]["response"].strip()
@@ -78,8 +92,31 @@ def test_openai_backend_on_a_real_server(llama_url, capsys, mode):
         assert [r["source"] for r in out["result"]["per_persona"]] == ["logprobs"] * 3
         assert sum(out["result"]["distribution"]) == pytest.approx(1)
     assert out["fallbacks"]["uniform_distributions"] == 0
-    # The budgets reach the server (llama.cpp ignores `max_completion_tokens`): 60 + 3 x 24 (+ 24).
-    assert 0 < out["usage"]["new_tokens"] <= 60 + 3 * 24 + 24
+    # The budgets reach the server (llama.cpp ignores `max_completion_tokens`): 24 per comment.
+    by_role = out["usage"]["by_role"]
+    assert 0 < by_role["persona_agent"]["output_tokens"] <= 3 * 24
+
+
+def test_personas_through_the_llama_cpp_servers_response_format(llama_url):
+    from ethos.agents.models import load_backend
+    from ethos.personas.format import persona_grammar, persona_json_schema
+    from ethos.personas.generation import generate_personas
+    from ethos.personas.prompts import persona_messages
+
+    backend = load_backend("openai:smollm2-schema", llama_url)
+    assert backend.constraints == ("json_schema", "grammar", "json_object_schema")
+    ask = dict(grammar=persona_grammar(2), json_schema=persona_json_schema(2), role="persona_generator",
+               max_tokens=300, temperature=1.0, seed=0)
+    messages = persona_messages("A nurse is asked to hide a medication error.", 2)
+    text, note = backend.complete_constrained(messages, **ask)
+    # The server refuses OpenAI's `json_schema` type and takes the GBNF grammar in its `grammar` field.
+    assert note is None and backend.constraints == ("grammar", "json_object_schema")
+    personas, report = generate_personas(lambda attempt: (text, note), n=2, attempts=1, library=[])
+    assert report.rejected_lines == 0 and report.valid_lines == 2 and all(p.source == "constrained" for p in personas)
+    # Its own JSON dialect is accepted too (llama.cpp's JSON-schema grammar is slow: a small budget).
+    backend.constraints = ("json_object_schema",)
+    text, note = backend.complete_constrained(messages, **{**ask, "max_tokens": 24})
+    assert note is None and text.replace(" ", "").startswith('{"personas":[{"name":"')
 
 
 def test_a_server_without_logprobs_is_sampled_and_flagged(capsys):
