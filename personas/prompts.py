@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ethos.personas.targets import AMBIGUITY_LEVELS, describe_target
+from ethos.personas.targets import AMBIGUITY_LEVELS, describe_target, group_of
 
 SYSTEM = (
     "You help an ethics committee in a hospital. You imagine the different moral "
@@ -28,6 +28,11 @@ TARGET_BLOCK = """
 The perspectives must include "{target}". The first {holders} perspectives hold "{target}" as their \
 core value or their key right or duty. The remaining perspectives weigh it against values that \
 compete with it."""
+# A group is named as its people: small models copy a phrase such as "in terms of political party,
+# Democrat" into every persona name, and the copies collapse into duplicates.
+GROUP_BLOCK = """
+The first {holders} perspectives belong to people whose {category} is {group}, each in a different \
+role. The remaining perspectives belong to people of other {category} groups."""
 
 
 POPULATION_BLOCK = """
@@ -44,8 +49,11 @@ def persona_messages(
     if options:
         question_block = "Possible answers: " + "; ".join(options) + "\n"
     target_block = ""
-    if target:
-        target_block = TARGET_BLOCK.format(target=describe_target(target), holders=max(1, n // 3))
+    if target and group_of(target):
+        category, group = group_of(target)
+        target_block = GROUP_BLOCK.format(category=category, group=group, holders=max(1, n // 3))
+    elif target:
+        target_block = TARGET_BLOCK.format(target=target, holders=max(1, n // 3))
     population_block = ""
     if attribute and attribute not in AMBIGUITY_LEVELS:
         population_block = POPULATION_BLOCK.format(population=describe_target(attribute))

@@ -157,7 +157,7 @@ def test_generator_and_comments_see_the_population_and_the_target(fake, run_grap
     assert all("The people answering this question are people from Japan." in human(c) for c in calls_of(backend, "persona_agent"))
     backend = fake()
     run_graph({**QUESTION, "mode": "steerable", "target": "RELIG_Muslim"}, backend, n_personas=2)
-    assert "in terms of religion, Muslim" in human(calls_of(backend, "persona_generator")[0])
+    assert "people whose religion is Muslim" in human(calls_of(backend, "persona_generator")[0])
     assert all("point of view: in terms of religion, Muslim" in human(c) for c in calls_of(backend, "persona_agent"))
 
 

@@ -63,7 +63,7 @@ def test_steerable_group_code_is_phrased_with_its_category(fake, run_graph):
     backend = fake()
     run_graph({"situation": "q", "mode": "steerable", "target": "POLPARTY_Democrat", "options": ["Yes", "No"]}, backend)
     assert "in terms of political party, Democrat" in human_prompt(backend.chat.calls[-1])
-    assert "in terms of political party, Democrat" in human_prompt(backend.chat.calls[0])  # the persona prompt too
+    assert "people whose political party is Democrat" in human_prompt(backend.chat.calls[0])  # the persona prompt names the people
     assert "POLPARTY_" not in human_prompt(backend.chat.calls[0])
 
 
