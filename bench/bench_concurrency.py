@@ -5,8 +5,9 @@
     .venv/bin/python bench/bench_concurrency.py [--items 24] [--delay 0.25]
 
 Items are synthetic (VITAL GlobalOpinionQA schema), so no dataset is needed. Each item runs the
-EthosAgents graph with 2 personas and small budgets: 1 generator call, 2 persona agents in
-parallel, 2 option-probability calls. The cache is off, so every call reaches the server.
+EthosAgents graph with 2 library personas and small budgets: 2 persona agents in parallel (each an
+option choice and a comment), then 2 option-probability calls. The cache is off, so every call
+reaches the server.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from openai_stub import StubOpenAI  # noqa: E402
 from servers import llama_server  # noqa: E402
 
-SETTINGS = ["--method", "ethosagents", "--n-personas", "2", "--persona-attempts", "1", "--persona-tokens", "40",
+# Library personas: this measures the graph's concurrency, not persona generation (whose constraint
+# path on llama-cpp-python's server is slow: about 1 token/s for its grammar sampler).
+SETTINGS = ["--method", "ethosagents", "--personas", "library", "--n-personas", "2", "--persona-attempts", "1", "--persona-tokens", "40",
             "--comment-tokens", "24", "--no-cache", "--no-progress"]
 
 

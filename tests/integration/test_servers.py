@@ -106,7 +106,7 @@ def test_personas_through_the_llama_cpp_servers_response_format(llama_url):
     backend = load_backend("openai:smollm2-schema", llama_url)
     assert backend.constraints == ("json_schema", "grammar", "json_object_schema")
     ask = dict(grammar=persona_grammar(2), json_schema=persona_json_schema(2), role="persona_generator",
-               max_tokens=300, temperature=1.0, seed=0)
+               max_tokens=200, temperature=1.0, seed=0)
     messages = persona_messages("A nurse is asked to hide a medication error.", 2)
     text, note = backend.complete_constrained(messages, **ask)
     # The server refuses OpenAI's `json_schema` type and takes the GBNF grammar in its `grammar` field.
