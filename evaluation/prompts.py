@@ -56,9 +56,9 @@ def community_conditioning(request: dict) -> str:
     group = group_of(request.get("target") or "")
     if group:
         return f"In terms of {group[0]}, you are {group[1]}. "
-    population = describe_population(request.get("attribute"))
-    if population and not group_of(request.get("attribute") or ""):
-        return f"You are from {population.removeprefix('people from ')}. "
+    attribute = request.get("attribute")
+    if describe_population(attribute) and not group_of(attribute or ""):  # a country
+        return f"You are from {attribute}. "
     return ""
 
 

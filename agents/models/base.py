@@ -6,8 +6,8 @@ format, which the local backends compute exactly from their logits; where an end
 logprobs they are estimated by sampling, and the result says so.
 
 Two capabilities differ by backend and are declared on `Backend`:
-- `constraints`: how a reply can be forced into a format, tried in order (see `CONSTRAINTS`); none
-  means the reply is parsed.
+- `constraints`: how a reply can be forced into a format, dialects tried in order (see
+  `_constraint_kwargs`); none means the reply is parsed.
 - `prefill`: whether a reply can be started with given text that the model then continues.
 """
 
@@ -101,13 +101,10 @@ def strip_leading_label(text: str) -> str:
     return text[match.end():].lstrip() if match else text
 
 
-CONSTRAINTS = {
-    "grammar": "a GBNF grammar (llama.cpp, its servers' `grammar` field; xgrammar for transformers)",
-    "json_schema": "OpenAI structured outputs: response_format json_schema (OpenAI, vLLM, SGLang)",
-    "json_object_schema": "llama.cpp server's dialect: response_format json_object with a schema",
-}
-
-
+# The constraint dialects a backend may declare:
+# - "grammar": a GBNF grammar (llama.cpp, its servers' `grammar` field; xgrammar for transformers);
+# - "json_schema": OpenAI structured outputs, response_format json_schema (OpenAI, vLLM, SGLang);
+# - "json_object_schema": llama.cpp servers' dialect, response_format json_object with a schema.
 def _constraint_kwargs(dialect: str, grammar: str, json_schema: dict) -> dict:
     if dialect == "grammar":
         return {"grammar": grammar}
@@ -151,7 +148,7 @@ class Backend:
         self.spec = spec
         self.chat = chat
         self.top_logprobs = top_logprobs
-        self.constraints = tuple(constraints)  # see CONSTRAINTS; none: replies are parsed
+        self.constraints = tuple(constraints)  # dialects, see _constraint_kwargs; none: replies are parsed
         self.prefill = prefill
         self._explain = explain
         self._count_tokens = count_tokens  # for endpoints that report no usage
