@@ -33,8 +33,11 @@ def describe_population(attribute: str | None) -> str | None:
 
 def describe_attribute(attribute: str | None) -> str | None:
     """The instruction a distributional answer gets for its population, or None."""
-    population = describe_population(attribute)
-    return population and "Answer as a person" + population.removeprefix("people") + "."
+    if not describe_population(attribute):
+        return None
+    if group_of(attribute):
+        return f"Answer as a person who is, {describe_target(attribute)}."
+    return f"Answer as a person from {attribute}."
 
 
 LETTER_ANSWER = "Answer with the letter of one option only.\nAnswer:"
@@ -144,8 +147,8 @@ def answer_messages(
     `author_voice=False` (an ablation) asks for an answer guided by the passage only."""
     if target:
         target_phrase = f"as someone who holds this view: {describe_target(target)}, "
-    elif describe_attribute(attribute):
-        target_phrase = describe_attribute(attribute).removeprefix("Answer ").rstrip(".") + ", "
+    elif population := describe_attribute(attribute):
+        target_phrase = population.removeprefix("Answer ").rstrip(".") + ", "
     else:
         target_phrase = "as the passage's author would, " if author_voice else ""
     instruction = LETTER_ANSWER if options else "Answer in two or three sentences."

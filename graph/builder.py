@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import inspect
+from functools import cache
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
@@ -91,8 +92,7 @@ def spawn_persona_agents(state: PersonaGraphState) -> list[Send]:
 def persona_agent(task: PersonaTask, runtime: Runtime[Context]) -> dict:
     ctx = _context(runtime)
     agent = persona_agents()[ctx.agent_variant]
-    # The steering target and population, for variants that take them (older plugins do not).
-    conditioning = {k: task.get(k) for k in ("target", "attribute") if k in inspect.signature(agent).parameters}
+    conditioning = {k: task.get(k) for k in _conditioning_parameters(agent)}
     with recording() as exchanges:
         comment = agent(
             ctx.model(ctx.agent_model),
@@ -106,6 +106,12 @@ def persona_agent(task: PersonaTask, runtime: Runtime[Context]) -> dict:
         "comments": [{"index": task["index"], **comment}],
         "conversation": [{"node": "persona_agent", "persona_index": task["index"], **e} for e in exchanges],
     }
+
+
+@cache
+def _conditioning_parameters(agent) -> tuple[str, ...]:
+    """The steering target and population, for agent variants that take them (older plugins do not)."""
+    return tuple(k for k in ("target", "attribute") if k in inspect.signature(agent).parameters)
 
 
 def route_to_moderator(state: PersonaGraphState) -> str:
