@@ -144,8 +144,11 @@ def test_the_rate_limit_is_shared_by_all_roles(capsys):
     with StubOpenAI() as server:
         run_json(capsys, "--model", "openai:stub", "--base-url", server.url, "--rps", "8", "--n-personas", "3", "--no-cache", "x")
         times = sorted(r["time"] for r in server.requests)
-    gaps = [b - a for a, b in zip(times, times[1:])]
-    assert len(times) >= 5 and min(gaps) > 1 / 8 * 0.7  # the three parallel agents were spaced out too
+    # Arrival times jitter on a loaded machine (one late request shortens the next gap), so check spans:
+    # any two requests apart are at least 2/8 s apart, and n requests span at least (n-1)/8 s.
+    pairs = [c - a for a, c in zip(times, times[2:])]
+    assert len(times) >= 5 and min(pairs) > 2 / 8 * 0.7  # the three parallel agents were spaced out too
+    assert times[-1] - times[0] > (len(times) - 1) / 8 * 0.8
 
 
 def test_a_request_past_the_timeout_is_retried_then_reported_in_one_line(capsys):
