@@ -12,7 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ethos.agents.models.base import Backend, Decoding, OptionDistribution
+from ethos.agents.models.base import Backend, Decoding, OptionDistribution, in_parallel
 from ethos.agents.prompts import MAX_SELECTION, answer_messages, option_labels, overton_messages, select_messages, selection_labels
 from ethos.errors import EthosError
 from ethos.plugins import MODERATORS, load_group
@@ -72,7 +72,7 @@ def select_comment(
     groups = [list(range(i, min(i + MAX_SELECTION, len(texts)))) for i in range(0, len(texts), MAX_SELECTION)]
     if len(groups) > MAX_SELECTION:
         raise EthosError(f"at most {MAX_SELECTION ** 2} comments can be compared, got {len(texts)}")
-    rounds = [ask(group) for group in groups]
+    rounds = in_parallel(ask, groups)
     winners = [group[int(np.argmax(d.probs))] for group, d in zip(groups, rounds)]
     final = ask(winners)
     probs = [p * final.probs[g] for g, d in enumerate(rounds) for p in d.probs]
@@ -112,11 +112,11 @@ class DistributionalModerator:
         situation, options = request["situation"], request["options"]
         labels = option_labels(len(options))
         personas = request.get("personas") or []
-        per_persona = []
-        for comment in comments:
+        author_voice = "no-author-voice" not in (request.get("ablations") or [])
+
+        def answer(comment: dict) -> dict:
             dist = backend.option_distribution(
-                answer_messages(situation, options, comment["text"], attribute=request.get("attribute"),
-                                author_voice="no-author-voice" not in (request.get("ablations") or [])),
+                answer_messages(situation, options, comment["text"], attribute=request.get("attribute"), author_voice=author_voice),
                 labels,
                 role="distributional_moderator",
                 samples=samples,
@@ -124,7 +124,9 @@ class DistributionalModerator:
             )
             persona = personas[comment["index"]] if comment.get("index", len(personas)) < len(personas) else {}
             weight = persona.get("weight") or 1.0  # library personas may carry a population weight
-            per_persona.append({"persona": comment["persona"], "weight": weight, **dist.as_dict()})
+            return {"persona": comment["persona"], "weight": weight, **dist.as_dict()}
+
+        per_persona = in_parallel(answer, comments)  # one batch on llama.cpp, overlapping requests on an endpoint
         weights = np.array([p["weight"] for p in per_persona])
         combined = np.average([p["probs"] for p in per_persona], axis=0, weights=weights)
         return {

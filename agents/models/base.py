@@ -16,8 +16,8 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 
@@ -154,12 +154,6 @@ class Backend:
         self._count_tokens = count_tokens  # for endpoints that report no usage
         self._rejects_constraint = rejects_constraint or (lambda exc: False)
 
-    def exclusive(self):
-        """A context in which this thread's calls run back to back on a model that serves one call
-        at a time (llama.cpp), so the later calls reuse the earlier ones' prompt; else no-op."""
-        hold = getattr(self.chat, "exclusive", None)
-        return hold() if hold else nullcontext()
-
     def _invoke(self, messages: Messages, role: str, **kwargs) -> AIMessage:
         config = {"tags": [f"role:{role}"], "metadata": {"ethos_role": role, "ethos_model": self.spec}}
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
@@ -254,11 +248,20 @@ class Backend:
                 self.complete(messages, role=role, max_tokens=4, temperature=1.0, seed=seed + i), labels
             )
 
-        with ContextThreadPoolExecutor(max_workers=min(samples, 8)) as pool:
-            picked = [label for label in pool.map(sample, range(samples)) if label]
+        picked = [label for label in in_parallel(sample, range(samples)) if label]
         if not picked:
             return uniform(labels)
         return OptionDistribution(labels, [picked.count(label) / len(picked) for label in labels], "sampling")
+
+
+def in_parallel(fn: Callable, items: Iterable, max_workers: int = 8) -> list:
+    """`[fn(x) for x in items]`, run from threads that carry this context (callbacks, recording):
+    calls in flight together are batched by llama.cpp and overlap on an endpoint."""
+    items = list(items)
+    if len(items) < 2:
+        return [fn(x) for x in items]
+    with ContextThreadPoolExecutor(max_workers=min(len(items), max_workers)) as pool:
+        return list(pool.map(fn, items))
 
 
 def _exchange(spec: str, role: str, messages: Messages, params: dict, reply: AIMessage, seconds: float) -> dict:

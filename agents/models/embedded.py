@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import threading
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from langchain_core.language_models import BaseChatModel
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import PrivateAttr
 
-from ethos.agents.models.base import ai_message, chat_dicts, top_logprobs_from_logits
+from ethos.agents.models.base import ai_message, chat_dicts
+from ethos.agents.models.llama_batch import LlamaBatchEngine
 from ethos.errors import EthosError
 
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -37,16 +35,17 @@ def embedded_gguf_path() -> Path:
 
 
 class ChatLlamaCpp(BaseChatModel):
-    """A chat model over a local GGUF file. Calls are serialised: one llama.cpp context is not thread-safe."""
+    """A chat model over a local GGUF file. Calls from many threads (the parallel persona agents, the
+    items of `ethos eval --max-concurrency`) decode together in one llama.cpp batch (`LlamaBatchEngine`)."""
 
     model_path: str
-    n_ctx: int = 4096
+    n_ctx: int = 8192  # one KV cache shared by all sequences
+    n_slots: int = 8  # calls decoded together
     n_threads: int = max(1, os.cpu_count() or 1)
     _llm: Any = PrivateAttr(default=None)
+    _engine: Any = PrivateAttr(default=None)
     _formatter: Any = PrivateAttr(default=None)
     _eos: str = PrivateAttr(default="")
-    # Re-entrant: a caller may hold it across calls (`exclusive`) so that they run back to back.
-    _lock: threading.RLock = PrivateAttr(default_factory=threading.RLock)
 
     def model_post_init(self, __context: Any) -> None:
         try:
@@ -56,7 +55,11 @@ class ChatLlamaCpp(BaseChatModel):
             raise EthosError("llama-cpp-python is not installed: `pip install llama-cpp-python`") from exc
         if not Path(self.model_path).is_file():
             raise EthosError(f"model file not found: {self.model_path}")
-        self._llm = Llama(model_path=self.model_path, n_ctx=self.n_ctx, n_threads=self.n_threads, verbose=False)
+        try:
+            # This Llama holds the weights and the tokenizer; the engine makes the context that decodes.
+            self._llm = Llama(model_path=self.model_path, n_ctx=16, n_batch=16, n_threads=self.n_threads, verbose=False)
+        except ValueError as exc:
+            raise EthosError(f"llama.cpp could not load {self.model_path}: is it a GGUF model file?") from exc
         template = self._llm.metadata.get("tokenizer.chat_template")
         if not template:
             raise EthosError(f"{self.model_path} has no chat template")
@@ -64,6 +67,7 @@ class ChatLlamaCpp(BaseChatModel):
         token_text = lambda i: self._llm.detokenize([i], special=True).decode("utf-8", errors="replace") if i >= 0 else ""  # noqa: E731
         self._eos = token_text(self._llm.token_eos())
         self._formatter = Jinja2ChatFormatter(template=template, eos_token=self._eos, bos_token=token_text(self._llm.token_bos()))
+        self._engine = LlamaBatchEngine(self._llm, n_ctx=self.n_ctx, n_slots=self.n_slots, n_threads=self.n_threads)
 
     @property
     def _llm_type(self) -> str:
@@ -73,62 +77,29 @@ class ChatLlamaCpp(BaseChatModel):
     def _identifying_params(self) -> dict:
         return {"model_path": self.model_path}
 
+    @property
+    def engine(self) -> LlamaBatchEngine:
+        return self._engine
+
     def _generate(self, messages, stop=None, run_manager=None, **kwargs) -> ChatResult:
         dicts = chat_dicts(messages)
-        model = Path(self.model_path).name
-        with self._lock:
-            if kwargs.get("logprobs"):
-                prompt_tokens, top = self._next_token_logprobs(dicts, kwargs.get("top_logprobs") or 20)
-                message = ai_message(top[0]["token"], prompt_tokens=prompt_tokens, completion_tokens=1, model=model, top=top)
-            else:
-                # The chat prompt rendered here (not by create_chat_completion) so that a reply
-                # can be prefilled: the model continues `prefix` (a chosen option letter).
-                out = self._llm.create_completion(
-                    self._tokens(dicts, kwargs.get("prefix") or ""),
-                    max_tokens=kwargs.get("max_tokens", 256),
-                    temperature=kwargs.get("temperature", 0.8),
-                    seed=kwargs.get("seed"),
-                    stop=[self._eos, *(stop or [])],
-                    grammar=_grammar(kwargs["grammar"]) if kwargs.get("grammar") else None,
-                )
-                usage = out["usage"]
-                message = ai_message(
-                    out["choices"][0]["text"] or "",
-                    prompt_tokens=usage["prompt_tokens"],
-                    completion_tokens=usage["completion_tokens"],
-                    model=model,
-                )
+        if kwargs.get("logprobs"):
+            done = self._engine.submit(self._tokens(dicts), max_tokens=0, top_logprobs=kwargs.get("top_logprobs") or 20)
+        else:
+            # The chat prompt rendered here (not by create_chat_completion) so that a reply can be
+            # prefilled: the model continues `prefix` (a chosen option letter).
+            done = self._engine.submit(
+                self._tokens(dicts, kwargs.get("prefix") or ""),
+                max_tokens=kwargs.get("max_tokens", 256),
+                temperature=kwargs.get("temperature", 0.8),
+                seed=kwargs.get("seed") or 0,
+                stop=[self._eos, *(stop or [])],
+                grammar=kwargs.get("grammar"),
+            )
+        message = ai_message(done.text, prompt_tokens=done.prompt_tokens, completion_tokens=done.completion_tokens,
+                             model=Path(self.model_path).name, top=done.top)
         return ChatResult(generations=[ChatGeneration(message=message)])
-
-    def exclusive(self):
-        """Hold the model across several calls: a comment's option choice and its continuation then
-        run back to back, and the continuation reuses the prompt already in the KV cache."""
-        return self._lock
 
     def _tokens(self, dicts: list[dict], prefix: str = "") -> list[int]:
         prompt = self._formatter(messages=dicts).prompt + prefix
         return self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
-
-    def _next_token_logprobs(self, dicts: list[dict], k: int) -> tuple[int, list[dict]]:
-        import llama_cpp
-
-        llm = self._llm
-        tokens = self._tokens(dicts)
-        # Reuse the cached prefix (prompts of one item share the situation and the question).
-        cached = llm.input_ids[: llm.n_tokens].tolist()
-        keep = 0
-        while keep < min(len(cached), len(tokens) - 1) and cached[keep] == tokens[keep]:
-            keep += 1
-        llm.n_tokens = keep
-        llm.eval(tokens[keep:])
-        logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llm.ctx, -1), shape=(llm.n_vocab(),))
-        decode = lambda i: llm.detokenize([i]).decode("utf-8", errors="replace")  # noqa: E731
-        return len(tokens), top_logprobs_from_logits(np.array(logits), k, decode)
-
-
-@lru_cache(maxsize=8)
-def _grammar(gbnf: str):
-    """A compiled GBNF grammar, kept: persona sets of one size share one grammar."""
-    from llama_cpp import LlamaGrammar
-
-    return LlamaGrammar.from_string(gbnf, verbose=False)

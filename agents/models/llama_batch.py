@@ -1,0 +1,319 @@
+"""Continuous batching on one llama.cpp context: the calls in flight decode together.
+
+One scheduler thread owns the context. Each call takes a sequence (a slot) of one unified KV
+cache, and every step decodes, in a single `llama_decode`, the next token of each generating
+call plus a chunk of the prompts still to be read. A slot keeps its tokens after its call ends;
+a new call starts from the slot that shares the longest prompt prefix with it, or copies that
+prefix from any slot, so what the prompts of one item share (instructions, situation, question)
+is evaluated once. Each call samples with its own llama.cpp sampler chain and seed, so its text
+does not depend on what else was batched with it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import threading
+from collections import deque
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ethos.agents.models.base import top_logprobs_from_logits
+from ethos.errors import EthosError
+
+
+@dataclass
+class Completion:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    top: list[dict] | None = None  # next-token logprobs, for a call with max_tokens 0
+
+
+@dataclass
+class _Call:
+    tokens: list[int]
+    max_tokens: int  # 0: only the next token's logprobs are wanted
+    temperature: float
+    seed: int
+    stop: list[str]
+    grammar: str | None
+    top_logprobs: int
+    future: Future = field(default_factory=Future)
+    slot: _Slot | None = None
+    sampler: Any = None
+    next_token: int | None = None  # sampled, not yet in the KV cache
+    out: list[int] = field(default_factory=list)
+    text: bytes = b""
+
+
+@dataclass
+class _Slot:
+    seq: int
+    tokens: list[int] = field(default_factory=list)  # what this sequence holds in the KV cache
+    call: _Call | None = None
+    last_used: int = 0
+
+
+def _shared(a: list[int], b: list[int]) -> int:
+    n, most = 0, min(len(a), len(b))
+    while n < most and a[n] == b[n]:
+        n += 1
+    return n
+
+
+class LlamaBatchEngine:
+    """Serves `submit` calls from any thread; `stats` counts steps and prompt tokens for benchmarks."""
+
+    def __init__(self, llm: Any, *, n_ctx: int = 8192, n_slots: int = 8, n_batch: int = 512, n_threads: int = 1):
+        import llama_cpp
+
+        self._lib = llama_cpp
+        self._llm = llm  # the llama_cpp.Llama that holds the weights and the tokenizer
+        params = llama_cpp.llama_context_default_params()
+        params.n_ctx, params.n_batch, params.n_ubatch, params.n_seq_max = n_ctx, n_batch, n_batch, n_slots
+        params.n_threads = params.n_threads_batch = n_threads
+        params.kv_unified = True  # one cache for all sequences: a shared prefix is stored once
+        self._ctx = llama_cpp.llama_init_from_model(llm._model.model, params)
+        if not self._ctx:
+            raise EthosError(f"llama.cpp could not create a context of {n_ctx} tokens for {n_slots} sequences")
+        self.n_ctx, self.n_batch = n_ctx, n_batch
+        self._memory = llama_cpp.llama_get_memory(self._ctx)
+        self._vocab = llama_cpp.llama_model_get_vocab(llm._model.model)
+        self._n_vocab = llama_cpp.llama_vocab_n_tokens(self._vocab)
+        self._batch = llama_cpp.llama_batch_init(n_batch, 0, 1)
+        self._slots = [_Slot(i) for i in range(n_slots)]
+        self._queue: deque[_Call] = deque()
+        self._cond = threading.Condition()
+        self._clock = itertools.count(1)
+        self._closed = False
+        self.stats = {"steps": 0, "most_sequences": 0, "prompt_tokens": 0, "prompt_evaluated": 0, "generated": 0}
+        self._thread = threading.Thread(target=self._run, name="ethos-llama-batch", daemon=True)
+        self._thread.start()
+        atexit.register(self.close)
+
+    # ---- the callers' side --------------------------------------------------------------------
+
+    def submit(
+        self,
+        tokens: list[int],
+        *,
+        max_tokens: int,
+        temperature: float = 0.0,
+        seed: int = 0,
+        stop: list[str] | None = None,
+        grammar: str | None = None,
+        top_logprobs: int = 20,
+    ) -> Completion:
+        """Run one call to the end (blocking); calls submitted meanwhile from other threads join its batch."""
+        if not tokens:
+            raise EthosError("empty prompt")
+        if len(tokens) + max_tokens > self.n_ctx:
+            raise EthosError(
+                f"the prompt ({len(tokens)} tokens) and the reply budget ({max_tokens}) exceed the model context of {self.n_ctx} tokens"
+            )
+        call = _Call(list(tokens), max_tokens, temperature, seed, [s for s in (stop or []) if s], grammar, top_logprobs)
+        with self._cond:
+            if self._closed:
+                raise EthosError("the llama.cpp engine is closed")
+            self._queue.append(call)
+            self._cond.notify()
+        return call.future.result()
+
+    def close(self) -> None:
+        with self._cond:
+            if self._closed:
+                return
+            self._closed = True
+            self._cond.notify()
+        self._thread.join()
+        for slot in self._slots:
+            if slot.call:
+                self._fail(slot.call, EthosError("the llama.cpp engine was closed"))
+        while self._queue:
+            self._queue.popleft().future.set_exception(EthosError("the llama.cpp engine was closed"))
+        self._lib.llama_batch_free(self._batch)
+        self._lib.llama_free(self._ctx)
+
+    # ---- the scheduler thread -----------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._closed and not self._queue and not self._active():
+                    self._cond.wait()
+                if self._closed:
+                    return
+                self._admit()
+            if self._active():
+                self._step()
+
+    def _active(self) -> list[_Call]:
+        return [slot.call for slot in self._slots if slot.call]
+
+    def _cells_needed(self) -> int:
+        # Conservative: shared prefixes are counted once per sequence that holds them.
+        held = sum(len(slot.tokens) for slot in self._slots)
+        return held + sum(len(c.tokens) + c.max_tokens - len(c.slot.tokens) for c in self._active())
+
+    def _admit(self) -> None:
+        """Move queued calls into free slots, each starting from the longest cached prefix."""
+        lib = self._lib
+        while self._queue:
+            call = self._queue[0]
+            free = [slot for slot in self._slots if slot.call is None]
+            if not free:
+                return
+            usable = len(call.tokens) - 1  # at least one prompt token is evaluated, for its logits
+            if not self._active():
+                # A new phase (the moderator after the agents): drop the caches it cannot use, since
+                # every step attends over the whole span of occupied cells, used or not.
+                for idle in free:
+                    if idle.tokens and 2 * _shared(idle.tokens, call.tokens) < len(idle.tokens):
+                        lib.llama_memory_seq_rm(self._memory, idle.seq, -1, -1)
+                        idle.tokens = []
+            slot = max(free, key=lambda s: (min(_shared(s.tokens, call.tokens), usable), -s.last_used))
+            donor = max(self._slots, key=lambda s: min(_shared(s.tokens, call.tokens), usable))
+            keep, copied = min(_shared(slot.tokens, call.tokens), usable), min(_shared(donor.tokens, call.tokens), usable)
+            lib.llama_memory_seq_rm(self._memory, slot.seq, keep, -1)
+            slot.tokens = slot.tokens[:keep]
+            if copied > keep:
+                lib.llama_memory_seq_rm(self._memory, slot.seq, -1, -1)
+                lib.llama_memory_seq_cp(self._memory, donor.seq, slot.seq, 0, copied)
+                slot.tokens = call.tokens[:copied]
+            # Make room: forget the caches of idle slots, least recently used first.
+            idle = sorted((s for s in free if s is not slot and s.tokens), key=lambda s: s.last_used)
+            need = len(call.tokens) + call.max_tokens - len(slot.tokens)
+            while self._cells_needed() + need > self.n_ctx and idle:
+                victim = idle.pop(0)
+                lib.llama_memory_seq_rm(self._memory, victim.seq, -1, -1)
+                victim.tokens = []
+            if self._cells_needed() + need > self.n_ctx and self._active():
+                return  # wait for a running call to end
+            self._queue.popleft()
+            try:
+                if call.max_tokens:
+                    call.sampler = self._sampler(call.temperature, call.seed, call.grammar)
+            except EthosError as exc:
+                call.future.set_exception(exc)
+                continue
+            call.slot, slot.call = slot, call
+            self.stats["prompt_tokens"] += len(call.tokens)
+
+    def _sampler(self, temperature: float, seed: int, grammar: str | None):
+        lib = self._lib
+        chain = lib.llama_sampler_chain_init(lib.llama_sampler_chain_default_params())
+        if grammar:
+            constraint = lib.llama_sampler_init_grammar(self._vocab, grammar.encode("utf-8"), b"root")
+            if not constraint:
+                lib.llama_sampler_free(chain)
+                raise EthosError("llama.cpp could not parse the grammar")
+            lib.llama_sampler_chain_add(chain, constraint)
+        if temperature <= 0:
+            lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_greedy())
+        else:  # llama.cpp's usual defaults around the caller's temperature and seed
+            for sampler in (
+                lib.llama_sampler_init_top_k(40),
+                lib.llama_sampler_init_top_p(0.95, 1),
+                lib.llama_sampler_init_min_p(0.05, 1),
+                lib.llama_sampler_init_temp(temperature),
+                lib.llama_sampler_init_dist(seed & 0xFFFFFFFF),
+            ):
+                lib.llama_sampler_chain_add(chain, sampler)
+        return chain
+
+    def _step(self) -> None:
+        """One `llama_decode` over every active call, then one sampled token per call that has logits."""
+        lib, batch = self._lib, self._batch
+        calls = self._active()
+        self.stats["most_sequences"] = max(self.stats["most_sequences"], len(calls))
+        entries: list[tuple[_Call, list[int], bool]] = []  # (call, tokens added, logits wanted)
+        room = self.n_batch
+        for call in calls:  # generating calls first: one token each
+            if call.next_token is not None:
+                entries.append((call, [call.next_token], True))
+                room -= 1
+        for call in calls:  # then prompt chunks, oldest call first
+            pending = call.tokens[len(call.slot.tokens):]
+            if call.next_token is None and pending and room > 0:
+                chunk = pending[:room]
+                entries.append((call, chunk, len(chunk) == len(pending)))
+                room -= len(chunk)
+        n, outputs = 0, []
+        for call, tokens, logits in entries:
+            start = len(call.slot.tokens)
+            for offset, token in enumerate(tokens):
+                batch.token[n], batch.pos[n], batch.n_seq_id[n] = token, start + offset, 1
+                batch.seq_id[n][0] = call.slot.seq
+                batch.logits[n] = logits and offset == len(tokens) - 1
+                n += 1
+            if logits:
+                outputs.append((call, n - 1))
+        batch.n_tokens = n
+        code = lib.llama_decode(self._ctx, batch)
+        if code != 0:
+            for call, _, _ in entries:
+                lib.llama_memory_seq_rm(self._memory, call.slot.seq, -1, -1)
+                call.slot.tokens = []
+                self._fail(call, EthosError(f"llama.cpp could not decode a batch of {n} tokens (code {code})"))
+            return
+        self.stats["steps"] += 1
+        for call, tokens, _ in entries:
+            call.slot.tokens.extend(tokens)
+            if call.next_token is None:
+                self.stats["prompt_evaluated"] += len(tokens)
+            call.next_token = None
+        for call, index in outputs:
+            try:
+                self._advance(call, index)
+            except Exception as exc:  # one call's failure ends that call only
+                self._fail(call, exc if isinstance(exc, EthosError) else EthosError(f"llama.cpp sampling failed: {exc}"))
+
+    def _advance(self, call: _Call, index: int) -> None:
+        lib = self._lib
+        if not call.max_tokens:
+            logits = np.ctypeslib.as_array(lib.llama_get_logits_ith(self._ctx, index), shape=(self._n_vocab,))
+            top = top_logprobs_from_logits(np.array(logits), call.top_logprobs, self._piece)
+            self._finish(call, Completion(top[0]["token"], len(call.tokens), 1, top))
+            return
+        token = lib.llama_sampler_sample(call.sampler, self._ctx, index)
+        self.stats["generated"] += 1
+        if lib.llama_vocab_is_eog(self._vocab, token):
+            self._finish(call, self._completion(call, call.text.decode("utf-8", errors="replace")))
+            return
+        call.out.append(token)
+        call.text += self._llm.detokenize([token])
+        text = call.text.decode("utf-8", errors="ignore")
+        cut = min((text.find(s) for s in call.stop if s in text), default=-1)
+        if cut >= 0:
+            self._finish(call, self._completion(call, text[:cut]))
+        elif len(call.out) >= call.max_tokens:
+            self._finish(call, self._completion(call, call.text.decode("utf-8", errors="replace")))
+        else:
+            call.next_token = token
+
+    def _piece(self, token: int) -> str:
+        return self._llm.detokenize([token]).decode("utf-8", errors="replace")
+
+    @staticmethod
+    def _completion(call: _Call, text: str) -> Completion:
+        return Completion(text, len(call.tokens), len(call.out))
+
+    def _release(self, call: _Call) -> None:
+        if call.sampler:
+            self._lib.llama_sampler_free(call.sampler)
+            call.sampler = None
+        if call.slot:
+            call.slot.call, call.slot.last_used = None, next(self._clock)
+
+    def _finish(self, call: _Call, result: Completion) -> None:
+        self._release(call)
+        call.future.set_result(result)
+
+    def _fail(self, call: _Call, exc: Exception) -> None:
+        self._release(call)
+        call.future.set_exception(exc)
+
