@@ -63,9 +63,9 @@ def _add_runs_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ethos.agents.moderators import moderators
-    from ethos.evaluation.methods import METHODS
-    from ethos.evaluation.tasks import TASKS
+    # Only light imports here: `ethos --help` and `ethos personas list` start without torch,
+    # LangChain or LangGraph. Modes are checked when the request is (plugins may add modes).
+    from ethos.evaluation.tasks import METHODS, TASKS
 
     parser = _Parser(prog="ethos", description="Role-driven pluralistic alignment for health care.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -75,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
         description=f'Example: ethos run "{EXAMPLE}"',
     )
     run.add_argument("text", nargs="?", help="the health situation or survey question")
-    run.add_argument("--mode", choices=list(moderators()), help="how the moderator combines the comments (default: overton)")
+    run.add_argument("--mode", help="how the moderator combines the comments: overton (default), steerable, distributional, or a plugin's mode")
     run.add_argument("--target", help="steerable: a value/right/duty, a VITAL group code such as POLPARTY_Democrat, or plain words")
     run.add_argument("--option", action="append", dest="options", metavar="TEXT", help="an answer option (repeat for each)")
     run.add_argument("--attribute", help="distributional: the population answering, e.g. a country")
@@ -84,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print one machine-readable JSON result")
     run.add_argument("--trace", action="store_true", help="print the agent conversation as a tree, live, as agents finish")
     run.add_argument("--resume", metavar="RUN_ID", help="continue an interrupted or failed run from its last checkpoint")
+    run.add_argument("--diversity", action="store_true",
+                     help="also measure the persona set's embedding diversity (loads torch and MiniLM: about 6 s and 430 MB)")
     _add_model_arguments(run)
 
     evaluate = commands.add_parser("eval", help="run methods over a VITAL task file and score them (resumable)")
@@ -214,7 +216,7 @@ def _print_personas(update: dict) -> None:
         print(f"  note: {note}")
     spread = report.get("diagnostics") or {}
     if spread:
-        print(f"  spread: {spread['frameworks']} frameworks, {spread['stakeholders']} stakeholders, embedding diversity {spread['diversity']}")
+        print(f"  spread: {spread['frameworks']} frameworks, {spread['stakeholders']} stakeholders")
     for i, p in enumerate(update["personas"], 1):
         tag = f" [{p['source']}]" if p["source"] != "constrained" else ""
         print(f"  {i}. {p['name']}{tag}: {p['core_value']}; {p['framework']}; {p['right_or_duty']}; {p['emotion']}; {p['stakeholder']}")
@@ -334,6 +336,11 @@ def run_command(args) -> int:
         print(f"ethos: {hint}", file=sys.stderr)
         raise
     seconds = time.perf_counter() - started
+    if args.diversity and state.get("persona_report"):
+        from ethos.personas.schema import Persona
+        from ethos.personas.selection import embedding_diversity
+
+        state["persona_report"]["diagnostics"]["diversity"] = embedding_diversity([Persona.model_validate(p) for p in state["personas"]])
     fallbacks = count_fallbacks(state)
     record.finish(state, status="ok", seconds=seconds, fallbacks=fallbacks, prices=prices)
     tokens = record.data["tokens"]
@@ -348,6 +355,8 @@ def run_command(args) -> int:
         print(json.dumps(out, ensure_ascii=False))
     else:
         _print_result(state)
+        if args.diversity:
+            print(f"\nEmbedding diversity of the persona set: {state['persona_report']['diagnostics'].get('diversity')}")
         counted = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in fallbacks.items() if v)
         print(f"\nFallbacks: {counted or 'none'}")
         cached = f", {tokens['cached_calls']} of {tokens['calls']} calls from the cache" if tokens["cached_calls"] else ""
@@ -381,7 +390,6 @@ def _show_update(chunk: dict, state: dict, context, trace: bool) -> None:
 
 
 def personas_command(args) -> int:
-    from ethos.agents.moderators import moderators
     from ethos.personas.library import LIBRARY_DIR, load_library, load_persona_path, user_persona_dir
     from ethos.personas.schema import normalise
 
@@ -414,6 +422,8 @@ def personas_command(args) -> int:
         print(f"{p.name:<34} {p.stakeholder[:28]:<30} {p.framework[:34]:<36} {who}")
     print(f"{len(library)} personas (curated library, {user_persona_dir()}, plugins, --persona-file)", file=sys.stderr)
     if args.roles:
+        from ethos.agents.moderators import moderators
+
         print(f"moderators (--mode): {', '.join(moderators())}")
         print(f"persona agents (--agent-variant): {', '.join(_persona_agents())}")
     return 0
@@ -488,7 +498,7 @@ def _print_metrics(rows: list[dict]) -> None:
 
 
 def eval_command(args) -> int:
-    from ethos.evaluation.methods import METHODS
+    from ethos.evaluation.tasks import METHODS
     from ethos.evaluation.runner import evaluate
     from ethos.graph.records import load_prices
     from ethos.evaluation.tasks import get_task, load_task, sample_items, task_file

@@ -55,7 +55,8 @@ def measure(data: Path, k: int, sources: list[str], out: Path) -> None:
     from ethos.evaluation.vital import item_request
     from ethos.graph.builder import graph
     from ethos.graph.context import Context
-    from ethos.personas.schema import normalise
+    from ethos.personas.schema import Persona, normalise
+    from ethos.personas.selection import embedding_diversity
 
     coverage = EmbeddingScorer()
     with out.open("w") as f:
@@ -76,7 +77,8 @@ def measure(data: Path, k: int, sources: list[str], out: Path) -> None:
                            "names": len({normalise(p["name"]) for p in personas}),
                            "frameworks": len({normalise(p["framework"]) for p in personas}),
                            "stakeholders": len({normalise(p["stakeholder"]) for p in personas}),
-                           "diversity": (state["persona_report"].get("diagnostics") or {}).get("diversity"),
+                           "diversity": (state["persona_report"].get("diagnostics") or {}).get("diversity")
+                                        or embedding_diversity([Persona.model_validate(p) for p in personas]),
                            "mc_comments": len(state["comments"]) if request.get("options") else 0,
                            "no_choice": sum(1 for c in state["comments"] if request.get("options") and not c.get("choice"))}
                     if task == "overton-vk":

@@ -29,12 +29,11 @@ from ethos.evaluation.prompts import (
     passage_messages,
     prompting_instruction,
 )
-from ethos.evaluation.tasks import Task
+from ethos.evaluation.tasks import METHODS, Task
 from ethos.graph.builder import graph
 from ethos.graph.context import Context
 from ethos.graph.state import count_fallbacks
 
-METHODS = ("vanilla", "prompting", "moe", "modplural", "ethosagents")
 STAND_IN_NOTE = "modplural and moe use prompted community agents as a stand-in for Modular Pluralism's fine-tuned community models"
 
 

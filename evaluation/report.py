@@ -7,7 +7,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from ethos.errors import EthosError
-from ethos.evaluation.methods import METHODS, STAND_IN_NOTE
+from ethos.evaluation.methods import STAND_IN_NOTE
+from ethos.evaluation.tasks import METHODS
 from ethos.evaluation.scoring import primary_metric
 from ethos.evaluation.tasks import get_task
 

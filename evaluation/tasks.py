@@ -15,6 +15,9 @@ from ethos.evaluation.vital import item_request, load_items
 from ethos.graph.state import validate_request
 
 
+METHODS = ("vanilla", "prompting", "moe", "modplural", "ethosagents")  # implemented in methods.py
+
+
 @dataclass(frozen=True)
 class Task:
     name: str  # the CLI name

@@ -5,7 +5,6 @@ from __future__ import annotations
 import operator
 from typing import Annotated, NotRequired, TypedDict
 
-from ethos.agents.moderators import moderators
 from ethos.errors import EthosError
 
 
@@ -45,6 +44,8 @@ def validate_request(request: dict) -> dict:
     if not situation:
         raise EthosError("the situation or question text is empty")
     mode = request.get("mode") or "overton"
+    from ethos.agents.moderators import moderators  # imported here: keeps `ethos --help` light
+
     if mode not in moderators():
         raise EthosError(f"unknown mode '{mode}': choose one of {', '.join(moderators())}")
     options = [str(o).strip() for o in request.get("options") or []]

@@ -7,7 +7,8 @@ and a target-holding persona added when none of the set holds a steering target.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import cached_property
 from itertools import combinations
 
 import numpy as np
@@ -32,6 +33,24 @@ def rank_by_relevance(library: list[Persona], text: str) -> list[Persona]:
     return [library[i] for i in order]
 
 
+class LazyRanking(Sequence):
+    """`rank_by_relevance`, done on first use: a generated set that needs no library persona never
+    loads torch and the embedding model (about 430 MB and 6 s)."""
+
+    def __init__(self, library: list[Persona], text: str):
+        self._library, self._text = library, text
+
+    @cached_property
+    def _ranked(self) -> list[Persona]:
+        return rank_by_relevance(self._library, self._text)
+
+    def __getitem__(self, index):
+        return self._ranked[index]
+
+    def __len__(self) -> int:
+        return len(self._library)
+
+
 def coverage_gaps(personas: list[Persona], candidates: list[Persona], k: int) -> list[Persona]:
     """Up to `k` candidates that bring both a stakeholder and a framework the set lacks."""
     stakeholders = {normalise(p.stakeholder) for p in personas}
@@ -49,21 +68,24 @@ def coverage_gaps(personas: list[Persona], candidates: list[Persona], k: int) ->
 
 
 def diagnostics(personas: list[Persona]) -> dict:
-    """The spread of the set: distinct frameworks and stakeholders, and embedding diversity
-    (mean pairwise cosine distance of the persona descriptions, 0 = identical)."""
+    """The spread of the set: where its personas came from, distinct frameworks and stakeholders."""
     sources: dict[str, int] = {}
     for p in personas:
         sources[p.source] = sources.get(p.source, 0) + 1
-    diversity = None
-    if len(personas) > 1:
-        vectors = embed([p.describe() for p in personas])
-        diversity = round(float(np.mean([1 - vectors[i] @ vectors[j] for i, j in combinations(range(len(personas)), 2)])), 3)
     return {
         "sources": sources,
         "frameworks": len({normalise(p.framework) for p in personas}),
         "stakeholders": len({normalise(p.stakeholder) for p in personas}),
-        "diversity": diversity,
     }
+
+
+def embedding_diversity(personas: list[Persona]) -> float | None:
+    """Mean pairwise cosine distance of the persona descriptions (0 = identical). Loads the
+    embedding model, so only `ethos run --diversity` and the benchmarks ask for it."""
+    if len(personas) < 2:
+        return None
+    vectors = embed([p.describe() for p in personas])
+    return round(float(np.mean([1 - vectors[i] @ vectors[j] for i, j in combinations(range(len(personas)), 2)])), 3)
 
 
 def build_persona_set(
@@ -83,7 +105,7 @@ def build_persona_set(
     additions the published method does not make (ablations)."""
     if source not in SOURCES:
         raise EthosError(f"unknown persona source '{source}': choose one of {', '.join(SOURCES)}")
-    ranked = rank_by_relevance(library, f"{situation} {target or ''}")
+    ranked = LazyRanking(library, f"{situation} {target or ''}")
     if source == "library":
         # Personas of the target's or population's group first (a third of the set), the rest by relevance and coverage.
         holders = [p for p in ranked if (target and holds_target(p, target)) or (attribute and attribute in p.groups)]

@@ -8,9 +8,21 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ethos.agents.models.base import Backend, Decoding, OptionDistribution
 from ethos.errors import EthosError
+
+if TYPE_CHECKING:
+    from ethos.agents.models.base import Backend, Decoding, OptionDistribution
+
+
+def __getattr__(name: str):
+    # The interface loads LangChain, so it is imported on first use: `ethos --help` stays fast.
+    if name in ("Backend", "Decoding", "OptionDistribution"):
+        from ethos.agents.models import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 SPEC_HELP = "embedded, gguf:FILE, hf:DIR, openai:MODEL or fake"
 
@@ -40,6 +52,8 @@ def load_backend(
 
 @lru_cache(maxsize=16)
 def _build_backend(spec: str, base_url: str | None, rps: float | None, max_retries: int, timeout: float) -> Backend:
+    from ethos.agents.models.base import Backend
+
     kind, _, arg = spec.partition(":")
     if kind == "embedded" and not arg:
         from ethos.agents.models.embedded import ChatLlamaCpp, embedded_gguf_path

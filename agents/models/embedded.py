@@ -39,7 +39,7 @@ class ChatLlamaCpp(BaseChatModel):
     items of `ethos eval --max-concurrency`) decode together in one llama.cpp batch (`LlamaBatchEngine`)."""
 
     model_path: str
-    n_ctx: int = 8192  # one KV cache shared by all sequences
+    n_ctx: int = 4096  # one KV cache shared by all sequences (94 MB for the embedded model)
     n_slots: int = 8  # calls decoded together
     n_threads: int = max(1, os.cpu_count() or 1)
     _llm: Any = PrivateAttr(default=None)

@@ -68,7 +68,7 @@ def _shared(a: list[int], b: list[int]) -> int:
 class LlamaBatchEngine:
     """Serves `submit` calls from any thread; `stats` counts steps and prompt tokens for benchmarks."""
 
-    def __init__(self, llm: Any, *, n_ctx: int = 8192, n_slots: int = 8, n_batch: int = 512, n_threads: int = 1):
+    def __init__(self, llm: Any, *, n_ctx: int = 4096, n_slots: int = 8, n_batch: int = 512, n_threads: int = 1):
         import llama_cpp
 
         self._lib = llama_cpp

@@ -6,7 +6,7 @@ from ethos.cli import main
 from ethos.graph.state import count_fallbacks
 from ethos.personas.library import load_library
 from ethos.personas.schema import Persona
-from ethos.personas.selection import build_persona_set, coverage_gaps, diagnostics
+from ethos.personas.selection import build_persona_set, coverage_gaps, diagnostics, embedding_diversity
 from ethos.personas.targets import holds_target, target_persona
 
 LINES = "\n".join([
@@ -62,9 +62,23 @@ def test_holds_target_matches_the_value_not_any_shared_word():
 def test_diagnostics_measure_the_spread():
     same = [Persona(name=f"P{i}", core_value="honesty", framework="deontology", right_or_duty="r", emotion="e", stakeholder="patient") for i in range(3)]
     spread = diagnostics(same)
-    assert spread["frameworks"] == 1 and spread["stakeholders"] == 1 and spread["diversity"] < 0.2
+    assert spread["frameworks"] == 1 and spread["stakeholders"] == 1 and "diversity" not in spread  # no embedding model by default
     varied = load_library()[:6]
-    assert diagnostics(varied)["diversity"] > spread["diversity"]
+    assert embedding_diversity(same) < 0.2 < embedding_diversity(varied)
+
+
+def test_a_full_generated_set_never_ranks_the_library(monkeypatch):
+    import ethos.personas.selection as selection
+
+    def must_not_rank(*args):
+        raise AssertionError("the library was ranked")
+
+    monkeypatch.setattr(selection, "rank_by_relevance", must_not_rank)
+    lines = "\n".join(f"#Voice {i}: value {i}; framework {i}; duty {i}; emotion {i}; stakeholder {i}" for i in range(3))
+    personas, report = build_persona_set("generated", lambda attempt: lines, n=3, attempts=1, library=load_library(), situation="s")
+    assert report.generated == 3 and len(personas) == 3
+    with pytest.raises(AssertionError, match="ranked"):  # a short set does need the ranking, for its top-up
+        build_persona_set("generated", lambda attempt: lines, n=4, attempts=1, library=load_library(), situation="s")
 
 
 def test_coverage_gaps_never_repeat_a_stakeholder_or_framework():

@@ -1,0 +1,134 @@
+"""Benchmark: `ethos run` (Overton, embedded model) side by side with a seed-style sequential pipeline.
+
+The baseline does what the seed repository did, on llama-cpp-python with one stream: one persona
+call, six comment calls one after another, one moderator call. It uses this project's prompts, the
+same persona grammar, the same budgets (480 / 200 / 200 new tokens) and temperatures, and the same
+model file. Each leg runs in its own process, alternating, `--repeats` times; `ethos run`'s wall
+time includes its process start, and so does the baseline's.
+
+    .venv/bin/python bench/bench_seed_pipeline.py [--repeats 2] [--situation TEXT]
+
+Prints per leg: wall seconds, new tokens, comment-phase seconds and throughput, prompt tokens
+read and reused, peak RSS; then the ratios against the baseline (medians).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+SITUATION = "A family asks a doctor to withhold a terminal diagnosis from their mother."
+# Runs `ethos` and writes its peak RSS (KB) to a file when it exits.
+WITH_RSS = ("import atexit, resource, sys\n"
+            "atexit.register(lambda: open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)))\n"
+            "from ethos.cli import main\n"
+            "sys.exit(main(sys.argv[2:]))")
+
+
+def baseline(situation: str) -> dict:
+    """The seed-style pipeline, in this process (run with --baseline)."""
+    import resource
+
+    started = time.perf_counter()
+    from llama_cpp import Llama, LlamaGrammar
+
+    from ethos.agents.models.embedded import embedded_gguf_path
+    from ethos.agents.prompts import comment_messages, overton_messages
+    from ethos.graph.context import Context
+    from ethos.personas.format import persona_grammar
+    from ethos.personas.generation import generate_personas
+    from ethos.personas.library import load_library
+    from ethos.personas.prompts import persona_messages
+
+    ctx = Context()
+    llm = Llama(model_path=str(embedded_gguf_path()), n_ctx=4096, n_threads=os.cpu_count(), verbose=False)
+    dicts = lambda messages: [{"role": {"human": "user"}.get(k, k), "content": t} for k, t in messages]  # noqa: E731
+    usage = {"prompt": 0, "new": 0}
+
+    def chat(messages, max_tokens, temperature, seed, grammar=None) -> str:
+        out = llm.create_chat_completion(dicts(messages), max_tokens=max_tokens, temperature=temperature, seed=seed, grammar=grammar)
+        usage["prompt"] += out["usage"]["prompt_tokens"]
+        usage["new"] += out["usage"]["completion_tokens"]
+        return out["choices"][0]["message"]["content"] or ""
+
+    grammar = LlamaGrammar.from_string(persona_grammar(ctx.n_personas), verbose=False)
+    text = chat(persona_messages(situation, ctx.n_personas), ctx.persona_tokens, ctx.persona_temperature, ctx.seed, grammar)
+    personas, _ = generate_personas(lambda attempt: (text, None), n=ctx.n_personas, attempts=1, library=list(load_library()))
+    phase = time.perf_counter()
+    new_before = usage["new"]
+    comments = [{"text": chat(comment_messages(p, situation, []), ctx.comment_tokens, ctx.comment_temperature, ctx.seed + i)}
+                for i, p in enumerate(personas)]
+    comment_seconds, comment_tokens = time.perf_counter() - phase, usage["new"] - new_before
+    chat(overton_messages(situation, comments), ctx.moderator_tokens, ctx.moderator_temperature, ctx.seed)
+    return {"seconds_in_process": time.perf_counter() - started, "new_tokens": usage["new"], "prompt_tokens": usage["prompt"],
+            "comment_seconds": comment_seconds, "comment_tokens": comment_tokens,
+            "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def run_baseline(situation: str) -> dict:
+    started = time.perf_counter()
+    out = subprocess.run([sys.executable, __file__, "--baseline", "--situation", situation], capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"bench: the baseline failed: {out.stderr[-800:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1]) | {"wall": time.perf_counter() - started}
+
+
+def run_ethos(situation: str, runs_dir: Path) -> dict:
+    rss_file = runs_dir / "rss"
+    started = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", WITH_RSS, str(rss_file), "run", "--json", "--no-cache", "--runs-dir", str(runs_dir), situation],
+                         capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if out.returncode:
+        raise SystemExit(f"bench: ethos run failed: {out.stderr[-800:]}")
+    result = json.loads(out.stdout)
+    spans = [json.loads(line) for line in (runs_dir / "runs" / result["run_id"] / "trace.jsonl").read_text().splitlines()]
+    agents = [s for s in spans if s.get("run_type") == "llm" and "role:persona_agent" in (s.get("tags") or [])]
+    when = lambda s: datetime.fromisoformat(s).timestamp()  # noqa: E731
+    phase = max(when(s["end"]) for s in agents) - min(when(s["start"]) for s in agents)
+    roles = result["usage"]["by_role"]
+    return {"wall": wall, "seconds_in_process": result["seconds"], "new_tokens": result["usage"]["new_tokens"],
+            "prompt_tokens": sum(r["input_tokens"] for r in roles.values()),
+            "comment_seconds": phase, "comment_tokens": roles["persona_agent"]["output_tokens"],
+            "rss_mb": int(rss_file.read_text()) / 1024, "fallbacks": result["fallbacks"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--situation", default=SITUATION)
+    parser.add_argument("--baseline", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.baseline:
+        print(json.dumps(baseline(args.situation)))
+        return
+    rows: dict[str, list[dict]] = {"seed-style pipeline": [], "ethos run": []}
+    with tempfile.TemporaryDirectory(prefix="ethos-seed-bench-") as tmp:
+        for i in range(args.repeats):  # alternate, so that machine noise hits both legs alike
+            rows["seed-style pipeline"].append(run_baseline(args.situation))
+            rows["ethos run"].append(run_ethos(args.situation, Path(tmp) / f"r{i}"))
+            print(f"  repeat {i + 1}: baseline {rows['seed-style pipeline'][-1]['wall']:.1f} s, ethos run {rows['ethos run'][-1]['wall']:.1f} s",
+                  file=sys.stderr)
+    med = {leg: {k: statistics.median(r[k] for r in runs) for k in runs[0] if k != "fallbacks"} for leg, runs in rows.items()}
+    print(f"Overton run on the embedded model, {os.cpu_count()} cores, median of {args.repeats}")
+    print(f"{'':<22}{'wall s':>8}{'new tok':>9}{'tok/s':>7}{'comments s':>12}{'comment tok/s':>15}{'prompt tok':>12}{'peak RSS MB':>13}")
+    for leg, m in med.items():
+        print(f"{leg:<22}{m['wall']:>8.1f}{m['new_tokens']:>9.0f}{m['new_tokens'] / m['wall']:>7.1f}{m['comment_seconds']:>12.1f}"
+              f"{m['comment_tokens'] / m['comment_seconds']:>15.1f}{m['prompt_tokens']:>12.0f}{m['rss_mb']:>13.0f}")
+    base, ours = med["seed-style pipeline"], med["ethos run"]
+    print(f"ethos run / baseline: wall x{ours['wall'] / base['wall']:.2f} (goal <= 0.6), "
+          f"comment-phase throughput x{(ours['comment_tokens'] / ours['comment_seconds']) / (base['comment_tokens'] / base['comment_seconds']):.2f} (goal >= 2), "
+          f"peak RSS {ours['rss_mb']:.0f} MB (goal <= 400)")
+    print("ethos run fallbacks: " + "; ".join(json.dumps(r["fallbacks"]) for r in rows["ethos run"]))
+
+
+if __name__ == "__main__":
+    main()
