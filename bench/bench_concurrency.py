@@ -13,6 +13,7 @@ reaches the server.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import subprocess
 import sys
@@ -24,10 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from openai_stub import StubOpenAI  # noqa: E402
 from servers import llama_server  # noqa: E402
 
-# Library personas: this measures the graph's concurrency, not persona generation (whose constraint
-# path on llama-cpp-python's server is slow: about 1 token/s for its grammar sampler).
-SETTINGS = ["--method", "ethosagents", "--personas", "library", "--n-personas", "2", "--persona-attempts", "1", "--persona-tokens", "40",
+SETTINGS = ["--method", "ethosagents", "--n-personas", "2", "--persona-attempts", "1", "--persona-tokens", "40",
             "--comment-tokens", "24", "--no-cache", "--no-progress"]
+# The llama.cpp server leg uses library personas: its grammar sampler runs at about 1 token/s. The
+# stub answers two persona lines, so its leg runs the generated method and never loads torch.
+PERSONAS = {"llama": ["--personas", "library"], "stub": ["--personas", "generated"]}
 
 
 def items_file(folder: Path, n: int) -> Path:
@@ -42,10 +44,10 @@ def items_file(folder: Path, n: int) -> Path:
     return path
 
 
-def timed_eval(url: str, data: Path, out: Path, concurrency: int, runs_dir: Path) -> tuple[float, dict]:
+def timed_eval(url: str, data: Path, out: Path, concurrency: int, runs_dir: Path, personas: list[str]) -> tuple[float, dict]:
     argv = [sys.executable, "-m", "ethos.cli", "eval", "--task", "distributional-globalopinionqa", "--data", str(data),
             "--model", "openai:bench", "--base-url", url, "--max-concurrency", str(concurrency), "--out", str(out),
-            "--runs-dir", str(runs_dir), *SETTINGS]
+            "--runs-dir", str(runs_dir), *SETTINGS, *personas]
     started = time.perf_counter()
     proc = subprocess.run(argv, capture_output=True, text=True)
     wall = time.perf_counter() - started
@@ -58,19 +60,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=24)
     parser.add_argument("--delay", type=float, default=0.25, help="seconds the slow stub waits before each answer")
+    parser.add_argument("--servers", default="llama,stub", help="which legs to run (default: llama,stub)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="ethos-concurrency-"))
     data = items_file(work, args.items)
-    print(f"{args.items} items, 2 personas each; wall seconds per run (lower is better)")
+    legs = args.servers.split(",")
+    print(f"{args.items} items, 2 personas each; wall seconds per run, process start included (lower is better)")
     print(f"{'server':<34}{'c=1':>9}{'c=4':>9}{'c=8':>9}  speed-up at 8, failed items")
-    with llama_server() as llama, StubOpenAI(delay=args.delay) as slow:
-        for name, url in (("llama.cpp server (embedded model)", llama), (f"slow stub ({args.delay:.2f} s per request)", slow.url)):
-            walls, failed = [], 0
+    with contextlib.ExitStack() as stack:
+        servers = []
+        if "llama" in legs:
+            servers.append(("llama", "llama.cpp server (embedded model)", stack.enter_context(llama_server()), None))
+        if "stub" in legs:
+            slow = stack.enter_context(StubOpenAI(delay=args.delay))
+            servers.append(("stub", f"slow stub ({args.delay:.2f} s per request)", slow.url, slow))
+        for key, name, url, stub in servers:
+            walls, spans, failed = [], [], 0
             for c in (1, 4, 8):
-                wall, metrics = timed_eval(url, data, work / f"{name[:5]}-{c}", c, work / "runs")
+                wall, metrics = timed_eval(url, data, work / f"{key}-{c}", c, work / "runs", PERSONAS[key])
                 walls.append(wall)
                 failed += metrics["failed"] + metrics["missing"]
+                if stub:  # the span from the first request to the last: concurrency without the process's fixed costs
+                    times = sorted(r["time"] for r in stub.requests)
+                    spans.append(times[-1] - times[0])
+                    stub.requests.clear()
             print(f"{name:<34}" + "".join(f"{w:>9.1f}" for w in walls) + f"  x{walls[0] / walls[2]:.1f}, {failed}")
+            if spans:
+                print(f"{'  first to last request':<34}" + "".join(f"{w:>9.1f}" for w in spans) + f"  x{spans[0] / spans[2]:.1f}")
 
 
 if __name__ == "__main__":
