@@ -7,6 +7,7 @@ model file. Each leg runs in its own process, alternating, `--repeats` times; `e
 time includes its process start, and so does the baseline's.
 
     .venv/bin/python bench/bench_seed_pipeline.py [--repeats 2] [--situation TEXT]
+    .venv/bin/python bench/bench_seed_pipeline.py --decode    # the decode ceiling only
 
 Prints per leg: wall seconds, new tokens, comment-phase seconds and throughput, prompt tokens
 read and reused, peak RSS; then the ratios against the baseline (medians).
@@ -73,6 +74,38 @@ def baseline(situation: str) -> dict:
             "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
+def decode_rate(leg: str) -> float:
+    """New tokens/s with prompts too short to matter: six 150-token greedy replies, from
+    llama-cpp-python one after another ("single") or as one batch in the engine ("batched")."""
+    import threading
+
+    prompts = [f"<|im_start|>user\nWrite about hospital ethics, part {i}.<|im_end|>\n<|im_start|>assistant\n" for i in range(6)]
+    if leg == "single":
+        from llama_cpp import Llama
+
+        from ethos.agents.models.embedded import embedded_gguf_path
+
+        llm = Llama(model_path=str(embedded_gguf_path()), n_ctx=1024, n_threads=os.cpu_count(), verbose=False)
+        started = time.perf_counter()
+        new = sum(llm.create_completion(p, max_tokens=150, temperature=0.0, stop=["<|im_end|>"])["usage"]["completion_tokens"] for p in prompts)
+        return new / (time.perf_counter() - started)
+    from ethos.agents.models import load_backend
+
+    chat = load_backend("embedded").chat
+    done: list = [None] * 6
+
+    def submit(i: int) -> None:
+        done[i] = chat.engine.submit(chat._llm.tokenize(prompts[i].encode(), add_bos=False, special=True), max_tokens=150)
+
+    threads = [threading.Thread(target=submit, args=(i,)) for i in range(6)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(d.completion_tokens for d in done) / (time.perf_counter() - started)
+
+
 def run_baseline(situation: str) -> dict:
     started = time.perf_counter()
     out = subprocess.run([sys.executable, __file__, "--baseline", "--situation", situation], capture_output=True, text=True)
@@ -81,10 +114,11 @@ def run_baseline(situation: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1]) | {"wall": time.perf_counter() - started}
 
 
-def run_ethos(situation: str, runs_dir: Path) -> dict:
+def run_ethos(situation: str, runs_dir: Path, *flags: str) -> dict:
+    runs_dir.mkdir(parents=True, exist_ok=True)
     rss_file = runs_dir / "rss"
     started = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", WITH_RSS, str(rss_file), "run", "--json", "--no-cache", "--runs-dir", str(runs_dir), situation],
+    out = subprocess.run([sys.executable, "-c", WITH_RSS, str(rss_file), "run", "--json", "--no-cache", "--runs-dir", str(runs_dir), *flags, situation],
                          capture_output=True, text=True)
     wall = time.perf_counter() - started
     if out.returncode:
@@ -106,17 +140,33 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--situation", default=SITUATION)
     parser.add_argument("--baseline", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--decode", action="store_true", help="only the decode ceiling: one stream against six in one batch")
+    parser.add_argument("--decode-leg", choices=["single", "batched"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.baseline:
         print(json.dumps(baseline(args.situation)))
         return
-    rows: dict[str, list[dict]] = {"seed-style pipeline": [], "ethos run": []}
+    if args.decode_leg:
+        print(decode_rate(args.decode_leg))
+        return
+    if args.decode:  # each leg in its own process, alternating
+        rates: dict[str, list[float]] = {"single": [], "batched": []}
+        for _ in range(args.repeats):
+            for leg in rates:
+                out = subprocess.run([sys.executable, __file__, "--decode-leg", leg], capture_output=True, text=True, check=True)
+                rates[leg].append(float(out.stdout.strip().splitlines()[-1]))
+        single, batched = statistics.median(rates["single"]), statistics.median(rates["batched"])
+        print(f"llama-cpp-python, one stream {single:7.1f} new tokens/s; engine, six in one batch {batched:7.1f} (median of {args.repeats})")
+        print(f"ratio x{batched / single:.2f}")
+        return
+    # "one call at a time" is ethos run with batching out of the picture (--max-concurrency 1).
+    rows: dict[str, list[dict]] = {"seed-style pipeline": [], "ethos run": [], "  one call at a time": []}
     with tempfile.TemporaryDirectory(prefix="ethos-seed-bench-") as tmp:
-        for i in range(args.repeats):  # alternate, so that machine noise hits both legs alike
+        for i in range(args.repeats):  # alternate, so that machine noise hits every leg alike
             rows["seed-style pipeline"].append(run_baseline(args.situation))
             rows["ethos run"].append(run_ethos(args.situation, Path(tmp) / f"r{i}"))
-            print(f"  repeat {i + 1}: baseline {rows['seed-style pipeline'][-1]['wall']:.1f} s, ethos run {rows['ethos run'][-1]['wall']:.1f} s",
-                  file=sys.stderr)
+            rows["  one call at a time"].append(run_ethos(args.situation, Path(tmp) / f"s{i}", "--max-concurrency", "1"))
+            print(f"  repeat {i + 1}: " + ", ".join(f"{leg.strip()} {runs[-1]['wall']:.1f} s" for leg, runs in rows.items()), file=sys.stderr)
     med = {leg: {k: statistics.median(r[k] for r in runs) for k in runs[0] if k != "fallbacks"} for leg, runs in rows.items()}
     print(f"Overton run on the embedded model, {os.cpu_count()} cores, median of {args.repeats}")
     print(f"{'':<22}{'wall s':>8}{'new tok':>9}{'tok/s':>7}{'comments s':>12}{'comment tok/s':>15}{'prompt tok':>12}{'peak RSS MB':>13}")
@@ -127,6 +177,7 @@ def main() -> None:
     print(f"ethos run / baseline: wall x{ours['wall'] / base['wall']:.2f} (goal <= 0.6), "
           f"comment-phase throughput x{(ours['comment_tokens'] / ours['comment_seconds']) / (base['comment_tokens'] / base['comment_seconds']):.2f} (goal >= 2), "
           f"peak RSS {ours['rss_mb']:.0f} MB (goal <= 400)")
+    print(f"batched / one call at a time: wall x{ours['wall'] / med['  one call at a time']['wall']:.2f}")
     print("ethos run fallbacks: " + "; ".join(json.dumps(r["fallbacks"]) for r in rows["ethos run"]))
 
 

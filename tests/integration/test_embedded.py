@@ -48,3 +48,12 @@ def test_option_probabilities_are_exact_next_token_probabilities():
     assert dist.source == "logprobs" and sum(dist.probs) == pytest.approx(1)
     again = backend.option_distribution(prompt, ["A", "B"], role="test")  # the prefix cache changes nothing
     assert again.probs == pytest.approx(dist.probs, abs=1e-6)
+
+
+def test_a_seeded_run_one_call_at_a_time_is_reproduced_exactly(capsys):
+    # Batched decoding is not bit-for-bit batch-invariant in llama.cpp (see test_llama_batch.py for
+    # what does hold); with --max-concurrency 1 every call runs alone and a seeded run repeats exactly.
+    argv = ["--max-concurrency", "1", "--no-cache", "--seed", "3", "A nurse is asked to hide a medication error from a patient."]
+    first, second = run_json(capsys, *argv), run_json(capsys, *argv)
+    assert [c["text"] for c in first["comments"]] == [c["text"] for c in second["comments"]]
+    assert first["result"] == second["result"] and first["personas"] == second["personas"]
