@@ -44,10 +44,9 @@ def items_file(folder: Path, n: int) -> Path:
     return path
 
 
-def timed_eval(url: str, data: Path, out: Path, concurrency: int, runs_dir: Path, personas: list[str]) -> tuple[float, dict]:
-    argv = [sys.executable, "-m", "ethos.cli", "eval", "--task", "distributional-globalopinionqa", "--data", str(data),
-            "--model", "openai:bench", "--base-url", url, "--max-concurrency", str(concurrency), "--out", str(out),
-            "--runs-dir", str(runs_dir), *SETTINGS, *personas]
+def timed_eval(flags: list[str], out: Path, concurrency: int) -> tuple[float, dict]:
+    """Wall seconds of one `ethos eval` process, and the metrics it wrote."""
+    argv = [sys.executable, "-m", "ethos.cli", "eval", *flags, "--max-concurrency", str(concurrency), "--out", str(out)]
     started = time.perf_counter()
     proc = subprocess.run(argv, capture_output=True, text=True)
     wall = time.perf_counter() - started
@@ -77,7 +76,9 @@ def main() -> None:
         for key, name, url, stub in servers:
             walls, spans, failed = [], [], 0
             for c in (1, 4, 8):
-                wall, metrics = timed_eval(url, data, work / f"{key}-{c}", c, work / "runs", PERSONAS[key])
+                flags = ["--task", "distributional-globalopinionqa", "--data", str(data), "--model", "openai:bench", "--base-url", url,
+                         "--runs-dir", str(work / "runs"), *SETTINGS, *PERSONAS[key]]
+                wall, metrics = timed_eval(flags, work / f"{key}-{c}", c)
                 walls.append(wall)
                 failed += metrics["failed"] + metrics["missing"]
                 if stub:  # the span from the first request to the last: concurrency without the process's fixed costs

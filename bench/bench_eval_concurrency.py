@@ -11,23 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-
-def timed_eval(args, concurrency: int, out: Path) -> tuple[float, dict]:
-    argv = [sys.executable, "-m", "ethos.cli", "eval", "--task", args.task, "--data", str(args.data), "--limit", str(args.items),
-            "--max-concurrency", str(concurrency), "--out", str(out), "--runs-dir", str(out / "runs"), "--no-cache", "--no-progress",
-            *args.extra]
-    started = time.perf_counter()
-    proc = subprocess.run(argv, capture_output=True, text=True)
-    wall = time.perf_counter() - started
-    if proc.returncode:
-        raise SystemExit(f"bench: eval failed at concurrency {concurrency}: {proc.stderr[-800:]}")
-    return wall, json.loads((out / "ethosagents" / "metrics.json").read_text())
+from bench_concurrency import timed_eval
 
 
 def main() -> None:
@@ -41,7 +29,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ethos-eval-bench-") as tmp:
         rows = []
         for c in (1, args.concurrency):
-            wall, metrics = timed_eval(args, c, Path(tmp) / f"c{c}")
+            out = Path(tmp) / f"c{c}"
+            flags = ["--task", args.task, "--data", str(args.data), "--limit", str(args.items), "--runs-dir", str(out / "runs"),
+                     "--no-cache", "--no-progress", *args.extra]
+            wall, metrics = timed_eval(flags, out, c)
             rows.append((c, wall, metrics))
             print(f"  concurrency {c}: {wall:.1f} s", file=sys.stderr)
     print(f"{args.task}, {args.items} items, embedded model, wall seconds including process start")
