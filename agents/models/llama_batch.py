@@ -142,14 +142,24 @@ class LlamaBatchEngine:
 
     def _run(self) -> None:
         while True:
-            with self._cond:
-                while not self._closed and not self._queue and not self._active():
-                    self._cond.wait()
-                if self._closed:
-                    return
-                self._admit()
-            if self._active():
-                self._step()
+            try:
+                with self._cond:
+                    while not self._closed and not self._queue and not self._active():
+                        self._cond.wait()
+                    if self._closed:
+                        return
+                    self._admit()
+                if self._active():
+                    self._step()
+            except Exception as exc:  # never leave a caller waiting on a dead scheduler
+                with self._cond:
+                    calls = [*self._active(), *self._queue]
+                    self._queue.clear()
+                for call in calls:
+                    self._fail(call, EthosError(f"the llama.cpp engine failed: {exc.__class__.__name__}: {exc}"))
+                for slot in self._slots:
+                    self._lib.llama_memory_seq_rm(self._memory, slot.seq, -1, -1)
+                    slot.tokens = []
 
     def _active(self) -> list[_Call]:
         return [slot.call for slot in self._slots if slot.call]

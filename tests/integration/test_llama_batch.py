@@ -94,3 +94,17 @@ def test_a_shared_prefix_and_a_continuation_are_not_evaluated_twice(chat):
     # Each prompt's shared part is read once at most: the first voice's is cached whole already.
     read = engine.stats["prompt_evaluated"] - before["prompt_evaluated"] - evaluated
     assert read <= sum(len(p) for p in prompts) - len(VOICES) * common + len(VOICES)
+
+
+def test_an_internal_failure_fails_the_waiting_calls_and_the_engine_goes_on(chat, monkeypatch):
+    engine = chat.engine
+    original = engine._step
+
+    def broken_step():
+        raise RuntimeError("simulated fault")
+
+    monkeypatch.setattr(engine, "_step", broken_step)
+    with pytest.raises(EthosError, match="simulated fault"):
+        engine.submit(prompt(chat, VOICES[0]), max_tokens=4)
+    monkeypatch.setattr(engine, "_step", original)
+    assert engine.submit(prompt(chat, VOICES[0]), max_tokens=4).completion_tokens > 0
