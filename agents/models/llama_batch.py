@@ -204,13 +204,13 @@ class LlamaBatchEngine:
             if self._cells_needed() + need > self.n_ctx and self._active():
                 return  # wait for a running call to end
             self._queue.popleft()
-            try:
-                if call.max_tokens:
+            call.slot, slot.call = slot, call  # active from here: a fault below fails it with the others
+            if call.max_tokens:
+                try:
                     call.sampler = self._sampler(call.temperature, call.seed, call.grammar)
-            except EthosError as exc:
-                call.future.set_exception(exc)
-                continue
-            call.slot, slot.call = slot, call
+                except EthosError as exc:
+                    self._fail(call, exc)
+                    continue
             self.stats["prompt_tokens"] += len(call.tokens)
 
     def _sampler(self, temperature: float, seed: int, grammar: str | None):

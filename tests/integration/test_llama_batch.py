@@ -108,3 +108,16 @@ def test_an_internal_failure_fails_the_waiting_calls_and_the_engine_goes_on(chat
         engine.submit(prompt(chat, VOICES[0]), max_tokens=4)
     monkeypatch.setattr(engine, "_step", original)
     assert engine.submit(prompt(chat, VOICES[0]), max_tokens=4).completion_tokens > 0
+
+
+def test_a_fault_while_a_call_is_admitted_fails_that_call(chat, monkeypatch):
+    engine = chat.engine
+
+    def broken_sampler(*args):
+        raise RuntimeError("sampler fault")
+
+    monkeypatch.setattr(engine, "_sampler", broken_sampler)
+    with pytest.raises(EthosError, match="sampler fault"):
+        engine.submit(prompt(chat, VOICES[1]), max_tokens=4, temperature=0.5)
+    monkeypatch.undo()
+    assert engine.submit(prompt(chat, VOICES[1]), max_tokens=4).completion_tokens > 0
