@@ -5,8 +5,10 @@ cache, and every step decodes, in a single `llama_decode`, the next token of eac
 call plus a chunk of the prompts still to be read. A slot keeps its tokens after its call ends;
 a new call starts from the slot that shares the longest prompt prefix with it, or copies that
 prefix from any slot, so what the prompts of one item share (instructions, situation, question)
-is evaluated once. Each call samples with its own llama.cpp sampler chain and seed, so its text
-does not depend on what else was batched with it.
+is evaluated once. Each call samples with its own llama.cpp sampler chain and seed, so no call
+draws from another's random stream. Its logits can still differ in the last bits with what it
+shares a batch with (llama.cpp's CPU kernels are not batch-invariant): short replies and option
+probabilities match, a long sampled reply may not. One call at a time repeats exactly.
 """
 
 from __future__ import annotations
