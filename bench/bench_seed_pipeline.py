@@ -51,6 +51,7 @@ def baseline(situation: str) -> dict:
 
     ctx = Context()
     llm = Llama(model_path=str(embedded_gguf_path()), n_ctx=4096, n_threads=os.cpu_count(), verbose=False)
+    # Not base.chat_dicts: it takes LangChain messages, and importing LangChain would slow the baseline.
     dicts = lambda messages: [{"role": {"human": "user"}.get(k, k), "content": t} for k, t in messages]  # noqa: E731
     usage = {"prompt": 0, "new": 0}
 

@@ -14,9 +14,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from functools import cache
 
-from langchain_core.runnables.config import ContextThreadPoolExecutor
-
 from ethos.agents.models import Backend, Decoding, OptionDistribution
+from ethos.agents.models.base import in_parallel
 from ethos.agents.moderators import moderators
 from ethos.agents.persona_agent import write_with_choice
 from ethos.agents.prompts import option_labels
@@ -69,8 +68,7 @@ def _community_comments(backend: Backend, request: dict, ctx: Context, communiti
                                     decoding=Decoding(ctx.comment_tokens, ctx.comment_temperature, ctx.seed + i))
         return {"index": i, "persona": name, **comment}
 
-    with ContextThreadPoolExecutor(max_workers=len(communities)) as pool:  # the hf backend batches these
-        return list(pool.map(write, list(enumerate(communities))))
+    return in_parallel(write, enumerate(communities), max_workers=len(communities))  # batched on llama.cpp and hf
 
 
 def _from_moderator(task: Task, state: dict, detail: dict) -> Prediction:

@@ -45,7 +45,6 @@ class ChatLlamaCpp(BaseChatModel):
     _llm: Any = PrivateAttr(default=None)
     _engine: Any = PrivateAttr(default=None)
     _formatter: Any = PrivateAttr(default=None)
-    _eos: str = PrivateAttr(default="")
 
     def model_post_init(self, __context: Any) -> None:
         try:
@@ -65,8 +64,8 @@ class ChatLlamaCpp(BaseChatModel):
             raise EthosError(f"{self.model_path} has no chat template")
         # The same formatter llama.cpp's own chat completion builds from the GGUF metadata.
         token_text = lambda i: self._llm.detokenize([i], special=True).decode("utf-8", errors="replace") if i >= 0 else ""  # noqa: E731
-        self._eos = token_text(self._llm.token_eos())
-        self._formatter = Jinja2ChatFormatter(template=template, eos_token=self._eos, bos_token=token_text(self._llm.token_bos()))
+        self._formatter = Jinja2ChatFormatter(template=template, eos_token=token_text(self._llm.token_eos()),
+                                              bos_token=token_text(self._llm.token_bos()))
         self._engine = LlamaBatchEngine(self._llm, n_ctx=self.n_ctx, n_slots=self.n_slots, n_threads=self.n_threads)
 
     @property
@@ -93,7 +92,7 @@ class ChatLlamaCpp(BaseChatModel):
                 max_tokens=kwargs.get("max_tokens", 256),
                 temperature=kwargs.get("temperature", 0.8),
                 seed=kwargs.get("seed") or 0,
-                stop=[self._eos, *(stop or [])],
+                stop=stop,  # the engine ends a reply at the end-of-turn token itself
                 grammar=kwargs.get("grammar"),
             )
         message = ai_message(done.text, prompt_tokens=done.prompt_tokens, completion_tokens=done.completion_tokens,

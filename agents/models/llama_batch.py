@@ -132,11 +132,7 @@ class LlamaBatchEngine:
             self._closed = True
             self._cond.notify()
         self._thread.join()
-        for slot in self._slots:
-            if slot.call:
-                self._fail(slot.call, EthosError("the llama.cpp engine was closed"))
-        while self._queue:
-            self._queue.popleft().future.set_exception(EthosError("the llama.cpp engine was closed"))
+        self._fail_all(EthosError("the llama.cpp engine was closed"))
         self._lib.llama_batch_free(self._batch)
         self._lib.llama_free(self._ctx)
 
@@ -154,14 +150,17 @@ class LlamaBatchEngine:
                 if self._active():
                     self._step()
             except Exception as exc:  # never leave a caller waiting on a dead scheduler
-                with self._cond:
-                    calls = [*self._active(), *self._queue]
-                    self._queue.clear()
-                for call in calls:
-                    self._fail(call, EthosError(f"the llama.cpp engine failed: {exc.__class__.__name__}: {exc}"))
+                self._fail_all(EthosError(f"the llama.cpp engine failed: {exc.__class__.__name__}: {exc}"))
                 for slot in self._slots:
                     self._lib.llama_memory_seq_rm(self._memory, slot.seq, -1, -1)
                     slot.tokens = []
+
+    def _fail_all(self, exc: EthosError) -> None:
+        with self._cond:
+            calls = [*self._active(), *self._queue]
+            self._queue.clear()
+        for call in calls:
+            self._fail(call, exc)
 
     def _active(self) -> list[_Call]:
         return [slot.call for slot in self._slots if slot.call]
@@ -187,15 +186,16 @@ class LlamaBatchEngine:
                     if idle.tokens and 2 * _shared(idle.tokens, call.tokens) < len(idle.tokens):
                         lib.llama_memory_seq_rm(self._memory, idle.seq, -1, -1)
                         idle.tokens = []
-            slot = max(free, key=lambda s: (min(_shared(s.tokens, call.tokens), usable), -s.last_used))
-            donor = max(self._slots, key=lambda s: min(_shared(s.tokens, call.tokens), usable))
-            keep, copied = min(_shared(slot.tokens, call.tokens), usable), min(_shared(donor.tokens, call.tokens), usable)
-            lib.llama_memory_seq_rm(self._memory, slot.seq, keep, -1)
-            slot.tokens = slot.tokens[:keep]
-            if copied > keep:
+            shared = {s.seq: min(_shared(s.tokens, call.tokens), usable) for s in self._slots}
+            slot = max(free, key=lambda s: (shared[s.seq], -s.last_used))
+            donor = max(self._slots, key=lambda s: shared[s.seq])
+            if shared[donor.seq] > shared[slot.seq]:  # copy the longer prefix another sequence holds
                 lib.llama_memory_seq_rm(self._memory, slot.seq, -1, -1)
-                lib.llama_memory_seq_cp(self._memory, donor.seq, slot.seq, 0, copied)
-                slot.tokens = call.tokens[:copied]
+                lib.llama_memory_seq_cp(self._memory, donor.seq, slot.seq, 0, shared[donor.seq])
+                slot.tokens = call.tokens[: shared[donor.seq]]
+            else:  # keep this sequence's own prefix
+                lib.llama_memory_seq_rm(self._memory, slot.seq, shared[slot.seq], -1)
+                slot.tokens = slot.tokens[: shared[slot.seq]]
             # Make room: forget the caches of idle slots, least recently used first.
             idle = sorted((s for s in free if s is not slot and s.tokens), key=lambda s: s.last_used)
             need = len(call.tokens) + call.max_tokens - len(slot.tokens)
@@ -293,17 +293,19 @@ class LlamaBatchEngine:
             return
         token = lib.llama_sampler_sample(call.sampler, self._ctx, index)
         self.stats["generated"] += 1
-        if lib.llama_vocab_is_eog(self._vocab, token):
-            self._finish(call, self._completion(call, call.text.decode("utf-8", errors="replace")))
+        if lib.llama_vocab_is_eog(self._vocab, token):  # the end-of-turn token ends every reply
+            self._finish(call, self._completion(call))
             return
         call.out.append(token)
         call.text += self._llm.detokenize([token])
-        text = call.text.decode("utf-8", errors="ignore")
-        cut = min((text.find(s) for s in call.stop if s in text), default=-1)
-        if cut >= 0:
-            self._finish(call, self._completion(call, text[:cut]))
-        elif len(call.out) >= call.max_tokens:
-            self._finish(call, self._completion(call, call.text.decode("utf-8", errors="replace")))
+        if call.stop:
+            text = call.text.decode("utf-8", errors="ignore")
+            cut = min((text.find(s) for s in call.stop if s in text), default=-1)
+            if cut >= 0:
+                self._finish(call, self._completion(call, text[:cut]))
+                return
+        if len(call.out) >= call.max_tokens:
+            self._finish(call, self._completion(call))
         else:
             call.next_token = token
 
@@ -311,8 +313,8 @@ class LlamaBatchEngine:
         return self._llm.detokenize([token]).decode("utf-8", errors="replace")
 
     @staticmethod
-    def _completion(call: _Call, text: str) -> Completion:
-        return Completion(text, len(call.tokens), len(call.out))
+    def _completion(call: _Call, text: str | None = None) -> Completion:
+        return Completion(call.text.decode("utf-8", errors="replace") if text is None else text, len(call.tokens), len(call.out))
 
     def _release(self, call: _Call) -> None:
         if call.sampler:
