@@ -4,20 +4,63 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import textwrap
 import time
 from pathlib import Path
 
-from ethos.errors import EthosError
+from ethos.errors import EthosError, RunFailure
 
 EXAMPLE = "A family asks a doctor to withhold a terminal diagnosis from their mother."
+INT_MAX = 2**31 - 1  # budgets and counts reach C code (llama.cpp) as 32-bit integers
+SEED_MAX = 2**32 - 1  # llama.cpp and numpy take 32-bit unsigned seeds
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, not a usage dump
         self.exit(2, f"ethos: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _integer(low: int = 1, high: int = INT_MAX):
+    """An argparse type: an integer in [low, high]; argparse names the flag in its message."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if not low <= value <= high:
+            bound = f"at least {low}" if high == INT_MAX else f"between {low} and {high}"
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {text}")
+        return value
+
+    return parse
+
+
+def _positive(text: str) -> float:
+    """An argparse type: a finite number above zero (nan, inf and negatives are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {text}")
+    return value
+
+
+def _writable_dir(path: Path, flag: str) -> Path:
+    """`path` as a folder EthosAgents can write to (created if missing), or an error naming the flag."""
+    if path.exists() and not path.is_dir():
+        raise EthosError(f"{flag} {path} is a file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EthosError(f"{flag} {path}: cannot create the folder ({exc.strerror})") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise EthosError(f"{flag} {path}: the folder is not writable")
+    return path
 
 
 def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,22 +72,22 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     models.add_argument("--agent-model", help="model the persona agents use")
     models.add_argument("--moderator-model", help="model the moderator uses (the main model of the baselines)")
     models.add_argument("--base-url", help="OpenAI-compatible endpoint for openai:MODEL (key from $OPENAI_API_KEY)")
-    models.add_argument("--rps", type=float, metavar="N", help="at most N requests per second to the endpoint, shared by all roles and items")
-    models.add_argument("--max-retries", type=int, default=4, metavar="N", help="retries with backoff on 429/5xx/timeouts (default 4)")
-    models.add_argument("--timeout", type=float, default=120.0, metavar="S", help="seconds per request (default 120)")
+    models.add_argument("--rps", type=_positive, metavar="N", help="at most N requests per second to the endpoint, shared by all roles and items")
+    models.add_argument("--max-retries", type=_integer(0, 100), default=4, metavar="N", help="retries with backoff on 429/5xx/timeouts (default 4)")
+    models.add_argument("--timeout", type=_positive, default=120.0, metavar="S", help="seconds per request (default 120)")
     budget = parser.add_argument_group("method settings (defaults follow the published method)")
     budget.add_argument("--personas", choices=["generated", "library", "hybrid"], default="generated",
                         help="generated (the published method), library only, or generated plus library personas for coverage")
     budget.add_argument("--persona-file", action="append", default=[], metavar="FILE", help="add personas from a TOML file or folder (repeatable)")
     budget.add_argument("--agent-variant", default="default", metavar="NAME", help="a registered persona-agent variant (see `ethos personas list --roles`)")
-    budget.add_argument("--n-personas", type=int, default=6, metavar="N")
-    budget.add_argument("--persona-attempts", type=int, default=2, metavar="N", help="generator attempts before library top-up")
-    budget.add_argument("--persona-tokens", type=int, default=480, metavar="N")
-    budget.add_argument("--comment-tokens", type=int, default=200, metavar="N")
-    budget.add_argument("--moderator-tokens", type=int, default=200, metavar="N")
-    budget.add_argument("--samples", type=int, default=10, metavar="N", help="samples per estimate when an endpoint gives no logprobs")
-    budget.add_argument("--seed", type=int, default=0)
-    budget.add_argument("--max-concurrency", type=int, metavar="N", help="persona agents (run) or items (eval) in flight at once")
+    budget.add_argument("--n-personas", type=_integer(1, 24), default=6, metavar="N")
+    budget.add_argument("--persona-attempts", type=_integer(1, 100), default=2, metavar="N", help="generator attempts before library top-up")
+    budget.add_argument("--persona-tokens", type=_integer(), default=480, metavar="N")
+    budget.add_argument("--comment-tokens", type=_integer(), default=200, metavar="N")
+    budget.add_argument("--moderator-tokens", type=_integer(), default=200, metavar="N")
+    budget.add_argument("--samples", type=_integer(1, 10_000), default=10, metavar="N", help="samples per estimate when an endpoint gives no logprobs")
+    budget.add_argument("--seed", type=_integer(0, SEED_MAX), default=0, metavar="N", help=f"seed of every sampled choice (0 to {SEED_MAX})")
+    budget.add_argument("--max-concurrency", type=_integer(1, 1024), metavar="N", help="persona agents (run) or items (eval) in flight at once")
     _add_runs_arguments(parser)
     parser.add_argument("--no-cache", action="store_true", help="call the models even where the model-call cache has the answer")
     parser.add_argument("--prices", type=Path, metavar="FILE", help='JSON price table {"MODEL": {"input": USD/1M, "output": USD/1M}} for cost')
@@ -67,7 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     # LangChain or LangGraph. Modes are checked when the request is (plugins may add modes).
     from ethos.evaluation.tasks import METHODS, TASKS
 
-    parser = _Parser(prog="ethos", description="Role-driven pluralistic alignment for health care.")
+    parser = _Parser(prog="ethos", description="Role-driven pluralistic alignment for health care.",
+                     epilog="Exit status: 0 done, 1 runtime failure (endpoint, model, failed items), 2 usage or input error, 130 interrupted.")
+    parser.add_argument("--debug", action="store_true", help="on an error, also print the traceback (or set ETHOS_DEBUG=1)")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = commands.add_parser(
         "run",
@@ -80,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--option", action="append", dest="options", metavar="TEXT", help="an answer option (repeat for each)")
     run.add_argument("--attribute", help="distributional: the population answering, e.g. a country")
     run.add_argument("--item", type=Path, metavar="FILE", help="run an item from a file in the VITAL schema")
-    run.add_argument("--index", type=int, default=0, metavar="N", help="which item of --item to run (0-based, default 0)")
+    run.add_argument("--index", type=_integer(0), default=0, metavar="N", help="which item of --item to run (0-based, default 0)")
     run.add_argument("--json", action="store_true", help="print one machine-readable JSON result")
     run.add_argument("--trace", action="store_true", help="print the agent conversation as a tree, live, as agents finish")
     run.add_argument("--resume", metavar="RUN_ID", help="continue an interrupted or failed run from its last checkpoint")
@@ -92,10 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--task", required=True, choices=list(TASKS))
     evaluate.add_argument("--method", default="ethosagents", choices=[*METHODS, "all"])
     evaluate.add_argument("--data", required=True, type=Path, metavar="PATH", help="the task's VITAL file, or a folder of VITAL files")
-    evaluate.add_argument("--limit", type=int, metavar="N", help="only N items, drawn over distinct questions (see --sample)")
+    evaluate.add_argument("--limit", type=_integer(), metavar="N", help="only N items, drawn over distinct questions (see --sample)")
     evaluate.add_argument("--sample", choices=["spread", "first"], default="spread",
                           help="how --limit picks items: spread over questions, seeded (default), or the first N in the file")
-    evaluate.add_argument("--sample-seed", type=int, default=0, metavar="N", help="seed of the spread sample (default 0)")
+    evaluate.add_argument("--sample-seed", type=_integer(0, SEED_MAX), default=0, metavar="N", help="seed of the spread sample (default 0)")
     evaluate.add_argument("--ablation", action="append", default=[], metavar="NAMES",
                           help="also run ethosagents with these parts switched off, as its own row (repeatable; "
                                "comma-join names to combine): no-target-persona, no-author-voice, no-top-up, personas-N")
@@ -126,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("paths", nargs="*", type=Path, metavar="PATH")
 
     runs = commands.add_parser("runs", help="list recent runs")
-    runs.add_argument("--limit", type=int, default=20, metavar="N")
+    runs.add_argument("--limit", type=_integer(), default=20, metavar="N")
     runs.add_argument("--json", action="store_true")
     _add_runs_arguments(runs)
 
@@ -168,9 +213,11 @@ def _context(args):
         spec = getattr(args, role) or args.model
         if spec:
             roles[role] = spec
-    if args.max_concurrency is not None and args.max_concurrency < 1:
-        raise EthosError(f"--max-concurrency must be at least 1, got {args.max_concurrency}")
     extra = {"base_url": args.base_url} if args.base_url else {}
+    if args.base_url:
+        from ethos.redaction import split_endpoint
+
+        split_endpoint(args.base_url)  # a malformed URL fails here, named, before any work
     if args.agent_variant not in _persona_agents():
         raise EthosError(f"unknown --agent-variant '{args.agent_variant}': choose one of {', '.join(_persona_agents())}")
     return Context(
@@ -190,6 +237,28 @@ def _context(args):
         samples=args.samples,
         seed=args.seed,
     )
+
+
+def _runs_dir(args) -> Path:
+    return _writable_dir(args.runs_dir or default_runs_dir(), "--runs-dir" if args.runs_dir else "the runs folder ($ETHOS_RUNS_DIR)")
+
+
+def _resumed_context(record, args):
+    """The saved run's settings. Endpoint credentials are never saved, so a run whose URL held
+    some takes the URL again from --base-url or $ETHOS_BASE_URL."""
+    from ethos.graph.context import Context
+    from ethos.redaction import MASK
+
+    try:
+        context = Context(**record.data["config"]["context"])
+    except (KeyError, TypeError) as exc:
+        raise EthosError(f"{record.path}: not a resumable run record ({exc.__class__.__name__}: {exc})") from None
+    if context.base_url and MASK in context.base_url:
+        fresh = args.base_url or os.environ.get("ETHOS_BASE_URL")
+        if not fresh:
+            raise EthosError(f"run {record.run_id} used an endpoint with credentials, which are not saved: pass --base-url again")
+        context.base_url = fresh
+    return context
 
 
 def _persona_agents() -> dict:
@@ -287,20 +356,21 @@ def _checkpointed_graph(runs_dir: Path):
 def run_command(args) -> int:
     from dataclasses import asdict
 
-    from ethos.graph.context import Context
     from ethos.graph.conversation import render_tree
     from ethos.graph.records import RunRecord, load_prices, load_record
     from ethos.graph.state import count_fallbacks, validate_request
     from ethos.graph.tracing import JsonlTracer
 
-    runs_dir = args.runs_dir or default_runs_dir()
+    runs_dir = _runs_dir(args)
     prices = load_prices(args.prices) if args.prices else None
-    if args.resume:
+    if args.resume is not None:
+        if args.text or args.item:
+            raise EthosError("--resume continues a saved run: give no text or --item with it")
         record = load_record(runs_dir, args.resume)
         if record.data.get("status") == "ok":
             print(render_tree(record.data))
             return 0
-        request, context = None, Context(**record.data["config"]["context"])
+        request, context = None, _resumed_context(record, args)
     else:
         request = validate_request(_request(args))
         context = _context(args)
@@ -330,9 +400,9 @@ def run_command(args) -> int:
         record.finish(state, status=status, seconds=time.perf_counter() - started, error=f"{exc.__class__.__name__}: {exc}", prices=prices)
         hint = f"run {record.run_id} is saved: continue it with `ethos run --resume {record.run_id}`"
         if isinstance(exc, EthosError):
-            raise EthosError(f"{exc} ({hint})") from exc
+            raise exc.__class__(f"{exc} ({hint})") from exc
         if isinstance(exc, Exception):
-            raise EthosError(f"{exc.__class__.__name__}: {exc} ({hint})") from exc
+            raise RunFailure(f"{exc.__class__.__name__}: {exc} ({hint})") from exc
         print(f"ethos: {hint}", file=sys.stderr)
         raise
     seconds = time.perf_counter() - started
@@ -373,6 +443,7 @@ def _show_update(chunk: dict, state: dict, context, trace: bool) -> None:
         if not isinstance(update, dict):
             continue
         conversation = update.get("conversation") or []
+        conversation = getattr(conversation, "value", conversation)  # a fresh run's Overwrite([...]) of the last run's
         if node == "seed_personas":
             if trace:
                 print("\n".join(node_lines(f"persona generator ({len(conversation)} attempt(s))", conversation, last=False)))
@@ -408,6 +479,8 @@ def personas_command(args) -> int:
         return 0
     library = load_library(args.persona_file)
     if args.action == "show":
+        if not args.name.strip():
+            raise EthosError("personas show needs a name (see `ethos personas list`)")
         matches = [p for p in library if normalise(args.name) in p.key()]
         if not matches:
             raise EthosError(f"no persona named like {args.name!r} (see `ethos personas list`)")
@@ -507,11 +580,9 @@ def eval_command(args) -> int:
     data = task_file(task, args.data)
     loaded = load_task(task, data)
     if args.limit is not None:
-        if args.limit < 1:
-            raise EthosError(f"--limit must be at least 1, got {args.limit}")
         loaded = sample_items(loaded, args.limit, how=args.sample, seed=args.sample_seed)
     context = _context(args)
-    runs_dir = args.runs_dir or default_runs_dir()
+    runs_dir = _runs_dir(args)
     _prepare_backends(context, args, runs_dir)
     prices = load_prices(args.prices) if args.prices else None
     methods = list(METHODS) if args.method == "all" else [args.method]
@@ -521,7 +592,7 @@ def eval_command(args) -> int:
         raise EthosError("--ablation switches off parts of ethosagents: use it with --method ethosagents or all")
     # Each ablation is a run of its own, beside the full method.
     runs = [(method, context) for method in methods] + [("ethosagents", context.with_ablation(a)) for a in args.ablation]
-    out = args.out or runs_dir / "eval" / task.name
+    out = _writable_dir(args.out, "--out") if args.out else runs_dir / "eval" / task.name
     rows = []
     for method, ctx in runs:
         out_dir = out / "+".join([method, *ctx.ablations])
@@ -533,6 +604,9 @@ def eval_command(args) -> int:
         ))
         print(f"{out_dir.name}: predictions in {out_dir / 'predictions.json'}", file=sys.stderr)
     _print_metrics(rows)
+    failed = sum(r.get("failed") or 0 for r in rows)
+    if failed:
+        raise RunFailure(f"{failed} item(s) failed (see the table; errors in each folder's results.jsonl): rerun the same command to retry them")
     return 0
 
 
@@ -541,15 +615,19 @@ def score_command(args) -> int:
     from ethos.evaluation.tasks import check_item, get_task, task_of_file
     from ethos.evaluation.vital import load_items
 
+    if not args.file.is_file():
+        raise EthosError(f"predictions file not found: {args.file}" if not args.file.exists() else f"{args.file} is a folder: give a predictions file")
     task = get_task(args.task) if args.task else task_of_file(args.file)
     items = load_items(args.file)
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             raise EthosError(f"{args.file}: item {index}: not a JSON object")
-        check_item(task, item, f"{args.file}: item {index} (id {item.get('id')})")
+        check_item(task, item, f"{args.file}: item {index} (id {item.get('id')})", prediction=True)
     metrics = score_items(task, items, nli_model=args.nli_model, parser=args.parser, include_single_option=args.include_single_option)
     if args.json:
-        print(json.dumps(metrics))
+        from ethos.graph.records import finite
+
+        print(json.dumps(finite(metrics)))
     else:
         _print_metrics([metrics | {"method": args.file.stem}])
     return 0
@@ -568,18 +646,48 @@ COMMANDS = {"run": run_command, "eval": eval_command, "score": score_command, "r
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit status: 0 done; 1 a runtime failure (an endpoint, a model, failed eval items); 2 a usage
+    or input error (a flag, a file, an item); 130 interrupted. `--debug` or ETHOS_DEBUG=1 also
+    prints the traceback."""
+    from ethos.redaction import redact
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv or os.environ.get("ETHOS_DEBUG", "") not in ("", "0")
+    argv = [a for a in argv if a != "--debug"]
     try:
         args = build_parser().parse_args(argv)  # the parser lists plugin modes: a broken plugin fails here
         return COMMANDS[args.command](args)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error it has printed (2)
+        return exc.code if isinstance(exc.code, int) else 2
     except EthosError as exc:
-        print(f"ethos: error: {exc}", file=sys.stderr)
-        return 2
+        _debug_traceback(debug)
+        print(f"ethos: error: {redact(str(exc))}", file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         print("ethos: interrupted; finished work is saved (rerun the same command to continue)", file=sys.stderr)
         return 130
     except BrokenPipeError:  # output piped into `head` and the like
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:  # a disk or permission problem outside the checked paths
+        _debug_traceback(debug)
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"ethos: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a bug: one line, and the way to the traceback
+        _debug_traceback(debug)
+        print(f"ethos: internal error: {exc.__class__.__name__}: {redact(str(exc))[:300]} "
+              f"(a bug in EthosAgents: rerun with --debug and report the traceback)", file=sys.stderr)
+        return 1
+
+
+def _debug_traceback(debug: bool) -> None:
+    if debug:
+        import traceback
+
+        from ethos.redaction import redact
+
+        print(redact(traceback.format_exc()), file=sys.stderr, end="")
 
 
 if __name__ == "__main__":

@@ -142,7 +142,10 @@ def moderators() -> dict[str, Moderator]:
     """Every registered moderator by mode name: the built-ins, then installed plugins."""
     found = {}
     for name, entry in load_group(MODERATORS).items():
-        moderator = entry() if isinstance(entry, type) else entry
+        try:
+            moderator = entry() if isinstance(entry, type) else entry
+        except Exception as exc:
+            raise EthosError(f"moderator plugin '{name}' failed to start: {exc.__class__.__name__}: {exc}") from exc
         if not callable(getattr(moderator, "moderate", None)):
             raise EthosError(f"moderator plugin '{name}' has no moderate() method")
         found[name] = moderator

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ethos.errors import EthosError
 from ethos.evaluation.methods import STAND_IN_NOTE
-from ethos.evaluation.tasks import METHODS
+from ethos.evaluation.tasks import METHODS, TASKS
 from ethos.evaluation.scoring import primary_metric
 from ethos.evaluation.tasks import get_task
 
@@ -19,19 +19,31 @@ def find_metrics(run_dirs: list[Path]) -> list[dict]:
         if not run_dir.is_dir():
             raise EthosError(f"run directory not found: {run_dir}")
         for path in sorted(run_dir.rglob("metrics.json")):
-            metrics = json.loads(path.read_text())
+            try:
+                metrics = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise EthosError(f"{path}: unreadable metrics ({exc.__class__.__name__}): rerun `ethos eval`, or remove it") from None
+            if not isinstance(metrics, dict):
+                raise EthosError(f"{path}: not a metrics file (a JSON object)")
             if "task" in metrics and "method" in metrics:
+                if metrics["task"] not in TASKS or not isinstance(metrics["method"], str):
+                    raise EthosError(f"{path}: unknown task {metrics['task']!r} or method {metrics['method']!r}")
                 found.append(metrics | {"path": str(path.parent)})
     if not found:
         raise EthosError(f"no finished runs (metrics.json) under {', '.join(map(str, run_dirs))}")
     return found
 
 
+def _number(value) -> float:
+    """A metric as read back from JSON, where NaN is stored as null."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else float("nan")
+
+
 def _fmt(value, ci=None) -> str:
-    if value is None or value != value:  # None or NaN
+    if _number(value) != _number(value):  # missing or NaN
         return "–"
     text = f"{value:.3f}"
-    if ci and all(c == c for c in ci):
+    if isinstance(ci, list) and len(ci) == 2 and all(_number(c) == _number(c) for c in ci):
         text += f" [{ci[0]:.3f}, {ci[1]:.3f}]"
     return text
 
@@ -60,8 +72,8 @@ def write_report(run_dirs: list[Path], out_dir: Path) -> Path:
         lines += _table(task, rows)
         # Per-method bars with 95% bootstrap intervals.
         fig, ax = plt.subplots(figsize=(6, 3.2))
-        values = [r.get(metric, float("nan")) for r in rows]
-        cis = [r.get(f"{metric}_ci") or [float("nan")] * 2 for r in rows]
+        values = [_number(r.get(metric)) for r in rows]
+        cis = [[_number(c) for c in (r.get(f"{metric}_ci") or [None, None])] for r in rows]
         errors = [[max(v - c[0], 0) for v, c in zip(values, cis)], [max(c[1] - v, 0) for v, c in zip(values, cis)]]
         ax.bar([method_label(r) for r in rows], values, yerr=errors, capsize=4, color="#4C72B0")
         ax.tick_params(axis="x", labelrotation=20, labelsize=7)
@@ -97,7 +109,7 @@ def _table(task, rows: list[dict]) -> list[str]:
     for r in rows:
         cells = [_fmt(r.get(key), r.get(f"{key}_ci")) for _, key in columns]
         fallbacks = ", ".join(f"{k} {v}" for k, v in sorted((r.get("fallbacks") or {}).items()) if v) or "none"
-        out.append(f"| {method_label(r)} | {r['n']} ({r.get('n_questions', '–')}) | " + " | ".join(cells)
+        out.append(f"| {method_label(r)} | {r.get('n', '–')} ({r.get('n_questions', '–')}) | " + " | ".join(cells)
                    + f" | {r['seconds_per_item'] if r.get('seconds_per_item') is not None else '–'} | {r.get('failed', 0)} | {fallbacks} |")
     notes = []
     if any(r.get("single_option_items") and not r.get("most_likely_correct_includes_single_option") for r in rows):
@@ -130,7 +142,7 @@ def _groups_section(task_name: str, rows: list[dict], out_dir: Path, plt, key: s
     fig, ax = plt.subplots(figsize=(max(6, len(shown) * 0.6), 3.5))
     width = 0.8 / len(rows)
     for k, r in enumerate(rows):
-        values = [(r.get("groups") or {}).get(g, {}).get(metric, float("nan")) for g in shown]
+        values = [_number((r.get("groups") or {}).get(g, {}).get(metric)) for g in shown]
         ax.bar([i + k * width for i in range(len(shown))], values, width=width, label=method_label(r))
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(shown))], shown, rotation=45, ha="right", fontsize=7)
     ax.set_ylabel(metric)

@@ -1,18 +1,15 @@
 """A resumable evaluation runner.
 
-Each finished item is appended to `results.jsonl` (flushed and synced) by the worker that ran it,
-so an interrupted or killed run loses nothing it finished. Starting the same command again
-skips items that succeeded, re-runs failed ones, and never duplicates one: the last record of an
-id wins.
+Each finished item is appended to the folder's results store (see `store.py`) by the worker that
+ran it, so an interrupted or killed run loses nothing it finished. Starting the same command again
+skips items that succeeded, re-runs failed ones, and never duplicates one.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import os
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict
@@ -26,48 +23,37 @@ from ethos.evaluation.methods import STAND_IN_NOTE, Prediction, predict
 from ethos.evaluation.scoring import score_items
 from ethos.evaluation.tasks import Task
 from ethos.graph.context import Context
-from ethos.graph.records import RunRecord, redact, write_json
-
-
-class ResultStore:
-    def __init__(self, path: Path):
-        self.path = path
-        self.records: dict[str, dict] = {}
-        self._lock = threading.Lock()
-        if path.exists():
-            for line in path.read_text(encoding="utf-8").splitlines():
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # a line cut short by a kill: that item simply runs again
-                self.records[str(record["id"])] = record
-
-    def succeeded(self) -> set[str]:
-        return {key for key, record in self.records.items() if record["status"] == "ok"}
-
-    def add(self, record: dict) -> None:
-        line = redact(json.dumps(record, ensure_ascii=False)) + "\n"
-        with self._lock, open(self.path, "a", encoding="utf-8") as f:
-            f.write(line)
-            f.flush()
-            os.fsync(f.fileno())
-            self.records[str(record["id"])] = record
+from ethos.evaluation.store import ResultStore
+from ethos.graph.records import RunRecord, finite, write_json
+from ethos.redaction import redact
+from ethos.versions import file_sha256, package_version, prompts_version
 
 
 def run_config(task: Task, method: str, data: Path, ctx: Context) -> dict:
-    return {"task": task.name, "method": method, "data": str(data), "context": asdict(ctx)}
+    """What makes results comparable: the task, the method, the data file (resolved path and
+    content hash), every setting, and the versions of the code and of the prompts."""
+    return {"task": task.name, "method": method, "data": str(data.resolve()), "data_sha256": file_sha256(data),
+            "version": package_version(), "prompts": prompts_version(), "context": asdict(ctx)}
 
 
 def _flat(config: dict) -> dict:
     return {f"context.{k}" if key == "context" else key: v for key, value in config.items()
-            for k, v in (value.items() if key == "context" else [(key, value)])}
+            for k, v in (value.items() if key == "context" and isinstance(value, dict) else [(key, value)])}
 
 
 def _check_config(out_dir: Path, config: dict) -> None:
     path = out_dir / "config.json"
+    config = json.loads(redact(json.dumps(config, default=str)))  # compared as it is stored
     if path.exists():
-        old = json.loads(path.read_text())
+        try:
+            old = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise EthosError(f"{path}: unreadable ({exc.__class__.__name__}): move it away, or use another --out") from None
+        if not isinstance(old, dict):
+            raise EthosError(f"{path}: not a configuration (a JSON object): move it away, or use another --out")
         old, new = _flat(old), _flat(config)
+        if isinstance(old.get("data"), str):
+            old["data"] = str(Path(old["data"]).resolve())  # recorded before paths were resolved
         # A setting the earlier run did not record did not exist yet: it is not a difference.
         changed = sorted(k for k in old if old[k] != new.get(k))
         if changed:
@@ -93,9 +79,24 @@ def evaluate(
     scoring: dict | None = None,
 ) -> dict:
     """Run `method` on every item not yet done, then write predictions and metrics; returns the metrics."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _check_config(out_dir, run_config(task, method, data, ctx))
-    store = ResultStore(out_dir / "results.jsonl")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EthosError(f"--out {out_dir}: cannot create the folder ({exc.strerror})") from None
+    store = ResultStore(out_dir, runs_dir)  # refuses a second writer before anything is touched
+    try:
+        _check_config(out_dir, run_config(task, method, data, ctx))
+        if store.report():
+            print(f"ethos: {store.report()}", file=sys.stderr)
+        _run_items(task, method, loaded, ctx, store, max_concurrency=max_concurrency, progress=progress,
+                   runs_dir=runs_dir, prices=prices, server=server)
+        return finish(task, method, loaded, store, out_dir, nli_model=nli_model, ablations=ctx.ablations, **(scoring or {}))
+    finally:
+        store.close()
+
+
+def _run_items(task: Task, method: str, loaded: list[tuple[dict, dict]], ctx: Context, store: ResultStore, *,
+               max_concurrency: int, progress: bool, runs_dir: Path | None, prices: dict | None, server: str | None) -> None:
     done = store.succeeded()
     todo = [(item, request) for item, request in loaded if str(item["id"]) not in done]
 
@@ -103,6 +104,7 @@ def evaluate(
         # Each item is a run of its own, with a record holding its whole agent conversation.
         run = RunRecord(runs_dir) if runs_dir else None
         if run:
+            store.started(run.run_id)  # first, so that a kill at any later moment leaves no record "running"
             run.start("eval", request, {"context": asdict(ctx)}, eval={"task": task.name, "method": method, "item_id": item["id"]})
         started = time.perf_counter()
         result = {"id": item["id"], "method": method, "run_id": run.run_id if run else None}
@@ -145,7 +147,6 @@ def evaluate(
     finally:
         bar.close()
     pool.shutdown()
-    return finish(task, method, loaded, store, out_dir, nli_model=nli_model, ablations=ctx.ablations, **(scoring or {}))
 
 
 def finish(
@@ -179,5 +180,5 @@ def finish(
     }
     if method in ("moe", "modplural"):
         metrics["note"] = STAND_IN_NOTE
-    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    (out_dir / "metrics.json").write_text(json.dumps(finite(metrics), indent=2))
     return metrics

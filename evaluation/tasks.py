@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections import defaultdict
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from ethos.errors import EthosError
 from ethos.evaluation.groups import question_key
 from ethos.evaluation.vital import item_request, load_items
 from ethos.graph.state import validate_request
+from ethos.personas.targets import AMBIGUITY_LEVELS
 
 
 METHODS = ("vanilla", "prompting", "moe", "modplural", "ethosagents")  # implemented in methods.py
@@ -65,11 +67,20 @@ def task_file(task: Task, data: Path) -> Path:
 
 
 def _is_number_list(value) -> bool:
-    return isinstance(value, list) and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value)
+    return isinstance(value, list) and all(isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) for v in value)
 
 
-def check_item(task: Task, item: dict, where: str) -> None:
-    """Schema checks beyond what a request needs; the error names the item and the field."""
+def _check_distribution(item: dict, name: str, where: str) -> None:
+    values = item.get(name)
+    if not _is_number_list(values) or len(values) != len(item.get("options") or []):
+        raise EthosError(f"{where}: field '{name}' must be a list of finite numbers, one per option")
+    if any(v < 0 for v in values) or sum(values) <= 0:
+        raise EthosError(f"{where}: field '{name}' must be non-negative with a positive sum")
+
+
+def check_item(task: Task, item: dict, where: str, *, prediction: bool = False) -> None:
+    """Schema checks beyond what a request needs; the error names the item and the field.
+    With `prediction`, the item's prediction (output or pred_distribution) is checked too."""
     if "id" not in item or not isinstance(item["id"], (int, str)) or isinstance(item["id"], bool):
         raise EthosError(f"{where}: field 'id' must be an integer or a string")
     if task.kind == "overton":
@@ -84,17 +95,35 @@ def check_item(task: Task, item: dict, where: str) -> None:
         if item.get("label") not in ("A", "B", "C"):
             raise EthosError(f"{where}: field 'label' must be A, B or C")
     else:
-        gold = item.get("gold_distribution")
-        if not _is_number_list(gold) or len(gold) != len(item.get("options") or []):
-            raise EthosError(f"{where}: field 'gold_distribution' must be a list of numbers, one per option")
-        if any(g < 0 for g in gold) or sum(gold) <= 0:
-            raise EthosError(f"{where}: field 'gold_distribution' must be non-negative with a positive sum")
+        if not isinstance(item.get("options"), list):
+            raise EthosError(f"{where}: field 'options' must be a list of strings")
+        _check_distribution(item, "gold_distribution", where)
         if not isinstance(item.get("attribute"), str):
             raise EthosError(f"{where}: field 'attribute' must be a string")
+        if prediction and item.get("pred_distribution") is not None:  # null: no prediction, counted as missing
+            _check_distribution(item, "pred_distribution", where)
+    if prediction and task.kind != "distribution" and item.get("output") is not None and not isinstance(item["output"], str):
+        raise EthosError(f"{where}: field 'output' must be text, got {type(item['output']).__name__}")
+
+
+def _mode_matches(task: Task, request: dict, item: dict) -> bool:
+    """Whether an item fits the task: its mode, and for the two distributional tasks the kind of
+    population (MoralChoice's attribute is an ambiguity level, GlobalOpinionQA's a country)."""
+    mode = task.name.split("-")[0]
+    if request["mode"] != mode:
+        return False
+    if task.name == "distributional-moralchoice":
+        return item.get("attribute") in AMBIGUITY_LEVELS
+    if task.name == "distributional-globalopinionqa":
+        return item.get("attribute") not in AMBIGUITY_LEVELS
+    return True
 
 
 def load_task(task: Task, path: Path) -> list[tuple[dict, dict]]:
     """Every item of a task file with its graph request; stops at the first malformed item."""
+    named = next((t for t in TASKS.values() if path.name.startswith(t.stem)), None)
+    if named is not None and named is not task:
+        raise EthosError(f"{path} holds {named.name} items (by its name), not {task.name}: pass --task {named.name}")
     items = load_items(path)
     seen: set[str] = set()
     loaded = []
@@ -106,9 +135,8 @@ def load_task(task: Task, path: Path) -> list[tuple[dict, dict]]:
             request = validate_request(request)
         except EthosError as exc:
             raise EthosError(f"{where}: {exc}") from None
-        expected = {"overton": "overton", "steerable_vk": "steerable"}.get(task.kind)
-        if expected and request["mode"] != expected:
-            raise EthosError(f"{where}: this is not a {task.name} item")
+        if not _mode_matches(task, request, item):
+            raise EthosError(f"{where}: this is not a {task.name} item (it reads as a {request['mode']} item): check --task")
         key = str(item["id"])
         if key in seen:
             raise EthosError(f"{where}: duplicate id {key!r}")

@@ -54,7 +54,12 @@ def item_request(item: dict, *, source: str, index: int) -> dict:
             raise EthosError(f"{where}: missing field '{name}'")
         if not isinstance(item[name], kind):
             raise EthosError(f"{where}: field '{name}' has the wrong type ({type(item[name]).__name__})")
+        if isinstance(item[name], str) and not item[name].strip():
+            raise EthosError(f"{where}: field '{name}' is empty")
         return item[name]
+
+    if item.get("attribute") is not None and not isinstance(item["attribute"], str):
+        raise EthosError(f"{where}: field 'attribute' has the wrong type ({type(item['attribute']).__name__})")
 
     if "situation" in item:  # ValueKaleidoscope
         situation = field("situation", str)
@@ -67,6 +72,8 @@ def item_request(item: dict, *, source: str, index: int) -> dict:
     options = field("options", list)
     if not options or not all(isinstance(o, str) and o.strip() for o in options):
         raise EthosError(f"{where}: field 'options' must be a non-empty list of strings")
+    if len(options) > 26:
+        raise EthosError(f"{where}: field 'options' has {len(options)} options; at most 26 are supported (labels A-Z)")
     attribute = item.get("attribute")
     steerable = "steerable" in source.lower() or ("distributional" not in source.lower() and is_group_code(attribute))
     request = {"situation": question_stem(question), "options": options}

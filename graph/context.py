@@ -7,6 +7,7 @@ The defaults are the published method's budgets.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass, field, replace
@@ -59,6 +60,8 @@ class Context:
         for name in names:
             count = re.fullmatch(r"personas-(\d+)", name)
             if count:
+                if not 1 <= int(count[1]) <= 24:
+                    raise EthosError(f"--ablation {name}: the number of personas must be between 1 and 24")
                 changes["n_personas"] = int(count[1])
             elif name not in ABLATIONS:
                 choices = ", ".join(ABLATIONS)
@@ -77,13 +80,19 @@ class Context:
     def __post_init__(self) -> None:
         from ethos.errors import EthosError
 
-        for name in ("n_personas", "persona_attempts", "persona_tokens", "comment_tokens", "moderator_tokens", "samples"):
-            if getattr(self, name) < 1:
-                raise EthosError(f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
-        if self.requests_per_second is not None and self.requests_per_second <= 0:
-            raise EthosError(f"rps must be positive, got {self.requests_per_second}")
-        if self.max_retries < 0 or self.timeout <= 0:
-            raise EthosError("max-retries must be at least 0 and timeout positive")
+        # The CLI checks its flags; these checks hold for contexts from the API and LangGraph servers too.
+        for name in ("n_personas", "persona_attempts", "persona_tokens", "comment_tokens", "moderator_tokens", "samples", "max_retries", "seed"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < (0 if name in ("max_retries", "seed") else 1):
+                bound = "at least 0" if name in ("max_retries", "seed") else "at least 1"
+                raise EthosError(f"{name.replace('_', '-')} must be an integer {bound}, got {value!r}")
+        for name in ("requests_per_second", "timeout", "persona_temperature", "comment_temperature", "moderator_temperature"):
+            value = getattr(self, name)
+            if value is None and name == "requests_per_second":
+                continue
+            positive = name in ("requests_per_second", "timeout")
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < 0 or (positive and value == 0):
+                raise EthosError(f"{name.replace('_', '-')} must be a finite number {'above' if positive else 'of at least'} 0, got {value!r}")
         if self.n_personas > 24:  # room for hybrid additions within the 26 comment labels
             raise EthosError(f"at most 24 personas are supported, got {self.n_personas}")
         from ethos.personas.selection import SOURCES

@@ -1,37 +1,42 @@
 """Run records on disk: one folder per run id with `record.json` (input, configuration, the whole
 agent conversation, tokens, timings, fallbacks) and `trace.jsonl` (the LangChain trace).
 
-Nothing secret is written: values of environment variables that hold keys, tokens or passwords
-are redacted from every file.
+Nothing secret is written: every file passes `ethos.redaction.redact`.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import secrets
+import socket
 import time
 from collections import defaultdict
 from pathlib import Path
 
 from ethos.errors import EthosError
+from ethos.redaction import redact
 
-_SECRET_NAME = re.compile(r"(API_?KEY|TOKEN|SECRET|PASSWORD|AUTHORIZATION|CREDENTIAL)", re.IGNORECASE)
 
 
-def redact(text: str) -> str:
-    for name, value in os.environ.items():
-        if _SECRET_NAME.search(name) and len(value) >= 6 and value in text:
-            text = text.replace(value, "[redacted]")
-    return re.sub(r"(?i)(bearer\s+)[A-Za-z0-9._\-]{8,}", r"\1[redacted]", text)
+def finite(data):
+    """`data` with NaN and infinities as None: JSON has no such numbers (Python would write bare NaN)."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: finite(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [finite(v) for v in data]
+    return data
 
 
 def write_json(path: Path, data) -> None:
     """Atomic, redacted JSON write: a crash never leaves a half-written record."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(redact(json.dumps(data, indent=1, ensure_ascii=False, default=str)), encoding="utf-8")
+    tmp.write_text(redact(json.dumps(finite(data), indent=1, ensure_ascii=False, default=str)), encoding="utf-8")
     tmp.replace(path)
 
 
@@ -68,15 +73,21 @@ def token_summary(conversation: list[dict], prices: dict | None = None) -> dict:
     return summary
 
 
+def _price_ok(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+
+
 def load_prices(path: Path) -> dict:
     """A price table: {"MODEL": {"input": USD per million tokens, "output": USD per million tokens}}."""
     try:
-        prices = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+        prices = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise EthosError(f"cannot read the price table {path}: {exc}") from exc
-    for model, price in prices.items() if isinstance(prices, dict) else [(None, None)]:
-        if not (isinstance(price, dict) and all(isinstance(price.get(k), (int, float)) for k in ("input", "output"))):
-            raise EthosError(f"{path}: entry {model!r} needs numeric 'input' and 'output' prices per million tokens")
+    if not isinstance(prices, dict):
+        raise EthosError(f"{path}: a price table is a JSON object of models, e.g. {{\"gpt-4o\": {{\"input\": 2.5, \"output\": 10}}}}")
+    for model, price in prices.items():
+        if not (isinstance(price, dict) and all(_price_ok(price.get(k)) for k in ("input", "output"))):
+            raise EthosError(f"{path}: entry {model!r} needs finite, non-negative 'input' and 'output' prices (USD per million tokens)")
     return prices
 
 
@@ -86,11 +97,12 @@ class RunRecord:
         self.dir = runs_dir / "runs" / self.run_id
         self.path = self.dir / "record.json"
         self.trace_path = self.dir / "trace.jsonl"
-        self.data: dict = json.loads(self.path.read_text()) if self.path.exists() else {}
+        self.data: dict = _read_record(self.path) if self.path.exists() else {}
 
     def start(self, kind: str, request: dict | None, config: dict, **extra) -> None:
         self.data = {
             "run_id": self.run_id, "kind": kind, "status": "running", "started": time.time(),
+            "pid": os.getpid(), "host": socket.gethostname(),  # a killed run is found by its dead pid
             "request": request, "config": config, **extra,
         }
         write_json(self.path, self.data)
@@ -107,17 +119,50 @@ class RunRecord:
         write_json(self.path, self.data)
 
 
-def list_runs(runs_dir: Path) -> list[dict]:
+def _read_record(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise EthosError(f"{path}: not a readable run record ({exc.__class__.__name__})") from None
+    if not isinstance(data, dict):
+        raise EthosError(f"{path}: not a run record (a JSON object)")
+    return data
+
+
+def _alive(pid) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, TypeError, ValueError, OverflowError):
+        return True  # another user's process, or no pid to judge by: leave the record alone
+    return True
+
+
+def mark_if_stale(path: Path, record: dict) -> dict:
+    """A record still "running" whose process is gone (killed, or the machine went down) becomes
+    "interrupted", on disk too, so it never reads as running for good."""
+    if record.get("status") == "running" and record.get("host") == socket.gethostname() and not _alive(record.get("pid")):
+        record = record | {"status": "interrupted", "error": "the process running it ended without finishing it"}
+        write_json(path, record)
+    return record
+
+
+def list_runs(runs_dir: Path, kind: str | None = None) -> list[dict]:
     records = []
     for path in (runs_dir / "runs").glob("*/record.json"):
         try:
-            records.append(json.loads(path.read_text()))
-        except (OSError, json.JSONDecodeError):
-            continue
-    return sorted(records, key=lambda r: r.get("started", 0), reverse=True)
+            record = _read_record(path)
+        except EthosError:
+            continue  # a record cut short by a crash before the atomic write existed
+        if kind is None or record.get("kind") == kind:
+            records.append(mark_if_stale(path, record))
+    return sorted(records, key=lambda r: r.get("started", 0) if isinstance(r.get("started"), (int, float)) else 0, reverse=True)
 
 
 def load_record(runs_dir: Path, run_id: str) -> RunRecord:
+    if not re.fullmatch(r"[0-9A-Za-z][0-9A-Za-z-]*", run_id or ""):
+        raise EthosError(f"{run_id!r} is not a run id (ids look like 20260101-120000-a1b2c3; see `ethos runs`)")
     matches = sorted(p.parent.name for p in (runs_dir / "runs").glob(f"{run_id}*/record.json"))
     if not matches:
         raise EthosError(f"no run {run_id!r} in {runs_dir / 'runs'}")

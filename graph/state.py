@@ -40,6 +40,13 @@ class PersonaGraphState(PersonaRequest):
 
 def validate_request(request: dict) -> dict:
     """The request with defaults filled in, or an EthosError naming what is wrong."""
+    if not isinstance(request, dict):
+        raise EthosError(f"a request must be an object with a 'situation', got {type(request).__name__}")
+    for key in ("situation", "mode", "target", "attribute"):
+        if request.get(key) is not None and not isinstance(request[key], str):
+            raise EthosError(f"request field '{key}' must be text, got {type(request[key]).__name__}")
+    if not isinstance(request.get("options") or [], list) or not all(isinstance(o, str) for o in request.get("options") or []):
+        raise EthosError("request field 'options' must be a list of strings")
     situation = (request.get("situation") or "").strip()
     if not situation:
         raise EthosError("the situation or question text is empty")
@@ -56,8 +63,8 @@ def validate_request(request: dict) -> dict:
     target = (request.get("target") or "").strip() or None
     if mode == "steerable" and not target:
         raise EthosError("steerable mode needs a target value, right, duty or group (--target)")
-    if mode == "distributional" and len(options) < 2:
-        raise EthosError("distributional mode needs at least two options (--option)")
+    if mode == "distributional" and not options:  # a single option is allowed: its distribution is [1.0]
+        raise EthosError("distributional mode needs the answer options (--option, once per option)")
     attribute = (request.get("attribute") or "").strip() or None
     return {"situation": situation, "mode": mode, "options": options, "target": target, "attribute": attribute}
 

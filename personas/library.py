@@ -45,6 +45,8 @@ def load_persona_file(path: Path) -> list[Persona]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise EthosError(f"cannot read persona file {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise EthosError(f"{path}: not UTF-8 text (byte {exc.start}): save it as UTF-8") from exc
     except tomllib.TOMLDecodeError as exc:
         raise EthosError(f"{path}: not valid TOML: {exc}") from exc
     entries = data.get("persona")
@@ -63,10 +65,18 @@ def load_persona_path(path: Path) -> list[Persona]:
 def _plugin_personas() -> list[Persona]:
     personas = []
     for name, provider in load_group(PERSONAS).items():
-        provided = provider() if callable(provider) else provider
+        where = f"persona plugin '{name}'"
+        try:
+            provided = provider() if callable(provider) else provider
+        except Exception as exc:
+            raise EthosError(f"{where} failed: {exc.__class__.__name__}: {exc}") from exc
         if isinstance(provided, (str, Path)):
+            if not Path(provided).exists():
+                raise EthosError(f"{where}: persona file not found: {provided}")
             personas += load_persona_path(Path(provided))
             continue
+        if not isinstance(provided, (list, tuple)):
+            raise EthosError(f"{where} returned {type(provided).__name__}: expected a list of personas or a TOML path")
         for i, entry in enumerate(provided, 1):
             entry = entry.model_dump() if isinstance(entry, Persona) else entry
             personas.append(_validated(entry, f"persona plugin '{name}'", _label(i, entry)))

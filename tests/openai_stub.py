@@ -12,10 +12,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class StubOpenAI:
     """Answers /v1/chat/completions; records every request's headers and body."""
 
-    def __init__(self, *, logprobs: bool = True, delay: float = 0.0, fail_first: int = 0):
+    MALFORMED = {
+        "empty_choices": b'{"id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": []}',
+        "garbage": b"<html>not json",
+        "no_message": b'{"id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": [{"index": 0}]}',
+    }
+
+    def __init__(self, *, logprobs: bool = True, delay: float = 0.0, fail_first: int = 0, malformed_first: int = 0,
+                 malformed: str = "empty_choices"):
         self.logprobs = logprobs
         self.delay = delay
         self.fail_first = fail_first  # answer 503 this many times first (retry tests)
+        self.malformed_first = malformed_first  # answer 200 with a malformed body this many times first
+        self.malformed = malformed
         self.requests: list[dict] = []
         self._lock = threading.Lock()
         stub = self
@@ -30,14 +39,18 @@ class StubOpenAI:
                     stub.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body, "time": time.monotonic()})
                     failing = stub.fail_first > 0
                     stub.fail_first -= int(failing)
+                    malformed = not failing and stub.malformed_first > 0
+                    stub.malformed_first -= int(malformed)
                 if stub.delay:
                     time.sleep(stub.delay)
                 if failing:
                     return self._send(503, {"error": {"message": "busy", "type": "server_error"}})
+                if malformed:
+                    return self._send(200, raw=stub.MALFORMED[stub.malformed])
                 self._send(200, stub.completion(body))
 
-            def _send(self, status, payload):
-                data = json.dumps(payload).encode()
+            def _send(self, status, payload=None, raw: bytes | None = None):
+                data = raw if raw is not None else json.dumps(payload).encode()
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")

@@ -24,7 +24,7 @@ def __getattr__(name: str):
         return getattr(base, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-SPEC_HELP = "embedded, gguf:FILE, hf:DIR, openai:MODEL or fake"
+SPEC_HELP = "embedded, gguf:FILE, hf:DIR, openai:MODEL or fake (fake:SECONDS: a slow fake)"
 
 __all__ = ["SPEC_HELP", "Backend", "Decoding", "OptionDistribution", "load_backend", "register_backend", "use_cache"]
 
@@ -75,8 +75,14 @@ def _build_backend(spec: str, base_url: str | None, rps: float | None, max_retri
         from ethos.agents.models.openai import openai_backend
 
         return openai_backend(spec, arg, base_url=base_url, rps=rps, max_retries=max_retries, timeout=timeout)
-    if kind == "fake" and not arg:
+    if kind == "fake":
         from ethos.agents.models.fake import fake_backend
 
-        return fake_backend(spec)
+        try:
+            delay = float(arg) if arg else 0.0
+        except ValueError:
+            delay = -1.0
+        if not 0 <= delay <= 60:
+            raise EthosError(f"fake:SECONDS takes a delay per call between 0 and 60 seconds, got {arg!r}")
+        return fake_backend(spec, delay=delay)
     raise EthosError(f"unknown model '{spec}': expected {SPEC_HELP}")

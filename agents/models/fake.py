@@ -12,6 +12,7 @@ import json
 import math
 import re
 import threading
+import time
 from collections.abc import Callable
 
 from langchain_core.language_models import BaseChatModel
@@ -67,6 +68,7 @@ class FakeChatModel(BaseChatModel):
     logprobs: bool = True  # False: an endpoint without logprobs, so options are estimated by sampling
     unsupported: tuple[str, ...] = ()  # request fields it refuses, as an endpoint without that feature does
     replies: dict[str, Callable[[str], str]] = {}  # role -> reply(prompt), overriding the defaults
+    delay: float = 0.0  # seconds per call, as a slow model would take (`fake:SECONDS`; kill and concurrency tests)
     _calls: list = PrivateAttr(default_factory=list)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
@@ -85,6 +87,8 @@ class FakeChatModel(BaseChatModel):
         prompt = "\n".join(str(m.content) for m in messages)
         with self._lock:
             self._calls.append({"role": role, "messages": [(m.type, m.content) for m in messages], "kwargs": kwargs})
+        if self.delay:
+            time.sleep(self.delay)
         refused = [k for k in self.unsupported if kwargs.get(k)]
         if refused:
             raise UnsupportedParameter(f"this endpoint does not support {refused[0]}")

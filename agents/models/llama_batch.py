@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ethos.agents.models.base import top_logprobs_from_logits
-from ethos.errors import EthosError
+from ethos.errors import EthosError, RunFailure
 
 
 @dataclass
@@ -81,7 +81,7 @@ class LlamaBatchEngine:
         params.kv_unified = True  # one cache for all sequences: a shared prefix is stored once
         self._ctx = llama_cpp.llama_init_from_model(llm._model.model, params)
         if not self._ctx:
-            raise EthosError(f"llama.cpp could not create a context of {n_ctx} tokens for {n_slots} sequences")
+            raise RunFailure(f"llama.cpp could not create a context of {n_ctx} tokens for {n_slots} sequences")
         self.n_ctx, self.n_batch = n_ctx, n_batch
         self._memory = llama_cpp.llama_get_memory(self._ctx)
         self._vocab = llama_cpp.llama_model_get_vocab(llm._model.model)
@@ -112,15 +112,15 @@ class LlamaBatchEngine:
     ) -> Completion:
         """Run one call to the end (blocking); calls submitted meanwhile from other threads join its batch."""
         if not tokens:
-            raise EthosError("empty prompt")
+            raise RunFailure("empty prompt")
         if len(tokens) + max_tokens > self.n_ctx:
-            raise EthosError(
+            raise RunFailure(
                 f"the prompt ({len(tokens)} tokens) and the reply budget ({max_tokens}) exceed the model context of {self.n_ctx} tokens"
             )
         call = _Call(list(tokens), max_tokens, temperature, seed, [s for s in (stop or []) if s], grammar, top_logprobs)
         with self._cond:
             if self._closed:
-                raise EthosError("the llama.cpp engine is closed")
+                raise RunFailure("the llama.cpp engine is closed")
             self._queue.append(call)
             self._cond.notify()
         return call.future.result()
@@ -132,7 +132,7 @@ class LlamaBatchEngine:
             self._closed = True
             self._cond.notify()
         self._thread.join()
-        self._fail_all(EthosError("the llama.cpp engine was closed"))
+        self._fail_all(RunFailure("the llama.cpp engine was closed"))
         self._lib.llama_batch_free(self._batch)
         self._lib.llama_free(self._ctx)
 
@@ -150,7 +150,7 @@ class LlamaBatchEngine:
                 if self._active():
                     self._step()
             except Exception as exc:  # never leave a caller waiting on a dead scheduler
-                self._fail_all(EthosError(f"the llama.cpp engine failed: {exc.__class__.__name__}: {exc}"))
+                self._fail_all(RunFailure(f"the llama.cpp engine failed: {exc.__class__.__name__}: {exc}"))
                 for slot in self._slots:
                     self._lib.llama_memory_seq_rm(self._memory, slot.seq, -1, -1)
                     slot.tokens = []
@@ -222,7 +222,7 @@ class LlamaBatchEngine:
             constraint = lib.llama_sampler_init_grammar(self._vocab, grammar.encode("utf-8"), b"root")
             if not constraint:
                 lib.llama_sampler_free(chain)
-                raise EthosError("llama.cpp could not parse the grammar")
+                raise RunFailure("llama.cpp could not parse the grammar")
             lib.llama_sampler_chain_add(chain, constraint)
         if temperature <= 0:
             lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_greedy())
@@ -270,7 +270,7 @@ class LlamaBatchEngine:
             for call, _, _ in entries:
                 lib.llama_memory_seq_rm(self._memory, call.slot.seq, -1, -1)
                 call.slot.tokens = []
-                self._fail(call, EthosError(f"llama.cpp could not decode a batch of {n} tokens (code {code})"))
+                self._fail(call, RunFailure(f"llama.cpp could not decode a batch of {n} tokens (code {code})"))
             return
         self.stats["steps"] += 1
         for call, tokens, _ in entries:
@@ -282,7 +282,7 @@ class LlamaBatchEngine:
             try:
                 self._advance(call, index)
             except Exception as exc:  # one call's failure ends that call only
-                self._fail(call, exc if isinstance(exc, EthosError) else EthosError(f"llama.cpp sampling failed: {exc}"))
+                self._fail(call, exc if isinstance(exc, EthosError) else RunFailure(f"llama.cpp sampling failed: {exc}"))
 
     def _advance(self, call: _Call, index: int) -> None:
         lib = self._lib

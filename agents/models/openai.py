@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
+import time
 from functools import cache
 
 from ethos.agents.models.base import Backend
 from ethos.agents.models.tokens import openai_token_counter
-from ethos.errors import EthosError
+from ethos.errors import EthosError, RunFailure
+from ethos.redaction import public_endpoint, split_endpoint
 
 API_KEY_ENV = "OPENAI_API_KEY"
 
@@ -28,6 +31,22 @@ def _chat_class():
 
         compatible: bool = False
 
+        def _generate(self, *args, **kwargs):
+            # A 200 reply that is not a completion (empty `choices`, a body that is not JSON, a
+            # missing field) is retried with backoff like a 5xx, then reported as malformed.
+            for attempt in range(self.max_retries + 1):
+                try:
+                    result = super()._generate(*args, **kwargs)
+                    if not result.generations:
+                        raise IndexError("no choices")
+                    return result
+                except Exception as exc:
+                    if not isinstance(exc, _malformed_errors()):
+                        raise
+                    if attempt == self.max_retries:
+                        raise MalformedReply(_describe(exc), attempt + 1) from exc
+                    time.sleep(min(8.0, 0.5 * 2**attempt))
+
         def _get_request_payload(self, input_, *, stop=None, **kwargs):
             body = {k: kwargs.pop(k) for k in ("response_format", "grammar") if kwargs.get(k) is not None}
             payload = super()._get_request_payload(input_, stop=stop, **kwargs)
@@ -38,6 +57,28 @@ def _chat_class():
             return payload
 
     return ChatOpenAIEndpoint
+
+
+class MalformedReply(Exception):
+    def __init__(self, what: str, attempts: int):
+        super().__init__(what)
+        self.what, self.attempts = what, attempts
+
+
+@cache
+def _malformed_errors() -> tuple[type[Exception], ...]:
+    import openai
+    import pydantic
+
+    return (IndexError, KeyError, TypeError, AttributeError, json.JSONDecodeError, pydantic.ValidationError, openai.APIResponseValidationError)
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return "a body that is not JSON"
+    if isinstance(exc, IndexError):
+        return "a reply with no choices"
+    return f"a reply without the expected fields ({exc.__class__.__name__}: {str(exc)[:120]})"
 
 
 @cache
@@ -58,11 +99,13 @@ def openai_backend(
         if base_url is None:
             raise EthosError(f"the openai backend needs {API_KEY_ENV} in the environment (or --base-url for a local server)")
         key = "unused"  # local servers ignore the key, but the client requires one
-    where = base_url or "the OpenAI API"
+    where = public_endpoint(base_url) if base_url else "the OpenAI API"
+    base, query = split_endpoint(base_url) if base_url else (None, {})
     chat = _chat_class()(
         compatible=base_url is not None,
         model=model,
-        base_url=base_url,
+        base_url=base,
+        default_query=query or None,
         api_key=key,
         use_responses_api=False,  # chat completions: the API every compatible server implements
         max_retries=max_retries,  # the client retries 408/409/429/5xx and timeouts with exponential backoff
@@ -71,14 +114,16 @@ def openai_backend(
     )
 
     def explain(exc: Exception) -> EthosError | None:
+        if isinstance(exc, MalformedReply):
+            return RunFailure(f"the model endpoint at {where} returned {exc.what} ({exc.attempts} attempt(s))")
         if isinstance(exc, openai.APIConnectionError):
-            return EthosError(f"cannot reach the model endpoint at {where} ({exc.__class__.__name__})")
+            return RunFailure(f"cannot reach the model endpoint at {where} ({exc.__class__.__name__})")
         if isinstance(exc, openai.AuthenticationError):
-            return EthosError(f"the model endpoint at {where} rejected the API key in {API_KEY_ENV}")
+            return RunFailure(f"the model endpoint at {where} rejected the API key in {API_KEY_ENV}")
         if isinstance(exc, openai.NotFoundError):
-            return EthosError(f"the model endpoint at {where} does not serve model '{model}'")
+            return RunFailure(f"the model endpoint at {where} does not serve model '{model}'")
         if isinstance(exc, openai.APIStatusError):
-            return EthosError(f"the model endpoint at {where} answered {exc.status_code}: {exc.message}")
+            return RunFailure(f"the model endpoint at {where} answered {exc.status_code}: {exc.message}")
         return None
 
     def rejects_constraint(exc: Exception) -> bool:

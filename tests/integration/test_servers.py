@@ -140,6 +140,22 @@ def test_5xx_answers_are_retried_with_backoff(capsys):
     assert out["result"]["response"] and len(server.requests) == 2 + out["usage"]["by_role"]["persona_generator"]["calls"] + 3
 
 
+@pytest.mark.parametrize(
+    ("kind", "says"),
+    [("empty_choices", "a reply with no choices"), ("garbage", "a body that is not JSON"), ("no_message", "a reply without the expected fields")],
+)
+def test_malformed_replies_are_retried_then_reported_by_endpoint(capsys, kind, says):
+    with StubOpenAI(malformed_first=1, malformed=kind) as server:
+        out = run_json(capsys, "--model", "openai:stub", "--base-url", server.url, "--n-personas", "2", "--no-cache", "--max-retries", "1", "x")
+    assert out["result"]["response"]  # one malformed reply, then a good one: retried like a 5xx
+    with StubOpenAI(malformed_first=10**6, malformed=kind) as server:
+        assert main(["run", "--model", "openai:stub", "--base-url", server.url, "--no-cache", "--max-retries", "1", "x"]) == 1
+        sent = len(server.requests)
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert f"ethos: error: the model endpoint at {server.url} returned {says}" in error and "(2 attempt(s))" in error
+    assert sent == 2 and "Traceback" not in error
+
+
 def test_the_rate_limit_is_shared_by_all_roles(capsys):
     with StubOpenAI() as server:
         run_json(capsys, "--model", "openai:stub", "--base-url", server.url, "--rps", "8", "--n-personas", "3", "--no-cache", "x")
@@ -153,7 +169,7 @@ def test_the_rate_limit_is_shared_by_all_roles(capsys):
 
 def test_a_request_past_the_timeout_is_retried_then_reported_in_one_line(capsys):
     with StubOpenAI(delay=1.0) as server:
-        assert main(["run", "--model", "openai:stub", "--base-url", server.url, "--timeout", "0.3", "--max-retries", "1", "--no-cache", "x"]) == 2
+        assert main(["run", "--model", "openai:stub", "--base-url", server.url, "--timeout", "0.3", "--max-retries", "1", "--no-cache", "x"]) == 1
         requests = len(server.requests)
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert error.startswith("ethos: error: cannot reach the model endpoint") and "Timeout" in error

@@ -122,7 +122,9 @@ def test_fallbacks_are_counted_when_no_logprobs_and_no_letter_come_back(fake, ru
         ({"situation": "  ", "mode": "overton"}, "empty"),
         ({"situation": "x", "mode": "vote"}, "unknown mode 'vote'"),
         ({"situation": "x", "mode": "steerable"}, "needs a target"),
-        ({"situation": "x", "mode": "distributional", "options": ["a"]}, "at least two options"),
+        ({"situation": "x", "mode": "distributional"}, "needs the answer options"),
+        ({"situation": 3, "mode": "overton"}, "field 'situation' must be text"),
+        ({"situation": "x", "options": "a,b"}, "'options' must be a list of strings"),
     ],
 )
 def test_bad_requests_fail_in_the_graph_with_a_clear_error(fake, run_graph, request_, message):

@@ -79,7 +79,7 @@ def test_a_run_that_crashed_mid_fan_out_resumes_without_redoing_finished_agents(
         return "We must be honest."
 
     fake("fake-crash", replies={"persona_agent": crash_on_second})
-    assert main(["run", "--model", "fake-crash", "--n-personas", "3", SITUATION]) == 2
+    assert main(["run", "--model", "fake-crash", "--n-personas", "3", SITUATION]) == 1  # a runtime failure
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert "power cut" in error and "ethos run --resume" in error
     run_id = error.split("--resume ")[1].rstrip("`)")
@@ -131,3 +131,25 @@ def test_list_runs_skips_a_damaged_record(runs_dir):
     (runs_dir / "runs" / "x").mkdir(parents=True)
     (runs_dir / "runs" / "x" / "record.json").write_text("{cut")
     assert list_runs(runs_dir) == []
+
+
+def test_secrets_are_redacted_by_pattern_as_well_as_by_value():
+    text = ('{"base_url": "http://alice:pw123@host:8080/v1?api-key=abc123&v=2", "k": "sk-proj-0123456789", '
+            '"t": "hf_AbCdEfGh1234", "ok": "http://127.0.0.1:9/v1"}')
+    assert redact(text) == ('{"base_url": "http://[redacted]@host:8080/v1?api-key=[redacted]&v=[redacted]", "k": "[redacted]", '
+                            '"t": "[redacted]", "ok": "http://127.0.0.1:9/v1"}')
+
+
+def test_a_run_on_an_endpoint_with_credentials_resumes_only_with_the_url_given_again(fake, runs_dir, capsys):
+    def crash(prompt):
+        raise RuntimeError("power cut")
+
+    fake("fake-creds", replies={"persona_agent": crash})
+    url = "http://user:secretpw@127.0.0.1:9/v1?key=abcdef"
+    assert main(["run", "--model", "fake-creds", "--base-url", url, "--n-personas", "2", SITUATION]) == 1
+    run_id = capsys.readouterr().err.strip().splitlines()[-1].split("--resume ")[1].rstrip("`)")
+    assert "secretpw" not in load_record(runs_dir, run_id).path.read_text()
+    fake("fake-creds")
+    assert main(["run", "--resume", run_id]) == 2
+    assert "used an endpoint with credentials, which are not saved: pass --base-url again" in capsys.readouterr().err
+    assert main(["run", "--resume", run_id, "--base-url", url]) == 0

@@ -68,7 +68,9 @@ def test_an_interrupted_run_keeps_finished_items_and_continues(fake, tmp_path):
         run(fake("fake-runner", replies={"persona_generator": interrupt_on_third}), path, tmp_path / "out", runs_dir=tmp_path / "records")
     statuses = sorted(json.loads(p.read_text())["status"] for p in (tmp_path / "records").glob("runs/*/record.json"))
     assert "interrupted" in statuses and "running" not in statuses  # every item's record tells how it ended
-    done = ResultStore(tmp_path / "out" / "results.jsonl").succeeded()
+    store = ResultStore(tmp_path / "out")
+    done = store.succeeded()
+    store.close()
     assert {"0", "1"} <= done and "2" not in done  # an item in flight when interrupted may finish too
 
     resumed = fake("fake-runner")

@@ -44,7 +44,7 @@ GOOD = {"question": "Question: q?\nOptions: A. x B. y\nAnswer:", "options": ["x"
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"gold_distribution": [1.0]}, "field 'gold_distribution' must be a list of numbers, one per option"),
+        ({"gold_distribution": [1.0]}, "field 'gold_distribution' must be a list of finite numbers, one per option"),
         ({"gold_distribution": [0, 0]}, "positive sum"),
         ({"options": []}, "field 'options' must be a non-empty list"),
         ({"question": None}, "missing field 'question'"),
@@ -66,8 +66,17 @@ def test_duplicate_ids_are_rejected(tmp_path):
 
 
 def test_a_task_file_of_another_task_is_rejected():
-    with pytest.raises(EthosError, match="item 0 \\(id 1\\): field 'vrd' must be a string"):
+    with pytest.raises(EthosError, match="holds overton-vk items \\(by its name\\), not steerable-vk: pass --task overton-vk"):
         load_task(get_task("steerable-vk"), FIXTURES / SAMPLES["overton-vk"])
+
+
+def test_a_renamed_file_of_another_task_is_rejected_by_its_items(tmp_path):
+    renamed = tmp_path / "items.json"
+    renamed.write_text((FIXTURES / SAMPLES["distributional-moralchoice"]).read_text())
+    with pytest.raises(EthosError, match="item 0 .*this is not a distributional-globalopinionqa item"):
+        load_task(get_task("distributional-globalopinionqa"), renamed)
+    with pytest.raises(EthosError, match="item 0 .*this is not a steerable-opinionqa item"):
+        load_task(get_task("steerable-opinionqa"), renamed)
 
 
 def test_missing_data_is_reported(tmp_path):

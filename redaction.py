@@ -1,0 +1,63 @@
+"""Secrets never reach a file or a terminal: every text EthosAgents writes or prints passes `redact`.
+
+Redacted by value (environment variables whose names say they hold a secret) and by pattern
+(URL user-info and query values, bearer tokens, key-shaped strings such as `sk-…` and `hf_…`),
+so a key given only on the command line is caught too.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+from ethos.errors import EthosError
+
+MASK = "[redacted]"
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|AUTH|CREDENTIAL", re.IGNORECASE)
+_PATTERNS = [
+    (re.compile(r"(?<=://)[^/\s@\"'<>]+@"), MASK + "@"),  # scheme://user:pass@host
+    (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=\-]{8,}"), r"\1" + MASK),
+    (re.compile(r"\b(?:sk|rk|pk)-[A-Za-z0-9_\-]{8,}"), MASK),  # OpenAI-style keys
+    (re.compile(r"\bhf_[A-Za-z0-9]{8,}"), MASK),  # Hugging Face tokens
+    (re.compile(r"\b(?:gh[pousr]|github_pat)_[A-Za-z0-9_]{8,}"), MASK),
+]
+# A query value in a URL: `?name=value&...` keeps each name, masks each value.
+_URL_QUERY = re.compile(r"(\b[a-z][a-z0-9+.\-]*://[^\s\"'<>?#]*\?)([^\s\"'<>#]*)", re.IGNORECASE)
+
+
+def _mask_query(match: re.Match) -> str:
+    pairs = [part.partition("=") for part in match[2].split("&")]
+    return match[1] + "&".join(f"{name}={MASK}" if sep else name for name, sep, _ in pairs)
+
+
+def redact(text: str) -> str:
+    for name, value in os.environ.items():
+        if _SECRET_NAME.search(name) and len(value) >= 6 and value in text:
+            text = text.replace(value, MASK)
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return _URL_QUERY.sub(_mask_query, text)
+
+
+def split_endpoint(url: str) -> tuple[str, dict[str, str]]:
+    """An endpoint URL as (base URL, query parameters): the client appends its path to the base
+    and sends the query with every request (a query left in the base would end up before the path)."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise EthosError(f"--base-url must be an http(s) URL such as http://127.0.0.1:8080/v1, got {redact(url)!r}")
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        raise EthosError(f"--base-url has an invalid port: {redact(url)!r}") from None
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")), dict(parse_qsl(parts.query, keep_blank_values=True))
+
+
+def public_endpoint(url: str) -> str:
+    """The endpoint as messages name it: scheme, host, port and path; no credentials, no query."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
