@@ -240,7 +240,8 @@ def _context(args):
 
 
 def _runs_dir(args) -> Path:
-    return _writable_dir(args.runs_dir or default_runs_dir(), "--runs-dir" if args.runs_dir else "the runs folder ($ETHOS_RUNS_DIR)")
+    named = "--runs-dir" if args.runs_dir else "$ETHOS_RUNS_DIR" if os.environ.get("ETHOS_RUNS_DIR") else "the runs folder"
+    return _writable_dir(args.runs_dir or default_runs_dir(), named)
 
 
 def _resumed_context(record, args):
@@ -396,9 +397,11 @@ def run_command(args) -> int:
                 _show_update(chunk, state, context, args.trace)
     except BaseException as exc:
         state = graph.get_state(config).values or state
-        status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+        status = "interrupted" if isinstance(exc, (KeyboardInterrupt, BrokenPipeError)) else "failed"  # `| head` closed the pipe
         record.finish(state, status=status, seconds=time.perf_counter() - started, error=f"{exc.__class__.__name__}: {exc}", prices=prices)
         hint = f"run {record.run_id} is saved: continue it with `ethos run --resume {record.run_id}`"
+        if isinstance(exc, BrokenPipeError):
+            raise
         if isinstance(exc, EthosError):
             raise exc.__class__(f"{exc} ({hint})") from exc
         if isinstance(exc, Exception):

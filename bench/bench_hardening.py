@@ -68,7 +68,7 @@ def measure_fuzz() -> dict:
             counts["tracebacks"] += 1
             continue
         if code is None:  # generated: success, or a line naming the file and the item
-            named = status == 0 or any(f"item 0" in line for line in text.splitlines() if line.startswith("ethos: error"))
+            named = status == 0 or any("item 0" in line for line in text.splitlines() if line.startswith("ethos: error"))
             counts["not_one_named_line"] += not named
             continue
         errors = [line for line in text.splitlines() if line.startswith("ethos: error: ")]

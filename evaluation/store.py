@@ -51,7 +51,7 @@ class ResultStore:
                 record = json.loads(line)
             except (json.JSONDecodeError, UnicodeDecodeError):
                 record = None
-            if not (isinstance(record, dict) and isinstance(record.get("id"), (str, int)) and isinstance(record.get("status"), str)):
+            if not _readable(record):
                 self.repairs["unreadable_lines"] += 1
                 continue
             self.records[str(record["id"])] = record
@@ -107,6 +107,14 @@ class ResultStore:
                 self._running.write_text("")
             self._lock_file.close()  # closing the descriptor releases the lock
             self._lock_file = None
+
+
+def _readable(record) -> bool:
+    """A record the runner can use: an id and a status, and a succeeded one with its prediction."""
+    if not (isinstance(record, dict) and isinstance(record.get("id"), (str, int)) and isinstance(record.get("status"), str)):
+        return False
+    return record["status"] != "ok" or (all(k in record for k in ("output", "distribution", "seconds"))
+                                        and isinstance(record.get("fallbacks"), dict))
 
 
 def _acquire(path: Path):

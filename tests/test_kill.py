@@ -71,6 +71,8 @@ def test_kills_a_cut_line_and_a_second_writer_lose_and_duplicate_nothing(tmp_pat
 
     final = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert final.returncode == 0, final.stderr
+    print(f"\nkill test: {len(done_before)} of {N_ITEMS} items done across the kills; the final run said: "
+          + " ".join(line for line in final.stderr.splitlines() if "results.jsonl" in line))
     assert "Traceback" not in final.stderr
     ok = _ok_lines(results)
     assert sorted(r["id"] for r in ok) == list(range(N_ITEMS))  # every item exactly once
@@ -82,3 +84,4 @@ def test_kills_a_cut_line_and_a_second_writer_lose_and_duplicate_nothing(tmp_pat
     # (an item killed after its record said ok but before its result line was written ran twice)
     assert "running" not in statuses and statuses.count("ok") >= N_ITEMS
     assert "interrupted" in statuses  # items in flight at a kill say so
+    print(f"kill test: run records: {statuses.count('ok')} ok, {statuses.count('interrupted')} interrupted")

@@ -7,8 +7,9 @@ a new call starts from the slot that shares the longest prompt prefix with it, o
 prefix from any slot, so what the prompts of one item share (instructions, situation, question)
 is evaluated once. Each call samples with its own llama.cpp sampler chain and seed, so no call
 draws from another's random stream. Its logits can still differ in the last bits with what it
-shares a batch with (llama.cpp's CPU kernels are not batch-invariant): short replies and option
-probabilities match, a long sampled reply may not. One call at a time repeats exactly.
+shares a batch with (llama.cpp's CPU kernels are not batch-invariant): short replies match; option
+log-probabilities match unless the step also reads other prompts (then up to 0.15 nats apart); a
+long sampled reply may not match. One call at a time repeats exactly.
 """
 
 from __future__ import annotations
