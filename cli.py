@@ -50,6 +50,22 @@ def _positive(text: str) -> float:
     return value
 
 
+def _comma_list(choices, every: str | None = None):
+    """An argparse type: one or more comma-separated names from `choices` (`every` stands for all)."""
+
+    def parse(text: str) -> list[str]:
+        names = [n.strip() for n in text.split(",") if n.strip()]
+        if every and every in names:
+            return list(choices)
+        unknown = [n for n in names if n not in choices]
+        if unknown or not names:
+            what = f"unknown {unknown[0]!r}" if unknown else "an empty list"
+            raise argparse.ArgumentTypeError(f"{what}: choose from {', '.join(choices)}{f' or {every}' if every else ''} (comma-separated)")
+        return list(dict.fromkeys(names))
+
+    return parse
+
+
 def _writable_dir(path: Path, flag: str) -> Path:
     """`path` as a folder EthosAgents can write to (created if missing), or an error naming the flag."""
     if path.exists() and not path.is_dir():
@@ -105,6 +121,12 @@ def _add_runs_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runs-dir", type=Path, metavar="DIR", help="records, traces, checkpoints and cache (default: $ETHOS_RUNS_DIR or ~/.local/share/ethosagents/runs)")
 
 
+def _version() -> str:
+    from ethos.versions import package_version
+
+    return package_version()
+
+
 def build_parser() -> argparse.ArgumentParser:
     # Only light imports here: `ethos --help` and `ethos personas list` start without torch,
     # LangChain or LangGraph. Modes are checked when the request is (plugins may add modes).
@@ -113,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="ethos", description="Role-driven pluralistic alignment for health care.",
                      epilog="Exit status: 0 done, 1 runtime failure (endpoint, model, failed items), 2 usage or input error, 130 interrupted.")
     parser.add_argument("--debug", action="store_true", help="on an error, also print the traceback (or set ETHOS_DEBUG=1)")
+    parser.add_argument("--version", action="version", version=f"ethos {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = commands.add_parser(
         "run",
@@ -134,8 +157,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_arguments(run)
 
     evaluate = commands.add_parser("eval", help="run methods over a VITAL task file and score them (resumable)")
-    evaluate.add_argument("--task", required=True, choices=list(TASKS))
-    evaluate.add_argument("--method", default="ethosagents", choices=[*METHODS, "all"])
+    evaluate.add_argument("--task", required=True, type=_comma_list(list(TASKS)), metavar="TASKS",
+                          help=f"one or more of {', '.join(TASKS)} (comma-separated; --data is then a folder)")
+    evaluate.add_argument("--method", default=["ethosagents"], type=_comma_list(list(METHODS), every="all"), metavar="METHODS",
+                          help=f"one or more of {', '.join(METHODS)}, or all (comma-separated; default ethosagents)")
+    evaluate.add_argument("--json", action="store_true", help="print the metrics of every task and method as one JSON list")
+    evaluate.add_argument("--config", type=Path, metavar="FILE.toml",
+                          help="settings from a TOML file, keys named as the flags (task, method, data, model, n_personas, ablation, ...); "
+                               "flags on the command line win")
     evaluate.add_argument("--data", required=True, type=Path, metavar="PATH", help="the task's VITAL file, or a folder of VITAL files")
     evaluate.add_argument("--limit", type=_integer(), metavar="N", help="only N items, drawn over distinct questions (see --sample)")
     evaluate.add_argument("--sample", choices=["spread", "first"], default="spread",
@@ -359,7 +388,7 @@ def run_command(args) -> int:
 
     from ethos.graph.conversation import render_tree
     from ethos.graph.records import RunRecord, load_prices, load_record
-    from ethos.graph.state import count_fallbacks, validate_request
+    from ethos.graph.state import count_fallbacks, fallback_warning, validate_request
     from ethos.graph.tracing import JsonlTracer
 
     runs_dir = _runs_dir(args)
@@ -386,7 +415,8 @@ def run_command(args) -> int:
     started = time.perf_counter()
     quiet = args.json
     if not quiet:
-        verb = "Resuming" if args.resume else f"Generating {context.n_personas} personas with {context.generator_model} for"
+        verb = ("Resuming" if args.resume else f"Choosing {context.n_personas} library personas for" if context.personas == "library"
+                else f"Generating {context.n_personas} personas with {context.generator_model} for")
         print(f"{verb} run {record.run_id} ...", file=sys.stderr)
     state: dict = {}
     try:
@@ -416,6 +446,9 @@ def run_command(args) -> int:
         state["persona_report"]["diagnostics"]["diversity"] = embedding_diversity([Persona.model_validate(p) for p in state["personas"]])
     fallbacks = count_fallbacks(state)
     record.finish(state, status="ok", seconds=seconds, fallbacks=fallbacks, prices=prices)
+    warning = fallback_warning(state)
+    if warning:
+        print(f"ethos: warning: {warning}", file=sys.stderr)
     tokens = record.data["tokens"]
     if args.json:
         keys = ("situation", "mode", "options", "target", "attribute", "personas", "persona_report", "comments", "result")
@@ -493,15 +526,16 @@ def personas_command(args) -> int:
     if args.json:
         print(json.dumps([p.model_dump(exclude_none=True) for p in library], ensure_ascii=False))
         return 0
+    if args.roles:  # first, so the long persona table does not hide them
+        from ethos.agents.moderators import moderators
+
+        print(f"moderators (--mode): {', '.join(moderators())}")
+        print(f"persona agents (--agent-variant): {', '.join(_persona_agents())}\n")
+    print(f"{'name':<34} {'stakeholder':<30} {'framework':<36} culture, religion, age")
     for p in library:
         who = ", ".join(v for v in (p.culture, p.religion, p.age_group) if v)
         print(f"{p.name:<34} {p.stakeholder[:28]:<30} {p.framework[:34]:<36} {who}")
     print(f"{len(library)} personas (curated library, {user_persona_dir()}, plugins, --persona-file)", file=sys.stderr)
-    if args.roles:
-        from ethos.agents.moderators import moderators
-
-        print(f"moderators (--mode): {', '.join(moderators())}")
-        print(f"persona agents (--agent-variant): {', '.join(_persona_agents())}")
     return 0
 
 
@@ -574,40 +608,46 @@ def _print_metrics(rows: list[dict]) -> None:
 
 
 def eval_command(args) -> int:
-    from ethos.evaluation.tasks import METHODS
     from ethos.evaluation.runner import evaluate
-    from ethos.graph.records import load_prices
     from ethos.evaluation.tasks import get_task, load_task, sample_items, task_file
+    from ethos.graph.records import finite, load_prices
 
-    task = get_task(args.task)
-    data = task_file(task, args.data)
-    loaded = load_task(task, data)
-    if args.limit is not None:
-        loaded = sample_items(loaded, args.limit, how=args.sample, seed=args.sample_seed)
-    context = _context(args)
-    runs_dir = _runs_dir(args)
-    _prepare_backends(context, args, runs_dir)
-    prices = load_prices(args.prices) if args.prices else None
-    methods = list(METHODS) if args.method == "all" else [args.method]
+    methods = args.method
     if args.server and methods != ["ethosagents"]:
         raise EthosError("--server runs the graph, so it takes --method ethosagents only")
     if args.ablation and "ethosagents" not in methods:
         raise EthosError("--ablation switches off parts of ethosagents: use it with --method ethosagents or all")
+    tasks = [get_task(name) for name in args.task]
+    loaded = {}
+    for task in tasks:  # every file is read and checked before any model loads
+        items = load_task(task, task_file(task, args.data))
+        loaded[task.name] = sample_items(items, args.limit, how=args.sample, seed=args.sample_seed) if args.limit else items
+    context = _context(args)
+    runs_dir = _runs_dir(args)
+    _prepare_backends(context, args, runs_dir)
+    prices = load_prices(args.prices) if args.prices else None
     # Each ablation is a run of its own, beside the full method.
     runs = [(method, context) for method in methods] + [("ethosagents", context.with_ablation(a)) for a in args.ablation]
-    out = _writable_dir(args.out, "--out") if args.out else runs_dir / "eval" / task.name
-    rows = []
-    for method, ctx in runs:
-        out_dir = out / "+".join([method, *ctx.ablations])
-        rows.append(evaluate(
-            task, method, loaded, ctx, data=data, out_dir=out_dir,
-            max_concurrency=args.max_concurrency or 1, nli_model=args.nli_model, progress=not args.no_progress,
-            runs_dir=runs_dir, prices=prices, server=args.server,
-            scoring={"parser": args.parser, "include_single_option": args.include_single_option},
-        ))
-        print(f"{out_dir.name}: predictions in {out_dir / 'predictions.json'}", file=sys.stderr)
-    _print_metrics(rows)
-    failed = sum(r.get("failed") or 0 for r in rows)
+    out = _writable_dir(args.out, "--out") if args.out else None
+    tables = []
+    for task in tasks:
+        task_out = (out / task.name if len(tasks) > 1 else out) if out else runs_dir / "eval" / task.name
+        rows = []
+        for method, ctx in runs:
+            out_dir = task_out / "+".join([method, *ctx.ablations])
+            rows.append(evaluate(
+                task, method, loaded[task.name], ctx, data=task_file(task, args.data), out_dir=out_dir,
+                max_concurrency=args.max_concurrency or 1, nli_model=args.nli_model, progress=not args.no_progress,
+                runs_dir=runs_dir, prices=prices, server=args.server,
+                scoring={"parser": args.parser, "include_single_option": args.include_single_option},
+            ))
+            print(f"{task.name} {out_dir.name}: predictions in {out_dir / 'predictions.json'}", file=sys.stderr)
+        tables.append(rows)
+        if not args.json:
+            _print_metrics(rows)
+    if args.json:
+        print(json.dumps([finite(row) for rows in tables for row in rows]))
+    failed = sum(r.get("failed") or 0 for rows in tables for r in rows)
     if failed:
         raise RunFailure(f"{failed} item(s) failed (see the table; errors in each folder's results.jsonl): rerun the same command to retry them")
     return 0
@@ -615,12 +655,18 @@ def eval_command(args) -> int:
 
 def score_command(args) -> int:
     from ethos.evaluation.scoring import score_items
-    from ethos.evaluation.tasks import check_item, get_task, task_of_file
+    from ethos.evaluation.tasks import TASKS, check_item, get_task, task_of_file
     from ethos.evaluation.vital import load_items
 
     if not args.file.is_file():
         raise EthosError(f"predictions file not found: {args.file}" if not args.file.exists() else f"{args.file} is a folder: give a predictions file")
-    task = get_task(args.task) if args.task else task_of_file(args.file)
+    config = _eval_config(args.file)  # eval's own output folder says its task and method
+    if args.task:
+        task = get_task(args.task)
+    elif config.get("task") in TASKS:
+        task = get_task(config["task"])
+    else:
+        task = task_of_file(args.file)
     items = load_items(args.file)
     for index, item in enumerate(items):
         if not isinstance(item, dict):
@@ -632,8 +678,18 @@ def score_command(args) -> int:
 
         print(json.dumps(finite(metrics)))
     else:
-        _print_metrics([metrics | {"method": args.file.stem}])
+        context = config.get("context") if isinstance(config.get("context"), dict) else {}
+        _print_metrics([metrics | {"method": str(config.get("method") or args.file.stem), "ablations": context.get("ablations") or []}])
     return 0
+
+
+def _eval_config(predictions: Path) -> dict:
+    """The config.json `ethos eval` wrote beside a predictions file, or {}."""
+    try:
+        config = json.loads((predictions.parent / "config.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    return config if isinstance(config, dict) else {}
 
 
 def report_command(args) -> int:
@@ -658,7 +714,8 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in argv or os.environ.get("ETHOS_DEBUG", "") not in ("", "0")
     argv = [a for a in argv if a != "--debug"]
     try:
-        args = build_parser().parse_args(argv)  # the parser lists plugin modes: a broken plugin fails here
+        parser = build_parser()
+        args = parser.parse_args(_with_config(argv, parser))  # the parser lists plugin modes: a broken plugin fails here
         return COMMANDS[args.command](args)
     except SystemExit as exc:  # argparse: --help (0) or a usage error it has printed (2)
         return exc.code if isinstance(exc.code, int) else 2
@@ -682,6 +739,46 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ethos: internal error: {exc.__class__.__name__}: {redact(str(exc))[:300]} "
               f"(a bug in EthosAgents: rerun with --debug and report the traceback)", file=sys.stderr)
         return 1
+
+
+def _with_config(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """`ethos eval --config FILE.toml ...`: the file's settings become flags placed before the
+    command line's own, so that every value is checked as its flag is, and a flag given wins."""
+    if "eval" not in argv:
+        return argv
+    at = argv.index("eval")
+    rest = argv[at + 1:]
+    paths = [rest[i + 1] for i, a in enumerate(rest[:-1]) if a == "--config"] + [a.split("=", 1)[1] for a in rest if a.startswith("--config=")]
+    if not paths:
+        return argv
+    import tomllib
+
+    path = Path(paths[-1])
+    try:
+        settings = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise EthosError(f"--config {path}: cannot read it ({exc.__class__.__name__}: {exc})") from None
+    evaluate = next(a for a in parser._subparsers._group_actions[0].choices.values() if a.prog.endswith(" eval"))
+    actions = evaluate._option_string_actions
+    tokens: list[str] = []
+    for key, value in settings.items():
+        flag = "--" + key.replace("_", "-")
+        action = actions.get(flag)
+        if action is None or flag in ("--config", "--help"):
+            raise EthosError(f"--config {path}: unknown setting '{key}' (settings are eval's flags, e.g. task, method, data, n_personas)")
+        if isinstance(action, argparse._StoreTrueAction):
+            if not isinstance(value, bool):
+                raise EthosError(f"--config {path}: '{key}' must be true or false")
+            tokens += [flag] if value else []
+        elif isinstance(action, argparse._AppendAction):
+            tokens += [t for v in (value if isinstance(value, list) else [value]) for t in (flag, str(v))]
+        elif isinstance(value, list):  # --task and --method take comma lists
+            tokens += [flag, ",".join(map(str, value))]
+        elif isinstance(value, (dict, bool)):
+            raise EthosError(f"--config {path}: '{key}' must be a single value")
+        else:
+            tokens += [flag, str(value)]
+    return argv[: at + 1] + tokens + rest
 
 
 def _debug_traceback(debug: bool) -> None:

@@ -87,3 +87,23 @@ def count_fallbacks(state: dict) -> dict:
         "uniform_distributions": sum(1 for d in distributions if d.get("source") == "uniform_fallback"),
         "sampled_distributions": sum(1 for d in distributions if d.get("source") == "sampling"),
     }
+
+
+def fallback_warning(state: dict) -> str | None:
+    """One line when fallbacks make up most of a result, so that nobody reads it as the method's."""
+    report, fallbacks = state.get("persona_report") or {}, count_fallbacks(state)
+    personas, comments = len(state.get("personas") or []), len(state.get("comments") or [])
+    result = state.get("result") or {}
+    distributions = len(result.get("per_persona") or [])
+    found = []
+    if report.get("requested") and fallbacks["library_personas"] * 2 > personas:
+        found.append(f"{fallbacks['library_personas']} of {personas} personas are library top-ups, not generated")
+    unchosen = fallbacks["comments_without_choice"] + fallbacks["uniform_choices"]
+    if state.get("options") and unchosen * 2 > comments:
+        found.append(f"{unchosen} of {comments} comments carry no choice of the model's own")
+    if distributions and fallbacks["uniform_distributions"] * 2 > distributions:
+        found.append(f"{fallbacks['uniform_distributions']} of {distributions} answer distributions are uniform fallbacks")
+    if not found:
+        return None
+    return ("; ".join(found) + ": the result says little about the model's own perspectives "
+            "(a larger --model or --generator-model, more --persona-tokens, or --personas hybrid help)")

@@ -120,10 +120,12 @@ def build_persona_set(
             report.library_added = len(extra)
     if add_target_holder and target and not any(holds_target(p, target) for p in personas):
         holder = next((p for p in ranked if holds_target(p, target)), None) or target_persona(target)
+        holder = holder.model_copy(update={"source": "target"})  # listed as added to hold the target
         # The steerable moderator needs a faithful comment to select: replace a library top-up, or add.
         topped = [i for i, p in enumerate(personas) if p.source == "library" and source == "generated"]
         if topped:
             personas[topped[-1]] = holder
+            report.topped_up -= 1  # the counters say what the set holds
         else:
             personas.append(holder)
         report.target_added = 1

@@ -100,3 +100,26 @@ def test_unreachable_endpoint_gives_no_traceback():
     )
     assert proc.returncode == 1 and "Traceback" not in proc.stderr  # a runtime failure
     assert proc.stderr.strip().splitlines()[-1].startswith("ethos: error: cannot reach the model endpoint")
+
+
+def test_the_counters_agree_with_the_listing_and_mostly_fallback_results_are_flagged(fake, capsys):
+    spec = fake(constraints=(), replies={"persona_generator": lambda prompt: "nothing useful"}).spec
+    out = run_json(capsys, "--model", spec, "--n-personas", "6", "--mode", "steerable", "--target", "Right to privacy", SITUATION)
+    sources = [p["source"] for p in out["personas"]]
+    report = out["persona_report"]
+    assert sources.count("library") == report["topped_up"] == out["fallbacks"]["library_personas"] == 5
+    assert sources.count("target") == report["target_added"] == 1
+    assert main(["run", "--model", spec, "--n-personas", "6", SITUATION]) == 0
+    warning = [line for line in capsys.readouterr().err.splitlines() if line.startswith("ethos: warning:")]
+    assert warning == ["ethos: warning: 6 of 6 personas are library top-ups, not generated: the result says little about the model's own "
+                       "perspectives (a larger --model or --generator-model, more --persona-tokens, or --personas hybrid help)"]
+    assert main(["run", "--model", fake().spec, "--n-personas", "6", SITUATION]) == 0
+    assert "warning" not in capsys.readouterr().err  # a run of generated personas is not flagged
+
+
+def test_personas_list_shows_the_roles_first_then_a_table_with_a_header(capsys):
+    assert main(["personas", "list", "--roles"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("moderators (--mode): ") and "overton" in lines[0]
+    assert lines[1].startswith("persona agents (--agent-variant): ")
+    assert lines[3].split()[:3] == ["name", "stakeholder", "framework"] and len(lines) > 20

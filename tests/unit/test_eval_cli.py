@@ -59,3 +59,32 @@ def test_eval_errors_are_one_line(capsys, argv, message):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("ethos: error: ") and message in err[-1]
+
+
+def test_tasks_and_methods_take_comma_lists_and_score_reads_evals_own_config(fake, tmp_path, capsys):
+    spec, out = fake().spec, tmp_path / "runs"
+    assert main(["eval", "--task", "steerable-opinionqa,distributional-moralchoice", "--method", "vanilla,prompting", "--data", str(FIXTURES),
+                 "--model", spec, "--n-personas", "2", "--out", str(out), "--no-progress", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["task"], r["method"]) for r in rows] == [("steerable-opinionqa", "vanilla"), ("steerable-opinionqa", "prompting"),
+                                                        ("distributional-moralchoice", "vanilla"), ("distributional-moralchoice", "prompting")]
+    predictions = out / "distributional-moralchoice" / "prompting" / "predictions.json"
+    assert main(["score", str(predictions)]) == 0  # no --task: eval's config.json beside the file says it
+    printed = capsys.readouterr().out
+    assert "distributional-moralchoice: jsd" in printed and "  prompting " in printed
+
+
+def test_version(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("ethos 0.")
+
+
+def test_a_toml_config_holds_the_settings_and_flags_win(fake, tmp_path, capsys):
+    config = tmp_path / "eval.toml"
+    config.write_text(f'task = ["distributional-moralchoice"]\nmethod = ["vanilla", "prompting"]\ndata = "{FIXTURES}"\n'
+                      f'model = "{fake().spec}"\nn_personas = 2\nno_progress = true\njson = true\n')
+    assert main(["eval", "--config", str(config), "--method", "vanilla", "--out", str(tmp_path / "out")]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["task"], r["method"]) for r in rows] == [("distributional-moralchoice", "vanilla")]  # the flag won over the file
+    saved = json.loads((tmp_path / "out" / "vanilla" / "config.json").read_text())
+    assert saved["context"]["n_personas"] == 2
