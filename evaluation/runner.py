@@ -11,6 +11,7 @@ import copy
 import json
 import sys
 import time
+from contextlib import nullcontext
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict
 from pathlib import Path
@@ -25,6 +26,7 @@ from ethos.evaluation.tasks import Task
 from ethos.graph.context import Context
 from ethos.evaluation.store import ResultStore
 from ethos.graph.records import RunRecord, finite, write_json
+from ethos.graph.tracing import tracing_to
 from ethos.redaction import redact
 from ethos.versions import file_sha256, package_version, prompts_version
 
@@ -111,7 +113,7 @@ def _run_items(task: Task, method: str, loaded: list[tuple[dict, dict]], ctx: Co
         prediction, exchanges = Prediction(), []
         status, error = "interrupted", None  # stays so if a KeyboardInterrupt passes through
         try:
-            with recording() as exchanges:
+            with recording() as exchanges, tracing_to(run.trace_path) if run else nullcontext():
                 prediction = predict(method, task, request, ctx, server)
             status = "ok"
         except EthosError as exc:

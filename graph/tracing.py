@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from langchain_core.tracers.base import BaseTracer
+from langchain_core.tracers.context import register_configure_hook
 from langchain_core.tracers.schemas import Run
 
 from ethos.graph.records import redact
@@ -50,3 +54,21 @@ class JsonlTracer(BaseTracer):
             f.write(text + "\n")
 
     _on_chain_end = _on_chain_error = _on_llm_end = _on_llm_error = _write
+
+
+# A tracer set here joins every LangChain run started in this context (graph nodes and bare model
+# calls alike): the baselines call models outside any graph, and their calls are traced too.
+_active: ContextVar[JsonlTracer | None] = ContextVar("ethos_jsonl_tracer", default=None)
+register_configure_hook(_active, inheritable=True)
+
+
+@contextmanager
+def tracing_to(path: Path) -> Iterator[JsonlTracer]:
+    """Trace every run started inside the block, in this thread and the threads it starts with a
+    copy of its context (LangGraph's and `in_parallel`'s), to `path`."""
+    tracer = JsonlTracer(path)
+    token = _active.set(tracer)
+    try:
+        yield tracer
+    finally:
+        _active.reset(token)

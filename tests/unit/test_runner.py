@@ -104,3 +104,18 @@ def test_concurrency_bound_is_respected(fake, tmp_path):
     slow = Overlap(0.05, "#P: v; f; r; e; s\n#Q: v2; f2; r2; e2; s2")
     run(fake("fake-runner", replies={"persona_generator": slow}), path, tmp_path / "out", max_concurrency=3)
     assert 2 <= slow.peak <= 3
+
+
+@pytest.mark.parametrize("method", ["vanilla", "ethosagents"])
+def test_every_eval_item_writes_its_trace(fake, tmp_path, method):
+    path = items_file(tmp_path, n=2)
+    backend = fake("fake-trace")
+    ctx = Context(generator_model=backend.spec, agent_model=backend.spec, moderator_model=backend.spec, n_personas=2)
+    evaluate(TASK, method, load_task(TASK, path), ctx, data=path, out_dir=tmp_path / "out", progress=False, runs_dir=tmp_path / "runs")
+    traces = sorted((tmp_path / "runs").glob("runs/*/trace.jsonl"))
+    assert len(traces) == 2
+    for trace in traces:
+        lines = [json.loads(line) for line in trace.read_text().splitlines()]
+        calls = [line for line in lines if line["run_type"] in ("llm", "chat_model")]
+        record = json.loads((trace.parent / "record.json").read_text())
+        assert len(calls) == record["tokens"]["calls"] > 0  # every model call of the item, and only its own
