@@ -12,7 +12,7 @@ import json
 import sys
 import time
 from contextlib import nullcontext
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import asdict
 from pathlib import Path
 
@@ -114,6 +114,7 @@ def _run_items(task: Task, method: str, loaded: list[tuple[dict, dict]], ctx: Co
         status, error = "interrupted", None  # stays so if a KeyboardInterrupt passes through
         try:
             with recording() as exchanges, tracing_to(run.trace_path) if run else nullcontext():
+                in_flight[id(exchanges)] = exchanges  # the progress line reads it while the item runs
                 prediction = predict(method, task, request, ctx, server)
             status = "ok"
         except EthosError as exc:
@@ -122,6 +123,7 @@ def _run_items(task: Task, method: str, loaded: list[tuple[dict, dict]], ctx: Co
         except Exception as exc:  # this item failed; the next run retries it
             status, error = "failed", f"{exc.__class__.__name__}: {exc}"
         finally:
+            in_flight.pop(id(exchanges), None)
             seconds = time.perf_counter() - started
             conversation = prediction.detail.pop("conversation", None) or [{"node": method, **e} for e in exchanges]
             if run:
@@ -132,14 +134,18 @@ def _run_items(task: Task, method: str, loaded: list[tuple[dict, dict]], ctx: Co
         result |= {**asdict(prediction), "seconds": round(seconds, 3)}
         store.add(result)
 
+    in_flight: dict[int, list[dict]] = {}
     bar = tqdm(total=len(loaded), initial=len(loaded) - len(todo), desc=f"{task.name} {method}", unit="item",
                file=sys.stderr, disable=not progress)
     pool = ThreadPoolExecutor(max_workers=max_concurrency)
     try:
-        futures = [pool.submit(run_item, item, request) for item, request in todo]
-        for future in as_completed(futures):
-            future.result()
-            bar.update()
+        pending = {pool.submit(run_item, item, request) for item, request in todo}
+        while pending:
+            finished, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+            for future in finished:
+                future.result()
+                bar.update()
+            bar.set_postfix_str(in_flight_summary(list(in_flight.values())) if pending else "", refresh=True)
     except BaseException:
         # Stop scheduling, but let items in flight finish and record themselves, so that their
         # work is kept and a restarted run never runs them a second time.
@@ -149,6 +155,16 @@ def _run_items(task: Task, method: str, loaded: list[tuple[dict, dict]], ctx: Co
     finally:
         bar.close()
     pool.shutdown()
+
+
+def in_flight_summary(items: list[list[dict]]) -> str:
+    """What the items in flight have done so far: model calls, new tokens, the latest stage."""
+    exchanges = [e for item in items for e in list(item)]
+    if not items:
+        return ""
+    tokens = sum((e.get("usage") or {}).get("output_tokens", 0) for e in exchanges)
+    stage = exchanges[-1]["role"].replace("_", " ") if exchanges else "starting"
+    return f"{len(items)} in flight: {len(exchanges)} model calls, {tokens} new tokens, last: {stage}"
 
 
 def finish(

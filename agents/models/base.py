@@ -113,17 +113,18 @@ def _constraint_kwargs(dialect: str, grammar: str, json_schema: dict) -> dict:
     return {"response_format": {"type": "json_object", "schema": json_schema}}
 
 
-_exchanges: ContextVar[list | None] = ContextVar("ethos_exchanges", default=None)
+_exchanges: ContextVar[tuple[list, ...]] = ContextVar("ethos_exchanges", default=())
 
 
 @contextmanager
 def recording() -> Iterator[list[dict]]:
     """Collect every model exchange made in this context (threads started with the context too).
 
-    Graph nodes use it to put what each agent was asked and answered into the graph state.
+    Graph nodes use it to put what each agent was asked and answered into the graph state. It
+    nests: an eval item's recording also sees the exchanges its graph nodes record.
     """
     exchanges: list[dict] = []
-    token = _exchanges.set(exchanges)
+    token = _exchanges.set((*_exchanges.get(), exchanges))
     try:
         yield exchanges
     finally:
@@ -170,9 +171,9 @@ class Backend:
         if not reply.usage_metadata and self._count_tokens:
             prompt, text = sum(self._count_tokens(m[1]) for m in messages), self._count_tokens(_text(reply))
             reply.usage_metadata = {"input_tokens": prompt, "output_tokens": text, "total_tokens": prompt + text}
-        exchanges = _exchanges.get()
-        if exchanges is not None:
-            exchanges.append(_exchange(self.spec, role, messages, kwargs, reply, time.perf_counter() - started))
+        exchange = _exchange(self.spec, role, messages, kwargs, reply, time.perf_counter() - started)
+        for exchanges in _exchanges.get():
+            exchanges.append(exchange)
         return reply
 
     def complete(
