@@ -9,6 +9,7 @@ import os
 import sys
 import textwrap
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 from ethos.errors import EthosError, RunFailure
@@ -419,12 +420,20 @@ def run_command(args) -> int:
                 else f"Generating {context.n_personas} personas with {context.generator_model} for")
         print(f"{verb} run {record.run_id} ...", file=sys.stderr)
     state: dict = {}
+    live = _live_view(args, context)  # on a terminal: each agent's text as it is written
     try:
-        for stream_mode, chunk in graph.stream(request, context=context, config=config, stream_mode=["updates", "values"], durability="sync"):
-            if stream_mode == "values":
-                state = chunk
-            elif not quiet:
-                _show_update(chunk, state, context, args.trace)
+        with live or nullcontext():
+            modes = ["updates", "values", *(["messages"] if live else [])]
+            for stream_mode, chunk in graph.stream(request, context=context, config=config, stream_mode=modes, durability="sync"):
+                if stream_mode == "messages":
+                    message, metadata = chunk
+                    live.token(message.content if isinstance(message.content, str) else "", metadata)
+                elif stream_mode == "values":
+                    state = chunk
+                elif not quiet:
+                    if live:
+                        live.finished(chunk)
+                    _show_update(chunk, state, context, args.trace)
     except BaseException as exc:
         state = graph.get_state(config).values or state
         status = "interrupted" if isinstance(exc, (KeyboardInterrupt, BrokenPipeError)) else "failed"  # `| head` closed the pipe
@@ -470,6 +479,15 @@ def run_command(args) -> int:
         print(f"Done in {seconds:.1f} s: {tokens['output_tokens']} new tokens{cached}{cost}. "
               f"Run {record.run_id}: `ethos trace {record.run_id}`", file=sys.stderr)
     return 0
+
+
+def _live_view(args, context):
+    """The live view, for a person at a terminal (not for --json, --trace, a pipe or TERM=dumb)."""
+    if args.json or args.trace or not sys.stdout.isatty() or os.environ.get("TERM") == "dumb":
+        return None
+    from ethos.live import LiveView
+
+    return LiveView(context.n_personas)
 
 
 def _show_update(chunk: dict, state: dict, context, trace: bool) -> None:

@@ -13,7 +13,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Overwrite, Send
 
 from ethos.agents.models import Decoding
-from ethos.agents.models.base import recording
+from ethos.agents.models.base import labelled, recording
 from ethos.agents.moderators import moderators
 from ethos.agents.persona_agent import persona_agents
 from ethos.errors import EthosError
@@ -93,7 +93,7 @@ def persona_agent(task: PersonaTask, runtime: Runtime[Context]) -> dict:
     ctx = _context(runtime)
     agent = persona_agents()[ctx.agent_variant]
     conditioning = {k: task.get(k) for k in _conditioning_parameters(agent)}
-    with recording() as exchanges:
+    with recording() as exchanges, labelled(ethos_persona_index=task["index"], ethos_persona=task["persona"]["name"]):
         comment = agent(
             ctx.model(ctx.agent_model),
             Persona(**task["persona"]),

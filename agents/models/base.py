@@ -14,7 +14,9 @@ Two capabilities differ by backend and are declared on `Backend`:
 from __future__ import annotations
 
 import math
+import queue
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -23,7 +25,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables.config import ContextThreadPoolExecutor
 
 from ethos.errors import EthosError
@@ -114,6 +117,18 @@ def _constraint_kwargs(dialect: str, grammar: str, json_schema: dict) -> dict:
 
 
 _exchanges: ContextVar[tuple[list, ...]] = ContextVar("ethos_exchanges", default=())
+_labels: ContextVar[dict] = ContextVar("ethos_call_labels", default={})
+
+
+@contextmanager
+def labelled(**labels) -> Iterator[None]:
+    """Add `labels` to the metadata of every model call made in this context: a streamed token
+    then says which persona agent wrote it (LangGraph's `messages` stream mode passes it on)."""
+    token = _labels.set({**_labels.get(), **labels})
+    try:
+        yield
+    finally:
+        _labels.reset(token)
 
 
 @contextmanager
@@ -156,11 +171,12 @@ class Backend:
         self._rejects_constraint = rejects_constraint or (lambda exc: False)
 
     def _invoke(self, messages: Messages, role: str, **kwargs) -> AIMessage:
-        config = {"tags": [f"role:{role}"], "metadata": {"ethos_role": role, "ethos_model": self.spec}}
+        config = {"tags": [f"role:{role}"], "metadata": {"ethos_role": role, "ethos_model": self.spec, **_labels.get()}}
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
         started = time.perf_counter()
         try:
-            reply = self.chat.invoke(list(messages), config=config, **kwargs)
+            with labelled(ethos_role=role):  # also for models that stream, whose `_stream` sees no tags
+                reply = self.chat.invoke(list(messages), config=config, **kwargs)
         except EthosError:
             raise
         except Exception as exc:
@@ -320,3 +336,44 @@ def ai_message(text: str, *, prompt_tokens: int, completion_tokens: int, model: 
             "total_tokens": prompt_tokens + completion_tokens,
         },
     )
+
+
+def whole_chunk(reply: AIMessage | ChatResult) -> ChatGenerationChunk:
+    """A reply as one streamed chunk, with its metadata (a call that has nothing to show piece by piece)."""
+    generation_info = None
+    if isinstance(reply, ChatResult):  # e.g. OpenAI's logprobs travel in the generation's info
+        generation_info, reply = reply.generations[0].generation_info, reply.generations[0].message
+    return ChatGenerationChunk(message=AIMessageChunk(content=reply.content, response_metadata=reply.response_metadata,
+                                                      usage_metadata=reply.usage_metadata), generation_info=generation_info)
+
+
+def call_labels() -> dict:
+    """The labels of the model call being made in this context (see `labelled`)."""
+    return _labels.get()
+
+
+def stream_pieces(call: Callable[[Callable[[str], None]], AIMessage]) -> Iterator[ChatGenerationChunk]:
+    """Stream a reply as `call(on_text)` produces it (in a worker thread), then a last chunk with the
+    rest and the reply's metadata: the joined chunks are the message `call` returns."""
+    pieces: queue.SimpleQueue = queue.SimpleQueue()
+
+    def work() -> None:
+        try:
+            pieces.put((True, call(lambda text: pieces.put((False, text)))))
+        except BaseException as exc:  # handed to the consumer, which raises it
+            pieces.put((True, exc))
+
+    threading.Thread(target=work, name="ethos-stream", daemon=True).start()
+    streamed = ""
+    while True:
+        done, value = pieces.get()
+        if isinstance(value, BaseException):
+            raise value
+        if done:
+            rest = value.content[len(streamed):] if value.content.startswith(streamed) else ""
+            yield ChatGenerationChunk(message=AIMessageChunk(content=rest, response_metadata=value.response_metadata,
+                                                             usage_metadata=value.usage_metadata))
+            return
+        streamed += value
+        chunk = ChatGenerationChunk(message=AIMessageChunk(content=value))
+        yield chunk  # LangChain passes it on to the callbacks (on_llm_new_token)

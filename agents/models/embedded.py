@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.messages import AIMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import PrivateAttr
 
-from ethos.agents.models.base import ai_message, chat_dicts
+from ethos.agents.models.base import ai_message, chat_dicts, stream_pieces, whole_chunk
 from ethos.agents.models.llama_batch import LlamaBatchEngine
 from ethos.errors import EthosError
 
@@ -81,6 +83,17 @@ class ChatLlamaCpp(BaseChatModel):
         return self._engine
 
     def _generate(self, messages, stop=None, run_manager=None, **kwargs) -> ChatResult:
+        return ChatResult(generations=[ChatGeneration(message=self._reply(messages, stop, **kwargs))])
+
+    def _stream(self, messages, stop=None, run_manager=None, **kwargs) -> Iterator[ChatGenerationChunk]:
+        # LangChain streams when a handler asks (LangGraph's `messages` mode): replies arrive as
+        # they are decoded. Option probabilities, and replies a stop string may cut, come whole.
+        if kwargs.get("logprobs") or stop:
+            yield whole_chunk(self._reply(messages, stop, **kwargs))
+            return
+        yield from stream_pieces(lambda on_text: self._reply(messages, None, on_text=on_text, **kwargs))
+
+    def _reply(self, messages, stop=None, on_text=None, **kwargs) -> AIMessage:
         dicts = chat_dicts(messages)
         if kwargs.get("logprobs"):
             done = self._engine.submit(self._tokens(dicts), max_tokens=0, top_logprobs=kwargs.get("top_logprobs") or 20)
@@ -94,10 +107,10 @@ class ChatLlamaCpp(BaseChatModel):
                 seed=kwargs.get("seed") or 0,
                 stop=stop,  # the engine ends a reply at the end-of-turn token itself
                 grammar=kwargs.get("grammar"),
+                on_text=on_text,
             )
-        message = ai_message(done.text, prompt_tokens=done.prompt_tokens, completion_tokens=done.completion_tokens,
-                             model=Path(self.model_path).name, top=done.top)
-        return ChatResult(generations=[ChatGeneration(message=message)])
+        return ai_message(done.text, prompt_tokens=done.prompt_tokens, completion_tokens=done.completion_tokens,
+                          model=Path(self.model_path).name, top=done.top)
 
     def _tokens(self, dicts: list[dict], prefix: str = "") -> list[int]:
         prompt = self._formatter(messages=dicts).prompt + prefix

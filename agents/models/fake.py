@@ -19,7 +19,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import PrivateAttr
 
-from ethos.agents.models.base import Backend, ai_message
+from ethos.agents.models.base import Backend, ai_message, call_labels, stream_pieces, whole_chunk
 
 PERSONA_LINES = [
     "#The Truth Teller: honesty; Kantian deontology; right to know; resolve; patient",
@@ -83,7 +83,7 @@ class FakeChatModel(BaseChatModel):
 
     def _generate(self, messages, stop=None, run_manager=None, **kwargs) -> ChatResult:
         tags = run_manager.tags if run_manager else []
-        role = next((t[5:] for t in tags if t.startswith("role:")), "unknown")
+        role = next((t[5:] for t in tags if t.startswith("role:")), None) or call_labels().get("ethos_role", "unknown")
         prompt = "\n".join(str(m.content) for m in messages)
         with self._lock:
             self._calls.append({"role": role, "messages": [(m.type, m.content) for m in messages], "kwargs": kwargs})
@@ -108,6 +108,20 @@ class FakeChatModel(BaseChatModel):
         if kwargs.get("prefix"):  # the reply continues the prefilled choice
             reply = " " + _LETTER.sub("", reply)
         return _result(reply, prompt)
+
+    def _stream(self, messages, stop=None, run_manager=None, **kwargs):
+        # Word by word, as a local model streams; option probabilities come whole.
+        message = self._generate(messages, stop, run_manager, **kwargs).generations[0].message
+        if kwargs.get("logprobs"):
+            yield whole_chunk(message)
+            return
+
+        def words(on_text):
+            for word in re.findall(r"\s*\S+", message.content):
+                on_text(word)
+            return message
+
+        yield from stream_pieces(words)
 
     def _constrained_reply(self, kwargs: dict) -> str:
         if kwargs.get("grammar"):

@@ -10,15 +10,16 @@ xgrammar is an optional extra (`ethosagents[hf]`); without it the reply is parse
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import PrivateAttr
 
-from ethos.agents.models.base import ai_message, chat_dicts, top_logprobs_from_logits
+from ethos.agents.models.base import ai_message, chat_dicts, stream_pieces, top_logprobs_from_logits, whole_chunk
 from ethos.agents.models.batching import MicroBatcher
 from ethos.errors import EthosError
 
@@ -78,6 +79,44 @@ class ChatTransformers(BaseChatModel):
             completion_tokens = len(tokenizer(text, add_special_tokens=False)["input_ids"])
             message = ai_message(text, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, model=model)
         return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _stream(self, messages, stop=None, run_manager=None, **kwargs) -> Iterator[ChatGenerationChunk]:
+        # A streamed reply is generated alone (transformers streams one sequence at a time), with
+        # a streamer that hands each finished word on; option probabilities come whole.
+        if kwargs.get("logprobs"):
+            yield whole_chunk(self._generate(messages, stop, **kwargs))
+            return
+        yield from stream_pieces(lambda on_text: self._generate_streamed(messages, on_text, **kwargs))
+
+    def _generate_streamed(self, messages, on_text, **kwargs):
+        import torch
+        from transformers import TextStreamer
+
+        class Streamer(TextStreamer):
+            def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
+                if text:
+                    on_text(text)
+
+        pipe = self._llm.pipeline
+        tokenizer = pipe.tokenizer
+        prompt = self._render(messages, kwargs.get("prefix") or "")
+        ids = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
+        temperature = kwargs.get("temperature", 0.8)
+        settings = {"max_new_tokens": kwargs.get("max_tokens", 256), "do_sample": temperature > 0, "pad_token_id": tokenizer.pad_token_id,
+                    "streamer": Streamer(tokenizer, skip_prompt=True, skip_special_tokens=True)}
+        if temperature > 0:
+            settings["temperature"] = temperature
+        if kwargs.get("grammar"):
+            import xgrammar
+
+            settings["logits_processor"] = [xgrammar.contrib.hf.LogitsProcessor(self._compiled_grammar(kwargs["grammar"]))]
+        with self._batcher.model_lock, torch.inference_mode():
+            if kwargs.get("seed") is not None:
+                torch.manual_seed(kwargs["seed"])
+            out = pipe.model.generate(**ids, **settings)
+        new = out[0][ids["input_ids"].shape[1]:]
+        return ai_message(tokenizer.decode(new, skip_special_tokens=True), prompt_tokens=ids["input_ids"].shape[1],
+                          completion_tokens=len(new), model=Path(self.model_dir).name)
 
     def _generate_batch(self, key: tuple, items: list[tuple[str, int | None]]) -> list[str]:
         import torch

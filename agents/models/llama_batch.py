@@ -8,16 +8,19 @@ prefix from any slot, so what the prompts of one item share (instructions, situa
 is evaluated once. Each call samples with its own llama.cpp sampler chain and seed, so no call
 draws from another's random stream. Its logits can still differ in the last bits with what it
 shares a batch with (llama.cpp's CPU kernels are not batch-invariant): short replies match; option
-log-probabilities match unless the step also reads other prompts (then up to 0.15 nats apart); a
+log-probabilities match unless the step, or the one that cached the prefix, also read other prompts
+(then up to 0.15 nats apart); a
 long sampled reply may not match. One call at a time repeats exactly.
 """
 
 from __future__ import annotations
 
 import atexit
+import codecs
 import itertools
 import threading
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +54,8 @@ class _Call:
     next_token: int | None = None  # sampled, not yet in the KV cache
     out: list[int] = field(default_factory=list)
     text: bytes = b""
+    on_text: Callable[[str], None] | None = None  # receives the reply as it is decoded (streaming)
+    decoder: Any = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")("replace"))
 
 
 @dataclass
@@ -110,15 +115,17 @@ class LlamaBatchEngine:
         stop: list[str] | None = None,
         grammar: str | None = None,
         top_logprobs: int = 20,
+        on_text: Callable[[str], None] | None = None,
     ) -> Completion:
-        """Run one call to the end (blocking); calls submitted meanwhile from other threads join its batch."""
+        """Run one call to the end (blocking); calls submitted meanwhile from other threads join its batch.
+        `on_text` gets the reply piece by piece as it is decoded, from the engine's thread."""
         if not tokens:
             raise RunFailure("empty prompt")
         if len(tokens) + max_tokens > self.n_ctx:
             raise RunFailure(
                 f"the prompt ({len(tokens)} tokens) and the reply budget ({max_tokens}) exceed the model context of {self.n_ctx} tokens"
             )
-        call = _Call(list(tokens), max_tokens, temperature, seed, [s for s in (stop or []) if s], grammar, top_logprobs)
+        call = _Call(list(tokens), max_tokens, temperature, seed, [s for s in (stop or []) if s], grammar, top_logprobs, on_text=on_text)
         with self._cond:
             if self._closed:
                 raise RunFailure("the llama.cpp engine is closed")
@@ -298,7 +305,12 @@ class LlamaBatchEngine:
             self._finish(call, self._completion(call))
             return
         call.out.append(token)
-        call.text += self._llm.detokenize([token])
+        piece = self._llm.detokenize([token])
+        call.text += piece
+        if call.on_text:
+            text = call.decoder.decode(piece)  # a character split over two tokens waits for its rest
+            if text:
+                call.on_text(text)
         if call.stop:
             text = call.text.decode("utf-8", errors="ignore")
             cut = min((text.find(s) for s in call.stop if s in text), default=-1)

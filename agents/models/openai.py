@@ -7,7 +7,7 @@ import os
 import time
 from functools import cache
 
-from ethos.agents.models.base import Backend
+from ethos.agents.models.base import Backend, whole_chunk
 from ethos.agents.models.tokens import openai_token_counter
 from ethos.errors import EthosError, RunFailure
 from ethos.redaction import public_endpoint, split_endpoint
@@ -30,6 +30,14 @@ def _chat_class():
         """
 
         compatible: bool = False
+
+        def _stream(self, messages, stop=None, run_manager=None, **kwargs):
+            # Replies stream as the server sends them (SSE); option probabilities are one request
+            # whose reply comes whole, with the retries of `_generate`.
+            if kwargs.get("logprobs"):
+                yield whole_chunk(self._generate(messages, stop=stop, **kwargs))
+                return
+            yield from super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
 
         def _generate(self, *args, **kwargs):
             # A 200 reply that is not a completion (empty `choices`, a body that is not JSON, a

@@ -22,3 +22,11 @@ def test_hf_and_embedded_agree_on_option_probabilities(embedded_hf_dir):
     assert hf.source == gguf.source == "logprobs"
     # The same weights (dequantised vs. llama.cpp's Q4_1 kernels): the probabilities agree closely.
     assert hf.probs == pytest.approx(gguf.probs, abs=0.1)
+
+
+def test_hf_streams_a_reply_word_by_word(embedded_hf_dir):
+    chat = load_backend(f"hf:{embedded_hf_dir}").chat
+    messages = [("system", "You comment on health-care ethics."), ("user", "Should a nurse report a colleague's error?")]
+    chunks = [c.content for c in chat.stream(messages, max_tokens=24, temperature=0.0)]
+    assert len([c for c in chunks if c]) > 5
+    assert "".join(chunks).strip() == chat.invoke(messages, max_tokens=24, temperature=0.0).content.strip()

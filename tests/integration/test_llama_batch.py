@@ -62,11 +62,10 @@ def test_option_probabilities_match_alone_and_batched(chat):
     others = [{"tokens": prompt(chat, v), "max_tokens": 16, "temperature": 0.7, "seed": 1} for v in VOICES[:3]]
     batched = together(engine, [*others, probe])[-1].top
     assert [t["token"] for t in batched] == [t["token"] for t in alone]
-    # Exact when the probe shares its step only with generating calls or cached prompts; a step that
-    # also reads other prompts (a larger ubatch) moved these logprobs by up to 0.15 nats (llama.cpp's
-    # CPU kernels are not batch-invariant), whatever those prompts said.
+    # llama.cpp's CPU kernels are not batch-invariant: a step that also reads other prompts (a larger
+    # ubatch), or a cached prefix computed in such a step, moved these logprobs by up to 0.15 nats
+    # (the same for any prompt content); with only generating calls or cached prompts, they are equal.
     assert max(abs(a["logprob"] - b["logprob"]) for a, b in zip(alone, batched)) < 0.3
-    assert engine.submit(**probe).top == alone  # alone, it repeats exactly
 
 
 def test_a_failing_call_fails_alone(chat):
@@ -125,3 +124,13 @@ def test_a_fault_while_a_call_is_admitted_fails_that_call(chat, monkeypatch):
         engine.submit(prompt(chat, VOICES[1]), max_tokens=4, temperature=0.5)
     monkeypatch.undo()
     assert engine.submit(prompt(chat, VOICES[1]), max_tokens=4).completion_tokens > 0
+
+
+def test_a_streamed_reply_is_the_reply():
+    chat = load_backend("embedded").chat
+    messages = [("system", "You comment on health-care ethics."), ("user", f"{SITUATION} Comment as a nurse.")]
+    chunks = [c.content for c in chat.stream(messages, max_tokens=32, temperature=0.0)]
+    assert len([c for c in chunks if c]) > 10  # piece by piece as decoded
+    assert "".join(chunks) == chat.invoke(messages, max_tokens=32, temperature=0.0).content
+    probe = [c for c in chat.stream(messages, logprobs=True, top_logprobs=5) if c.content]
+    assert len(probe) == 1 and probe[0].response_metadata["logprobs"]["content"][0]["top_logprobs"]  # option probabilities come whole

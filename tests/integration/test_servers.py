@@ -47,6 +47,18 @@ def test_langgraph_dev_serves_every_mode(graph_server):
     assert all(len(r["result"]["per_persona"]) == 2 for r in results)
 
 
+def test_comments_stream_token_by_token_through_the_server(graph_server):
+    client = get_sync_client(url=graph_server)
+    request = {"situation": "A family asks a doctor to withhold a diagnosis.", "mode": "overton"}
+    pieces: dict = {}
+    for part in client.runs.stream(None, "ethos", input=request, context={"n_personas": 2}, stream_mode="messages-tuple"):
+        if part.event == "messages":
+            chunk, metadata = part.data
+            if metadata.get("ethos_role") == "persona_agent":
+                pieces.setdefault(metadata["ethos_persona_index"], []).append(chunk["content"])
+    assert sorted(pieces) == [0, 1] and all(len(p) > 5 for p in pieces.values())  # each agent's comment, piece by piece
+
+
 def test_two_runs_on_one_server_thread_keep_their_comments_apart(graph_server):
     client = get_sync_client(url=graph_server)
     thread = client.threads.create()
@@ -95,6 +107,18 @@ def test_openai_backend_on_a_real_server(llama_url, capsys, mode):
     # The budgets reach the server (llama.cpp ignores `max_completion_tokens`): 24 per comment.
     by_role = out["usage"]["by_role"]
     assert 0 < by_role["persona_agent"]["output_tokens"] <= len(out["comments"]) * 24
+
+
+def test_the_openai_backend_streams_from_a_real_server(llama_url):
+    from ethos.agents.models import load_backend
+
+    chat = load_backend("openai:smollm2", llama_url).chat
+    messages = [("user", "Should a nurse report a colleague's error? Answer in two sentences.")]
+    chunks = [c.content for c in chat.stream(messages, max_tokens=24, temperature=0.0, seed=1)]
+    assert len([c for c in chunks if c]) > 5  # server-sent events, piece by piece
+    assert "".join(chunks) == chat.invoke(messages, max_tokens=24, temperature=0.0, seed=1).content
+    probe = [c for c in chat.stream(messages, logprobs=True, top_logprobs=5, max_tokens=1) if c.content]
+    assert len(probe) == 1 and probe[0].response_metadata["logprobs"]["content"][0]["top_logprobs"]
 
 
 def test_personas_through_the_llama_cpp_servers_response_format(llama_url):
