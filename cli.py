@@ -211,6 +211,11 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("--full", action="store_true", help="show prompts and replies in full")
     _add_runs_arguments(trace)
 
+    view = commands.add_parser("view", help="write a run or an evaluation as one self-contained HTML page (offline)")
+    view.add_argument("target", metavar="RUN_ID|EVAL_DIR", help="a run id (or its unique beginning), or an evaluation folder")
+    view.add_argument("--out", type=Path, metavar="FILE", help="where the page goes (default: view.html in the run's or the evaluation's folder)")
+    _add_runs_arguments(view)
+
     report = commands.add_parser("report", help="turn finished eval runs into a Markdown report with plots")
     report.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
     report.add_argument("--out", type=Path, metavar="DIR", help="default: RUN_DIR/report")
@@ -710,6 +715,13 @@ def _eval_config(predictions: Path) -> dict:
     return config if isinstance(config, dict) else {}
 
 
+def view_command(args) -> int:
+    from ethos.view import write_view
+
+    print(write_view(args.target, args.runs_dir or default_runs_dir(), args.out))
+    return 0
+
+
 def report_command(args) -> int:
     from ethos.evaluation.report import write_report
 
@@ -718,7 +730,7 @@ def report_command(args) -> int:
     return 0
 
 
-COMMANDS = {"run": run_command, "eval": eval_command, "score": score_command, "report": report_command, "runs": runs_command, "trace": trace_command,
+COMMANDS = {"view": view_command, "run": run_command, "eval": eval_command, "score": score_command, "report": report_command, "runs": runs_command, "trace": trace_command,
             "personas": personas_command}
 
 

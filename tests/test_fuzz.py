@@ -287,6 +287,11 @@ HAND_WRITTEN = [
     Case(["trace", "20990101"], ("no run '20990101'",)),
     Case(["trace", "20260101", "--runs-dir", "{d}/records"], ("20260101-000000-aaaaaa/record.json: not a readable run record",)),
     Case(["trace", "20260101", "--runs-dir", "{d}/a_file"], ("no run '20260101'",)),
+    # view
+    Case(["view", "/no/such/folder"], ("'/no/such/folder' is not a run id",)),
+    Case(["view", "20990101-000000-ffffff"], ("no run '20990101-000000-ffffff'",)),
+    Case(["view", "{d}/empty_dir"], ("no finished runs",)),
+    Case(["view", "{d}/runs_bad_metrics"], ("runs_bad_metrics/x/metrics.json: unreadable metrics",)),
     # personas
     Case(["personas", "show", ""], ("personas show needs a name",)),
     Case(["personas", "show", "   "], ("personas show needs a name",)),
