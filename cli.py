@@ -106,6 +106,7 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     budget.add_argument("--seed", type=_integer(0, SEED_MAX), default=0, metavar="N", help=f"seed of every sampled choice (0 to {SEED_MAX})")
     budget.add_argument("--max-concurrency", type=_integer(1, 1024), metavar="N", help="persona agents (run) or items (eval) in flight at once")
     _add_runs_arguments(parser)
+    _add_otel_argument(parser)
     parser.add_argument("--no-cache", action="store_true", help="call the models even where the model-call cache has the answer")
     parser.add_argument("--prices", type=Path, metavar="FILE", help='JSON price table {"MODEL": {"input": USD/1M, "output": USD/1M}} for cost')
 
@@ -116,6 +117,11 @@ def _add_scoring_arguments(parser: argparse.ArgumentParser) -> None:
                          help="steerable ValueKaleidoscope answers: the reference evaluation's rules (default) or a leading letter only")
     scoring.add_argument("--include-single-option", action="store_true",
                          help="count single-option items in most-likely correctness (left out by default: every method gets them right)")
+
+
+def _add_otel_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--otel", metavar="URL", help="export each run's spans (OpenInference) to an OTLP/HTTP receiver such as Arize "
+                                                      "Phoenix, e.g. http://127.0.0.1:6006 (default: $OTEL_EXPORTER_OTLP_ENDPOINT, or off)")
 
 
 def _add_runs_arguments(parser: argparse.ArgumentParser) -> None:
@@ -746,6 +752,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(_with_config(argv, parser))  # the parser lists plugin modes: a broken plugin fails here
+        if args.command in ("run", "eval"):
+            _start_telemetry(args)
         return COMMANDS[args.command](args)
     except SystemExit as exc:  # argparse: --help (0) or a usage error it has printed (2)
         return exc.code if isinstance(exc.code, int) else 2
@@ -769,6 +777,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ethos: internal error: {exc.__class__.__name__}: {redact(str(exc))[:300]} "
               f"(a bug in EthosAgents: rerun with --debug and report the traceback)", file=sys.stderr)
         return 1
+    finally:
+        if "ethos.telemetry" in sys.modules:
+            sys.modules["ethos.telemetry"].flush()  # spans of a failed run are sent too
+
+
+def _start_telemetry(args) -> None:
+    from ethos.telemetry import export_traces, traces_endpoint
+
+    endpoint = traces_endpoint(args.otel)
+    if endpoint:
+        export_traces(endpoint)
 
 
 def _with_config(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:

@@ -1,0 +1,50 @@
+"""OpenTelemetry export of runs, with the OpenInference conventions that Arize Phoenix and other
+LLM trace tools read: the graph, each node and each model call (its messages, reply and tokens).
+
+Off unless asked: `--otel ENDPOINT`, or the standard `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` /
+`OTEL_EXPORTER_OTLP_ENDPOINT` variables. Spans go over OTLP/HTTP. Needs the `otel` extra.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ethos.errors import EthosError
+
+PROJECT = "ethosagents"
+_provider = None
+
+
+def traces_endpoint(flag: str | None) -> str | None:
+    """The OTLP/HTTP traces URL from the flag or the standard variables (None: no export)."""
+    endpoint = flag or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    if endpoint:
+        return endpoint if flag is None or flag.rstrip("/").endswith("/v1/traces") else flag.rstrip("/") + "/v1/traces"
+    base = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+    return base.rstrip("/") + "/v1/traces" if base else None
+
+
+def export_traces(endpoint: str, project: str = PROJECT) -> None:
+    """Send every LangChain and LangGraph run of this process to `endpoint` as OTLP spans."""
+    global _provider
+    if _provider is not None:
+        return
+    if not endpoint.startswith(("http://", "https://")):
+        raise EthosError(f"--otel takes an http(s) URL such as http://127.0.0.1:6006, got {endpoint!r}")
+    try:
+        from openinference.instrumentation.langchain import LangChainInstrumentor
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    except ImportError:
+        raise EthosError("--otel needs the otel extra: pip install 'ethosagents[otel]'") from None
+    _provider = TracerProvider(resource=Resource.create({"service.name": project, "openinference.project.name": project}))
+    _provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
+    LangChainInstrumentor().instrument(tracer_provider=_provider)
+
+
+def flush() -> None:
+    """Send what is buffered (the CLI calls it before it exits)."""
+    if _provider is not None:
+        _provider.force_flush()
