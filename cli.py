@@ -125,7 +125,35 @@ def _add_otel_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_runs_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--runs-dir", type=Path, metavar="DIR", help="records, traces, checkpoints and cache (default: $ETHOS_RUNS_DIR or ~/.local/share/ethosagents/runs)")
+    parser.add_argument("--runs-dir", type=Path, metavar="DIR", help="records (DIR/runs/RUN_ID), checkpoints, cache and evaluations (default: $ETHOS_RUNS_DIR or ~/.local/share/ethosagents)")
+
+
+_QUIET = False
+
+
+def _info(message: str) -> None:
+    """A note on stderr (progress, where things went); -q silences it, never a warning or an error."""
+    if not _QUIET:
+        print(message, file=sys.stderr)
+
+
+def _configure_output(args) -> None:
+    import logging
+
+    global _QUIET
+    _QUIET = bool(getattr(args, "quiet", False))
+    logging.getLogger("ethos").setLevel(logging.WARNING)
+    if getattr(args, "verbose", False):
+        logger = logging.getLogger("ethos")
+        handler = next((h for h in logger.handlers if h.get_name() == "ethos-cli"), None)
+        if handler is None:
+            handler = logging.StreamHandler()
+            handler.set_name("ethos-cli")
+            handler.setFormatter(logging.Formatter("ethos: %(message)s"))
+            logger.addHandler(handler)
+        handler.setStream(sys.stderr)  # this command's stderr
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
 
 
 def _version() -> str:
@@ -143,9 +171,13 @@ def build_parser() -> argparse.ArgumentParser:
                      epilog="Exit status: 0 done, 1 runtime failure (endpoint, model, failed items), 2 usage or input error, 130 interrupted.")
     parser.add_argument("--debug", action="store_true", help="on an error, also print the traceback (or set ETHOS_DEBUG=1)")
     parser.add_argument("--version", action="version", version=f"ethos {_version()}")
+    # -q and -v after any command: `ethos run -q ...`, `ethos eval -v ...`
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-q", "--quiet", action="store_true", help="only results, warnings and errors: no progress or notes")
+    common.add_argument("-v", "--verbose", action="store_true", help="also log each model call as it ends (role, model, tokens, seconds)")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = commands.add_parser(
-        "run",
+        "run", parents=[common],
         help="generate personas, draft their comments in parallel, and moderate them",
         description=f'Example: ethos run "{EXAMPLE}"',
     )
@@ -163,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="also measure the persona set's embedding diversity (loads torch and MiniLM: about 6 s and 430 MB)")
     _add_model_arguments(run)
 
-    evaluate = commands.add_parser("eval", help="run methods over a VITAL task file and score them (resumable)")
+    evaluate = commands.add_parser("eval", parents=[common], help="run methods over a VITAL task file and score them (resumable)")
     evaluate.add_argument("--task", required=True, type=_comma_list(list(TASKS)), metavar="TASKS",
                           help=f"one or more of {', '.join(TASKS)} (comma-separated; --data is then a folder)")
     evaluate.add_argument("--method", default=["ethosagents"], type=_comma_list(list(METHODS), every="all"), metavar="METHODS",
@@ -187,42 +219,42 @@ def build_parser() -> argparse.ArgumentParser:
     _add_scoring_arguments(evaluate)
     _add_model_arguments(evaluate)
 
-    score = commands.add_parser("score", help="score a predictions file in the VITAL schema")
+    score = commands.add_parser("score", parents=[common], help="score a predictions file in the VITAL schema")
     score.add_argument("file", type=Path)
     score.add_argument("--task", choices=list(TASKS), help="default: read from the file name")
     score.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     score.add_argument("--nli-model", metavar="DIR", help="local NLI model for value coverage")
     _add_scoring_arguments(score)
 
-    personas = commands.add_parser("personas", help="list, show or validate the persona library")
+    personas = commands.add_parser("personas", parents=[common], help="list, show or validate the persona library")
     actions = personas.add_subparsers(dest="action", required=True, parser_class=_Parser)
-    listing = actions.add_parser("list", help="every persona: curated, user folder, plugins and --persona-file")
+    listing = actions.add_parser("list", parents=[common], help="every persona: curated, user folder, plugins and --persona-file")
     listing.add_argument("--json", action="store_true")
     listing.add_argument("--roles", action="store_true", help="also list the registered moderators and persona-agent variants")
     listing.add_argument("--persona-file", action="append", default=[], metavar="FILE")
-    show = actions.add_parser("show", help="one persona in full")
+    show = actions.add_parser("show", parents=[common], help="one persona in full")
     show.add_argument("name")
     show.add_argument("--persona-file", action="append", default=[], metavar="FILE")
-    validate = actions.add_parser("validate", help="check persona files (default: the whole library)")
+    validate = actions.add_parser("validate", parents=[common], help="check persona files (default: the whole library)")
     validate.add_argument("paths", nargs="*", type=Path, metavar="PATH")
 
-    runs = commands.add_parser("runs", help="list recent runs")
+    runs = commands.add_parser("runs", parents=[common], help="list recent runs")
     runs.add_argument("--limit", type=_integer(), default=20, metavar="N")
     runs.add_argument("--json", action="store_true")
     _add_runs_arguments(runs)
 
-    trace = commands.add_parser("trace", help="show a run's agent conversation as a tree")
+    trace = commands.add_parser("trace", parents=[common], help="show a run's agent conversation as a tree")
     trace.add_argument("run_id", metavar="RUN_ID", help="a run id, or its unique beginning")
     trace.add_argument("--json", action="store_true", help="export the whole record as JSON")
     trace.add_argument("--full", action="store_true", help="show prompts and replies in full")
     _add_runs_arguments(trace)
 
-    view = commands.add_parser("view", help="write a run or an evaluation as one self-contained HTML page (offline)")
+    view = commands.add_parser("view", parents=[common], help="write a run or an evaluation as one self-contained HTML page (offline)")
     view.add_argument("target", metavar="RUN_ID|EVAL_DIR", help="a run id (or its unique beginning), or an evaluation folder")
     view.add_argument("--out", type=Path, metavar="FILE", help="where the page goes (default: view.html in the run's or the evaluation's folder)")
     _add_runs_arguments(view)
 
-    report = commands.add_parser("report", help="turn finished eval runs into a Markdown report with plots")
+    report = commands.add_parser("report", parents=[common], help="turn finished eval runs into a Markdown report with plots")
     report.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
     report.add_argument("--out", type=Path, metavar="DIR", help="default: RUN_DIR/report")
     return parser
@@ -429,7 +461,7 @@ def run_command(args) -> int:
     if not quiet:
         verb = ("Resuming" if args.resume else f"Choosing {context.n_personas} library personas for" if context.personas == "library"
                 else f"Generating {context.n_personas} personas with {context.generator_model} for")
-        print(f"{verb} run {record.run_id} ...", file=sys.stderr)
+        _info(f"{verb} run {record.run_id} ...")
     state: dict = {}
     live = _live_view(args, context)  # on a terminal: each agent's text as it is written
     try:
@@ -487,14 +519,14 @@ def run_command(args) -> int:
         print(f"\nFallbacks: {counted or 'none'}")
         cached = f", {tokens['cached_calls']} of {tokens['calls']} calls from the cache" if tokens["cached_calls"] else ""
         cost = f", ${tokens['cost_usd']:.4f}" if "cost_usd" in tokens else ""
-        print(f"Done in {seconds:.1f} s: {tokens['output_tokens']} new tokens{cached}{cost}. "
-              f"Run {record.run_id}: `ethos trace {record.run_id}`", file=sys.stderr)
+        _info(f"Done in {seconds:.1f} s: {tokens['output_tokens']} new tokens{cached}{cost}. "
+              f"Run {record.run_id}: `ethos trace {record.run_id}`")
     return 0
 
 
 def _live_view(args, context):
-    """The live view, for a person at a terminal (not for --json, --trace, a pipe or TERM=dumb)."""
-    if args.json or args.trace or not sys.stdout.isatty() or os.environ.get("TERM") == "dumb":
+    """The live view, for a person at a terminal (not for --json, --trace, -q, a pipe or TERM=dumb)."""
+    if args.json or args.trace or args.quiet or not sys.stdout.isatty() or os.environ.get("TERM") == "dumb":
         return None
     from ethos.live import LiveView
 
@@ -564,7 +596,7 @@ def personas_command(args) -> int:
     for p in library:
         who = ", ".join(v for v in (p.culture, p.religion, p.age_group) if v)
         print(f"{p.name:<34} {p.stakeholder[:28]:<30} {p.framework[:34]:<36} {who}")
-    print(f"{len(library)} personas (curated library, {user_persona_dir()}, plugins, --persona-file)", file=sys.stderr)
+    _info(f"{len(library)} personas (curated library, {user_persona_dir()}, plugins, --persona-file)")
     return 0
 
 
@@ -576,16 +608,24 @@ def runs_command(args) -> int:
         print(json.dumps([{k: r.get(k) for k in ("run_id", "kind", "status", "started", "seconds", "request", "tokens")} for r in records]))
         return 0
     if not records:
-        print("no runs yet", file=sys.stderr)
+        _info("no runs yet")
         return 0
-    print(f"{'run id':<24}{'time':<17}{'kind':<7}{'mode':<15}{'status':<12}{'tokens':>8}{'seconds':>9}  input")
+    header = ["run id", "time", "kind", "mode", "status", "tokens", "seconds", "input"]
+    table = []
     for r in records:
-        request = r.get("request") or {}
+        request = r.get("request") if isinstance(r.get("request"), dict) else {}
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.get("started", 0)))
         tokens = (r.get("tokens") or {}).get("output_tokens", "-")
-        seconds = f"{r['seconds']:.1f}" if r.get("seconds") is not None else "-"
+        seconds = f"{r['seconds']:.1f}" if isinstance(r.get("seconds"), (int, float)) else "-"
         excerpt = " ".join(str(request.get("situation", "")).split())[:50]
-        print(f"{r['run_id']:<24}{when:<17}{r.get('kind', '-'):<7}{request.get('mode', '-'):<15}{r.get('status', '-'):<12}{tokens:>8}{seconds:>9}  {excerpt}")
+        table.append([str(r.get("run_id")), when, str(r.get("kind", "-")), str(request.get("mode", "-")), str(r.get("status", "-")),
+                      str(tokens), seconds, excerpt])
+    if _coloured():
+        _rich_table(header, table, right=(5, 6))
+        return 0
+    plain = ["{:<24}", "{:<17}", "{:<7}", "{:<15}", "{:<12}", "{:>8}", "{:>9}", "  {}"]
+    for row in [header, *table]:
+        print("".join(f.format(cell) for f, cell in zip(plain, row)))
     return 0
 
 
@@ -599,9 +639,30 @@ def trace_command(args) -> int:
 
 
 def default_runs_dir() -> Path:
+    """$ETHOS_RUNS_DIR, or ~/.local/share/ethosagents: records in runs/<id>, checkpoints, cache, eval/."""
     if os.environ.get("ETHOS_RUNS_DIR"):
         return Path(os.environ["ETHOS_RUNS_DIR"])
-    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "ethosagents" / "runs"
+    data = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "ethosagents"
+    earlier = data / "runs"  # releases before 0.2 used ethosagents/runs, so records sat in runs/runs/<id>
+    return earlier if (earlier / "checkpoints.sqlite").exists() else data
+
+
+def _coloured() -> bool:
+    """Colour and boxes for a person at a terminal; plain text when piped or when NO_COLOR is set."""
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+def _rich_table(header: list[str], rows: list[list[str]], right=()) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(header_style="bold cyan", show_edge=False)
+    for i, name in enumerate(header):
+        table.add_column(name, justify="right" if i in right else "left", style="bold" if i == 0 else None, no_wrap=True, overflow="ellipsis")
+    for row in rows:
+        table.add_row(*(Text(cell, style="red" if cell in ("failed", "interrupted") else "") for cell in row))  # Text: "[0.1, 0.2]" is no markup
+    Console().print(table)
 
 
 def _print_metrics(rows: list[dict]) -> None:
@@ -614,19 +675,25 @@ def _print_metrics(rows: list[dict]) -> None:
     print(f"\n{task.name}: {metric} ({'higher' if higher else 'lower'} is better), 95% bootstrap CI over questions")
     extra = [k for k in ("most_likely_correct", "jsd", "balanced_accuracy", "macro_f1", "micro_f1", "binary_accuracy",
                          f"{metric}_acc@0.33") if k in rows[0] and k != metric]
-    width = max(13, *(len(method_label(r)) + 2 for r in rows))
-    print(f"  {'method':<{width}}{'items':>6}{'quest.':>7}  {metric + ' [CI]':<30}" + "".join(f"{k:>20}" for k in extra) + f"{'s/item':>9}  fallbacks")
+    table = []
     for r in rows:
         ci = r.get(f"{metric}_ci") or [float("nan")] * 2
-        main_cell = f"{r.get(metric, float('nan')):.3f} [{ci[0]:.3f}, {ci[1]:.3f}]"
         fallbacks = ", ".join(f"{k} {v}" for k, v in sorted((r.get("fallbacks") or {}).items()) if v) or "none"
         if r.get("failed"):
             fallbacks += f"; {r['failed']} failed (rerun to retry)"
         if r.get("missing"):
             fallbacks += f"; {r['missing']} without prediction"
         seconds = r.get("seconds_per_item")
-        print(f"  {method_label(r):<{width}}{r['n']:>6}{r.get('n_questions', '-'):>7}  {main_cell:<30}"
-              + "".join(f"{r[k]:>20.3f}" for k in extra) + f"{seconds if seconds is not None else '-':>9}  {fallbacks}")
+        table.append([method_label(r), str(r["n"]), str(r.get("n_questions", "-")), f"{r.get(metric, float('nan')):.3f} [{ci[0]:.3f}, {ci[1]:.3f}]",
+                      *(f"{r[k]:.3f}" for k in extra), str(seconds if seconds is not None else "-"), fallbacks])
+    header = ["method", "items", "quest.", f"{metric} [CI]", *extra, "s/item", "fallbacks"]
+    if _coloured():
+        _rich_table(header, table, right=range(1, len(header) - 1))
+    else:  # plain when piped or NO_COLOR is set: columns a script can cut
+        width = max(13, *(len(row[0]) + 2 for row in table))
+        plain = [f"{{:<{width}}}", "{:>6}", "{:>7}", "  {:<30}", *["{:>20}"] * len(extra), "{:>9}", "  {}"]
+        for row in [header, *table]:
+            print("  " + "".join(f.format(cell) for f, cell in zip(plain, row)))
     first = rows[0]
     if first.get("single_option_items") and not first.get("most_likely_correct_includes_single_option"):
         print(f"  note: most-likely correctness leaves out {first['single_option_items']} single-option item(s) (--include-single-option counts them)")
@@ -666,11 +733,11 @@ def eval_command(args) -> int:
             out_dir = task_out / "+".join([method, *ctx.ablations])
             rows.append(evaluate(
                 task, method, loaded[task.name], ctx, data=task_file(task, args.data), out_dir=out_dir,
-                max_concurrency=args.max_concurrency or 1, nli_model=args.nli_model, progress=not args.no_progress,
+                max_concurrency=args.max_concurrency or 1, nli_model=args.nli_model, progress=not (args.no_progress or args.quiet),
                 runs_dir=runs_dir, prices=prices, server=args.server,
                 scoring={"parser": args.parser, "include_single_option": args.include_single_option},
             ))
-            print(f"{task.name} {out_dir.name}: predictions in {out_dir / 'predictions.json'}", file=sys.stderr)
+            _info(f"{task.name} {out_dir.name}: predictions in {out_dir / 'predictions.json'}")
         tables.append(rows)
         if not args.json:
             _print_metrics(rows)
@@ -752,6 +819,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(_with_config(argv, parser))  # the parser lists plugin modes: a broken plugin fails here
+        _configure_output(args)
         if args.command in ("run", "eval"):
             _start_telemetry(args)
         return COMMANDS[args.command](args)

@@ -13,6 +13,7 @@ Two capabilities differ by backend and are declared on `Backend`:
 
 from __future__ import annotations
 
+import logging
 import math
 import queue
 import re
@@ -116,6 +117,7 @@ def _constraint_kwargs(dialect: str, grammar: str, json_schema: dict) -> dict:
     return {"response_format": {"type": "json_object", "schema": json_schema}}
 
 
+_log = logging.getLogger("ethos.models")  # `ethos ... -v` shows each call as it ends
 _exchanges: ContextVar[tuple[list, ...]] = ContextVar("ethos_exchanges", default=())
 _labels: ContextVar[dict] = ContextVar("ethos_call_labels", default={})
 
@@ -188,6 +190,9 @@ class Backend:
             prompt, text = sum(self._count_tokens(m[1]) for m in messages), self._count_tokens(_text(reply))
             reply.usage_metadata = {"input_tokens": prompt, "output_tokens": text, "total_tokens": prompt + text}
         exchange = _exchange(self.spec, role, messages, kwargs, reply, time.perf_counter() - started)
+        usage = exchange.get("usage") or {}
+        _log.info("%s on %s: %s prompt + %s new tokens in %.2f s%s", role.replace("_", " "), self.spec, usage.get("input_tokens", "?"),
+                  usage.get("output_tokens", "?"), exchange["seconds"], " (from the cache)" if exchange.get("cached") else "")
         for exchanges in _exchanges.get():
             exchanges.append(exchange)
         return reply

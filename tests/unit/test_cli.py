@@ -123,3 +123,27 @@ def test_personas_list_shows_the_roles_first_then_a_table_with_a_header(capsys):
     assert lines[0].startswith("moderators (--mode): ") and "overton" in lines[0]
     assert lines[1].startswith("persona agents (--agent-variant): ")
     assert lines[3].split()[:3] == ["name", "stakeholder", "framework"] and len(lines) > 20
+
+
+@pytest.mark.parametrize("no_color", [False, True])
+def test_tables_are_coloured_on_a_terminal_and_plain_with_no_color(fake, capsys, monkeypatch, no_color):
+    import sys
+
+    run_json(capsys, "--model", fake().spec, "--n-personas", "2", SITUATION)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")
+    assert main(["runs"]) == 0
+    out = capsys.readouterr().out
+    assert ("\x1b[" in out and "━" in out) != no_color  # ANSI colour and box rules, or neither
+    assert "A family asks a doctor" in out
+
+
+def test_quiet_and_verbose(fake, capsys):
+    spec = fake().spec
+    assert main(["run", "-q", "--model", spec, "--n-personas", "2", SITUATION]) == 0
+    quiet = capsys.readouterr()
+    assert quiet.err == "" and "Overton response:" in quiet.out  # results only
+    assert main(["run", "-v", "--model", spec, "--n-personas", "2", SITUATION]) == 0
+    calls = [line for line in capsys.readouterr().err.splitlines() if line.startswith("ethos: persona agent on ")]
+    assert len(calls) == 2 and all("new tokens in" in line for line in calls)

@@ -153,3 +153,14 @@ def test_a_run_on_an_endpoint_with_credentials_resumes_only_with_the_url_given_a
     assert main(["run", "--resume", run_id]) == 2
     assert "used an endpoint with credentials, which are not saved: pass --base-url again" in capsys.readouterr().err
     assert main(["run", "--resume", run_id, "--base-url", url]) == 0
+
+
+def test_records_go_in_runs_under_the_data_folder(monkeypatch, tmp_path):
+    from ethos.cli import default_runs_dir
+
+    monkeypatch.delenv("ETHOS_RUNS_DIR")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert default_runs_dir() == tmp_path / "ethosagents"  # records in ethosagents/runs/<id>, not runs/runs/<id>
+    (tmp_path / "ethosagents" / "runs").mkdir(parents=True)
+    (tmp_path / "ethosagents" / "runs" / "checkpoints.sqlite").touch()  # a folder of an earlier release
+    assert default_runs_dir() == tmp_path / "ethosagents" / "runs"
