@@ -15,8 +15,8 @@ from pathlib import Path
 from ethos.errors import EthosError, RunFailure
 
 EXAMPLE = "A family asks a doctor to withhold a terminal diagnosis from their mother."
-INT_MAX = 2**31 - 1  # budgets and counts reach C code (llama.cpp) as 32-bit integers
-SEED_MAX = 2**32 - 1  # llama.cpp and numpy take 32-bit unsigned seeds
+INT_MAX = 2**31 - 1  # counts reach C code (llama.cpp) as 32-bit integers
+SEED_MAX = 2**32 - 1  # seeds are 32-bit unsigned (the run settings' bounds are in graph/context.py)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,6 +35,21 @@ def _integer(low: int = 1, high: int = INT_MAX):
         if not low <= value <= high:
             bound = f"at least {low}" if high == INT_MAX else f"between {low} and {high}"
             raise argparse.ArgumentTypeError(f"must be {bound}, got {text}")
+        return value
+
+    return parse
+
+
+def _number(low: float, high: float):
+    """An argparse type: a finite number in [low, high]."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not (math.isfinite(value) and low <= value <= high):
+            raise argparse.ArgumentTypeError(f"must be a finite number between {low:g} and {high:g}, got {text}")
         return value
 
     return parse
@@ -81,30 +96,37 @@ def _writable_dir(path: Path, flag: str) -> Path:
 
 
 def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    from ethos.agents.models import SPEC_HELP
+    """The run settings' flags, made from `graph/context.py`'s `Context` (help, bounds and defaults
+    live there, once), plus the CLI's own conveniences."""
+    from dataclasses import MISSING, fields
 
-    models = parser.add_argument_group("models", f"a model spec is one of: {SPEC_HELP}")
-    models.add_argument("--model", help="model for every role (default: embedded, or $ETHOS_MODEL)")
-    models.add_argument("--generator-model", help="model that generates the personas")
-    models.add_argument("--agent-model", help="model the persona agents use")
-    models.add_argument("--moderator-model", help="model the moderator uses (the main model of the baselines)")
-    models.add_argument("--base-url", help="OpenAI-compatible endpoint for openai:MODEL (key from $OPENAI_API_KEY)")
-    models.add_argument("--rps", type=_positive, metavar="N", help="at most N requests per second to the endpoint, shared by all roles and items")
-    models.add_argument("--max-retries", type=_integer(0, 100), default=4, metavar="N", help="retries with backoff on 429/5xx/timeouts (default 4)")
-    models.add_argument("--timeout", type=_positive, default=120.0, metavar="S", help="seconds per request (default 120)")
-    budget = parser.add_argument_group("method settings (defaults follow the published method)")
-    budget.add_argument("--personas", choices=["generated", "library", "hybrid"], default="generated",
-                        help="generated (the published method), library only, or generated plus library personas for coverage")
-    budget.add_argument("--persona-file", action="append", default=[], metavar="FILE", help="add personas from a TOML file or folder (repeatable)")
-    budget.add_argument("--agent-variant", default="default", metavar="NAME", help="a registered persona-agent variant (see `ethos personas list --roles`)")
-    budget.add_argument("--n-personas", type=_integer(1, 24), default=6, metavar="N")
-    budget.add_argument("--persona-attempts", type=_integer(1, 100), default=2, metavar="N", help="generator attempts before library top-up")
-    budget.add_argument("--persona-tokens", type=_integer(), default=480, metavar="N")
-    budget.add_argument("--comment-tokens", type=_integer(), default=200, metavar="N")
-    budget.add_argument("--moderator-tokens", type=_integer(), default=200, metavar="N")
-    budget.add_argument("--samples", type=_integer(1, 10_000), default=10, metavar="N", help="samples per estimate when an endpoint gives no logprobs")
-    budget.add_argument("--seed", type=_integer(0, SEED_MAX), default=0, metavar="N", help=f"seed of every sampled choice (0 to {SEED_MAX})")
-    budget.add_argument("--max-concurrency", type=_integer(1, 1024), metavar="N", help="persona agents (run) or items (eval) in flight at once")
+    from ethos.agents.models import SPEC_HELP
+    from ethos.graph.context import Context
+
+    groups = {"models": parser.add_argument_group("models", f"a model spec is one of: {SPEC_HELP}"),
+              "method settings": parser.add_argument_group("method settings (defaults follow the published method)")}
+    groups["models"].add_argument("--model", metavar="SPEC", help="model for every role (default: embedded, or $ETHOS_MODEL)")
+    for role, flag in (("generator_model", "--generator-model"), ("agent_model", "--agent-model"), ("moderator_model", "--moderator-model")):
+        groups["models"].add_argument(flag, dest=role, metavar="SPEC", help=next(f for f in fields(Context) if f.name == role).metadata["help"])
+    for f in fields(Context):
+        m = f.metadata
+        if not m["flag"]:
+            continue
+        default = f" (default {f.default})" if f.default not in (MISSING, None) else ""
+        options: dict = {"dest": f.name, "help": m["help"] + default, "default": None}  # None: the Context's default
+        if f.type.startswith("list"):
+            options |= {"action": "append", "default": [], "metavar": "FILE"}
+        elif m["choices"]:
+            options["choices"] = m["choices"]
+        elif f.type.startswith("str"):
+            options["metavar"] = "URL" if f.name == "base_url" else "NAME"
+        elif f.type.startswith("int"):
+            options |= {"type": _integer(int(m["low"]), int(m["high"])), "metavar": "N"}
+        elif "float" in f.type:
+            options |= {"type": _positive if m["positive"] else _number(m["low"], m["high"]), "metavar": "X"}
+        groups[m["group"]].add_argument(m["flag"], **options)
+    groups["method settings"].add_argument("--max-concurrency", type=_integer(1, 1024), metavar="N",
+                                           help="persona agents (run) or items (eval) in flight at once")
     _add_runs_arguments(parser)
     _add_otel_argument(parser)
     parser.add_argument("--no-cache", action="store_true", help="call the models even where the model-call cache has the answer")
@@ -279,37 +301,23 @@ def _request(args) -> dict:
 
 
 def _context(args):
+    from dataclasses import fields
+
     from ethos.graph.context import Context
 
-    roles = {}
+    values = {f.name: getattr(args, f.name) for f in fields(Context) if getattr(args, f.name, None) not in (None, [])}
     for role in ("generator_model", "agent_model", "moderator_model"):
-        spec = getattr(args, role) or args.model
-        if spec:
-            roles[role] = spec
-    extra = {"base_url": args.base_url} if args.base_url else {}
+        if args.model and role not in values:
+            values[role] = args.model
+    values["persona_files"] = [str(Path(f).resolve()) for f in values.get("persona_files", [])]
     if args.base_url:
         from ethos.redaction import split_endpoint
 
         split_endpoint(args.base_url)  # a malformed URL fails here, named, before any work
-    if args.agent_variant not in _persona_agents():
-        raise EthosError(f"unknown --agent-variant '{args.agent_variant}': choose one of {', '.join(_persona_agents())}")
-    return Context(
-        **roles,
-        **extra,
-        personas=args.personas,
-        persona_files=[str(Path(f).resolve()) for f in args.persona_file],
-        agent_variant=args.agent_variant,
-        requests_per_second=args.rps,
-        max_retries=args.max_retries,
-        timeout=args.timeout,
-        n_personas=args.n_personas,
-        persona_attempts=args.persona_attempts,
-        persona_tokens=args.persona_tokens,
-        comment_tokens=args.comment_tokens,
-        moderator_tokens=args.moderator_tokens,
-        samples=args.samples,
-        seed=args.seed,
-    )
+    variant = values.get("agent_variant", "default")
+    if variant not in _persona_agents():
+        raise EthosError(f"unknown --agent-variant '{variant}': choose one of {', '.join(_persona_agents())}")
+    return Context(**values)
 
 
 def _runs_dir(args) -> Path:

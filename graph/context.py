@@ -10,7 +10,9 @@ from __future__ import annotations
 import math
 import os
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
+
+from pydantic import ConfigDict
 
 # Parts of the method that can be switched off, each measured as its own evaluation row.
 ABLATIONS = {
@@ -21,35 +23,65 @@ ABLATIONS = {
 }
 
 
+SEED_MAX = 2**32 - 1  # llama.cpp and numpy take 32-bit unsigned seeds
+INT_MAX = 2**31 - 1  # budgets reach C code (llama.cpp) as 32-bit integers
+
+
 def _env(name: str, default: str | None) -> str | None:
     return os.environ.get(name) or default
 
 
+def setting(default=None, *, help: str, flag: str | None = None, factory=None, low: float | None = None, high: float | None = None,
+            positive: bool = False, choices: tuple[str, ...] | None = None, group: str = "method settings"):
+    """A run setting, described once: its default, its description (the CLI's help and the LangGraph
+    server's context schema), its flag and its bounds (checked for the CLI and for every context)."""
+    metadata = {"help": help, "flag": flag, "low": low, "high": high, "positive": positive, "choices": choices, "group": group}
+    return field(default_factory=factory, metadata=metadata) if factory else field(default=default, metadata=metadata)
+
+
+def _describe(schema: dict, cls) -> None:
+    """The context schema LangGraph serves carries each setting's description."""
+    for f in fields(cls):
+        if f.name in schema.get("properties", {}):
+            schema["properties"][f.name]["description"] = f.metadata["help"]
+
+
+def _model(role: str):
+    return setting(help=f"model {role} (a spec; default: embedded, or $ETHOS_MODEL)", factory=lambda: _env("ETHOS_MODEL", "embedded"),
+                   group="models")
+
+
 @dataclass(kw_only=True)
 class Context:
-    generator_model: str = field(default_factory=lambda: _env("ETHOS_MODEL", "embedded"))
-    agent_model: str = field(default_factory=lambda: _env("ETHOS_MODEL", "embedded"))
-    moderator_model: str = field(default_factory=lambda: _env("ETHOS_MODEL", "embedded"))
-    base_url: str | None = field(default_factory=lambda: _env("ETHOS_BASE_URL", None))
-    # Remote endpoints: a request rate shared by every role and item, retries with backoff on
-    # 429/5xx/timeouts (the OpenAI client's), and a per-request timeout in seconds.
-    requests_per_second: float | None = None
-    max_retries: int = 4
-    timeout: float = 120.0
-    personas: str = "generated"  # "generated" (the published method), "library" or "hybrid"
-    persona_files: list[str] = field(default_factory=list)  # extra persona TOML files or folders
-    agent_variant: str = "default"  # a registered persona-agent variant (entry point)
-    n_personas: int = 6
-    persona_attempts: int = 2  # bounded retries of the persona generator before library top-up
-    persona_tokens: int = 480
-    comment_tokens: int = 200
-    moderator_tokens: int = 200  # Overton response, or a free-text steerable answer
-    persona_temperature: float = 1.0
-    comment_temperature: float = 1.0
-    moderator_temperature: float = 0.1
-    samples: int = 10  # sampled answers per estimate when an endpoint returns no logprobs
-    seed: int = 0
-    ablations: list[str] = field(default_factory=list)  # see ABLATIONS; set with `with_ablation`
+    __pydantic_config__ = ConfigDict(json_schema_extra=_describe)
+
+    generator_model: str = _model("that generates the personas")
+    agent_model: str = _model("the persona agents use")
+    moderator_model: str = _model("the moderator uses (the main model of the baselines)")
+    base_url: str | None = setting(help="OpenAI-compatible endpoint for openai:MODEL (key from $OPENAI_API_KEY; default $ETHOS_BASE_URL)",
+                                   flag="--base-url", factory=lambda: _env("ETHOS_BASE_URL", None), group="models")
+    requests_per_second: float | None = setting(help="at most this many requests per second to the endpoint, shared by all roles and items",
+                                                flag="--rps", positive=True, group="models")
+    max_retries: int = setting(4, help="retries with backoff on 429/5xx/timeouts and malformed replies", flag="--max-retries", low=0,
+                               high=100, group="models")
+    timeout: float = setting(120.0, help="seconds per request", flag="--timeout", positive=True, group="models")
+    personas: str = setting("generated", help="generated (the published method), library only, or generated plus library personas "
+                            "for coverage", flag="--personas", choices=("generated", "library", "hybrid"))
+    persona_files: list[str] = setting(help="add personas from a TOML file or folder (repeatable)", flag="--persona-file", factory=list)
+    agent_variant: str = setting("default", help="a registered persona-agent variant (see `ethos personas list --roles`)", flag="--agent-variant")
+    n_personas: int = setting(6, help="personas per run (room for hybrid additions within the 26 comment labels)", flag="--n-personas",
+                              low=1, high=24)
+    persona_attempts: int = setting(2, help="generator attempts before library top-up", flag="--persona-attempts", low=1, high=100)
+    persona_tokens: int = setting(480, help="token budget of the persona generator", flag="--persona-tokens", low=1, high=INT_MAX)
+    comment_tokens: int = setting(200, help="token budget of each persona agent's comment", flag="--comment-tokens", low=1, high=INT_MAX)
+    moderator_tokens: int = setting(200, help="token budget of the Overton response or a free-text steerable answer",
+                                    flag="--moderator-tokens", low=1, high=INT_MAX)
+    persona_temperature: float = setting(1.0, help="sampling temperature of the persona generator", flag="--persona-temperature", low=0, high=5)
+    comment_temperature: float = setting(1.0, help="sampling temperature of the persona agents", flag="--comment-temperature", low=0, high=5)
+    moderator_temperature: float = setting(0.1, help="sampling temperature of the moderator", flag="--moderator-temperature", low=0, high=5)
+    samples: int = setting(10, help="samples per estimate when an endpoint gives no logprobs", flag="--samples", low=1, high=10_000)
+    seed: int = setting(0, help="seed of every sampled choice and reply", flag="--seed", low=0, high=SEED_MAX)
+    ablations: list[str] = setting(help="parts of the method switched off (see ABLATIONS; `ethos eval --ablation`)", factory=list)
 
     def with_ablation(self, spec: str) -> "Context":
         """This context with the ablations of `spec` (comma-separated names from ABLATIONS)."""
@@ -80,22 +112,17 @@ class Context:
     def __post_init__(self) -> None:
         from ethos.errors import EthosError
 
-        # The CLI checks its flags; these checks hold for contexts from the API and LangGraph servers too.
-        for name in ("n_personas", "persona_attempts", "persona_tokens", "comment_tokens", "moderator_tokens", "samples", "max_retries", "seed"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < (0 if name in ("max_retries", "seed") else 1):
-                bound = "at least 0" if name in ("max_retries", "seed") else "at least 1"
-                raise EthosError(f"{name.replace('_', '-')} must be an integer {bound}, got {value!r}")
-        for name in ("requests_per_second", "timeout", "persona_temperature", "comment_temperature", "moderator_temperature"):
-            value = getattr(self, name)
-            if value is None and name == "requests_per_second":
+        # Every context is checked, the CLI's and those a LangGraph server receives.
+        for f in fields(self):
+            value, m = getattr(self, f.name), f.metadata
+            name = m["flag"] or f.name
+            if m["choices"] and value not in m["choices"]:
+                raise EthosError(f"{name}: unknown value {value!r}: choose one of {', '.join(m['choices'])}")
+            if m["low"] is None and not m["positive"] or (value is None and f.default is None):
                 continue
-            positive = name in ("requests_per_second", "timeout")
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < 0 or (positive and value == 0):
-                raise EthosError(f"{name.replace('_', '-')} must be a finite number {'above' if positive else 'of at least'} 0, got {value!r}")
-        if self.n_personas > 24:  # room for hybrid additions within the 26 comment labels
-            raise EthosError(f"at most 24 personas are supported, got {self.n_personas}")
-        from ethos.personas.selection import SOURCES
-
-        if self.personas not in SOURCES:
-            raise EthosError(f"unknown persona source '{self.personas}': choose one of {', '.join(SOURCES)}")
+            integer = f.type.startswith("int")
+            if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)) or not math.isfinite(value):
+                raise EthosError(f"{name} must be {'an integer' if integer else 'a finite number'}, got {value!r}")
+            if m["positive"] and value <= 0 or m["low"] is not None and not m["low"] <= value <= m["high"]:
+                bound = "above 0" if m["positive"] else f"between {m['low']} and {m['high']}"
+                raise EthosError(f"{name} must be {bound}, got {value!r}")

@@ -1,0 +1,41 @@
+"""One settings source: `Context` describes every run setting once; the CLI's flags, their help and
+bounds, and the LangGraph server's context schema all come from it."""
+
+from dataclasses import fields
+
+import pytest
+
+from ethos.cli import _context, build_parser, main
+from ethos.errors import EthosError
+from ethos.graph.builder import graph
+from ethos.graph.context import Context
+
+
+def test_every_setting_with_a_flag_is_a_flag_of_run_and_eval_with_its_help():
+    for command in ("run", "eval"):
+        sub = build_parser()._subparsers._group_actions[0].choices[command]
+        flags = {a.dest: a for a in sub._actions}
+        for f in fields(Context):
+            if f.metadata["flag"]:
+                assert f.metadata["flag"] in flags[f.name].option_strings and f.metadata["help"] in flags[f.name].help
+
+
+def test_no_flag_means_the_contexts_own_default_and_a_flag_overrides_it():
+    args = build_parser().parse_args(["run", "x"])
+    assert _context(args) == Context()
+    args = build_parser().parse_args(["run", "x", "--comment-temperature", "0.5", "--n-personas", "4", "--model", "fake"])
+    assert _context(args) == Context(comment_temperature=0.5, n_personas=4, generator_model="fake", agent_model="fake", moderator_model="fake")
+
+
+def test_the_server_schema_describes_each_setting_and_the_bounds_hold_for_any_context():
+    schema = graph.get_context_jsonschema()["properties"]
+    assert all(schema[f.name]["description"] == f.metadata["help"] for f in fields(Context))
+    with pytest.raises(EthosError, match="--comment-temperature must be between 0 and 5, got 9"):
+        Context(comment_temperature=9)
+    with pytest.raises(EthosError, match="--seed must be an integer, got '3'"):
+        Context(seed="3")
+
+
+def test_a_bound_from_the_context_is_a_flag_error(capsys):
+    assert main(["run", "x", "--moderator-temperature", "-1"]) == 2
+    assert "argument --moderator-temperature: must be a finite number between 0 and 5, got -1" in capsys.readouterr().err
