@@ -36,7 +36,7 @@ def test_the_live_view_shows_each_writing_agent_and_drops_it_when_done():
 
     from rich.console import Console
 
-    from ethos.live import LiveView
+    from ethos.cli.live import LiveView
 
     console = Console(file=io.StringIO(), force_terminal=True, width=120)
     view = LiveView(total=2, console=console)
@@ -57,7 +57,7 @@ def test_ethos_run_on_a_terminal_streams_into_the_live_view(fake, capsys, monkey
     import sys
 
     from ethos.cli import main
-    from ethos.live import LiveView
+    from ethos.cli.live import LiveView
 
     seen = []
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)

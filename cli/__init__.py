@@ -1,0 +1,72 @@
+"""The `ethos` command line: run the persona graph on a situation, a question or a VITAL item.
+
+`parsing.py` builds the parser, `commands.py` does each command's work, `render.py` prints.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from ethos.cli.commands import COMMANDS, _context, _start_telemetry, default_runs_dir
+from ethos.cli.parsing import _with_config, build_parser
+from ethos.cli.render import _configure_output
+from ethos.errors import EthosError
+
+__all__ = ["main", "build_parser", "default_runs_dir", "_context"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Exit status: 0 done; 1 a runtime failure (an endpoint, a model, failed eval items); 2 a usage
+    or input error (a flag, a file, an item); 130 interrupted. `--debug` or ETHOS_DEBUG=1 also
+    prints the traceback."""
+    from ethos.redaction import redact
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv or os.environ.get("ETHOS_DEBUG", "") not in ("", "0")
+    argv = [a for a in argv if a != "--debug"]
+    try:
+        parser = build_parser()
+        args = parser.parse_args(_with_config(argv, parser))  # the parser lists plugin modes: a broken plugin fails here
+        _configure_output(args)
+        if args.command in ("run", "eval"):
+            _start_telemetry(args)
+        return COMMANDS[args.command](args)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error it has printed (2)
+        return exc.code if isinstance(exc.code, int) else 2
+    except EthosError as exc:
+        _debug_traceback(debug)
+        print(f"ethos: error: {redact(str(exc))}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("ethos: interrupted; finished work is saved (rerun the same command to continue)", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except OSError as exc:  # a disk or permission problem outside the checked paths
+        _debug_traceback(debug)
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"ethos: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a bug: one line, and the way to the traceback
+        _debug_traceback(debug)
+        print(f"ethos: internal error: {exc.__class__.__name__}: {redact(str(exc))[:300]} "
+              f"(a bug in EthosAgents: rerun with --debug and report the traceback)", file=sys.stderr)
+        return 1
+    finally:
+        if "ethos.telemetry" in sys.modules:
+            sys.modules["ethos.telemetry"].flush()  # spans of a failed run are sent too
+
+
+def _debug_traceback(debug: bool) -> None:
+    if debug:
+        import traceback
+
+        from ethos.redaction import redact
+
+        print(redact(traceback.format_exc()), file=sys.stderr, end="")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from ethos.cli import main
+
+sys.exit(main())

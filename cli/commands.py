@@ -1,0 +1,414 @@
+"""The `ethos` commands: each turns parsed arguments into work and output."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+from ethos.cli.render import _coloured, _info, _live_view, _print_metrics, _print_result, _rich_table, _show_update
+from ethos.errors import EthosError, RunFailure
+
+def _writable_dir(path: Path, flag: str) -> Path:
+    """`path` as a folder EthosAgents can write to (created if missing), or an error naming the flag."""
+    if path.exists() and not path.is_dir():
+        raise EthosError(f"{flag} {path} is a file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EthosError(f"{flag} {path}: cannot create the folder ({exc.strerror})") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise EthosError(f"{flag} {path}: the folder is not writable")
+    return path
+
+
+def _request(args) -> dict:
+    from ethos.evaluation.vital import item_request, load_items
+
+    if args.item is not None:
+        if args.text:
+            raise EthosError("give either the text or --item, not both")
+        items = load_items(args.item)
+        if not 0 <= args.index < len(items):
+            raise EthosError(f"--index {args.index} is out of range: {args.item} has {len(items)} items")
+        request = item_request(items[args.index], source=str(args.item), index=args.index)
+    else:
+        request = {"situation": args.text or ""}
+    for key in ("mode", "options", "target", "attribute"):
+        if getattr(args, key) is not None:  # flags override what an item says
+            request[key] = getattr(args, key)
+    return request
+
+
+def _context(args):
+    from dataclasses import fields
+
+    from ethos.graph.context import Context
+
+    values = {f.name: getattr(args, f.name) for f in fields(Context) if getattr(args, f.name, None) not in (None, [])}
+    for role in ("generator_model", "agent_model", "moderator_model"):
+        if args.model and role not in values:
+            values[role] = args.model
+    values["persona_files"] = [str(Path(f).resolve()) for f in values.get("persona_files", [])]
+    if args.base_url:
+        from ethos.redaction import split_endpoint
+
+        split_endpoint(args.base_url)  # a malformed URL fails here, named, before any work
+    variant = values.get("agent_variant", "default")
+    if variant not in _persona_agents():
+        raise EthosError(f"unknown --agent-variant '{variant}': choose one of {', '.join(_persona_agents())}")
+    return Context(**values)
+
+
+def _runs_dir(args) -> Path:
+    named = "--runs-dir" if args.runs_dir else "$ETHOS_RUNS_DIR" if os.environ.get("ETHOS_RUNS_DIR") else "the runs folder"
+    return _writable_dir(args.runs_dir or default_runs_dir(), named)
+
+
+def _resumed_context(record, args):
+    """The saved run's settings. Endpoint credentials are never saved, so a run whose URL held
+    some takes the URL again from --base-url or $ETHOS_BASE_URL."""
+    from ethos.graph.context import Context
+    from ethos.redaction import MASK
+
+    try:
+        context = Context(**record.data["config"]["context"])
+    except (KeyError, TypeError) as exc:
+        raise EthosError(f"{record.path}: not a resumable run record ({exc.__class__.__name__}: {exc})") from None
+    if context.base_url and MASK in context.base_url:
+        fresh = args.base_url or os.environ.get("ETHOS_BASE_URL")
+        if not fresh:
+            raise EthosError(f"run {record.run_id} used an endpoint with credentials, which are not saved: pass --base-url again")
+        context.base_url = fresh
+    return context
+
+
+def _persona_agents() -> dict:
+    from ethos.agents.persona_agent import persona_agents
+
+    return persona_agents()
+
+
+def _prepare_backends(context, args, runs_dir: Path) -> None:
+    """Load every role's model and its cache, and the persona library: a bad spec, a missing
+    model or a broken persona file fails before any work."""
+    from ethos.agents.models import use_cache
+    from ethos.personas.library import load_library
+
+    load_library(context.persona_files)
+    for spec in {context.generator_model, context.agent_model, context.moderator_model}:
+        use_cache(context.model(spec), None if args.no_cache else runs_dir / "cache.sqlite", context.base_url)
+
+
+def _checkpointed_graph(runs_dir: Path):
+    import sqlite3
+
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    from ethos.graph.builder import build_graph
+
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    saver = SqliteSaver(sqlite3.connect(runs_dir / "checkpoints.sqlite", check_same_thread=False))
+    return build_graph().compile(checkpointer=saver, name="ethos")
+
+
+def run_command(args) -> int:
+    from dataclasses import asdict
+
+    from ethos.graph.conversation import render_tree
+    from ethos.graph.records import RunRecord, load_prices, load_record
+    from ethos.graph.state import count_fallbacks, fallback_warning, validate_request
+    from ethos.graph.tracing import JsonlTracer
+
+    runs_dir = _runs_dir(args)
+    prices = load_prices(args.prices) if args.prices else None
+    if args.resume is not None:
+        if args.text or args.item:
+            raise EthosError("--resume continues a saved run: give no text or --item with it")
+        record = load_record(runs_dir, args.resume)
+        if record.data.get("status") == "ok":
+            print(render_tree(record.data))
+            return 0
+        request, context = None, _resumed_context(record, args)
+    else:
+        request = validate_request(_request(args))
+        context = _context(args)
+    _prepare_backends(context, args, runs_dir)
+    if not args.resume:
+        record = RunRecord(runs_dir)
+        record.start("run", request, {"context": asdict(context), "cache": not args.no_cache})
+    graph = _checkpointed_graph(runs_dir)
+    config = {"callbacks": [JsonlTracer(record.trace_path)], "configurable": {"thread_id": record.run_id}}
+    if args.max_concurrency:
+        config["max_concurrency"] = args.max_concurrency
+    started = time.perf_counter()
+    quiet = args.json
+    if not quiet:
+        verb = ("Resuming" if args.resume else f"Choosing {context.n_personas} library personas for" if context.personas == "library"
+                else f"Generating {context.n_personas} personas with {context.generator_model} for")
+        _info(f"{verb} run {record.run_id} ...")
+    state: dict = {}
+    live = _live_view(args, context)  # on a terminal: each agent's text as it is written
+    try:
+        with live or nullcontext():
+            modes = ["updates", "values", *(["messages"] if live else [])]
+            for stream_mode, chunk in graph.stream(request, context=context, config=config, stream_mode=modes, durability="sync"):
+                if stream_mode == "messages":
+                    message, metadata = chunk
+                    live.token(message.content if isinstance(message.content, str) else "", metadata)
+                elif stream_mode == "values":
+                    state = chunk
+                elif not quiet:
+                    if live:
+                        live.finished(chunk)
+                    _show_update(chunk, state, context, args.trace)
+    except BaseException as exc:
+        state = graph.get_state(config).values or state
+        status = "interrupted" if isinstance(exc, (KeyboardInterrupt, BrokenPipeError)) else "failed"  # `| head` closed the pipe
+        record.finish(state, status=status, seconds=time.perf_counter() - started, error=f"{exc.__class__.__name__}: {exc}", prices=prices)
+        hint = f"run {record.run_id} is saved: continue it with `ethos run --resume {record.run_id}`"
+        if isinstance(exc, BrokenPipeError):
+            raise
+        if isinstance(exc, EthosError):
+            raise exc.__class__(f"{exc} ({hint})") from exc
+        if isinstance(exc, Exception):
+            raise RunFailure(f"{exc.__class__.__name__}: {exc} ({hint})") from exc
+        print(f"ethos: {hint}", file=sys.stderr)
+        raise
+    seconds = time.perf_counter() - started
+    if args.diversity and state.get("persona_report"):
+        from ethos.personas.schema import Persona
+        from ethos.personas.selection import embedding_diversity
+
+        state["persona_report"]["diagnostics"]["diversity"] = embedding_diversity([Persona.model_validate(p) for p in state["personas"]])
+    fallbacks = count_fallbacks(state)
+    record.finish(state, status="ok", seconds=seconds, fallbacks=fallbacks, prices=prices)
+    warning = fallback_warning(state)
+    if warning:
+        print(f"ethos: warning: {warning}", file=sys.stderr)
+    tokens = record.data["tokens"]
+    if args.json:
+        keys = ("situation", "mode", "options", "target", "attribute", "personas", "persona_report", "comments", "result")
+        out = {"run_id": record.run_id} | {k: state.get(k) for k in keys} | {
+            "fallbacks": fallbacks,
+            "usage": {"new_tokens": tokens["output_tokens"], "by_role": tokens["by_role"], "by_model": tokens["by_model"],
+                      "cached_calls": tokens["cached_calls"], **({"cost_usd": tokens["cost_usd"]} if "cost_usd" in tokens else {})},
+            "seconds": round(seconds, 2),
+        }
+        print(json.dumps(out, ensure_ascii=False))
+    else:
+        _print_result(state)
+        if args.diversity:
+            print(f"\nEmbedding diversity of the persona set: {state['persona_report']['diagnostics'].get('diversity')}")
+        counted = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in fallbacks.items() if v)
+        print(f"\nFallbacks: {counted or 'none'}")
+        cached = f", {tokens['cached_calls']} of {tokens['calls']} calls from the cache" if tokens["cached_calls"] else ""
+        cost = f", ${tokens['cost_usd']:.4f}" if "cost_usd" in tokens else ""
+        _info(f"Done in {seconds:.1f} s: {tokens['output_tokens']} new tokens{cached}{cost}. "
+              f"Run {record.run_id}: `ethos trace {record.run_id}`")
+    return 0
+
+
+def personas_command(args) -> int:
+    from ethos.personas.library import LIBRARY_DIR, load_library, load_persona_path, user_persona_dir
+    from ethos.personas.schema import normalise
+
+    if args.action == "validate":
+        paths = args.paths or [LIBRARY_DIR, *([user_persona_dir()] if user_persona_dir().is_dir() else [])]
+        total = 0
+        for path in paths:
+            if not path.exists():
+                raise EthosError(f"persona file not found: {path}")
+            count = len(load_persona_path(path))
+            total += count
+            print(f"{path}: {count} valid persona(s)")
+        if not args.paths:
+            total = len(load_library())  # plugins too
+        print(f"ok: {total} persona(s)")
+        return 0
+    library = load_library(args.persona_file)
+    if args.action == "show":
+        if not args.name.strip():
+            raise EthosError("personas show needs a name (see `ethos personas list`)")
+        matches = [p for p in library if normalise(args.name) in p.key()]
+        if not matches:
+            raise EthosError(f"no persona named like {args.name!r} (see `ethos personas list`)")
+        for p in matches:
+            print(json.dumps(p.model_dump(exclude_none=True), indent=1, ensure_ascii=False))
+        return 0
+    if args.json:
+        print(json.dumps([p.model_dump(exclude_none=True) for p in library], ensure_ascii=False))
+        return 0
+    if args.roles:  # first, so the long persona table does not hide them
+        from ethos.agents.moderators import moderators
+
+        print(f"moderators (--mode): {', '.join(moderators())}")
+        print(f"persona agents (--agent-variant): {', '.join(_persona_agents())}\n")
+    print(f"{'name':<34} {'stakeholder':<30} {'framework':<36} culture, religion, age")
+    for p in library:
+        who = ", ".join(v for v in (p.culture, p.religion, p.age_group) if v)
+        print(f"{p.name:<34} {p.stakeholder[:28]:<30} {p.framework[:34]:<36} {who}")
+    _info(f"{len(library)} personas (curated library, {user_persona_dir()}, plugins, --persona-file)")
+    return 0
+
+
+def runs_command(args) -> int:
+    from ethos.graph.records import list_runs
+
+    records = list_runs(args.runs_dir or default_runs_dir())[: args.limit]
+    if args.json:
+        print(json.dumps([{k: r.get(k) for k in ("run_id", "kind", "status", "started", "seconds", "request", "tokens")} for r in records]))
+        return 0
+    if not records:
+        _info("no runs yet")
+        return 0
+    header = ["run id", "time", "kind", "mode", "status", "tokens", "seconds", "input"]
+    table = []
+    for r in records:
+        request = r.get("request") if isinstance(r.get("request"), dict) else {}
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.get("started", 0)))
+        tokens = (r.get("tokens") or {}).get("output_tokens", "-")
+        seconds = f"{r['seconds']:.1f}" if isinstance(r.get("seconds"), (int, float)) else "-"
+        excerpt = " ".join(str(request.get("situation", "")).split())[:50]
+        table.append([str(r.get("run_id")), when, str(r.get("kind", "-")), str(request.get("mode", "-")), str(r.get("status", "-")),
+                      str(tokens), seconds, excerpt])
+    if _coloured():
+        _rich_table(header, table, right=(5, 6))
+        return 0
+    plain = ["{:<24}", "{:<17}", "{:<7}", "{:<15}", "{:<12}", "{:>8}", "{:>9}", "  {}"]
+    for row in [header, *table]:
+        print("".join(f.format(cell) for f, cell in zip(plain, row)))
+    return 0
+
+
+def trace_command(args) -> int:
+    from ethos.graph.conversation import render_tree
+    from ethos.graph.records import load_record
+
+    record = load_record(args.runs_dir or default_runs_dir(), args.run_id)
+    print(json.dumps(record.data, ensure_ascii=False, indent=1) if args.json else render_tree(record.data, full=args.full))
+    return 0
+
+
+def default_runs_dir() -> Path:
+    """$ETHOS_RUNS_DIR, or ~/.local/share/ethosagents: records in runs/<id>, checkpoints, cache, eval/."""
+    if os.environ.get("ETHOS_RUNS_DIR"):
+        return Path(os.environ["ETHOS_RUNS_DIR"])
+    data = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "ethosagents"
+    earlier = data / "runs"  # releases before 0.2 used ethosagents/runs, so records sat in runs/runs/<id>
+    return earlier if (earlier / "checkpoints.sqlite").exists() else data
+
+
+def eval_command(args) -> int:
+    from ethos.evaluation.runner import evaluate
+    from ethos.evaluation.tasks import get_task, load_task, sample_items, task_file
+    from ethos.graph.records import finite, load_prices
+
+    methods = args.method
+    if args.server and methods != ["ethosagents"]:
+        raise EthosError("--server runs the graph, so it takes --method ethosagents only")
+    if args.ablation and "ethosagents" not in methods:
+        raise EthosError("--ablation switches off parts of ethosagents: use it with --method ethosagents or all")
+    tasks = [get_task(name) for name in args.task]
+    loaded = {}
+    for task in tasks:  # every file is read and checked before any model loads
+        items = load_task(task, task_file(task, args.data))
+        loaded[task.name] = sample_items(items, args.limit, how=args.sample, seed=args.sample_seed) if args.limit else items
+    context = _context(args)
+    runs_dir = _runs_dir(args)
+    _prepare_backends(context, args, runs_dir)
+    prices = load_prices(args.prices) if args.prices else None
+    # Each ablation is a run of its own, beside the full method.
+    runs = [(method, context) for method in methods] + [("ethosagents", context.with_ablation(a)) for a in args.ablation]
+    out = _writable_dir(args.out, "--out") if args.out else None
+    tables = []
+    for task in tasks:
+        task_out = (out / task.name if len(tasks) > 1 else out) if out else runs_dir / "eval" / task.name
+        rows = []
+        for method, ctx in runs:
+            out_dir = task_out / "+".join([method, *ctx.ablations])
+            rows.append(evaluate(
+                task, method, loaded[task.name], ctx, data=task_file(task, args.data), out_dir=out_dir,
+                max_concurrency=args.max_concurrency or 1, nli_model=args.nli_model, progress=not (args.no_progress or args.quiet),
+                runs_dir=runs_dir, prices=prices, server=args.server,
+                scoring={"parser": args.parser, "include_single_option": args.include_single_option},
+            ))
+            _info(f"{task.name} {out_dir.name}: predictions in {out_dir / 'predictions.json'}")
+        tables.append(rows)
+        if not args.json:
+            _print_metrics(rows)
+    if args.json:
+        print(json.dumps([finite(row) for rows in tables for row in rows]))
+    failed = sum(r.get("failed") or 0 for rows in tables for r in rows)
+    if failed:
+        raise RunFailure(f"{failed} item(s) failed (see the table; errors in each folder's results.jsonl): rerun the same command to retry them")
+    return 0
+
+
+def score_command(args) -> int:
+    from ethos.evaluation.scoring import score_items
+    from ethos.evaluation.tasks import TASKS, check_item, get_task, task_of_file
+    from ethos.evaluation.vital import load_items
+
+    if not args.file.is_file():
+        raise EthosError(f"predictions file not found: {args.file}" if not args.file.exists() else f"{args.file} is a folder: give a predictions file")
+    config = _eval_config(args.file)  # eval's own output folder says its task and method
+    if args.task:
+        task = get_task(args.task)
+    elif config.get("task") in TASKS:
+        task = get_task(config["task"])
+    else:
+        task = task_of_file(args.file)
+    items = load_items(args.file)
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise EthosError(f"{args.file}: item {index}: not a JSON object")
+        check_item(task, item, f"{args.file}: item {index} (id {item.get('id')})", prediction=True)
+    metrics = score_items(task, items, nli_model=args.nli_model, parser=args.parser, include_single_option=args.include_single_option)
+    if args.json:
+        from ethos.graph.records import finite
+
+        print(json.dumps(finite(metrics)))
+    else:
+        context = config.get("context") if isinstance(config.get("context"), dict) else {}
+        _print_metrics([metrics | {"method": str(config.get("method") or args.file.stem), "ablations": context.get("ablations") or []}])
+    return 0
+
+
+def _eval_config(predictions: Path) -> dict:
+    """The config.json `ethos eval` wrote beside a predictions file, or {}."""
+    try:
+        config = json.loads((predictions.parent / "config.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
+def view_command(args) -> int:
+    from ethos.cli.view import write_view
+
+    print(write_view(args.target, args.runs_dir or default_runs_dir(), args.out))
+    return 0
+
+
+def report_command(args) -> int:
+    from ethos.evaluation.report import write_report
+
+    report = write_report(args.run_dirs, args.out or args.run_dirs[0] / "report")
+    print(report)
+    return 0
+
+
+COMMANDS = {"view": view_command, "run": run_command, "eval": eval_command, "score": score_command, "report": report_command, "runs": runs_command, "trace": trace_command,
+            "personas": personas_command}
+
+
+def _start_telemetry(args) -> None:
+    from ethos.telemetry import export_traces, traces_endpoint
+
+    endpoint = traces_endpoint(args.otel)
+    if endpoint:
+        export_traces(endpoint)

@@ -1,0 +1,276 @@
+"""The `ethos` command line's parser: commands, flags (the run settings' come from `Context`), checked
+argument types that name the flag, and `eval --config FILE.toml`."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+from ethos.errors import EthosError
+
+EXAMPLE = "A family asks a doctor to withhold a terminal diagnosis from their mother."
+INT_MAX = 2**31 - 1  # counts reach C code (llama.cpp) as 32-bit integers
+SEED_MAX = 2**32 - 1  # seeds are 32-bit unsigned (the run settings' bounds are in graph/context.py)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, not a usage dump
+        self.exit(2, f"ethos: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _integer(low: int = 1, high: int = INT_MAX):
+    """An argparse type: an integer in [low, high]; argparse names the flag in its message."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if not low <= value <= high:
+            bound = f"at least {low}" if high == INT_MAX else f"between {low} and {high}"
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {text}")
+        return value
+
+    return parse
+
+
+def _number(low: float, high: float):
+    """An argparse type: a finite number in [low, high]."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not (math.isfinite(value) and low <= value <= high):
+            raise argparse.ArgumentTypeError(f"must be a finite number between {low:g} and {high:g}, got {text}")
+        return value
+
+    return parse
+
+
+def _positive(text: str) -> float:
+    """An argparse type: a finite number above zero (nan, inf and negatives are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {text}")
+    return value
+
+
+def _comma_list(choices, every: str | None = None):
+    """An argparse type: one or more comma-separated names from `choices` (`every` stands for all)."""
+
+    def parse(text: str) -> list[str]:
+        names = [n.strip() for n in text.split(",") if n.strip()]
+        if every and every in names:
+            return list(choices)
+        unknown = [n for n in names if n not in choices]
+        if unknown or not names:
+            what = f"unknown {unknown[0]!r}" if unknown else "an empty list"
+            raise argparse.ArgumentTypeError(f"{what}: choose from {', '.join(choices)}{f' or {every}' if every else ''} (comma-separated)")
+        return list(dict.fromkeys(names))
+
+    return parse
+
+
+def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """The run settings' flags, made from `graph/context.py`'s `Context` (help, bounds and defaults
+    live there, once), plus the CLI's own conveniences."""
+    from dataclasses import MISSING, fields
+
+    from ethos.agents.models import SPEC_HELP
+    from ethos.graph.context import Context
+
+    groups = {"models": parser.add_argument_group("models", f"a model spec is one of: {SPEC_HELP}"),
+              "method settings": parser.add_argument_group("method settings (defaults follow the published method)")}
+    groups["models"].add_argument("--model", metavar="SPEC", help="model for every role (default: embedded, or $ETHOS_MODEL)")
+    for role, flag in (("generator_model", "--generator-model"), ("agent_model", "--agent-model"), ("moderator_model", "--moderator-model")):
+        groups["models"].add_argument(flag, dest=role, metavar="SPEC", help=next(f for f in fields(Context) if f.name == role).metadata["help"])
+    for f in fields(Context):
+        m = f.metadata
+        if not m["flag"]:
+            continue
+        default = f" (default {f.default})" if f.default not in (MISSING, None) else ""
+        options: dict = {"dest": f.name, "help": m["help"] + default, "default": None}  # None: the Context's default
+        if f.type.startswith("list"):
+            options |= {"action": "append", "default": [], "metavar": "FILE"}
+        elif m["choices"]:
+            options["choices"] = m["choices"]
+        elif f.type.startswith("str"):
+            options["metavar"] = "URL" if f.name == "base_url" else "NAME"
+        elif f.type.startswith("int"):
+            options |= {"type": _integer(int(m["low"]), int(m["high"])), "metavar": "N"}
+        elif "float" in f.type:
+            options |= {"type": _positive if m["positive"] else _number(m["low"], m["high"]), "metavar": "X"}
+        groups[m["group"]].add_argument(m["flag"], **options)
+    groups["method settings"].add_argument("--max-concurrency", type=_integer(1, 1024), metavar="N",
+                                           help="persona agents (run) or items (eval) in flight at once")
+    _add_runs_arguments(parser)
+    _add_otel_argument(parser)
+    parser.add_argument("--no-cache", action="store_true", help="call the models even where the model-call cache has the answer")
+    parser.add_argument("--prices", type=Path, metavar="FILE", help='JSON price table {"MODEL": {"input": USD/1M, "output": USD/1M}} for cost')
+
+
+def _add_scoring_arguments(parser: argparse.ArgumentParser) -> None:
+    scoring = parser.add_argument_group("scoring")
+    scoring.add_argument("--parser", choices=["reference", "strict"], default="reference",
+                         help="steerable ValueKaleidoscope answers: the reference evaluation's rules (default) or a leading letter only")
+    scoring.add_argument("--include-single-option", action="store_true",
+                         help="count single-option items in most-likely correctness (left out by default: every method gets them right)")
+
+
+def _add_otel_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--otel", metavar="URL", help="export each run's spans (OpenInference) to an OTLP/HTTP receiver such as Arize "
+                                                      "Phoenix, e.g. http://127.0.0.1:6006 (default: $OTEL_EXPORTER_OTLP_ENDPOINT, or off)")
+
+
+def _add_runs_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--runs-dir", type=Path, metavar="DIR", help="records (DIR/runs/RUN_ID), checkpoints, cache and evaluations (default: $ETHOS_RUNS_DIR or ~/.local/share/ethosagents)")
+
+
+def _version() -> str:
+    from ethos.versions import package_version
+
+    return package_version()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # Only light imports here: `ethos --help` and `ethos personas list` start without torch,
+    # LangChain or LangGraph. Modes are checked when the request is (plugins may add modes).
+    from ethos.evaluation.tasks import METHODS, TASKS
+
+    parser = _Parser(prog="ethos", description="Role-driven pluralistic alignment for health care.",
+                     epilog="Exit status: 0 done, 1 runtime failure (endpoint, model, failed items), 2 usage or input error, 130 interrupted.")
+    parser.add_argument("--debug", action="store_true", help="on an error, also print the traceback (or set ETHOS_DEBUG=1)")
+    parser.add_argument("--version", action="version", version=f"ethos {_version()}")
+    # -q and -v after any command: `ethos run -q ...`, `ethos eval -v ...`
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-q", "--quiet", action="store_true", help="only results, warnings and errors: no progress or notes")
+    common.add_argument("-v", "--verbose", action="store_true", help="also log each model call as it ends (role, model, tokens, seconds)")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    run = commands.add_parser(
+        "run", parents=[common],
+        help="generate personas, draft their comments in parallel, and moderate them",
+        description=f'Example: ethos run "{EXAMPLE}"',
+    )
+    run.add_argument("text", nargs="?", help="the health situation or survey question")
+    run.add_argument("--mode", help="how the moderator combines the comments: overton (default), steerable, distributional, or a plugin's mode")
+    run.add_argument("--target", help="steerable: a value/right/duty, a VITAL group code such as POLPARTY_Democrat, or plain words")
+    run.add_argument("--option", action="append", dest="options", metavar="TEXT", help="an answer option (repeat for each)")
+    run.add_argument("--attribute", help="distributional: the population answering, e.g. a country")
+    run.add_argument("--item", type=Path, metavar="FILE", help="run an item from a file in the VITAL schema")
+    run.add_argument("--index", type=_integer(0), default=0, metavar="N", help="which item of --item to run (0-based, default 0)")
+    run.add_argument("--json", action="store_true", help="print one machine-readable JSON result")
+    run.add_argument("--trace", action="store_true", help="print the agent conversation as a tree, live, as agents finish")
+    run.add_argument("--resume", metavar="RUN_ID", help="continue an interrupted or failed run from its last checkpoint")
+    run.add_argument("--diversity", action="store_true",
+                     help="also measure the persona set's embedding diversity (loads torch and MiniLM: about 6 s and 430 MB)")
+    _add_model_arguments(run)
+
+    evaluate = commands.add_parser("eval", parents=[common], help="run methods over a VITAL task file and score them (resumable)")
+    evaluate.add_argument("--task", required=True, type=_comma_list(list(TASKS)), metavar="TASKS",
+                          help=f"one or more of {', '.join(TASKS)} (comma-separated; --data is then a folder)")
+    evaluate.add_argument("--method", default=["ethosagents"], type=_comma_list(list(METHODS), every="all"), metavar="METHODS",
+                          help=f"one or more of {', '.join(METHODS)}, or all (comma-separated; default ethosagents)")
+    evaluate.add_argument("--json", action="store_true", help="print the metrics of every task and method as one JSON list")
+    evaluate.add_argument("--config", type=Path, metavar="FILE.toml",
+                          help="settings from a TOML file, keys named as the flags (task, method, data, model, n_personas, ablation, ...); "
+                               "flags on the command line win")
+    evaluate.add_argument("--data", required=True, type=Path, metavar="PATH", help="the task's VITAL file, or a folder of VITAL files")
+    evaluate.add_argument("--limit", type=_integer(), metavar="N", help="only N items, drawn over distinct questions (see --sample)")
+    evaluate.add_argument("--sample", choices=["spread", "first"], default="spread",
+                          help="how --limit picks items: spread over questions, seeded (default), or the first N in the file")
+    evaluate.add_argument("--sample-seed", type=_integer(0, SEED_MAX), default=0, metavar="N", help="seed of the spread sample (default 0)")
+    evaluate.add_argument("--ablation", action="append", default=[], metavar="NAMES",
+                          help="also run ethosagents with these parts switched off, as its own row (repeatable; "
+                               "comma-join names to combine): no-target-persona, no-author-voice, no-top-up, personas-N")
+    evaluate.add_argument("--out", type=Path, metavar="DIR", help="where predictions and results go (default: under the runs directory)")
+    evaluate.add_argument("--nli-model", metavar="DIR", help="local NLI model for value coverage (e.g. deberta-v2-xlarge-mnli)")
+    evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
+    evaluate.add_argument("--server", metavar="URL", help="run the ethosagents graph on a LangGraph server (langgraph dev, LangGraph Server)")
+    _add_scoring_arguments(evaluate)
+    _add_model_arguments(evaluate)
+
+    score = commands.add_parser("score", parents=[common], help="score a predictions file in the VITAL schema")
+    score.add_argument("file", type=Path)
+    score.add_argument("--task", choices=list(TASKS), help="default: read from the file name")
+    score.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    score.add_argument("--nli-model", metavar="DIR", help="local NLI model for value coverage")
+    _add_scoring_arguments(score)
+
+    personas = commands.add_parser("personas", parents=[common], help="list, show or validate the persona library")
+    actions = personas.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    listing = actions.add_parser("list", parents=[common], help="every persona: curated, user folder, plugins and --persona-file")
+    listing.add_argument("--json", action="store_true")
+    listing.add_argument("--roles", action="store_true", help="also list the registered moderators and persona-agent variants")
+    listing.add_argument("--persona-file", action="append", default=[], metavar="FILE")
+    show = actions.add_parser("show", parents=[common], help="one persona in full")
+    show.add_argument("name")
+    show.add_argument("--persona-file", action="append", default=[], metavar="FILE")
+    validate = actions.add_parser("validate", parents=[common], help="check persona files (default: the whole library)")
+    validate.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+
+    runs = commands.add_parser("runs", parents=[common], help="list recent runs")
+    runs.add_argument("--limit", type=_integer(), default=20, metavar="N")
+    runs.add_argument("--json", action="store_true")
+    _add_runs_arguments(runs)
+
+    trace = commands.add_parser("trace", parents=[common], help="show a run's agent conversation as a tree")
+    trace.add_argument("run_id", metavar="RUN_ID", help="a run id, or its unique beginning")
+    trace.add_argument("--json", action="store_true", help="export the whole record as JSON")
+    trace.add_argument("--full", action="store_true", help="show prompts and replies in full")
+    _add_runs_arguments(trace)
+
+    view = commands.add_parser("view", parents=[common], help="write a run or an evaluation as one self-contained HTML page (offline)")
+    view.add_argument("target", metavar="RUN_ID|EVAL_DIR", help="a run id (or its unique beginning), or an evaluation folder")
+    view.add_argument("--out", type=Path, metavar="FILE", help="where the page goes (default: view.html in the run's or the evaluation's folder)")
+    _add_runs_arguments(view)
+
+    report = commands.add_parser("report", parents=[common], help="turn finished eval runs into a Markdown report with plots")
+    report.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
+    report.add_argument("--out", type=Path, metavar="DIR", help="default: RUN_DIR/report")
+    return parser
+
+
+def _with_config(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """`ethos eval --config FILE.toml ...`: the file's settings become flags placed before the
+    command line's own, so that every value is checked as its flag is, and a flag given wins."""
+    if "eval" not in argv:
+        return argv
+    at = argv.index("eval")
+    rest = argv[at + 1:]
+    paths = [rest[i + 1] for i, a in enumerate(rest[:-1]) if a == "--config"] + [a.split("=", 1)[1] for a in rest if a.startswith("--config=")]
+    if not paths:
+        return argv
+    import tomllib
+
+    path = Path(paths[-1])
+    try:
+        settings = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise EthosError(f"--config {path}: cannot read it ({exc.__class__.__name__}: {exc})") from None
+    evaluate = next(a for a in parser._subparsers._group_actions[0].choices.values() if a.prog.endswith(" eval"))
+    actions = evaluate._option_string_actions
+    tokens: list[str] = []
+    for key, value in settings.items():
+        flag = "--" + key.replace("_", "-")
+        action = actions.get(flag)
+        if action is None or flag in ("--config", "--help"):
+            raise EthosError(f"--config {path}: unknown setting '{key}' (settings are eval's flags, e.g. task, method, data, n_personas)")
+        if isinstance(action, argparse._StoreTrueAction):
+            if not isinstance(value, bool):
+                raise EthosError(f"--config {path}: '{key}' must be true or false")
+            tokens += [flag] if value else []
+        elif isinstance(action, argparse._AppendAction):
+            tokens += [t for v in (value if isinstance(value, list) else [value]) for t in (flag, str(v))]
+        elif isinstance(value, list):  # --task and --method take comma lists
+            tokens += [flag, ",".join(map(str, value))]
+        elif isinstance(value, (dict, bool)):
+            raise EthosError(f"--config {path}: '{key}' must be a single value")
+        else:
+            tokens += [flag, str(value)]
+    return argv[: at + 1] + tokens + rest

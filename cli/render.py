@@ -1,0 +1,188 @@
+"""What the `ethos` command line prints: notes (-q silences them), the personas, comments and results
+of a run, the live view on a terminal, and tables (coloured on a terminal, plain when piped)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import textwrap
+
+_QUIET = False
+
+
+def _info(message: str) -> None:
+    """A note on stderr (progress, where things went); -q silences it, never a warning or an error."""
+    if not _QUIET:
+        print(message, file=sys.stderr)
+
+
+def _configure_output(args) -> None:
+    import logging
+
+    global _QUIET
+    _QUIET = bool(getattr(args, "quiet", False))
+    logging.getLogger("ethos").setLevel(logging.WARNING)
+    if getattr(args, "verbose", False):
+        logger = logging.getLogger("ethos")
+        handler = next((h for h in logger.handlers if h.get_name() == "ethos-cli"), None)
+        if handler is None:
+            handler = logging.StreamHandler()
+            handler.set_name("ethos-cli")
+            handler.setFormatter(logging.Formatter("ethos: %(message)s"))
+            logger.addHandler(handler)
+        handler.setStream(sys.stderr)  # this command's stderr
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
+def _wrap(text: str, indent: str = "    ") -> str:
+    paragraphs = [p for p in text.strip().split("\n") if p.strip()]
+    return "\n".join(textwrap.fill(p, width=100, initial_indent=indent, subsequent_indent=indent) for p in paragraphs)
+
+
+def _print_personas(update: dict) -> None:
+    report = update["persona_report"]
+    extra = "".join(f", {report[k]} {label}" for k, label in (("from_library", "chosen from the library"),
+                    ("library_added", "added for coverage"), ("target_added", "added to hold the target")) if report.get(k))
+    how = f" ({report.get('constrained', 0)} constrained, {report.get('parsed', 0)} parsed)" if report["generated"] else ""
+    print(
+        f"Personas: {len(update['personas'])} ({report['generated']} generated{how}, {report['topped_up']} library top-up(s){extra}; "
+        f"{report['attempts']} generator attempt(s), {report['rejected_lines']} unparseable line(s), {report['duplicates']} duplicate(s))"
+    )
+    for note in report.get("notes") or []:
+        print(f"  note: {note}")
+    spread = report.get("diagnostics") or {}
+    if spread:
+        print(f"  spread: {spread['frameworks']} frameworks, {spread['stakeholders']} stakeholders")
+    for i, p in enumerate(update["personas"], 1):
+        tag = f" [{p['source']}]" if p["source"] != "constrained" else ""
+        print(f"  {i}. {p['name']}{tag}: {p['core_value']}; {p['framework']}; {p['right_or_duty']}; {p['emotion']}; {p['stakeholder']}")
+    print("\nComments (as each persona agent finishes):")
+
+
+def _print_result(state: dict) -> None:
+    result = state["result"]
+    mode = result["mode"]
+    print()
+    if mode == "overton":
+        print("Overton response:")
+        print(_wrap(result["response"]))
+    elif mode == "steerable":
+        selection = result["selection"]
+        print(f"Steerable: target {result['target']!r}")
+        print(f"  selected comment {result['selected'] + 1} ({result['selected_persona']}), p = {max(selection['probs']):.2f} [{selection['source']}]")
+        if "distribution" in result:
+            _print_distribution(state["options"], result["distribution"]["probs"], result["distribution"]["source"])
+        else:
+            print(_wrap(result["answer"]))
+    elif mode == "distributional":
+        options = result["options"]
+        print("Distributional: option probabilities per persona and combined")
+        header = "  " + " " * 32 + "".join(f"{label:>8}" for label in result["labels"])
+        print(header)
+        for row in result["per_persona"]:
+            flag = "" if row["source"] == "logprobs" else f"  [{row['source']}]"
+            print(f"  {row['persona'][:30]:<32}" + "".join(f"{p:8.3f}" for p in row["probs"]) + flag)
+        print(f"  {'combined':<32}" + "".join(f"{p:8.3f}" for p in result["distribution"]))
+        for label, option in zip(result["labels"], options):
+            print(f"  {label}. {option}")
+    else:  # a plugin moderator: show what it returned
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+
+
+def _print_distribution(options: list[str], probs: list[float], source: str) -> None:
+    from ethos.agents.prompts import option_labels
+
+    print(f"  answer distribution [{source}]:")
+    for label, option, p in zip(option_labels(len(options)), options, probs):
+        print(f"    {label}. {option[:60]:<60} {p:.3f}")
+
+
+def _live_view(args, context):
+    """The live view, for a person at a terminal (not for --json, --trace, -q, a pipe or TERM=dumb)."""
+    if args.json or args.trace or args.quiet or not sys.stdout.isatty() or os.environ.get("TERM") == "dumb":
+        return None
+    from ethos.cli.live import LiveView
+
+    return LiveView(context.n_personas)
+
+
+def _show_update(chunk: dict, state: dict, context, trace: bool) -> None:
+    from ethos.graph.conversation import node_lines, persona_title
+
+    for node, update in chunk.items():
+        if not isinstance(update, dict):
+            continue
+        conversation = update.get("conversation") or []
+        conversation = getattr(conversation, "value", conversation)  # a fresh run's Overwrite([...]) of the last run's
+        if node == "seed_personas":
+            if trace:
+                print("\n".join(node_lines(f"persona generator ({len(conversation)} attempt(s))", conversation, last=False)))
+            _print_personas(update)
+        elif node == "persona_agent":
+            for comment in update["comments"]:
+                if trace:
+                    print("\n".join(node_lines(persona_title(comment["index"], state.get("personas") or []), conversation, last=False)))
+                else:
+                    total = len(state.get("personas") or []) or context.n_personas  # hybrid sets can be larger
+                    print(f"  [{comment['index'] + 1}/{total}] {comment['persona']}:")
+                    print(_wrap(comment["text"], indent="      "))
+        elif trace and conversation:
+            print("\n".join(node_lines(node.replace("_", " "), conversation, last=True)))
+
+
+def _coloured() -> bool:
+    """Colour and boxes for a person at a terminal; plain text when piped or when NO_COLOR is set."""
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+def _rich_table(header: list[str], rows: list[list[str]], right=()) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(header_style="bold cyan", show_edge=False)
+    for i, name in enumerate(header):
+        table.add_column(name, justify="right" if i in right else "left", style="bold" if i == 0 else None, no_wrap=True, overflow="ellipsis")
+    for row in rows:
+        table.add_row(*(Text(cell, style="red" if cell in ("failed", "interrupted") else "") for cell in row))  # Text: "[0.1, 0.2]" is no markup
+    Console().print(table)
+
+
+def _print_metrics(rows: list[dict]) -> None:
+    from ethos.evaluation.report import method_label
+    from ethos.evaluation.scoring import primary_metric
+    from ethos.evaluation.tasks import get_task
+
+    task = get_task(rows[0]["task"])
+    metric, higher = primary_metric(task, rows[0])
+    print(f"\n{task.name}: {metric} ({'higher' if higher else 'lower'} is better), 95% bootstrap CI over questions")
+    extra = [k for k in ("most_likely_correct", "jsd", "balanced_accuracy", "macro_f1", "micro_f1", "binary_accuracy",
+                         f"{metric}_acc@0.33") if k in rows[0] and k != metric]
+    table = []
+    for r in rows:
+        ci = r.get(f"{metric}_ci") or [float("nan")] * 2
+        fallbacks = ", ".join(f"{k} {v}" for k, v in sorted((r.get("fallbacks") or {}).items()) if v) or "none"
+        if r.get("failed"):
+            fallbacks += f"; {r['failed']} failed (rerun to retry)"
+        if r.get("missing"):
+            fallbacks += f"; {r['missing']} without prediction"
+        seconds = r.get("seconds_per_item")
+        table.append([method_label(r), str(r["n"]), str(r.get("n_questions", "-")), f"{r.get(metric, float('nan')):.3f} [{ci[0]:.3f}, {ci[1]:.3f}]",
+                      *(f"{r[k]:.3f}" for k in extra), str(seconds if seconds is not None else "-"), fallbacks])
+    header = ["method", "items", "quest.", f"{metric} [CI]", *extra, "s/item", "fallbacks"]
+    if _coloured():
+        _rich_table(header, table, right=range(1, len(header) - 1))
+    else:  # plain when piped or NO_COLOR is set: columns a script can cut
+        width = max(13, *(len(row[0]) + 2 for row in table))
+        plain = [f"{{:<{width}}}", "{:>6}", "{:>7}", "  {:<30}", *["{:>20}"] * len(extra), "{:>9}", "  {}"]
+        for row in [header, *table]:
+            print("  " + "".join(f.format(cell) for f, cell in zip(plain, row)))
+    first = rows[0]
+    if first.get("single_option_items") and not first.get("most_likely_correct_includes_single_option"):
+        print(f"  note: most-likely correctness leaves out {first['single_option_items']} single-option item(s) (--include-single-option counts them)")
+    if first.get("parser"):
+        print(f"  note: answers read with the {first['parser']} parser")
+    if any(r.get("note") for r in rows):
+        print(f"  note: {next(r['note'] for r in rows if r.get('note'))}")
