@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 from ethos.errors import EthosError
+from ethos.personas.schema import GENERATED, WRITTEN
 
 COLOURS = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C"]
 STYLE = """
@@ -86,7 +87,7 @@ def run_page(record: dict) -> str:
                     "<th>right or duty</th><th>emotion</th><th>stakeholder</th><th>source</th></tr>")
         for i, p in enumerate(personas, 1):
             source = p.get("source", "")
-            kind = "generated" if source in ("constrained", "parsed") else source
+            kind = "generated" if source in GENERATED else "library" if source in WRITTEN else source
             body.append(f"<tr><td>{i}</td>" + "".join(f"<td>{_e(p.get(k))}</td>" for k in
                         ("name", "core_value", "framework", "right_or_duty", "emotion", "stakeholder"))
                         + f'<td><span class="tag {_e(kind)}">{_e(source)}</span></td></tr>')

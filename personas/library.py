@@ -24,9 +24,9 @@ def user_persona_dir() -> Path:
     return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "ethosagents" / "personas"
 
 
-def _validated(entry, where: str, label: str) -> Persona:
+def _validated(entry, where: str, label: str, source: str = "library") -> Persona:
     try:
-        return Persona(**{"source": "library", **entry})
+        return Persona(**{"source": source, **entry})
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or "entry"
@@ -39,7 +39,7 @@ def _label(i: int, entry) -> str:
     return f"persona {i}" + (f" ({entry['name']})" if isinstance(entry, dict) and "name" in entry else "")
 
 
-def load_persona_file(path: Path) -> list[Persona]:
+def load_persona_file(path: Path, source: str = "library") -> list[Persona]:
     """Read `[[persona]]` tables from a TOML file; a bad entry names the file, the entry and the field."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -52,14 +52,14 @@ def load_persona_file(path: Path) -> list[Persona]:
     entries = data.get("persona")
     if not isinstance(entries, list) or not entries:
         raise EthosError(f"{path}: no [[persona]] entries")
-    return [_validated(entry, str(path), _label(i, entry)) for i, entry in enumerate(entries, 1)]
+    return [_validated(entry, str(path), _label(i, entry), source) for i, entry in enumerate(entries, 1)]
 
 
-def load_persona_path(path: Path) -> list[Persona]:
-    """A TOML file, or every `*.toml` file in a folder."""
+def load_persona_path(path: Path, source: str = "library") -> list[Persona]:
+    """A TOML file, or every `*.toml` file in a folder; `source` says where its personas come from."""
     if path.is_dir():
-        return [p for f in sorted(path.glob("*.toml")) for p in load_persona_file(f)]
-    return load_persona_file(path)
+        return [p for f in sorted(path.glob("*.toml")) for p in load_persona_file(f, source)]
+    return load_persona_file(path, source)
 
 
 def _plugin_personas() -> list[Persona]:
@@ -73,13 +73,13 @@ def _plugin_personas() -> list[Persona]:
         if isinstance(provided, (str, Path)):
             if not Path(provided).exists():
                 raise EthosError(f"{where}: persona file not found: {provided}")
-            personas += load_persona_path(Path(provided))
+            personas += load_persona_path(Path(provided), "plugin")
             continue
         if not isinstance(provided, (list, tuple)):
             raise EthosError(f"{where} returned {type(provided).__name__}: expected a list of personas or a TOML path")
         for i, entry in enumerate(provided, 1):
             entry = entry.model_dump() if isinstance(entry, Persona) else entry
-            personas.append(_validated(entry, f"persona plugin '{name}'", _label(i, entry)))
+            personas.append(_validated(entry, f"persona plugin '{name}'", _label(i, entry), "plugin"))
     return personas
 
 
@@ -100,11 +100,11 @@ def load_library(files: Iterable[str | Path] = ()) -> list[Persona]:
 
 @cache
 def _library(files: tuple[str, ...], user_dir: Path) -> tuple[Persona, ...]:
-    sources = [*default_library(), *(load_persona_path(user_dir) if user_dir.is_dir() else []), *_plugin_personas()]
+    sources = [*default_library(), *(load_persona_path(user_dir, "user") if user_dir.is_dir() else []), *_plugin_personas()]
     for file in files:
         if not Path(file).exists():
             raise EthosError(f"persona file not found: {file}")
-        sources += load_persona_path(Path(file))
+        sources += load_persona_path(Path(file), "file")
     by_name = {}
     for persona in sources:
         by_name.pop(persona.key(), None)  # keep the position of the latest definition

@@ -7,6 +7,8 @@ import re
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 GENERATED = ("constrained", "parsed")  # the sources of generated personas
+# Personas written beforehand: the curated library, the user's folder, plugins, --persona-file.
+WRITTEN = ("library", "user", "plugin", "file")
 SLOTS = ("core_value", "framework", "right_or_duty", "emotion", "stakeholder")
 SLOT_LABELS = {
     "core_value": "core value",

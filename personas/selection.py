@@ -17,7 +17,7 @@ from ethos.errors import EthosError
 from ethos.personas.embeddings import embed
 from ethos.personas.generation import PersonaReport, generate_personas
 from ethos.personas.library import top_up
-from ethos.personas.schema import Persona, normalise
+from ethos.personas.schema import WRITTEN, Persona, normalise
 from ethos.personas.targets import holds_target, target_persona
 
 SOURCES = ("generated", "library", "hybrid")
@@ -122,7 +122,7 @@ def build_persona_set(
         holder = next((p for p in ranked if holds_target(p, target)), None) or target_persona(target)
         holder = holder.model_copy(update={"source": "target"})  # listed as added to hold the target
         # The steerable moderator needs a faithful comment to select: replace a library top-up, or add.
-        topped = [i for i, p in enumerate(personas) if p.source == "library" and source == "generated"]
+        topped = [i for i, p in enumerate(personas) if p.source in WRITTEN and source == "generated"]
         if topped:
             personas[topped[-1]] = holder
             report.topped_up -= 1  # the counters say what the set holds

@@ -116,8 +116,12 @@ def test_a_broken_persona_file_is_one_line_naming_path_and_field(tmp_path, capsy
 def test_personas_in_the_user_folder_join_the_library(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ETHOS_PERSONA_DIR", str(tmp_path))
     (tmp_path / "mine.toml").write_text('[[persona]]\nname = "The Night Porter"\ncore_value = "v"\nframework = "f"\nright_or_duty = "r"\nemotion = "e"\nstakeholder = "porter"\n')
-    assert main(["personas", "list", "--json"]) == 0
-    assert "The Night Porter" in [p["name"] for p in json.loads(capsys.readouterr().out)]
+    extra = tmp_path / "extra.toml"
+    extra.write_text((tmp_path / "mine.toml").read_text().replace("The Night Porter", "The Day Clerk"))
+    assert main(["personas", "list", "--json", "--persona-file", str(extra)]) == 0
+    sources = {p["name"]: p["source"] for p in json.loads(capsys.readouterr().out)}
+    assert sources["The Night Porter"] == "user" and sources["The Day Clerk"] == "file"  # where each came from
+    assert list(sources.values()).count("library") >= 30  # the curated ones
 
 
 def test_unknown_agent_variant_is_rejected(capsys):
