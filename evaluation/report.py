@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from pathlib import Path
 
 from ethos.errors import EthosError
+from ethos.graph.records import read_json_object
 from ethos.evaluation.methods import STAND_IN_NOTE
 from ethos.evaluation.tasks import METHODS, TASKS
 from ethos.evaluation.scoring import primary_metric
@@ -19,12 +19,7 @@ def find_metrics(run_dirs: list[Path]) -> list[dict]:
         if not run_dir.is_dir():
             raise EthosError(f"run directory not found: {run_dir}")
         for path in sorted(run_dir.rglob("metrics.json")):
-            try:
-                metrics = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise EthosError(f"{path}: unreadable metrics ({exc.__class__.__name__}): rerun `ethos eval`, or remove it") from None
-            if not isinstance(metrics, dict):
-                raise EthosError(f"{path}: not a metrics file (a JSON object)")
+            metrics = read_json_object(path, "metrics file", ": rerun `ethos eval`, or remove it")
             if "task" in metrics and "method" in metrics:
                 if metrics["task"] not in TASKS or not isinstance(metrics["method"], str):
                     raise EthosError(f"{path}: unknown task {metrics['task']!r} or method {metrics['method']!r}")

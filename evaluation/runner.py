@@ -25,7 +25,7 @@ from ethos.evaluation.scoring import score_items
 from ethos.evaluation.tasks import Task
 from ethos.graph.context import Context
 from ethos.evaluation.store import ResultStore
-from ethos.graph.records import RunRecord, finite, write_json
+from ethos.graph.records import RunRecord, finite, read_json_object, write_json
 from ethos.graph.tracing import tracing_to
 from ethos.redaction import redact
 from ethos.versions import file_sha256, package_version, prompts_version
@@ -47,12 +47,7 @@ def _check_config(out_dir: Path, config: dict) -> None:
     path = out_dir / "config.json"
     config = json.loads(redact(json.dumps(config, default=str)))  # compared as it is stored
     if path.exists():
-        try:
-            old = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise EthosError(f"{path}: unreadable ({exc.__class__.__name__}): move it away, or use another --out") from None
-        if not isinstance(old, dict):
-            raise EthosError(f"{path}: not a configuration (a JSON object): move it away, or use another --out")
+        old = read_json_object(path, "configuration", ": move it away, or use another --out")
         old, new = _flat(old), _flat(config)
         if isinstance(old.get("data"), str):
             old["data"] = str(Path(old["data"]).resolve())  # recorded before paths were resolved

@@ -119,14 +119,19 @@ class RunRecord:
         write_json(self.path, self.data)
 
 
-def _read_record(path: Path) -> dict:
+def read_json_object(path: Path, what: str, fix: str = "") -> dict:
+    """A JSON object from `path`, or one line naming the file, what it should be, and the way out."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise EthosError(f"{path}: not a readable run record ({exc.__class__.__name__})") from None
+        raise EthosError(f"{path}: not a readable {what} ({exc.__class__.__name__}){fix}") from None
     if not isinstance(data, dict):
-        raise EthosError(f"{path}: not a run record (a JSON object)")
+        raise EthosError(f"{path}: not a {what} (a JSON object){fix}")
     return data
+
+
+def _read_record(path: Path) -> dict:
+    return read_json_object(path, "run record")
 
 
 def _alive(pid) -> bool:

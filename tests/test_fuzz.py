@@ -274,7 +274,7 @@ HAND_WRITTEN = [
     # report
     Case(["report", "/no/runs"], ("run directory not found: /no/runs",)),
     Case(["report", "{d}/empty_dir"], ("no finished runs",)),
-    Case(["report", "{d}/runs_bad_metrics"], ("runs_bad_metrics/x/metrics.json: unreadable metrics",)),
+    Case(["report", "{d}/runs_bad_metrics"], ("runs_bad_metrics/x/metrics.json: not a readable metrics file",)),
     Case(["report", "{d}/runs_list_metrics"], ("runs_list_metrics/x/metrics.json: not a metrics file",)),
     Case(["report", "{d}/runs_unknown_task"], ("runs_unknown_task/x/metrics.json: unknown task 'nope'",)),
     Case(["report", "{d}/a_file"], ("run directory not found: {d}/a_file",)),
@@ -291,7 +291,7 @@ HAND_WRITTEN = [
     Case(["view", "/no/such/folder"], ("'/no/such/folder' is not a run id",)),
     Case(["view", "20990101-000000-ffffff"], ("no run '20990101-000000-ffffff'",)),
     Case(["view", "{d}/empty_dir"], ("no finished runs",)),
-    Case(["view", "{d}/runs_bad_metrics"], ("runs_bad_metrics/x/metrics.json: unreadable metrics",)),
+    Case(["view", "{d}/runs_bad_metrics"], ("runs_bad_metrics/x/metrics.json: not a readable metrics file",)),
     # personas
     Case(["personas", "show", ""], ("personas show needs a name",)),
     Case(["personas", "show", "   "], ("personas show needs a name",)),
