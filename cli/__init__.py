@@ -8,12 +8,12 @@ from __future__ import annotations
 import os
 import sys
 
-from ethos.cli.commands import COMMANDS, _context, _start_telemetry, default_runs_dir
+from ethos.cli.commands import COMMANDS, _start_telemetry, default_runs_dir
 from ethos.cli.parsing import _with_config, build_parser
 from ethos.cli.render import _configure_output
 from ethos.errors import EthosError
 
-__all__ = ["main", "build_parser", "default_runs_dir", "_context"]
+__all__ = ["main", "build_parser", "default_runs_dir"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,7 +66,3 @@ def _debug_traceback(debug: bool) -> None:
         from ethos.redaction import redact
 
         print(redact(traceback.format_exc()), file=sys.stderr, end="")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

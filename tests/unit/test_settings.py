@@ -5,7 +5,8 @@ from dataclasses import fields
 
 import pytest
 
-from ethos.cli import _context, build_parser, main
+from ethos.cli import build_parser, main
+from ethos.cli.commands import _context
 from ethos.errors import EthosError
 from ethos.graph.builder import graph
 from ethos.graph.context import Context
