@@ -9,8 +9,9 @@ import time
 from contextlib import nullcontext
 from pathlib import Path
 
-from ethos.cli.render import _coloured, _info, _live_view, _print_metrics, _print_result, _rich_table, _show_update
+from ethos.cli.render import _info, _live_view, _print_metrics, _print_result, _print_table, _show_update
 from ethos.errors import EthosError, RunFailure
+
 
 def _writable_dir(path: Path, flag: str) -> Path:
     """`path` as a folder EthosAgents can write to (created if missing), or an error naming the flag."""
@@ -121,7 +122,7 @@ def run_command(args) -> int:
     from ethos.graph.conversation import render_tree
     from ethos.graph.records import RunRecord, load_prices, load_record
     from ethos.graph.state import count_fallbacks, fallback_warning, validate_request
-    from ethos.graph.tracing import JsonlTracer
+    from ethos.graph.tracing import tracing_to
 
     runs_dir = _runs_dir(args)
     prices = load_prices(args.prices) if args.prices else None
@@ -141,7 +142,7 @@ def run_command(args) -> int:
         record = RunRecord(runs_dir)
         record.start("run", request, {"context": asdict(context), "cache": not args.no_cache})
     graph = _checkpointed_graph(runs_dir)
-    config = {"callbacks": [JsonlTracer(record.trace_path)], "configurable": {"thread_id": record.run_id}}
+    config = {"configurable": {"thread_id": record.run_id}}
     if args.max_concurrency:
         config["max_concurrency"] = args.max_concurrency
     started = time.perf_counter()
@@ -153,7 +154,7 @@ def run_command(args) -> int:
     state: dict = {}
     live = _live_view(args, context)  # on a terminal: each agent's text as it is written
     try:
-        with live or nullcontext():
+        with tracing_to(record.trace_path), live or nullcontext():  # traced as eval items are
             modes = ["updates", "values", *(["messages"] if live else [])]
             for stream_mode, chunk in graph.stream(request, context=context, config=config, stream_mode=modes, durability="sync"):
                 if stream_mode == "messages":
@@ -275,12 +276,7 @@ def runs_command(args) -> int:
         excerpt = " ".join(str(request.get("situation", "")).split())[:50]
         table.append([str(r.get("run_id")), when, str(r.get("kind", "-")), str(request.get("mode", "-")), str(r.get("status", "-")),
                       str(tokens), seconds, excerpt])
-    if _coloured():
-        _rich_table(header, table, right=(5, 6))
-        return 0
-    plain = ["{:<24}", "{:<17}", "{:<7}", "{:<15}", "{:<12}", "{:>8}", "{:>9}", "  {}"]
-    for row in [header, *table]:
-        print("".join(f.format(cell) for f, cell in zip(plain, row)))
+    _print_table(header, table, ["{:<24}", "{:<17}", "{:<7}", "{:<15}", "{:<12}", "{:>8}", "{:>9}", "  {}"], right=(5, 6))
     return 0
 
 
@@ -313,9 +309,10 @@ def eval_command(args) -> int:
     if args.ablation and "ethosagents" not in methods:
         raise EthosError("--ablation switches off parts of ethosagents: use it with --method ethosagents or all")
     tasks = [get_task(name) for name in args.task]
+    files = {task.name: task_file(task, args.data) for task in tasks}
     loaded = {}
     for task in tasks:  # every file is read and checked before any model loads
-        items = load_task(task, task_file(task, args.data))
+        items = load_task(task, files[task.name])
         loaded[task.name] = sample_items(items, args.limit, how=args.sample, seed=args.sample_seed) if args.limit else items
     context = _context(args)
     runs_dir = _runs_dir(args)
@@ -331,7 +328,7 @@ def eval_command(args) -> int:
         for method, ctx in runs:
             out_dir = task_out / "+".join([method, *ctx.ablations])
             rows.append(evaluate(
-                task, method, loaded[task.name], ctx, data=task_file(task, args.data), out_dir=out_dir,
+                task, method, loaded[task.name], ctx, data=files[task.name], out_dir=out_dir,
                 max_concurrency=args.max_concurrency or 1, nli_model=args.nli_model, progress=not (args.no_progress or args.quiet),
                 runs_dir=runs_dir, prices=prices, server=args.server,
                 scoring={"parser": args.parser, "include_single_option": args.include_single_option},
@@ -402,8 +399,8 @@ def report_command(args) -> int:
     return 0
 
 
-COMMANDS = {"view": view_command, "run": run_command, "eval": eval_command, "score": score_command, "report": report_command, "runs": runs_command, "trace": trace_command,
-            "personas": personas_command}
+COMMANDS = {"run": run_command, "eval": eval_command, "score": score_command, "report": report_command, "view": view_command,
+            "runs": runs_command, "trace": trace_command, "personas": personas_command}
 
 
 def _start_telemetry(args) -> None:

@@ -8,10 +8,9 @@ import math
 from pathlib import Path
 
 from ethos.errors import EthosError
+from ethos.graph.context import INT_MAX, SEED_MAX
 
 EXAMPLE = "A family asks a doctor to withhold a terminal diagnosis from their mother."
-INT_MAX = 2**31 - 1  # counts reach C code (llama.cpp) as 32-bit integers
-SEED_MAX = 2**32 - 1  # seeds are 32-bit unsigned (the run settings' bounds are in graph/context.py)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,30 +34,20 @@ def _integer(low: int = 1, high: int = INT_MAX):
     return parse
 
 
-def _number(low: float, high: float):
-    """An argparse type: a finite number in [low, high]."""
+def _number(low: float = 0.0, high: float = math.inf, *, above: bool = False):
+    """An argparse type: a finite number in [low, high], or above `low` (nan and inf are refused)."""
 
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not (math.isfinite(value) and low <= value <= high):
-            raise argparse.ArgumentTypeError(f"must be a finite number between {low:g} and {high:g}, got {text}")
+        if not (math.isfinite(value) and (value > low if above else low <= value <= high)):
+            bound = f"above {low:g}" if above else f"between {low:g} and {high:g}"
+            raise argparse.ArgumentTypeError(f"must be a finite number {bound}, got {text}")
         return value
 
     return parse
-
-
-def _positive(text: str) -> float:
-    """An argparse type: a finite number above zero (nan, inf and negatives are refused)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {text}")
-    return value
 
 
 def _comma_list(choices, every: str | None = None):
@@ -88,24 +77,20 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     groups = {"models": parser.add_argument_group("models", f"a model spec is one of: {SPEC_HELP}"),
               "method settings": parser.add_argument_group("method settings (defaults follow the published method)")}
     groups["models"].add_argument("--model", metavar="SPEC", help="model for every role (default: embedded, or $ETHOS_MODEL)")
-    for role, flag in (("generator_model", "--generator-model"), ("agent_model", "--agent-model"), ("moderator_model", "--moderator-model")):
-        groups["models"].add_argument(flag, dest=role, metavar="SPEC", help=next(f for f in fields(Context) if f.name == role).metadata["help"])
     for f in fields(Context):
         m = f.metadata
         if not m["flag"]:
             continue
         default = f" (default {f.default})" if f.default not in (MISSING, None) else ""
-        options: dict = {"dest": f.name, "help": m["help"] + default, "default": None}  # None: the Context's default
+        options: dict = {"dest": f.name, "help": m["help"] + default, "default": None, "metavar": m["metavar"] or "NAME"}  # None: the Context's default
         if f.type.startswith("list"):
-            options |= {"action": "append", "default": [], "metavar": "FILE"}
+            options |= {"action": "append", "default": []}
         elif m["choices"]:
-            options["choices"] = m["choices"]
-        elif f.type.startswith("str"):
-            options["metavar"] = "URL" if f.name == "base_url" else "NAME"
+            options |= {"choices": m["choices"], "metavar": None}
         elif f.type.startswith("int"):
             options |= {"type": _integer(int(m["low"]), int(m["high"])), "metavar": "N"}
         elif "float" in f.type:
-            options |= {"type": _positive if m["positive"] else _number(m["low"], m["high"]), "metavar": "X"}
+            options |= {"type": _number(above=True) if m["positive"] else _number(m["low"], m["high"]), "metavar": "X"}
         groups[m["group"]].add_argument(m["flag"], **options)
     groups["method settings"].add_argument("--max-concurrency", type=_integer(1, 1024), metavar="N",
                                            help="persona agents (run) or items (eval) in flight at once")

@@ -22,9 +22,9 @@ def _configure_output(args) -> None:
 
     global _QUIET
     _QUIET = bool(getattr(args, "quiet", False))
-    logging.getLogger("ethos").setLevel(logging.WARNING)
+    logger = logging.getLogger("ethos")
+    logger.setLevel(logging.WARNING)
     if getattr(args, "verbose", False):
-        logger = logging.getLogger("ethos")
         handler = next((h for h in logger.handlers if h.get_name() == "ethos-cli"), None)
         if handler is None:
             handler = logging.StreamHandler()
@@ -137,7 +137,13 @@ def _coloured() -> bool:
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
-def _rich_table(header: list[str], rows: list[list[str]], right=()) -> None:
+def _print_table(header: list[str], rows: list[list[str]], plain: list[str], right=(), indent: str = "") -> None:
+    """A table: coloured with Rich on a terminal; else plain columns (`plain`: a format per column)
+    that a script can cut."""
+    if not _coloured():
+        for row in [header, *rows]:
+            print(indent + "".join(f.format(cell) for f, cell in zip(plain, row)))
+        return
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -172,13 +178,9 @@ def _print_metrics(rows: list[dict]) -> None:
         table.append([method_label(r), str(r["n"]), str(r.get("n_questions", "-")), f"{r.get(metric, float('nan')):.3f} [{ci[0]:.3f}, {ci[1]:.3f}]",
                       *(f"{r[k]:.3f}" for k in extra), str(seconds if seconds is not None else "-"), fallbacks])
     header = ["method", "items", "quest.", f"{metric} [CI]", *extra, "s/item", "fallbacks"]
-    if _coloured():
-        _rich_table(header, table, right=range(1, len(header) - 1))
-    else:  # plain when piped or NO_COLOR is set: columns a script can cut
-        width = max(13, *(len(row[0]) + 2 for row in table))
-        plain = [f"{{:<{width}}}", "{:>6}", "{:>7}", "  {:<30}", *["{:>20}"] * len(extra), "{:>9}", "  {}"]
-        for row in [header, *table]:
-            print("  " + "".join(f.format(cell) for f, cell in zip(plain, row)))
+    width = max(13, *(len(row[0]) + 2 for row in table))
+    plain = [f"{{:<{width}}}", "{:>6}", "{:>7}", "  {:<30}", *["{:>20}"] * len(extra), "{:>9}", "  {}"]
+    _print_table(header, table, plain, right=range(1, len(header) - 1), indent="  ")
     first = rows[0]
     if first.get("single_option_items") and not first.get("most_likely_correct_includes_single_option"):
         print(f"  note: most-likely correctness leaves out {first['single_option_items']} single-option item(s) (--include-single-option counts them)")

@@ -138,7 +138,7 @@ def _result_section(result: dict, options: list[str]) -> list[str]:
 
 def eval_page(folder: Path, metrics: list[dict]) -> str:
     """Every metrics.json under an evaluation folder, by task, as tables and charts with intervals."""
-    from ethos.evaluation.report import method_label
+    from ethos.evaluation.report import as_number, method_label
     from ethos.evaluation.scoring import primary_metric
     from ethos.evaluation.tasks import get_task
 
@@ -150,8 +150,8 @@ def eval_page(folder: Path, metrics: list[dict]) -> str:
         names = [method_label(r) for r in rows]
         body.append(f"<h2>{_e(task_name)}</h2><p class='meta'>{_e(metric)} ({'higher' if higher else 'lower'} is better), "
                     "95% bootstrap interval over questions</p>")
-        values = [_number(r.get(metric)) for r in rows]
-        cis = [[_number(c) for c in (r.get(f"{metric}_ci") or [None, None])] for r in rows]
+        values = [as_number(r.get(metric)) for r in rows]
+        cis = [[as_number(c) for c in (r.get(f"{metric}_ci") or [None, None])] for r in rows]
         body.append(bars(names, {metric: values}, intervals={metric: cis}))
         body.append(f"<table><tr><th>method</th><th>items (questions)</th><th>{_e(metric)} [95% CI]</th><th>s/item</th>"
                     "<th>failed</th><th>fallbacks</th></tr>")
@@ -163,7 +163,7 @@ def eval_page(folder: Path, metrics: list[dict]) -> str:
         body.append("</table>")
         categories = sorted({c for r in rows for c in (r.get("categories") or {})})
         if categories:
-            series = {method_label(r): [_number(((r.get("categories") or {}).get(c) or {}).get(metric)) for c in categories] for r in rows}
+            series = {method_label(r): [as_number(((r.get("categories") or {}).get(c) or {}).get(metric)) for c in categories] for r in rows}
             body.append(f"<p class='meta'>By category ({_e(metric)}):</p>" + bars(categories, series))
         body += _item_distributions(rows)
     return _page(f"EthosAgents evaluation {folder}", body)
@@ -198,10 +198,6 @@ def _item_distributions(rows: list[dict], n: int = 4) -> list[str]:
 
 def _fmt(value: float) -> str:
     return f"{value:.3f}" if value == value else "–"
-
-
-def _number(value) -> float:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else float("nan")
 
 
 def write_view(target: str, runs_dir: Path, out: Path | None = None) -> Path:

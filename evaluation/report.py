@@ -29,16 +29,16 @@ def find_metrics(run_dirs: list[Path]) -> list[dict]:
     return found
 
 
-def _number(value) -> float:
+def as_number(value) -> float:
     """A metric as read back from JSON, where NaN is stored as null."""
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else float("nan")
 
 
 def _fmt(value, ci=None) -> str:
-    if _number(value) != _number(value):  # missing or NaN
+    if as_number(value) != as_number(value):  # missing or NaN
         return "–"
     text = f"{value:.3f}"
-    if isinstance(ci, list) and len(ci) == 2 and all(_number(c) == _number(c) for c in ci):
+    if isinstance(ci, list) and len(ci) == 2 and all(as_number(c) == as_number(c) for c in ci):
         text += f" [{ci[0]:.3f}, {ci[1]:.3f}]"
     return text
 
@@ -67,8 +67,8 @@ def write_report(run_dirs: list[Path], out_dir: Path) -> Path:
         lines += _table(task, rows)
         # Per-method bars with 95% bootstrap intervals.
         fig, ax = plt.subplots(figsize=(6, 3.2))
-        values = [_number(r.get(metric)) for r in rows]
-        cis = [[_number(c) for c in (r.get(f"{metric}_ci") or [None, None])] for r in rows]
+        values = [as_number(r.get(metric)) for r in rows]
+        cis = [[as_number(c) for c in (r.get(f"{metric}_ci") or [None, None])] for r in rows]
         errors = [[max(v - c[0], 0) for v, c in zip(values, cis)], [max(c[1] - v, 0) for v, c in zip(values, cis)]]
         ax.bar([method_label(r) for r in rows], values, yerr=errors, capsize=4, color="#4C72B0")
         ax.tick_params(axis="x", labelrotation=20, labelsize=7)
@@ -137,7 +137,7 @@ def _groups_section(task_name: str, rows: list[dict], out_dir: Path, plt, key: s
     fig, ax = plt.subplots(figsize=(max(6, len(shown) * 0.6), 3.5))
     width = 0.8 / len(rows)
     for k, r in enumerate(rows):
-        values = [_number((r.get("groups") or {}).get(g, {}).get(metric)) for g in shown]
+        values = [as_number((r.get("groups") or {}).get(g, {}).get(metric)) for g in shown]
         ax.bar([i + k * width for i in range(len(shown))], values, width=width, label=method_label(r))
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(shown))], shown, rotation=45, ha="right", fontsize=7)
     ax.set_ylabel(metric)

@@ -83,8 +83,9 @@ def evaluate(
     store = ResultStore(out_dir, runs_dir)  # refuses a second writer before anything is touched
     try:
         _check_config(out_dir, run_config(task, method, data, ctx))
-        if store.report():
-            print(f"ethos: {store.report()}", file=sys.stderr)
+        repaired = store.report()
+        if repaired:
+            print(f"ethos: {repaired}", file=sys.stderr)
         _run_items(task, method, loaded, ctx, store, max_concurrency=max_concurrency, progress=progress,
                    runs_dir=runs_dir, prices=prices, server=server)
         return finish(task, method, loaded, store, out_dir, nli_model=nli_model, ablations=ctx.ablations, **(scoring or {}))
@@ -154,9 +155,9 @@ def _run_items(task: Task, method: str, loaded: list[tuple[dict, dict]], ctx: Co
 
 def in_flight_summary(items: list[list[dict]]) -> str:
     """What the items in flight have done so far: model calls, new tokens, the latest stage."""
-    exchanges = [e for item in items for e in list(item)]
     if not items:
         return ""
+    exchanges = [e for item in items for e in list(item)]
     tokens = sum((e.get("usage") or {}).get("output_tokens", 0) for e in exchanges)
     stage = exchanges[-1]["role"].replace("_", " ") if exchanges else "starting"
     return f"{len(items)} in flight: {len(exchanges)} model calls, {tokens} new tokens, last: {stage}"

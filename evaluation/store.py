@@ -25,13 +25,14 @@ from ethos.redaction import redact
 class ResultStore:
     def __init__(self, out_dir: Path, runs_dir: Path | None = None):
         self.path = out_dir / "results.jsonl"
+        self._running = out_dir / "running.jsonl"  # the run records of items in flight
         self.records: dict[str, dict] = {}
         self.repairs = {"cut_lines": 0, "unreadable_lines": 0, "interrupted_runs": 0}
         self._write_lock = threading.Lock()
         self._lock_file = _acquire(out_dir / ".lock")
         try:
             self._load()
-            self._close_interrupted(out_dir / "running.jsonl", runs_dir)
+            self._close_interrupted(runs_dir)
         except BaseException:
             self.close()
             raise
@@ -56,21 +57,21 @@ class ResultStore:
                 continue
             self.records[str(record["id"])] = record
 
-    def _close_interrupted(self, running: Path, runs_dir: Path | None) -> None:
-        self._running = running
-        if running.exists() and runs_dir is not None:
-            from ethos.graph.records import RunRecord, write_json
+    def _close_interrupted(self, runs_dir: Path | None) -> None:
+        if self._running.exists() and runs_dir is not None:
+            from ethos.graph.records import RunRecord, is_run_id, mark_interrupted
 
-            for line in running.read_text(encoding="utf-8", errors="replace").splitlines():
-                run_id = line.strip()
+            for line in self._running.read_text(encoding="utf-8", errors="replace").splitlines():
+                if not is_run_id(line.strip()):
+                    continue
                 try:
-                    record = RunRecord(runs_dir, run_id) if run_id.replace("-", "").isalnum() else None
+                    record = RunRecord(runs_dir, line.strip())
                 except EthosError:
                     continue  # an unreadable record: `ethos runs` skips it too
-                if record and record.data.get("status") == "running":  # we hold the lock: its writer is gone
-                    write_json(record.path, record.data | {"status": "interrupted", "error": "the eval was killed while this item ran"})
+                if record.data.get("status") == "running":  # we hold the lock: its writer is gone
+                    mark_interrupted(record.path, record.data, "the eval was killed while this item ran")
                     self.repairs["interrupted_runs"] += 1
-        running.write_text("")
+        self._running.write_text("")
 
     def succeeded(self) -> set[str]:
         return {key for key, record in self.records.items() if record["status"] == "ok"}
@@ -103,7 +104,7 @@ class ResultStore:
         """Release the folder. Every item started here has ended and recorded itself by now (a
         kill never gets here), so the in-flight list is emptied."""
         if self._lock_file is not None:
-            if getattr(self, "_running", None) is not None and self._running.exists():
+            if self._running.exists():
                 self._running.write_text("")
             self._lock_file.close()  # closing the descriptor releases the lock
             self._lock_file = None

@@ -32,10 +32,11 @@ def _env(name: str, default: str | None) -> str | None:
 
 
 def setting(default=None, *, help: str, flag: str | None = None, factory=None, low: float | None = None, high: float | None = None,
-            positive: bool = False, choices: tuple[str, ...] | None = None, group: str = "method settings"):
+            positive: bool = False, choices: tuple[str, ...] | None = None, group: str = "method settings", metavar: str | None = None):
     """A run setting, described once: its default, its description (the CLI's help and the LangGraph
     server's context schema), its flag and its bounds (checked for the CLI and for every context)."""
-    metadata = {"help": help, "flag": flag, "low": low, "high": high, "positive": positive, "choices": choices, "group": group}
+    metadata = {"help": help, "flag": flag, "low": low, "high": high, "positive": positive, "choices": choices, "group": group,
+                "metavar": metavar}
     return field(default_factory=factory, metadata=metadata) if factory else field(default=default, metadata=metadata)
 
 
@@ -46,20 +47,20 @@ def _describe(schema: dict, cls) -> None:
             schema["properties"][f.name]["description"] = f.metadata["help"]
 
 
-def _model(role: str):
-    return setting(help=f"model {role} (a spec; default: embedded, or $ETHOS_MODEL)", factory=lambda: _env("ETHOS_MODEL", "embedded"),
-                   group="models")
+def _model(flag: str, role: str):
+    return setting(help=f"model {role} (a spec; default: embedded, or $ETHOS_MODEL)", flag=flag, metavar="SPEC",
+                   factory=lambda: _env("ETHOS_MODEL", "embedded"), group="models")
 
 
 @dataclass(kw_only=True)
 class Context:
     __pydantic_config__ = ConfigDict(json_schema_extra=_describe)
 
-    generator_model: str = _model("that generates the personas")
-    agent_model: str = _model("the persona agents use")
-    moderator_model: str = _model("the moderator uses (the main model of the baselines)")
+    generator_model: str = _model("--generator-model", "that generates the personas")
+    agent_model: str = _model("--agent-model", "the persona agents use")
+    moderator_model: str = _model("--moderator-model", "the moderator uses (the main model of the baselines)")
     base_url: str | None = setting(help="OpenAI-compatible endpoint for openai:MODEL (key from $OPENAI_API_KEY; default $ETHOS_BASE_URL)",
-                                   flag="--base-url", factory=lambda: _env("ETHOS_BASE_URL", None), group="models")
+                                   flag="--base-url", metavar="URL", factory=lambda: _env("ETHOS_BASE_URL", None), group="models")
     requests_per_second: float | None = setting(help="at most this many requests per second to the endpoint, shared by all roles and items",
                                                 flag="--rps", positive=True, group="models")
     max_retries: int = setting(4, help="retries with backoff on 429/5xx/timeouts and malformed replies", flag="--max-retries", low=0,
@@ -67,7 +68,8 @@ class Context:
     timeout: float = setting(120.0, help="seconds per request", flag="--timeout", positive=True, group="models")
     personas: str = setting("generated", help="generated (the published method), library only, or generated plus library personas "
                             "for coverage", flag="--personas", choices=("generated", "library", "hybrid"))
-    persona_files: list[str] = setting(help="add personas from a TOML file or folder (repeatable)", flag="--persona-file", factory=list)
+    persona_files: list[str] = setting(help="add personas from a TOML file or folder (repeatable)", flag="--persona-file", metavar="FILE",
+                                       factory=list)
     agent_variant: str = setting("default", help="a registered persona-agent variant (see `ethos personas list --roles`)", flag="--agent-variant")
     n_personas: int = setting(6, help="personas per run (room for hybrid additions within the 26 comment labels)", flag="--n-personas",
                               low=1, high=24)

@@ -144,29 +144,38 @@ def _alive(pid) -> bool:
     return True
 
 
-def mark_if_stale(path: Path, record: dict) -> dict:
-    """A record still "running" whose process is gone (killed, or the machine went down) becomes
-    "interrupted", on disk too, so it never reads as running for good."""
-    if record.get("status") == "running" and record.get("host") == socket.gethostname() and not _alive(record.get("pid")):
-        record = record | {"status": "interrupted", "error": "the process running it ended without finishing it"}
-        write_json(path, record)
+def mark_interrupted(path: Path, record: dict, why: str) -> dict:
+    """A record left "running" by a process that is gone, marked "interrupted" on disk too, so it
+    never reads as running for good."""
+    record = record | {"status": "interrupted", "error": why}
+    write_json(path, record)
     return record
 
 
-def list_runs(runs_dir: Path, kind: str | None = None) -> list[dict]:
+def _mark_if_stale(path: Path, record: dict) -> dict:
+    if record.get("status") == "running" and record.get("host") == socket.gethostname() and not _alive(record.get("pid")):
+        return mark_interrupted(path, record, "the process running it ended without finishing it")
+    return record
+
+
+def list_runs(runs_dir: Path) -> list[dict]:
     records = []
     for path in (runs_dir / "runs").glob("*/record.json"):
         try:
             record = _read_record(path)
         except EthosError:
             continue  # a record cut short by a crash before the atomic write existed
-        if kind is None or record.get("kind") == kind:
-            records.append(mark_if_stale(path, record))
+        records.append(_mark_if_stale(path, record))
     return sorted(records, key=lambda r: r.get("started", 0) if isinstance(r.get("started"), (int, float)) else 0, reverse=True)
 
 
+def is_run_id(text: str) -> bool:
+    """A run id's shape (no path, no pattern): what `load_record` and the eval store accept."""
+    return re.fullmatch(r"[0-9A-Za-z][0-9A-Za-z-]*", text or "") is not None
+
+
 def load_record(runs_dir: Path, run_id: str) -> RunRecord:
-    if not re.fullmatch(r"[0-9A-Za-z][0-9A-Za-z-]*", run_id or ""):
+    if not is_run_id(run_id):
         raise EthosError(f"{run_id!r} is not a run id (ids look like 20260101-120000-a1b2c3; see `ethos runs`)")
     matches = sorted(p.parent.name for p in (runs_dir / "runs").glob(f"{run_id}*/record.json"))
     if not matches:

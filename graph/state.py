@@ -45,7 +45,8 @@ def validate_request(request: dict) -> dict:
     for key in ("situation", "mode", "target", "attribute"):
         if request.get(key) is not None and not isinstance(request[key], str):
             raise EthosError(f"request field '{key}' must be text, got {type(request[key]).__name__}")
-    if not isinstance(request.get("options") or [], list) or not all(isinstance(o, str) for o in request.get("options") or []):
+    given = request.get("options") or []
+    if not isinstance(given, list) or not all(isinstance(o, str) for o in given):
         raise EthosError("request field 'options' must be a list of strings")
     situation = (request.get("situation") or "").strip()
     if not situation:
@@ -55,7 +56,7 @@ def validate_request(request: dict) -> dict:
 
     if mode not in moderators():
         raise EthosError(f"unknown mode '{mode}': choose one of {', '.join(moderators())}")
-    options = [str(o).strip() for o in request.get("options") or []]
+    options = [o.strip() for o in given]
     if any(not o for o in options):
         raise EthosError("an option is empty")
     if len(options) > 26:

@@ -343,12 +343,13 @@ def ai_message(text: str, *, prompt_tokens: int, completion_tokens: int, model: 
     )
 
 
-def whole_chunk(reply: AIMessage | ChatResult) -> ChatGenerationChunk:
-    """A reply as one streamed chunk, with its metadata (a call that has nothing to show piece by piece)."""
+def whole_chunk(reply: AIMessage | ChatResult, content: str | None = None) -> ChatGenerationChunk:
+    """A reply as one streamed chunk with its metadata (a call that has nothing to show piece by
+    piece), or, with `content`, the last chunk of a streamed reply: the rest of it and its metadata."""
     generation_info = None
     if isinstance(reply, ChatResult):  # e.g. OpenAI's logprobs travel in the generation's info
         generation_info, reply = reply.generations[0].generation_info, reply.generations[0].message
-    return ChatGenerationChunk(message=AIMessageChunk(content=reply.content, response_metadata=reply.response_metadata,
+    return ChatGenerationChunk(message=AIMessageChunk(content=reply.content if content is None else content, response_metadata=reply.response_metadata,
                                                       usage_metadata=reply.usage_metadata), generation_info=generation_info)
 
 
@@ -375,10 +376,7 @@ def stream_pieces(call: Callable[[Callable[[str], None]], AIMessage]) -> Iterato
         if isinstance(value, BaseException):
             raise value
         if done:
-            rest = value.content[len(streamed):] if value.content.startswith(streamed) else ""
-            yield ChatGenerationChunk(message=AIMessageChunk(content=rest, response_metadata=value.response_metadata,
-                                                             usage_metadata=value.usage_metadata))
+            yield whole_chunk(value, value.content[len(streamed):] if value.content.startswith(streamed) else "")
             return
         streamed += value
-        chunk = ChatGenerationChunk(message=AIMessageChunk(content=value))
-        yield chunk  # LangChain passes it on to the callbacks (on_llm_new_token)
+        yield ChatGenerationChunk(message=AIMessageChunk(content=value))  # LangChain passes it on to the callbacks

@@ -101,15 +101,8 @@ class ChatTransformers(BaseChatModel):
         tokenizer = pipe.tokenizer
         prompt = self._render(messages, kwargs.get("prefix") or "")
         ids = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
-        temperature = kwargs.get("temperature", 0.8)
-        settings = {"max_new_tokens": kwargs.get("max_tokens", 256), "do_sample": temperature > 0, "pad_token_id": tokenizer.pad_token_id,
-                    "streamer": Streamer(tokenizer, skip_prompt=True, skip_special_tokens=True)}
-        if temperature > 0:
-            settings["temperature"] = temperature
-        if kwargs.get("grammar"):
-            import xgrammar
-
-            settings["logits_processor"] = [xgrammar.contrib.hf.LogitsProcessor(self._compiled_grammar(kwargs["grammar"]))]
+        settings = self._decoding(kwargs.get("max_tokens", 256), kwargs.get("temperature", 0.8), kwargs.get("grammar"))
+        settings |= {"pad_token_id": tokenizer.pad_token_id, "streamer": Streamer(tokenizer, skip_prompt=True, skip_special_tokens=True)}
         with self._batcher.model_lock, torch.inference_mode():
             if kwargs.get("seed") is not None:
                 torch.manual_seed(kwargs["seed"])
@@ -126,18 +119,22 @@ class ChatTransformers(BaseChatModel):
         seeds = [seed for _, seed in items if seed is not None]
         if seeds:
             torch.manual_seed(min(seeds))
-        sample = temperature > 0
-        pipeline_kwargs = {"max_new_tokens": max_tokens, "do_sample": sample, "return_full_text": False}
-        if sample:
-            pipeline_kwargs["temperature"] = temperature
+        pipeline_kwargs = self._decoding(max_tokens, temperature, grammar) | {"return_full_text": False}
+        with torch.inference_mode():
+            result = self._llm.generate(prompts, pipeline_kwargs=pipeline_kwargs)
+        return [generations[0].text for generations in result.generations]
+
+    def _decoding(self, max_tokens: int, temperature: float, grammar: str | None) -> dict:
+        """`generate` settings for a budget, a temperature (0: greedy) and an optional GBNF grammar."""
+        settings: dict = {"max_new_tokens": max_tokens, "do_sample": temperature > 0}
+        if temperature > 0:
+            settings["temperature"] = temperature
         if grammar:
             import xgrammar
 
             # A fresh processor per generate: it keeps one grammar matcher per sequence of the batch.
-            pipeline_kwargs["logits_processor"] = [xgrammar.contrib.hf.LogitsProcessor(self._compiled_grammar(grammar))]
-        with torch.inference_mode():
-            result = self._llm.generate(prompts, pipeline_kwargs=pipeline_kwargs)
-        return [generations[0].text for generations in result.generations]
+            settings["logits_processor"] = [xgrammar.contrib.hf.LogitsProcessor(self._compiled_grammar(grammar))]
+        return settings
 
     def _compiled_grammar(self, gbnf: str):
         import xgrammar
