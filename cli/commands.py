@@ -50,6 +50,8 @@ def _context(args):
     from ethos.graph.context import Context
 
     values = {f.name: getattr(args, f.name) for f in fields(Context) if getattr(args, f.name, None) not in (None, [])}
+    if isinstance(values.get("method"), list):  # eval's --method is a list: each method gets its own context
+        del values["method"]
     for role in ("generator_model", "agent_model", "moderator_model"):
         if args.model and role not in values:
             values[role] = args.model
@@ -104,32 +106,43 @@ def _prepare_backends(context, args, runs_dir: Path) -> None:
         use_cache(context.model(spec), None if args.no_cache else runs_dir / "cache.sqlite", context.base_url)
 
 
-def _checkpointed_graph(runs_dir: Path):
-    import sqlite3
+def _resumed_record(runs_dir: Path, run_id: str, saver, spec: str | None):
+    """The saved run's record: from the runs folder, or, for a run checkpointed in PostgreSQL from
+    another machine, made from the settings saved with its checkpoints."""
+    from ethos.graph.checkpoints import is_postgres, saved_run
+    from ethos.graph.records import RunRecord, is_run_id, load_record
 
-    from langgraph.checkpoint.sqlite import SqliteSaver
-
-    from ethos.graph.builder import build_graph
-
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    saver = SqliteSaver(sqlite3.connect(runs_dir / "checkpoints.sqlite", check_same_thread=False))
-    return build_graph().compile(checkpointer=saver, name="ethos")
+    try:
+        return load_record(runs_dir, run_id)
+    except EthosError:
+        if not (is_postgres(spec) and is_run_id(run_id)):
+            raise
+    saved = saved_run(saver, run_id)
+    if saved is None:
+        raise EthosError(f"no run {run_id!r} in {runs_dir / 'runs'} or in the --checkpointer database (give the whole run id)")
+    record = RunRecord(runs_dir, run_id)
+    record.start("run", saved["request"], saved["config"], resumed_from="checkpointer")
+    return record
 
 
 def run_command(args) -> int:
     from dataclasses import asdict
 
+    from ethos.graph.builder import agents_at_once, build_graph
+    from ethos.graph.checkpoints import open_checkpointer, run_metadata
     from ethos.graph.conversation import render_tree
-    from ethos.graph.records import RunRecord, load_prices, load_record
+    from ethos.graph.records import RunRecord, load_prices
     from ethos.graph.state import count_fallbacks, fallback_warning, validate_request
     from ethos.graph.tracing import tracing_to
 
     runs_dir = _runs_dir(args)
     prices = load_prices(args.prices) if args.prices else None
+    spec = args.checkpointer or os.environ.get("ETHOS_CHECKPOINTER")
+    saver = open_checkpointer(spec, runs_dir)
     if args.resume is not None:
         if args.text or args.item:
             raise EthosError("--resume continues a saved run: give no text or --item with it")
-        record = load_record(runs_dir, args.resume)
+        record = _resumed_record(runs_dir, args.resume, saver, spec)
         if record.data.get("status") == "ok":
             print(render_tree(record.data))
             return 0
@@ -141,20 +154,19 @@ def run_command(args) -> int:
     if not args.resume:
         record = RunRecord(runs_dir)
         record.start("run", request, {"context": asdict(context), "cache": not args.no_cache})
-    graph = _checkpointed_graph(runs_dir)
-    config = {"configurable": {"thread_id": record.run_id}}
-    if args.max_concurrency:
-        config["max_concurrency"] = args.max_concurrency
+    graph = build_graph().compile(checkpointer=saver, name="ethos")
+    config = {"configurable": {"thread_id": record.run_id}, "metadata": run_metadata(record.data["request"], record.data["config"])}
     started = time.perf_counter()
     quiet = args.json
     if not quiet:
-        verb = ("Resuming" if args.resume else f"Choosing {context.n_personas} library personas for" if context.personas == "library"
+        verb = ("Resuming" if args.resume else f"Running the {context.method} baseline for" if context.method != "ethosagents"
+                else f"Choosing {context.n_personas} library personas for" if context.personas == "library"
                 else f"Generating {context.n_personas} personas with {context.generator_model} for")
         _info(f"{verb} run {record.run_id} ...")
-    state: dict = {}
+    state: dict = dict(graph.get_state(config).values) if args.resume else {}  # a finished thread streams nothing
     live = _live_view(args, context)  # on a terminal: each agent's text as it is written
     try:
-        with tracing_to(record.trace_path), live or nullcontext():  # traced as eval items are
+        with tracing_to(record.trace_path), agents_at_once(args.max_concurrency), live or nullcontext():  # traced as eval items are
             modes = ["updates", "values", *(["messages"] if live else [])]
             for stream_mode, chunk in graph.stream(request, context=context, config=config, stream_mode=modes, durability="sync"):
                 if stream_mode == "messages":
@@ -192,7 +204,7 @@ def run_command(args) -> int:
         print(f"ethos: warning: {warning}", file=sys.stderr)
     tokens = record.data["tokens"]
     if args.json:
-        keys = ("situation", "mode", "options", "target", "attribute", "personas", "persona_report", "comments", "result")
+        keys = ("method", "situation", "mode", "options", "target", "attribute", "personas", "persona_report", "comments", "result")
         out = {"run_id": record.run_id} | {k: state.get(k) for k in keys} | {
             "fallbacks": fallbacks,
             "usage": {"new_tokens": tokens["output_tokens"], "by_role": tokens["by_role"], "by_model": tokens["by_model"],
@@ -299,13 +311,16 @@ def default_runs_dir() -> Path:
 
 
 def eval_command(args) -> int:
-    from ethos.evaluation.runner import evaluate
+    from dataclasses import replace
+
     from ethos.evaluation.tasks import get_task, load_task, sample_items, task_file
     from ethos.graph.records import finite, load_prices
 
     methods = args.method
-    if args.server and methods != ["ethosagents"]:
-        raise EthosError("--server runs the graph, so it takes --method ethosagents only")
+    if args.ray is None and (args.ray_actors or args.ray_cpus != 1.0 or args.ray_gpus):
+        raise EthosError("--ray-actors, --ray-cpus and --ray-gpus size the Ray actors: add --ray")
+    if args.ray is not None and args.max_concurrency:
+        raise EthosError("--max-concurrency sets the items in flight in this process; with --ray, use --ray-actors")
     if args.ablation and "ethosagents" not in methods:
         raise EthosError("--ablation switches off parts of ethosagents: use it with --method ethosagents or all")
     tasks = [get_task(name) for name in args.task]
@@ -316,33 +331,56 @@ def eval_command(args) -> int:
         loaded[task.name] = sample_items(items, args.limit, how=args.sample, seed=args.sample_seed) if args.limit else items
     context = _context(args)
     runs_dir = _runs_dir(args)
-    _prepare_backends(context, args, runs_dir)
     prices = load_prices(args.prices) if args.prices else None
+    pool = None
+    if args.ray is not None:
+        pool = _ray_pool(args, context, runs_dir)
+    else:
+        _prepare_backends(context, args, runs_dir)
     # Each ablation is a run of its own, beside the full method.
-    runs = [(method, context) for method in methods] + [("ethosagents", context.with_ablation(a)) for a in args.ablation]
+    runs = [(method, replace(context, method=method)) for method in methods]
+    runs += [("ethosagents", replace(context, method="ethosagents").with_ablation(a)) for a in args.ablation]
     out = _writable_dir(args.out, "--out") if args.out else None
     tables = []
-    for task in tasks:
-        task_out = (out / task.name if len(tasks) > 1 else out) if out else runs_dir / "eval" / task.name
-        rows = []
-        for method, ctx in runs:
-            out_dir = task_out / "+".join([method, *ctx.ablations])
-            rows.append(evaluate(
-                task, method, loaded[task.name], ctx, data=files[task.name], out_dir=out_dir,
-                max_concurrency=args.max_concurrency or 1, nli_model=args.nli_model, progress=not (args.no_progress or args.quiet),
-                runs_dir=runs_dir, prices=prices, server=args.server,
-                scoring={"parser": args.parser, "include_single_option": args.include_single_option},
-            ))
-            _info(f"{task.name} {out_dir.name}: predictions in {out_dir / 'predictions.json'}")
-        tables.append(rows)
-        if not args.json:
-            _print_metrics(rows)
+    with pool or nullcontext():
+        for task in tasks:
+            tables.append(_evaluate_task(args, task, runs, loaded[task.name], files[task.name], out, runs_dir, prices, pool))
     if args.json:
         print(json.dumps([finite(row) for rows in tables for row in rows]))
     failed = sum(r.get("failed") or 0 for rows in tables for r in rows)
     if failed:
         raise RunFailure(f"{failed} item(s) failed (see the table; errors in each folder's results.jsonl): rerun the same command to retry them")
     return 0
+
+
+def _ray_pool(args, context, runs_dir: Path):
+    from ethos.evaluation.ray_pool import RayPool
+    from ethos.personas.library import load_library
+
+    load_library(context.persona_files)  # the models load in the actors
+    from ethos.telemetry import traces_endpoint
+
+    return RayPool(args.ray, context, actors=args.ray_actors, num_cpus=args.ray_cpus, num_gpus=args.ray_gpus,
+                   cache=None if args.no_cache else runs_dir / "cache.sqlite", otel=traces_endpoint(args.otel))
+
+
+def _evaluate_task(args, task, runs, loaded, data: Path, out: Path | None, runs_dir: Path, prices, pool) -> list[dict]:
+    from ethos.evaluation.runner import evaluate
+
+    task_out = (out / task.name if len(args.task) > 1 else out) if out else runs_dir / "eval" / task.name
+    rows = []
+    for method, ctx in runs:
+        out_dir = task_out / "+".join([method, *ctx.ablations])
+        rows.append(evaluate(
+            task, method, loaded, ctx, data=data, out_dir=out_dir,
+            max_concurrency=args.max_concurrency or 1, nli_model=args.nli_model, progress=not (args.no_progress or args.quiet),
+            runs_dir=runs_dir, prices=prices, server=args.server, ray_pool=pool,
+            scoring={"parser": args.parser, "include_single_option": args.include_single_option},
+        ))
+        _info(f"{task.name} {out_dir.name}: predictions in {out_dir / 'predictions.json'}")
+    if not args.json:
+        _print_metrics(rows)
+    return rows
 
 
 def score_command(args) -> int:

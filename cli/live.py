@@ -8,7 +8,7 @@ from rich.live import Live
 from rich.text import Text
 
 # Calls that only read option probabilities have nothing to show.
-_SILENT = {"persona_agent_choice"}
+_SILENT = {"persona_agent_choice", "community_agent_choice"}
 
 
 class LiveView:
@@ -43,11 +43,11 @@ class LiveView:
         """Nodes finished (a LangGraph `updates` chunk): their rows leave the live view, and what
         they wrote is printed above it."""
         for node, values in update.items():
-            if node == "persona_agent" and isinstance(values, dict):
+            if node in ("persona_agent", "community_agent") and isinstance(values, dict):
                 for comment in values.get("comments") or []:
-                    self.rows.pop(("persona_agent", comment["index"]), None)
+                    self.rows.pop((node, comment["index"]), None)
             else:  # the generator or a moderator: the rows of agents without a persona
-                if node == "seed_personas" and isinstance(values, dict):
+                if node in ("seed_personas", "seed_communities", "route_expert") and isinstance(values, dict):
                     self.total = len(values.get("personas") or []) or self.total
                 for key in [k for k in self.rows if k[1] is None]:
                     self.rows.pop(key)

@@ -147,11 +147,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--target", help="steerable: a value/right/duty, a VITAL group code such as POLPARTY_Democrat, or plain words")
     run.add_argument("--option", action="append", dest="options", metavar="TEXT", help="an answer option (repeat for each)")
     run.add_argument("--attribute", help="distributional: the population answering, e.g. a country")
+    run.add_argument("--method", choices=list(METHODS), help="ethosagents (default: the published method), or a baseline run as a "
+                     "configuration of the same graph: vanilla, prompting, moe, modplural")
     run.add_argument("--item", type=Path, metavar="FILE", help="run an item from a file in the VITAL schema")
     run.add_argument("--index", type=_integer(0), default=0, metavar="N", help="which item of --item to run (0-based, default 0)")
     run.add_argument("--json", action="store_true", help="print one machine-readable JSON result")
     run.add_argument("--trace", action="store_true", help="print the agent conversation as a tree, live, as agents finish")
     run.add_argument("--resume", metavar="RUN_ID", help="continue an interrupted or failed run from its last checkpoint")
+    run.add_argument("--checkpointer", metavar="URI|FILE",
+                     help="where checkpoints go: a postgresql:// URI (resumable from any machine that reaches it; the postgres extra) "
+                          "or a SQLite file (default: checkpoints.sqlite in the runs folder, or $ETHOS_CHECKPOINTER)")
     run.add_argument("--diversity", action="store_true",
                      help="also measure the persona set's embedding diversity (loads torch and MiniLM: about 6 s and 430 MB)")
     _add_model_arguments(run)
@@ -176,7 +181,15 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", type=Path, metavar="DIR", help="where predictions and results go (default: under the runs directory)")
     evaluate.add_argument("--nli-model", metavar="DIR", help="local NLI model for value coverage (e.g. deberta-v2-xlarge-mnli)")
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
-    evaluate.add_argument("--server", metavar="URL", help="run the ethosagents graph on a LangGraph server (langgraph dev, LangGraph Server)")
+    evaluate.add_argument("--server", metavar="URL", help="run the graph on a LangGraph server (langgraph dev, LangGraph Server)")
+    ray = evaluate.add_argument_group("Ray (the ray extra)", "items on a Ray cluster: one actor per worker holds its models")
+    ray.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                     help="run items on Ray actors: `local` (the default) starts a cluster on this machine; HOST:PORT, ray://HOST:PORT "
+                          "or auto joins a running one")
+    ray.add_argument("--ray-actors", type=_integer(1, 4096), metavar="N", help="actors (default: the cluster's CPUs / --ray-cpus)")
+    ray.add_argument("--ray-cpus", type=_number(above=True), default=1.0, metavar="X", help="CPUs per actor (default 1)")
+    ray.add_argument("--ray-gpus", type=_number(0, 1024), default=0.0, metavar="X",
+                     help="GPUs per actor (default 0; e.g. 1 for the hf backend on GPU workers)")
     _add_scoring_arguments(evaluate)
     _add_model_arguments(evaluate)
 

@@ -65,7 +65,13 @@ def _print_result(state: dict) -> None:
     result = state["result"]
     mode = result["mode"]
     print()
-    if mode == "overton":
+    if result.get("answered_by"):  # a baseline whose main model answered on its own (graph/methods.py)
+        print(f"The main model's answer ({state.get('method')}):")
+        if "response" in result:
+            print(_wrap(result["response"]))
+        else:
+            _print_distribution(state["options"], result["distribution"]["probs"], result["distribution"]["source"])
+    elif mode == "overton":
         print("Overton response:")
         print(_wrap(result["response"]))
     elif mode == "steerable":
@@ -120,7 +126,13 @@ def _show_update(chunk: dict, state: dict, context, trace: bool) -> None:
             if trace:
                 print("\n".join(node_lines(f"persona generator ({len(conversation)} attempt(s))", conversation, last=False)))
             _print_personas(update)
-        elif node == "persona_agent":
+        elif node in ("seed_communities", "route_expert"):  # a baseline's community agents
+            voices = getattr(update.get("personas"), "value", update.get("personas")) or []
+            print(f"Community agents ({'chosen by the router' if node == 'route_expert' else 'all six'}): "
+                  f"{', '.join(v['name'] for v in voices)}")
+            if trace and conversation:
+                print("\n".join(node_lines("router", conversation, last=False)))
+        elif node in ("persona_agent", "community_agent"):
             for comment in update["comments"]:
                 if trace:
                     print("\n".join(node_lines(persona_title(comment["index"], state.get("personas") or []), conversation, last=False)))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ethos.errors import EthosError
 from ethos.graph.records import read_json_object
-from ethos.evaluation.methods import STAND_IN_NOTE
+from ethos.graph.methods import STAND_IN_NOTE
 from ethos.evaluation.tasks import METHODS, TASKS
 from ethos.evaluation.scoring import primary_metric
 from ethos.evaluation.tasks import get_task

@@ -13,14 +13,15 @@ import sys
 import time
 from contextlib import nullcontext
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
 
 from ethos.agents.models.base import recording
 from ethos.errors import EthosError
-from ethos.evaluation.methods import STAND_IN_NOTE, Prediction, predict
+from ethos.evaluation.methods import Prediction, predict
+from ethos.graph.methods import STAND_IN_NOTE
 from ethos.evaluation.scoring import score_items
 from ethos.evaluation.tasks import Task
 from ethos.graph.context import Context
@@ -74,6 +75,7 @@ def evaluate(
     prices: dict | None = None,
     server: str | None = None,
     scoring: dict | None = None,
+    ray_pool=None,
 ) -> dict:
     """Run `method` on every item not yet done, then write predictions and metrics; returns the metrics."""
     try:
@@ -87,52 +89,110 @@ def evaluate(
         if repaired:
             print(f"ethos: {repaired}", file=sys.stderr)
         _run_items(task, method, loaded, ctx, store, max_concurrency=max_concurrency, progress=progress,
-                   runs_dir=runs_dir, prices=prices, server=server)
+                   runs_dir=runs_dir, prices=prices, server=server, ray_pool=ray_pool)
         return finish(task, method, loaded, store, out_dir, nli_model=nli_model, ablations=ctx.ablations, **(scoring or {}))
     finally:
         store.close()
 
 
+@dataclass
+class Outcome:
+    """One item's run, wherever it ran: its prediction, the model exchanges, and how it ended."""
+
+    prediction: Prediction = field(default_factory=Prediction)
+    exchanges: list = field(default_factory=list)
+    status: str = "interrupted"  # stays so if a KeyboardInterrupt passes through
+    error: str | None = None
+    seconds: float = 0.0
+    fatal: EthosError | None = None  # the user must fix something (an endpoint, a model): stop the run
+    trace: str = ""  # the JSONL trace, when the item ran in another process (a Ray worker)
+
+
+def execute(task: Task, method: str, request: dict, ctx: Context, server: str | None = None, *,
+            trace_path: Path | None = None, in_flight: dict | None = None) -> Outcome:
+    """Run one item; a failure is returned in the outcome, not raised."""
+    outcome, started = Outcome(), time.perf_counter()
+    try:
+        with recording() as outcome.exchanges, tracing_to(trace_path) if trace_path else nullcontext():
+            if in_flight is not None:
+                in_flight[id(outcome)] = outcome.exchanges  # the progress line reads it while the item runs
+            outcome.prediction = predict(method, task, request, ctx, server)
+        outcome.status = "ok"
+    except EthosError as exc:
+        outcome.status, outcome.error, outcome.fatal = "failed", str(exc), exc
+    except Exception as exc:  # this item failed; the next run retries it
+        outcome.status, outcome.error = "failed", f"{exc.__class__.__name__}: {exc}"
+    finally:
+        if in_flight is not None:
+            in_flight.pop(id(outcome), None)
+        outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+class _Items:
+    """The driver's side of each item: its run record (started before the item runs) and its line
+    in the results store (written as soon as it ends)."""
+
+    def __init__(self, task: Task, method: str, ctx: Context, store: ResultStore, runs_dir: Path | None, prices: dict | None):
+        self.task, self.method, self.ctx, self.store, self.runs_dir, self.prices = task, method, ctx, store, runs_dir, prices
+
+    def start(self, item: dict, request: dict) -> RunRecord | None:
+        # Each item is a run of its own, with a record holding its whole agent conversation.
+        run = RunRecord(self.runs_dir) if self.runs_dir else None
+        if run:
+            self.store.started(run.run_id)  # first, so that a kill at any later moment leaves no record "running"
+            run.start("eval", request, {"context": asdict(self.ctx)}, eval={"task": self.task.name, "method": self.method, "item_id": item["id"]})
+        return run
+
+    def finish(self, item: dict, run: RunRecord | None, outcome: Outcome) -> None:
+        prediction = outcome.prediction
+        if run:
+            if outcome.trace:
+                with open(run.trace_path, "a", encoding="utf-8") as f:
+                    f.write(outcome.trace)
+            conversation = prediction.detail.pop("conversation", None) or [{"node": self.method, **e} for e in outcome.exchanges]
+            state = {**prediction.detail, "conversation": conversation,
+                     "result": {"output": prediction.output, "pred_distribution": prediction.distribution}}
+            run.finish(state, status=outcome.status, seconds=outcome.seconds, fallbacks=prediction.fallbacks, error=outcome.error,
+                       prices=self.prices)
+        if outcome.status == "interrupted":
+            return  # no line: the next run runs the item again, as one that never ran
+        prediction.detail.pop("conversation", None)
+        result = {"id": item["id"], "method": self.method, "run_id": run.run_id if run else None, "status": outcome.status,
+                  **({"error": outcome.error} if outcome.error else {})}
+        self.store.add(result | {**asdict(prediction), "seconds": round(outcome.seconds, 3)})
+
+
 def _run_items(task: Task, method: str, loaded: list[tuple[dict, dict]], ctx: Context, store: ResultStore, *,
-               max_concurrency: int, progress: bool, runs_dir: Path | None, prices: dict | None, server: str | None) -> None:
+               max_concurrency: int, progress: bool, runs_dir: Path | None, prices: dict | None, server: str | None,
+               ray_pool=None) -> None:
     done = store.succeeded()
     todo = [(item, request) for item, request in loaded if str(item["id"]) not in done]
-
-    def run_item(item: dict, request: dict) -> None:
-        # Each item is a run of its own, with a record holding its whole agent conversation.
-        run = RunRecord(runs_dir) if runs_dir else None
-        if run:
-            store.started(run.run_id)  # first, so that a kill at any later moment leaves no record "running"
-            run.start("eval", request, {"context": asdict(ctx)}, eval={"task": task.name, "method": method, "item_id": item["id"]})
-        started = time.perf_counter()
-        result = {"id": item["id"], "method": method, "run_id": run.run_id if run else None}
-        prediction, exchanges = Prediction(), []
-        status, error = "interrupted", None  # stays so if a KeyboardInterrupt passes through
-        try:
-            with recording() as exchanges, tracing_to(run.trace_path) if run else nullcontext():
-                in_flight[id(exchanges)] = exchanges  # the progress line reads it while the item runs
-                prediction = predict(method, task, request, ctx, server)
-            status = "ok"
-        except EthosError as exc:
-            status, error = "failed", str(exc)
-            raise  # the user must fix something (an endpoint, a model): stop the run
-        except Exception as exc:  # this item failed; the next run retries it
-            status, error = "failed", f"{exc.__class__.__name__}: {exc}"
-        finally:
-            in_flight.pop(id(exchanges), None)
-            seconds = time.perf_counter() - started
-            conversation = prediction.detail.pop("conversation", None) or [{"node": method, **e} for e in exchanges]
-            if run:
-                state = {**prediction.detail, "conversation": conversation,
-                         "result": {"output": prediction.output, "pred_distribution": prediction.distribution}}
-                run.finish(state, status=status, seconds=seconds, fallbacks=prediction.fallbacks, error=error, prices=prices)
-        result |= {"status": status, **({"error": error} if error else {})}
-        result |= {**asdict(prediction), "seconds": round(seconds, 3)}
-        store.add(result)
-
-    in_flight: dict[int, list[dict]] = {}
+    items = _Items(task, method, ctx, store, runs_dir, prices)
     bar = tqdm(total=len(loaded), initial=len(loaded) - len(todo), desc=f"{task.name} {method}", unit="item",
                file=sys.stderr, disable=not progress)
+    try:
+        if ray_pool is not None:
+            ray_pool.run(todo, items, task, method, ctx, server, bar)
+        else:
+            _run_in_threads(todo, items, task, method, ctx, server, bar, max_concurrency)
+    finally:
+        bar.close()
+
+
+def _run_in_threads(todo, items: _Items, task, method, ctx, server, bar, max_concurrency: int) -> None:
+    in_flight: dict[int, list[dict]] = {}
+
+    def run_item(item: dict, request: dict) -> None:
+        run = items.start(item, request)
+        outcome = Outcome()
+        try:
+            outcome = execute(task, method, request, ctx, server, trace_path=run.trace_path if run else None, in_flight=in_flight)
+        finally:
+            items.finish(item, run, outcome)
+        if outcome.fatal:
+            raise outcome.fatal
+
     pool = ThreadPoolExecutor(max_workers=max_concurrency)
     try:
         pending = {pool.submit(run_item, item, request) for item, request in todo}
@@ -148,8 +208,6 @@ def _run_items(task: Task, method: str, loaded: list[tuple[dict, dict]], ctx: Co
         print("\nethos: stopping after the items in flight ...", file=sys.stderr)
         pool.shutdown(wait=True, cancel_futures=True)
         raise
-    finally:
-        bar.close()
     pool.shutdown()
 
 

@@ -13,11 +13,12 @@ import numpy as np
 from ethos.errors import EthosError
 from ethos.evaluation.groups import question_key
 from ethos.evaluation.vital import item_request, load_items
+from ethos.graph.methods import METHODS as GRAPH_METHODS
 from ethos.graph.state import validate_request
 from ethos.personas.targets import AMBIGUITY_LEVELS
 
 
-METHODS = ("vanilla", "prompting", "moe", "modplural", "ethosagents")  # implemented in methods.py
+METHODS = tuple(GRAPH_METHODS)  # each a configuration of the persona graph
 
 
 @dataclass(frozen=True)

@@ -1,23 +1,34 @@
 """The persona graph: seed personas -> one persona agent each, in parallel -> the mode's moderator.
 
+The baselines are configurations of the same graph (`methods.py`, the context's `method`): ModPlural
+seeds six community voices instead of personas, MoE's router node picks one of them, and vanilla and
+prompting go straight to the `answer` node, where the main model answers on its own.
+
 `graph` is compiled at import so `langgraph.json` can serve it.
 """
 
 from __future__ import annotations
 
 import inspect
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
 from functools import cache
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Overwrite, Send
 
+from ethos.agents.baseline_prompts import COMMUNITIES
+from ethos.agents.baselines import community_comment, direct_answer, route_expert
 from ethos.agents.models import Decoding
 from ethos.agents.models.base import labelled, recording
 from ethos.agents.moderators import moderators
 from ethos.agents.persona_agent import persona_agents
 from ethos.errors import EthosError
 from ethos.graph.context import Context
+from ethos.graph.methods import METHODS, Method
 from ethos.graph.state import PersonaGraphState, PersonaRequest, PersonaTask, validate_request
 from ethos.personas.format import MIN_TOKENS_PER_PERSONA, persona_grammar, persona_json_schema
 from ethos.personas.library import load_library
@@ -26,8 +37,54 @@ from ethos.personas.selection import build_persona_set
 from ethos.personas.schema import Persona
 
 
+# How many agents may call their model at once (`ethos run --max-concurrency`). LangGraph's own
+# `max_concurrency` also sizes the pool that saves finished tasks' writes, so a finished comment
+# would wait for the agents queued before it and be lost to a crash; a semaphore limits only the agents.
+_agent_slots: ContextVar[threading.Semaphore | None] = ContextVar("ethos_agent_slots", default=None)
+
+
+@contextmanager
+def agents_at_once(limit: int | None) -> Iterator[None]:
+    """At most `limit` agents write at once in runs started inside the block (None: no limit)."""
+    token = _agent_slots.set(threading.BoundedSemaphore(limit) if limit else None)
+    try:
+        yield
+    finally:
+        _agent_slots.reset(token)
+
+
+def _agent_slot():
+    return _agent_slots.get() or nullcontext()
+
+
 def _context(runtime: Runtime[Context]) -> Context:
     return runtime.context or Context()
+
+
+def _method(runtime: Runtime[Context]) -> Method:
+    return METHODS[_context(runtime).method]
+
+
+def _first_update(request: dict, ctx: Context, node: str, exchanges: list[dict], **state) -> dict:
+    """What a run's first node writes: the request and a fresh state. A run starts its comments and
+    conversation afresh: on a thread (a checkpointer, LangGraph Studio, `langgraph dev`) the reducers
+    would otherwise add this run's to the last run's, and the last run's personas would stay."""
+    return {
+        **request,
+        "method": ctx.method,
+        "personas": [],
+        "persona_report": {},
+        "router": {},
+        "result": {},
+        "ablations": list(ctx.ablations),  # moderators read theirs from the state
+        "comments": Overwrite([]),
+        "conversation": Overwrite([{"node": node, **e} for e in exchanges]),
+        **state,
+    }
+
+
+def route_start(state: PersonaGraphState, runtime: Runtime[Context]) -> str:
+    return _method(runtime).voices or "answer"
 
 
 def seed_personas(state: PersonaGraphState, runtime: Runtime[Context]) -> dict:
@@ -69,31 +126,45 @@ def seed_personas(state: PersonaGraphState, runtime: Runtime[Context]) -> dict:
             top_up_library=not ctx.ablated("no-top-up"),
             add_target_holder=not ctx.ablated("no-target-persona"),
         )
-    return {
-        **request,
-        "personas": [p.model_dump() for p in personas],
-        "persona_report": report.as_dict(),
-        "ablations": list(ctx.ablations),  # moderators read theirs from the state
-        # A run starts its comments and conversation afresh: on a thread (a checkpointer, LangGraph
-        # Studio, `langgraph dev`) the reducers would otherwise add this run's to the last run's.
-        "comments": Overwrite([]),
-        "conversation": Overwrite([{"node": "seed_personas", **e} for e in exchanges]),
-    }
+    return _first_update(request, ctx, "seed_personas", exchanges,
+                         personas=[p.model_dump() for p in personas], persona_report=report.as_dict())
 
 
-def spawn_persona_agents(state: PersonaGraphState) -> list[Send]:
+def seed_communities(state: PersonaGraphState, runtime: Runtime[Context]) -> dict:
+    """ModPlural's voices: the six community agents."""
+    return _first_update(validate_request(state), _context(runtime), "seed_communities", [], personas=COMMUNITIES)
+
+
+def route_to_expert(state: PersonaGraphState, runtime: Runtime[Context]) -> dict:
+    """MoE's router: the main model picks the one community agent that writes."""
+    ctx, request = _context(runtime), validate_request(state)
+    with recording() as exchanges:
+        chosen, router = route_expert(ctx.model(ctx.moderator_model), request, samples=ctx.samples, seed=ctx.seed)
+    return _first_update(request, ctx, "route_expert", exchanges, personas=[chosen], router=router.as_dict())
+
+
+def spawn_agents(state: PersonaGraphState, runtime: Runtime[Context]) -> list[Send]:
+    """One agent per voice, in parallel: persona agents, or the baselines' community agents."""
+    node = _method(runtime).agent
     return [
-        Send("persona_agent", PersonaTask(index=i, persona=p, situation=state["situation"], options=state["options"],
-                                          target=state.get("target"), attribute=state.get("attribute")))
+        Send(node, PersonaTask(index=i, persona=p, situation=state["situation"], options=state["options"],
+                               target=state.get("target"), attribute=state.get("attribute")))
         for i, p in enumerate(state["personas"])
     ]
+
+
+def _comment_update(node: str, task: PersonaTask, comment: dict, exchanges: list[dict]) -> dict:
+    return {
+        "comments": [{"index": task["index"], **comment}],
+        "conversation": [{"node": node, "persona_index": task["index"], **e} for e in exchanges],
+    }
 
 
 def persona_agent(task: PersonaTask, runtime: Runtime[Context]) -> dict:
     ctx = _context(runtime)
     agent = persona_agents()[ctx.agent_variant]
     conditioning = {k: task.get(k) for k in _conditioning_parameters(agent)}
-    with recording() as exchanges, labelled(ethos_persona_index=task["index"], ethos_persona=task["persona"]["name"]):
+    with _agent_slot(), recording() as exchanges, labelled(ethos_persona_index=task["index"], ethos_persona=task["persona"]["name"]):
         comment = agent(
             ctx.model(ctx.agent_model),
             Persona(**task["persona"]),
@@ -102,10 +173,15 @@ def persona_agent(task: PersonaTask, runtime: Runtime[Context]) -> dict:
             decoding=Decoding(ctx.comment_tokens, ctx.comment_temperature, ctx.seed + task["index"]),
             **conditioning,
         )
-    return {
-        "comments": [{"index": task["index"], **comment}],
-        "conversation": [{"node": "persona_agent", "persona_index": task["index"], **e} for e in exchanges],
-    }
+    return _comment_update("persona_agent", task, comment, exchanges)
+
+
+def community_agent(task: PersonaTask, runtime: Runtime[Context]) -> dict:
+    ctx = _context(runtime)
+    with _agent_slot(), recording() as exchanges, labelled(ethos_persona_index=task["index"], ethos_persona=task["persona"]["name"]):
+        comment = community_comment(ctx.model(ctx.agent_model), task["persona"], task,
+                                    Decoding(ctx.comment_tokens, ctx.comment_temperature, ctx.seed + task["index"]))
+    return _comment_update("community_agent", task, comment, exchanges)
 
 
 @cache
@@ -114,8 +190,23 @@ def _conditioning_parameters(agent) -> tuple[str, ...]:
     return tuple(k for k in ("target", "attribute") if k in inspect.signature(agent).parameters)
 
 
-def route_to_moderator(state: PersonaGraphState) -> str:
-    return f"{state['mode']}_moderator"
+def route_comments(state: PersonaGraphState, runtime: Runtime[Context]) -> str:
+    return "answer" if _method(runtime).combine == "answer" else f"{state['mode']}_moderator"
+
+
+def answer(state: PersonaGraphState, runtime: Runtime[Context]) -> dict:
+    """The main model answers on its own: at once (vanilla, prompting), or with the expert's message (MoE)."""
+    ctx, method = _context(runtime), _method(runtime)
+    request = validate_request(state)
+    comments = sorted(state.get("comments") or [], key=lambda c: c["index"]) if method.voices else []
+    with recording() as exchanges:
+        result = direct_answer(ctx.model(ctx.moderator_model), request, passage=comments[0]["text"] if comments else None,
+                               instruct=method.instruct, decoding=Decoding(ctx.moderator_tokens, ctx.moderator_temperature, ctx.seed),
+                               samples=ctx.samples)
+    result = {"mode": request["mode"], "answered_by": "main_model", **result}
+    if not method.voices:  # the run's first node
+        return _first_update(request, ctx, "answer", exchanges, result=result)
+    return {"result": result, "conversation": [{"node": "answer", **e} for e in exchanges]}
 
 
 def _moderator_node(mode: str):
@@ -143,16 +234,21 @@ def _moderator_node(mode: str):
 
 def build_graph():
     builder = StateGraph(PersonaGraphState, context_schema=Context, input_schema=PersonaRequest)
-    builder.add_node("seed_personas", seed_personas)
-    builder.add_node("persona_agent", persona_agent)
-    builder.add_edge(START, "seed_personas")
-    builder.add_conditional_edges("seed_personas", spawn_persona_agents, ["persona_agent"])
+    voices = {"seed_personas": seed_personas, "seed_communities": seed_communities, "route_expert": route_to_expert}
+    agents = {"persona_agent": persona_agent, "community_agent": community_agent}
+    for name, node in {**voices, **agents, "answer": answer}.items():
+        builder.add_node(name, node)
+    builder.add_conditional_edges(START, route_start, [*voices, "answer"])
+    for name in voices:
+        builder.add_conditional_edges(name, spawn_agents, list(agents))
     moderator_nodes = []
     for mode in moderators():
         builder.add_node(f"{mode}_moderator", _moderator_node(mode))
         builder.add_edge(f"{mode}_moderator", END)
         moderator_nodes.append(f"{mode}_moderator")
-    builder.add_conditional_edges("persona_agent", route_to_moderator, moderator_nodes)
+    for name in agents:
+        builder.add_conditional_edges(name, route_comments, [*moderator_nodes, "answer"])
+    builder.add_edge("answer", END)
     return builder
 
 

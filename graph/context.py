@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, fields, replace
 
 from pydantic import ConfigDict
 
+from ethos.graph.methods import METHODS
+
 # Parts of the method that can be switched off, each measured as its own evaluation row.
 ABLATIONS = {
     "no-target-persona": "no persona holding the steering target is added when none of the set holds it",
@@ -66,6 +68,8 @@ class Context:
     max_retries: int = setting(4, help="retries with backoff on 429/5xx/timeouts and malformed replies", flag="--max-retries", low=0,
                                high=100, group="models")
     timeout: float = setting(120.0, help="seconds per request", flag="--timeout", positive=True, group="models")
+    method: str = setting("ethosagents", help="ethosagents (the published method) or a baseline run as a configuration of the "
+                          "same graph: " + ", ".join(METHODS), choices=tuple(METHODS))
     personas: str = setting("generated", help="generated (the published method), library only, or generated plus library personas "
                             "for coverage", flag="--personas", choices=("generated", "library", "hybrid"))
     persona_files: list[str] = setting(help="add personas from a TOML file or folder (repeatable)", flag="--persona-file", metavar="FILE",

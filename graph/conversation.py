@@ -44,7 +44,8 @@ def node_lines(title: str, exchanges: list[dict], *, last: bool, full: bool = Fa
 
 def persona_title(index: int, personas: list[dict]) -> str:
     persona = personas[index] if index < len(personas) else {"name": f"persona {index + 1}", "source": "?"}
-    return f"persona agent {index + 1}: {persona['name']} [{persona.get('source', 'parsed')}]"
+    role = "community agent" if persona.get("source") == "community" else "persona agent"
+    return f"{role} {index + 1}: {persona['name']} [{persona.get('source', 'parsed')}]"
 
 
 def render_tree(record: dict, *, full: bool = False) -> str:
@@ -61,10 +62,11 @@ def render_tree(record: dict, *, full: bool = False) -> str:
     generator = [e for e in conversation if e.get("node") == "seed_personas"]
     if generator:
         groups.append((f"persona generator ({len(generator)} attempt(s))", generator))
-    indices = sorted({e["persona_index"] for e in conversation if e.get("node") == "persona_agent"})
+    agents = ("persona_agent", "community_agent")  # a baseline's community agents sit in the persona slots
+    indices = sorted({e["persona_index"] for e in conversation if e.get("node") in agents})
     for index in indices:
-        groups.append((persona_title(index, personas), [e for e in conversation if e.get("persona_index") == index and e.get("node") == "persona_agent"]))
-    others = [e for e in conversation if e.get("node") not in ("seed_personas", "persona_agent")]
+        groups.append((persona_title(index, personas), [e for e in conversation if e.get("persona_index") == index and e.get("node") in agents]))
+    others = [e for e in conversation if e.get("node") not in ("seed_personas", *agents)]
     for node in dict.fromkeys(e.get("node", "model") for e in others):
         groups.append((str(node).replace("_", " "), [e for e in others if e.get("node", "model") == node]))
     for i, (title, exchanges) in enumerate(groups):

@@ -28,10 +28,12 @@ class PersonaTask(TypedDict):
 
 
 class PersonaGraphState(PersonaRequest):
-    personas: list[dict]
+    method: str  # the configuration that ran (graph/methods.py): ethosagents, or a baseline
+    personas: list[dict]  # the voices: personas, or a baseline's community agents
     persona_report: dict
     ablations: list[str]  # parts of the method switched off for this run (graph/context.py ABLATIONS)
     comments: Annotated[list[dict], operator.add]  # one per persona agent, gathered in Send order
+    router: dict  # MoE: the router's distribution over the community agents
     result: dict
     # Every model exchange (who was asked what, and answered what), kept in the state so that it
     # is in checkpoints too: entries carry their node, persona index, prompt, reply and usage.
@@ -87,6 +89,7 @@ def count_fallbacks(state: dict) -> dict:
         "uniform_choices": sum(1 for c in state.get("comments", []) if c.get("choice_source") == "uniform_fallback"),
         "uniform_distributions": sum(1 for d in distributions if d.get("source") == "uniform_fallback"),
         "sampled_distributions": sum(1 for d in distributions if d.get("source") == "sampling"),
+        "uniform_router": int((state.get("router") or {}).get("source") == "uniform_fallback"),  # MoE
     }
 
 

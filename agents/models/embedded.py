@@ -43,7 +43,8 @@ class ChatLlamaCpp(BaseChatModel):
     model_path: str
     n_ctx: int = 4096  # one KV cache shared by all sequences (94 MB for the embedded model)
     n_slots: int = 8  # calls decoded together
-    n_threads: int = max(1, os.cpu_count() or 1)
+    # OMP_NUM_THREADS when set: a Ray actor gets its CPU share there, so two actors do not fight over cores.
+    n_threads: int = max(1, int(os.environ.get("OMP_NUM_THREADS") or 0) or os.cpu_count() or 1)
     _llm: Any = PrivateAttr(default=None)
     _engine: Any = PrivateAttr(default=None)
     _formatter: Any = PrivateAttr(default=None)

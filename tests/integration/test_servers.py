@@ -79,8 +79,14 @@ def test_eval_submits_items_to_the_server_and_resumes_from_its_store(graph_serve
     predictions = json.loads((tmp_path / "ethosagents" / "predictions.json").read_text())
     assert predictions[0]["pred_distribution"] and len(predictions[0]["pred_distribution"]) == 4
     assert main(argv[:2] + ["http://127.0.0.1:9"] + argv[3:]) == 0  # every item is done: the server is not even asked
-    assert main(["eval", "--server", graph_server, "--task", "overton-vk", "--method", "vanilla", "--data", str(FIXTURES)]) == 2
-    assert "--method ethosagents only" in capsys.readouterr().err
+    # Every method is the same graph, so the baselines run on the server too, with the same predictions as in-process.
+    baselines = ["--task", "distributional-globalopinionqa", "--method", "vanilla,moe,modplural", "--data", str(FIXTURES), "--model", "fake",
+                 "--no-progress"]
+    assert main(["eval", "--server", graph_server, *baselines, "--out", str(tmp_path / "served")]) == 0
+    assert main(["eval", *baselines, "--out", str(tmp_path / "here")]) == 0
+    for method in ("vanilla", "moe", "modplural"):
+        served, here = (json.loads((tmp_path / where / method / "predictions.json").read_text()) for where in ("served", "here"))
+        assert [p["pred_distribution"] for p in served] == [p["pred_distribution"] for p in here]
 
 
 @pytest.fixture(scope="module")

@@ -14,13 +14,17 @@ from __future__ import annotations
 from ethos.agents.prompts import LETTER_ANSWER, describe_attribute, describe_population, describe_target, option_labels, question_block
 from ethos.personas.targets import group_of
 
+# The community agents' voices, in the graph's persona slots (`source` tells them from personas).
 COMMUNITIES = [
-    ("news-left", "a left-leaning news outlet"),
-    ("news-center", "a centrist news outlet"),
-    ("news-right", "a right-leaning news outlet"),
-    ("reddit-left", "a left-leaning Reddit community"),
-    ("reddit-center", "a politically mixed Reddit community"),
-    ("reddit-right", "a right-leaning Reddit community"),
+    {"name": name, "description": description, "source": "community"}
+    for name, description in (
+        ("news-left", "a left-leaning news outlet"),
+        ("news-center", "a centrist news outlet"),
+        ("news-right", "a right-leaning news outlet"),
+        ("reddit-left", "a left-leaning Reddit community"),
+        ("reddit-center", "a politically mixed Reddit community"),
+        ("reddit-right", "a right-leaning Reddit community"),
+    )
 ]
 
 
@@ -32,17 +36,17 @@ def answer_instruction(request: dict) -> str:
     return LETTER_ANSWER if request["options"] else "Write a comment of about 150 words on this situation."
 
 
-def prompting_instruction(task_kind: str, task_name: str, request: dict) -> str:
-    """The one instruction the prompting baseline puts in front of the question."""
-    if task_kind == "overton":
+def prompting_instruction(request: dict) -> str:
+    """The one instruction the prompting baseline puts in front of the question, by the request's kind:
+    an Overton question, a value to steer to (ValueKaleidoscope), a group to steer to (OpinionQA), a
+    population (GlobalOpinionQA's country) or none given (MoralChoice)."""
+    if request["mode"] == "overton":
         return "Write a response that reflects the diverse values and perspectives people hold on this situation."
-    if task_kind == "steerable_vk":
+    if request["mode"] == "steerable":
+        if group_of(request["target"]):
+            return f"Answer as a person who is, {describe_target(request['target'])}."
         return f'Answer from the point of view of this value, right or duty: "{request["target"]}".'
-    if task_name == "steerable-opinionqa":
-        return f"Answer as a person who is, {describe_target(request['target'])}."
-    if task_name == "distributional-moralchoice":
-        return "Make your confidence in each option reflect how real people would answer."
-    return describe_attribute(request.get("attribute")) or ""
+    return describe_attribute(request.get("attribute")) or "Make your confidence in each option reflect how real people would answer."
 
 
 def direct_messages(request: dict, instruction: str = "") -> list[tuple[str, str]]:
@@ -74,7 +78,7 @@ def community_messages(description: str, request: dict) -> list[tuple[str, str]]
 
 
 def expert_choice_messages(request: dict) -> list[tuple[str, str]]:
-    listed = "\n".join(f"{label}. {desc}" for label, (_, desc) in zip(option_labels(len(COMMUNITIES)), COMMUNITIES))
+    listed = "\n".join(f"{label}. {c['description']}" for label, c in zip(option_labels(len(COMMUNITIES)), COMMUNITIES))
     target = f"\nThe answer should speak for: {describe_target(request['target'])}." if request.get("target") else ""
     return [
         ("human", f"{question_text(request)}{target}\n\nWhich of these communities is best placed to inform the answer?\n{listed}\n"

@@ -1,0 +1,77 @@
+"""Where `ethos run` keeps its checkpoints: a SQLite file in the runs folder (the embedded default), or
+a PostgreSQL database (`--checkpointer postgresql://...`; the `postgres` extra), which any machine
+that reaches it can resume from.
+
+Each checkpoint's metadata carries the run's request and settings (credentials masked), so that a
+run started on one machine resumes on another that has no record of it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from ethos.errors import EthosError, RunFailure
+from ethos.redaction import MASK, public_endpoint, redact
+
+POSTGRES = ("postgres://", "postgresql://")
+
+
+def is_postgres(spec: str | None) -> bool:
+    return bool(spec) and spec.startswith(POSTGRES)
+
+
+def open_checkpointer(spec: str | None, runs_dir: Path):
+    """A LangGraph checkpointer: PostgreSQL for a postgres:// URI, else SQLite (a file path, or
+    checkpoints.sqlite in the runs folder)."""
+    if is_postgres(spec):
+        return _postgres(spec)
+    if spec and "://" in spec:
+        raise EthosError(f"--checkpointer {public_endpoint(spec)}: expected a postgresql:// URI or a SQLite file path")
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    path = Path(spec) if spec else runs_dir / "checkpoints.sqlite"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return SqliteSaver(sqlite3.connect(path, check_same_thread=False))
+    except (OSError, sqlite3.Error) as exc:
+        raise EthosError(f"--checkpointer {path}: cannot open the SQLite file ({exc})") from None
+
+
+def _postgres(uri: str):
+    try:
+        import psycopg
+        from langgraph.checkpoint.postgres import PostgresSaver
+        from psycopg.rows import dict_row
+    except ImportError:
+        raise EthosError("--checkpointer postgresql://... needs pip install 'ethosagents[postgres]' (or bash scripts/setup.sh --postgres)") from None
+    try:
+        # PostgresSaver's own settings: autocommit, no prepared statements, rows as dicts.
+        conn = psycopg.connect(uri, autocommit=True, prepare_threshold=0, row_factory=dict_row, connect_timeout=10)
+        saver = PostgresSaver(conn)
+        saver.setup()  # creates or migrates its tables; safe to repeat
+    except psycopg.Error as exc:
+        reason = " ".join(str(exc).split())[:200]
+        password = urlsplit(uri).password
+        if password:
+            reason = reason.replace(password, MASK)
+        raise RunFailure(f"--checkpointer {public_endpoint(uri)}: cannot use the database ({redact(reason)})") from None
+    return saver
+
+
+def run_metadata(request: dict | None, config: dict) -> dict:
+    """Checkpoint metadata that lets another machine resume the run (LangGraph keeps only plain values)."""
+    return {"ethos_run": redact(json.dumps({"request": request, "config": config}, default=str))}
+
+
+def saved_run(saver, run_id: str) -> dict | None:
+    """The request and settings a checkpointed run started with, or None when the checkpointer has no such thread."""
+    found = saver.get_tuple({"configurable": {"thread_id": run_id}})
+    if not found:
+        return None
+    saved = (found.metadata or {}).get("ethos_run")
+    if not saved:
+        raise EthosError(f"the checkpointer holds thread {run_id!r}, but not as an ethos run (no settings saved with it)")
+    return json.loads(saved)

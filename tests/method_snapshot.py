@@ -1,0 +1,44 @@
+"""Each method's predictions on the fake model, for every fixture task: the reference that
+`tests/unit/test_methods_as_graph.py` compares against (recorded from the release whose baselines
+ran outside the graph, and regenerated only when a method is meant to change).
+
+    cd tests && python method_snapshot.py > tests/fixtures/method_predictions.json
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+from ethos.agents.models import register_backend
+from ethos.agents.models.fake import fake_backend
+from ethos.evaluation.methods import predict
+from ethos.evaluation.tasks import METHODS, TASKS, load_task, task_file
+from ethos.graph.context import Context
+from tests_paths import FIXTURES
+
+SPECS = ("fake", "fake-nolp")  # with logprobs, and sampled (an endpoint that gives none)
+
+
+def _rounded(value):
+    return [round(v, 9) for v in value] if isinstance(value, list) else value
+
+
+def snapshot() -> dict:
+    register_backend("fake-nolp", fake_backend("fake-nolp", logprobs=False))
+    out = {}
+    for spec in SPECS:
+        ctx = replace(Context(generator_model=spec, agent_model=spec, moderator_model=spec), samples=4)
+        for task in TASKS.values():
+            for method in METHODS:
+                for item, request in load_task(task, task_file(task, FIXTURES))[:3]:
+                    p = predict(method, task, request, ctx)
+                    out[f"{spec} {task.name} {method} {item['id']}"] = {
+                        "output": p.output, "distribution": _rounded(p.distribution),
+                        "fallbacks": {k: v for k, v in sorted(p.fallbacks.items()) if v},
+                    }
+    return out
+
+
+if __name__ == "__main__":
+    print(json.dumps(snapshot(), indent=1, sort_keys=True))
