@@ -98,12 +98,10 @@ def _persona_agents() -> dict:
 def _prepare_backends(context, args, runs_dir: Path) -> None:
     """Load every role's model and its cache, and the persona library: a bad spec, a missing
     model or a broken persona file fails before any work."""
-    from ethos.agents.models import use_cache
     from ethos.personas.library import load_library
 
     load_library(context.persona_files)
-    for spec in {context.generator_model, context.agent_model, context.moderator_model}:
-        use_cache(context.model(spec), None if args.no_cache else runs_dir / "cache.sqlite", context.base_url)
+    context.load_models(None if args.no_cache else runs_dir / "cache.sqlite")
 
 
 def _resumed_record(runs_dir: Path, run_id: str, saver, spec: str | None):
@@ -311,8 +309,6 @@ def default_runs_dir() -> Path:
 
 
 def eval_command(args) -> int:
-    from dataclasses import replace
-
     from ethos.evaluation.tasks import get_task, load_task, sample_items, task_file
     from ethos.graph.records import finite, load_prices
 
@@ -338,8 +334,7 @@ def eval_command(args) -> int:
     else:
         _prepare_backends(context, args, runs_dir)
     # Each ablation is a run of its own, beside the full method.
-    runs = [(method, replace(context, method=method)) for method in methods]
-    runs += [("ethosagents", replace(context, method="ethosagents").with_ablation(a)) for a in args.ablation]
+    runs = [(method, context) for method in methods] + [("ethosagents", context.with_ablation(a)) for a in args.ablation]
     out = _writable_dir(args.out, "--out") if args.out else None
     tables = []
     with pool or nullcontext():
@@ -356,10 +351,9 @@ def eval_command(args) -> int:
 def _ray_pool(args, context, runs_dir: Path):
     from ethos.evaluation.ray_pool import RayPool
     from ethos.personas.library import load_library
-
-    load_library(context.persona_files)  # the models load in the actors
     from ethos.telemetry import traces_endpoint
 
+    load_library(context.persona_files)  # the models load in the actors
     return RayPool(args.ray, context, actors=args.ray_actors, num_cpus=args.ray_cpus, num_gpus=args.ray_gpus,
                    cache=None if args.no_cache else runs_dir / "cache.sqlite", otel=traces_endpoint(args.otel))
 

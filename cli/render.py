@@ -127,7 +127,7 @@ def _show_update(chunk: dict, state: dict, context, trace: bool) -> None:
                 print("\n".join(node_lines(f"persona generator ({len(conversation)} attempt(s))", conversation, last=False)))
             _print_personas(update)
         elif node in ("seed_communities", "route_expert"):  # a baseline's community agents
-            voices = getattr(update.get("personas"), "value", update.get("personas")) or []
+            voices = update.get("personas") or []
             print(f"Community agents ({'chosen by the router' if node == 'route_expert' else 'all six'}): "
                   f"{', '.join(v['name'] for v in voices)}")
             if trace and conversation:

@@ -26,24 +26,22 @@ class ItemWorker:
     """A Ray actor: one process with its own backends (and model-call cache, on a shared disk)."""
 
     def __init__(self, ctx: Context, cache: str | None, otel: str | None):
-        from ethos.agents.models import use_cache
         from ethos.telemetry import export_traces
 
         if otel:
             export_traces(otel)  # the actor's runs are exported as the driver's would be
-        for spec in {ctx.generator_model, ctx.agent_model, ctx.moderator_model}:  # load once, before the first item
-            use_cache(ctx.model(spec), Path(cache) if cache else None, ctx.base_url)
+        ctx.load_models(Path(cache) if cache else None)  # once, before the first item
 
     def pid(self) -> int:
         return os.getpid()
 
-    def run(self, task, method: str, request: dict, ctx: Context, server: str | None):
+    def run(self, task, request: dict, ctx: Context, server: str | None):
         from ethos.evaluation.runner import execute
         from ethos.telemetry import flush
 
         with tempfile.TemporaryDirectory(prefix="ethos-item-") as tmp:
             trace = Path(tmp) / "trace.jsonl"
-            outcome = execute(task, method, request, ctx, server, trace_path=trace)
+            outcome = execute(task, request, ctx, server, trace_path=trace)
             outcome.trace = trace.read_text(encoding="utf-8") if trace.exists() else ""
         flush()  # --otel: the item's spans leave before the actor may be stopped
         return outcome
@@ -66,10 +64,7 @@ class RayPool:
         ray = self.ray = _import_ray()
         options = {"include_dashboard": False, "configure_logging": False, "log_to_driver": False}
         try:
-            if address == "local":
-                ray.init(address="local", **options)
-            else:
-                ray.init(address=address, **options)
+            ray.init(address=address, **options)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise RunFailure(f"--ray {address}: cannot start or join the Ray cluster ({' '.join(str(exc).split())[:200]})") from None
         cpus = ray.cluster_resources().get("CPU", 0)
@@ -90,7 +85,7 @@ class RayPool:
     def pids(self) -> list[int]:
         return self.ray.get([a.pid.remote() for a in self.actors])
 
-    def run(self, todo, items, task, method: str, ctx: Context, server: str | None, bar) -> None:
+    def run(self, todo, items, bar) -> None:
         """Run `todo` on the actors, one item per actor at a time; `items` records each as it ends."""
         from ethos.evaluation.runner import Outcome
 
@@ -102,7 +97,7 @@ class RayPool:
                     item, request = queue.popleft()
                     actor = idle.pop()
                     run = items.start(item, request)
-                    pending[actor.run.remote(task, method, request, ctx, server)] = (item, run, actor)
+                    pending[actor.run.remote(items.task, request, items.ctx, items.server)] = (item, run, actor)
                 if not pending:
                     if queue and not fatal:
                         raise RunFailure(f"every Ray actor died; {len(queue)} item(s) were not run: rerun the same command to run them")

@@ -13,7 +13,7 @@ import sys
 import time
 from contextlib import nullcontext
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -78,6 +78,7 @@ def evaluate(
     ray_pool=None,
 ) -> dict:
     """Run `method` on every item not yet done, then write predictions and metrics; returns the metrics."""
+    ctx = replace(ctx, method=method)  # the graph runs the method its context names
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -88,8 +89,8 @@ def evaluate(
         repaired = store.report()
         if repaired:
             print(f"ethos: {repaired}", file=sys.stderr)
-        _run_items(task, method, loaded, ctx, store, max_concurrency=max_concurrency, progress=progress,
-                   runs_dir=runs_dir, prices=prices, server=server, ray_pool=ray_pool)
+        _run_items(loaded, _Items(task, ctx, store, runs_dir, prices, server), max_concurrency=max_concurrency, progress=progress,
+                   ray_pool=ray_pool)
         return finish(task, method, loaded, store, out_dir, nli_model=nli_model, ablations=ctx.ablations, **(scoring or {}))
     finally:
         store.close()
@@ -108,7 +109,7 @@ class Outcome:
     trace: str = ""  # the JSONL trace, when the item ran in another process (a Ray worker)
 
 
-def execute(task: Task, method: str, request: dict, ctx: Context, server: str | None = None, *,
+def execute(task: Task, request: dict, ctx: Context, server: str | None = None, *,
             trace_path: Path | None = None, in_flight: dict | None = None) -> Outcome:
     """Run one item; a failure is returned in the outcome, not raised."""
     outcome, started = Outcome(), time.perf_counter()
@@ -116,7 +117,7 @@ def execute(task: Task, method: str, request: dict, ctx: Context, server: str | 
         with recording() as outcome.exchanges, tracing_to(trace_path) if trace_path else nullcontext():
             if in_flight is not None:
                 in_flight[id(outcome)] = outcome.exchanges  # the progress line reads it while the item runs
-            outcome.prediction = predict(method, task, request, ctx, server)
+            outcome.prediction = predict(ctx.method, task, request, ctx, server)
         outcome.status = "ok"
     except EthosError as exc:
         outcome.status, outcome.error, outcome.fatal = "failed", str(exc), exc
@@ -130,11 +131,13 @@ def execute(task: Task, method: str, request: dict, ctx: Context, server: str | 
 
 
 class _Items:
-    """The driver's side of each item: its run record (started before the item runs) and its line
-    in the results store (written as soon as it ends)."""
+    """The items of one evaluation (a task, and the method and settings in `ctx`), seen from the
+    driver: each item's run record (started before the item runs) and its line in the results store
+    (written as soon as it ends)."""
 
-    def __init__(self, task: Task, method: str, ctx: Context, store: ResultStore, runs_dir: Path | None, prices: dict | None):
-        self.task, self.method, self.ctx, self.store, self.runs_dir, self.prices = task, method, ctx, store, runs_dir, prices
+    def __init__(self, task: Task, ctx: Context, store: ResultStore, runs_dir: Path | None, prices: dict | None, server: str | None):
+        self.task, self.ctx, self.store, self.runs_dir, self.prices, self.server = task, ctx, store, runs_dir, prices, server
+        self.method = ctx.method
 
     def start(self, item: dict, request: dict) -> RunRecord | None:
         # Each item is a run of its own, with a record holding its whole agent conversation.
@@ -146,48 +149,45 @@ class _Items:
 
     def finish(self, item: dict, run: RunRecord | None, outcome: Outcome) -> None:
         prediction = outcome.prediction
+        conversation = prediction.detail.pop("conversation", None) or [{"node": self.method, **e} for e in outcome.exchanges]
         if run:
             if outcome.trace:
                 with open(run.trace_path, "a", encoding="utf-8") as f:
                     f.write(outcome.trace)
-            conversation = prediction.detail.pop("conversation", None) or [{"node": self.method, **e} for e in outcome.exchanges]
             state = {**prediction.detail, "conversation": conversation,
                      "result": {"output": prediction.output, "pred_distribution": prediction.distribution}}
             run.finish(state, status=outcome.status, seconds=outcome.seconds, fallbacks=prediction.fallbacks, error=outcome.error,
                        prices=self.prices)
         if outcome.status == "interrupted":
             return  # no line: the next run runs the item again, as one that never ran
-        prediction.detail.pop("conversation", None)
         result = {"id": item["id"], "method": self.method, "run_id": run.run_id if run else None, "status": outcome.status,
                   **({"error": outcome.error} if outcome.error else {})}
         self.store.add(result | {**asdict(prediction), "seconds": round(outcome.seconds, 3)})
 
 
-def _run_items(task: Task, method: str, loaded: list[tuple[dict, dict]], ctx: Context, store: ResultStore, *,
-               max_concurrency: int, progress: bool, runs_dir: Path | None, prices: dict | None, server: str | None,
-               ray_pool=None) -> None:
-    done = store.succeeded()
+def _run_items(loaded: list[tuple[dict, dict]], items: _Items, *, max_concurrency: int, progress: bool, ray_pool=None) -> None:
+    done = items.store.succeeded()
     todo = [(item, request) for item, request in loaded if str(item["id"]) not in done]
-    items = _Items(task, method, ctx, store, runs_dir, prices)
-    bar = tqdm(total=len(loaded), initial=len(loaded) - len(todo), desc=f"{task.name} {method}", unit="item",
+    bar = tqdm(total=len(loaded), initial=len(loaded) - len(todo), desc=f"{items.task.name} {items.method}", unit="item",
                file=sys.stderr, disable=not progress)
     try:
         if ray_pool is not None:
-            ray_pool.run(todo, items, task, method, ctx, server, bar)
+            ray_pool.run(todo, items, bar)
         else:
-            _run_in_threads(todo, items, task, method, ctx, server, bar, max_concurrency)
+            _run_in_threads(todo, items, bar, max_concurrency)
     finally:
         bar.close()
 
 
-def _run_in_threads(todo, items: _Items, task, method, ctx, server, bar, max_concurrency: int) -> None:
+def _run_in_threads(todo, items: _Items, bar, max_concurrency: int) -> None:
     in_flight: dict[int, list[dict]] = {}
 
     def run_item(item: dict, request: dict) -> None:
         run = items.start(item, request)
         outcome = Outcome()
         try:
-            outcome = execute(task, method, request, ctx, server, trace_path=run.trace_path if run else None, in_flight=in_flight)
+            outcome = execute(items.task, request, items.ctx, items.server, trace_path=run.trace_path if run else None,
+                              in_flight=in_flight)
         finally:
             items.finish(item, run, outcome)
         if outcome.fatal:

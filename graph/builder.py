@@ -53,8 +53,13 @@ def agents_at_once(limit: int | None) -> Iterator[None]:
         _agent_slots.reset(token)
 
 
-def _agent_slot():
-    return _agent_slots.get() or nullcontext()
+@contextmanager
+def _agent_turn(task: PersonaTask) -> Iterator[list[dict]]:
+    """One agent's turn: a slot under --max-concurrency, its calls labelled by its voice (for
+    streaming), and its model exchanges recorded."""
+    with _agent_slots.get() or nullcontext(), recording() as exchanges, \
+            labelled(ethos_persona_index=task["index"], ethos_persona=task["persona"]["name"]):
+        yield exchanges
 
 
 def _context(runtime: Runtime[Context]) -> Context:
@@ -164,7 +169,7 @@ def persona_agent(task: PersonaTask, runtime: Runtime[Context]) -> dict:
     ctx = _context(runtime)
     agent = persona_agents()[ctx.agent_variant]
     conditioning = {k: task.get(k) for k in _conditioning_parameters(agent)}
-    with _agent_slot(), recording() as exchanges, labelled(ethos_persona_index=task["index"], ethos_persona=task["persona"]["name"]):
+    with _agent_turn(task) as exchanges:
         comment = agent(
             ctx.model(ctx.agent_model),
             Persona(**task["persona"]),
@@ -178,7 +183,7 @@ def persona_agent(task: PersonaTask, runtime: Runtime[Context]) -> dict:
 
 def community_agent(task: PersonaTask, runtime: Runtime[Context]) -> dict:
     ctx = _context(runtime)
-    with _agent_slot(), recording() as exchanges, labelled(ethos_persona_index=task["index"], ethos_persona=task["persona"]["name"]):
+    with _agent_turn(task) as exchanges:
         comment = community_comment(ctx.model(ctx.agent_model), task["persona"], task,
                                     Decoding(ctx.comment_tokens, ctx.comment_temperature, ctx.seed + task["index"]))
     return _comment_update("community_agent", task, comment, exchanges)

@@ -11,6 +11,7 @@ import math
 import os
 import re
 from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 
 from pydantic import ConfigDict
 
@@ -108,6 +109,14 @@ class Context:
 
     def ablated(self, name: str) -> bool:
         return name in self.ablations
+
+    def load_models(self, cache: Path | None = None) -> None:
+        """Load every role's model once per process, each serving repeated calls from the call cache
+        at `cache` (None: no cache): a bad spec or a missing model fails here, before any work."""
+        from ethos.agents.models import use_cache
+
+        for spec in {self.generator_model, self.agent_model, self.moderator_model}:
+            use_cache(self.model(spec), cache, self.base_url)
 
     def model(self, spec: str):
         """The backend a role's spec names, with this run's endpoint settings."""
