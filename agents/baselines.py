@@ -25,7 +25,7 @@ def route_expert(backend: Backend, request: dict, *, samples: int, seed: int) ->
     """MoE's router: the community best placed to inform the answer, and the router's distribution."""
     labels = option_labels(len(COMMUNITIES))
     router = backend.option_distribution(expert_choice_messages(request), labels, role="moe_router", samples=samples, seed=seed)
-    return COMMUNITIES[labels.index(router.choice)], router
+    return COMMUNITIES[labels.index(router.pick(seed))], router  # a uniform fallback picks at random
 
 
 def direct_answer(backend: Backend, request: dict, *, passage: str | None, instruct: bool, decoding: Decoding, samples: int) -> dict:
@@ -40,4 +40,4 @@ def direct_answer(backend: Backend, request: dict, *, passage: str | None, instr
         text = backend.complete(messages, role="main_model", max_tokens=decoding.max_tokens, temperature=decoding.temperature, seed=decoding.seed)
         return {"response": text.strip()}
     dist = backend.option_distribution(messages, option_labels(len(request["options"])), role="main_model", samples=samples, seed=decoding.seed)
-    return {"distribution": dist.as_dict(), "choice": dist.choice}
+    return {"distribution": dist.as_dict(), "choice": dist.pick(decoding.derive("tie").seed)}

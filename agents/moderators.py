@@ -13,6 +13,7 @@ from typing import Protocol
 import numpy as np
 
 from ethos.agents.models.base import Backend, Decoding, OptionDistribution, in_parallel
+from ethos.agents.seeds import derive_seed, seeded_argmax
 from ethos.agents.prompts import MAX_SELECTION, answer_messages, option_labels, overton_messages, select_messages, selection_labels
 from ethos.errors import EthosError
 from ethos.plugins import MODERATORS, load_group
@@ -48,15 +49,26 @@ def _worst_source(dists: list[OptionDistribution]) -> str:
     return next((s for s in ("uniform_fallback", "sampling") if s in sources), "logprobs")
 
 
+def balanced_groups(n: int, size: int = MAX_SELECTION) -> list[list[int]]:
+    """`range(n)` cut into as few groups of at most `size` as possible, whose sizes differ by at most
+    one: no comment gets a bye (a lone last comment would win its group with probability 1)."""
+    count = -(-n // size)
+    bounds = [round(i * n / count) for i in range(count + 1)]
+    return [list(range(a, b)) for a, b in zip(bounds, bounds[1:])]
+
+
 def select_comment(
     backend: Backend, situation: str, texts: list[str], target: str, *, samples: int, seed: int
 ) -> tuple[int, OptionDistribution]:
     """The comment that best reflects `target`, and the selection probabilities over all comments.
 
     Up to nine comments are numbered 1-9 and chosen by the first-token probabilities of the
-    numbers. A larger set is chosen in two rounds, because "1" would also be the first token of
-    "10"-"19": the best of each group of nine, then the best of the group winners. A comment's
-    probability is then P(it wins its group) x P(its group's winner wins the final).
+    numbers. A larger set is compared in two rounds, because "1" would also be the first token of
+    "10"-"19": every comment in a group of balanced size (`balanced_groups`, no byes), then the
+    groups' best in a final. As in Luce's choice model, a comment's strength is its probability
+    relative to its group's winner, times that winner's probability in the final; the strengths
+    are renormalised. Equal comments then get equal probabilities, whichever group they are in.
+    Ties are broken by a draw from `seed`, never by position.
     """
 
     def ask(indices: list[int]) -> OptionDistribution:
@@ -68,15 +80,17 @@ def select_comment(
     labels = [str(i) for i in range(1, len(texts) + 1)]
     if len(texts) <= MAX_SELECTION:
         dist = ask(list(range(len(texts))))
-        return int(np.argmax(dist.probs)), OptionDistribution(labels, dist.probs, dist.source)
-    groups = [list(range(i, min(i + MAX_SELECTION, len(texts)))) for i in range(0, len(texts), MAX_SELECTION)]
+        return seeded_argmax(dist.probs, seed), OptionDistribution(labels, dist.probs, dist.source)
+    groups = balanced_groups(len(texts))
     if len(groups) > MAX_SELECTION:
         raise EthosError(f"at most {MAX_SELECTION ** 2} comments can be compared, got {len(texts)}")
     rounds = in_parallel(ask, groups)
-    winners = [group[int(np.argmax(d.probs))] for group, d in zip(groups, rounds)]
+    winners = [group[seeded_argmax(d.probs, derive_seed(seed, "group", g))] for g, (group, d) in enumerate(zip(groups, rounds))]
     final = ask(winners)
-    probs = [p * final.probs[g] for g, d in enumerate(rounds) for p in d.probs]
-    return winners[int(np.argmax(final.probs))], OptionDistribution(labels, probs, _worst_source([*rounds, final]))
+    probs = np.array([p / max(d.probs) * final.probs[g] if max(d.probs) > 0 else 0.0
+                      for g, d in enumerate(rounds) for p in d.probs])
+    probs = probs / probs.sum() if probs.sum() > 0 else np.full(len(texts), 1 / len(texts))
+    return seeded_argmax(probs, seed), OptionDistribution(labels, probs.tolist(), _worst_source([*rounds, final]))
 
 
 class SteerableModerator:
@@ -93,7 +107,7 @@ class SteerableModerator:
             answer = backend.option_distribution(
                 messages, option_labels(len(options)), role="steerable_answer", samples=samples, seed=decoding.seed
             )
-            result |= {"distribution": answer.as_dict(), "choice": answer.choice}
+            result |= {"distribution": answer.as_dict(), "choice": answer.pick(decoding.derive("tie").seed)}
         else:
             result["answer"] = backend.complete(
                 messages,
@@ -120,7 +134,7 @@ class DistributionalModerator:
                 labels,
                 role="distributional_moderator",
                 samples=samples,
-                seed=decoding.seed,
+                seed=decoding.derive(comment.get("index")).seed,
             )
             persona = personas[comment["index"]] if comment.get("index", len(personas)) < len(personas) else {}
             weight = persona.get("weight") or 1.0  # library personas may carry a population weight

@@ -44,7 +44,7 @@ def write_with_choice(
         return {"text": text.strip(), "choice": None, "choice_source": None}
     # On llama.cpp the continuation reuses the choice call's prompt from the KV cache.
     dist = backend.option_distribution(messages, option_labels(len(options)), role=f"{role}_choice", samples=samples, seed=decoding.seed)
-    choice = dist.sample(decoding.temperature, decoding.seed)
+    choice = dist.sample(decoding.temperature, decoding.derive("choice").seed)
     text = backend.complete(messages, role=role, max_tokens=decoding.max_tokens, temperature=decoding.temperature,
                             seed=decoding.seed, prefix=f"{choice}.")
     return {"text": text.strip(), "choice": choice, "choice_source": dist.source}

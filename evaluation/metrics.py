@@ -28,7 +28,15 @@ _VK_WORDS = (("support", "A"), ("oppose", "B"), ("either", "C"), ("it depends", 
 
 
 def js_distance(gold: Sequence[float], pred: Sequence[float]) -> float:
-    return float(jensenshannon(np.asarray(gold, dtype=float), np.asarray(pred, dtype=float)))
+    """scipy's value wherever scipy gives one. For (nearly) equal distributions scipy can take the
+    square root of a rounding error below zero and return `nan`; the divergence is 0 there."""
+    gold, pred = np.asarray(gold, dtype=float), np.asarray(pred, dtype=float)
+    if not (np.isfinite(gold).all() and np.isfinite(pred).all()) or (gold < 0).any() or (pred < 0).any() \
+            or gold.sum() <= 0 or pred.sum() <= 0 or gold.shape != pred.shape:
+        raise ValueError("a distribution is not finite, non-negative and of positive sum, or the two differ in length")
+    with np.errstate(invalid="ignore"):
+        distance = float(jensenshannon(gold, pred))
+    return 0.0 if np.isnan(distance) else distance
 
 
 def most_likely_correct(gold: Sequence[float], pred: Sequence[float]) -> float:

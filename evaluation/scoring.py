@@ -11,6 +11,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from ethos.errors import EthosError
 from ethos.evaluation.coverage import ACCURACY_THRESHOLD, EmbeddingScorer, NLIScorer
 from ethos.evaluation.groups import item_groups, question_key
 from ethos.evaluation.metrics import UNPARSEABLE, VK_PARSERS, bootstrap_ci, js_distance, most_likely_correct, steerable_vk_scores
@@ -39,6 +40,23 @@ def _has_prediction(task: Task, item: dict) -> bool:
     return item.get("output") is not None
 
 
+def _per_item(task: Task, metric: str, score, items: list[dict]) -> list[float]:
+    """`score(gold, pred)` for every item. A value that is not a finite number stops the scoring
+    with the item's name: one `nan` would otherwise turn the task's mean into nothing."""
+    values = []
+    for item in items:
+        try:
+            value = score(item["gold_distribution"], item["pred_distribution"])
+        except ValueError as exc:
+            value, why = float("nan"), str(exc)
+        else:
+            why = f"the {metric} is {value}"
+        if not np.isfinite(value):
+            raise EthosError(f"{task.name} item {item.get('id', '?')}: {why}: check its gold and predicted distributions")
+        values.append(value)
+    return values
+
+
 def _summary(name: str, values: list[float], items: list[dict]) -> dict:
     """The mean, its cluster-bootstrap interval, and the items and questions behind them."""
     keys = [question_key(i) for i in items]
@@ -64,10 +82,10 @@ def score_items(
                      "n_items": len(scored), "n_questions": len({question_key(i) for i in scored})}
     per_item: dict[str, tuple[list[float], list[dict]]] = {}
     if task.kind == "distribution":
-        per_item["jsd"] = ([js_distance(i["gold_distribution"], i["pred_distribution"]) for i in scored], scored)
+        per_item["jsd"] = (_per_item(task, "jsd", js_distance, scored), scored)
         single = [i for i in scored if len(i["options"]) == 1]
         ranked = scored if include_single_option else [i for i in scored if len(i["options"]) > 1]
-        per_item["most_likely_correct"] = ([most_likely_correct(i["gold_distribution"], i["pred_distribution"]) for i in ranked], ranked)
+        per_item["most_likely_correct"] = (_per_item(task, "most-likely correctness", most_likely_correct, ranked), ranked)
         metrics["single_option_items"] = len(single)
         metrics["most_likely_correct_includes_single_option"] = include_single_option or not single
     elif task.kind == "steerable_vk":

@@ -23,14 +23,16 @@ from langgraph.types import Overwrite, Send
 from ethos.agents.baseline_prompts import COMMUNITIES
 from ethos.agents.baselines import community_comment, direct_answer, route_expert
 from ethos.agents.models import Decoding
-from ethos.agents.models.base import labelled, recording
+from ethos.agents.models.base import labelled, parallel_limit, recording
 from ethos.agents.moderators import moderators
 from ethos.agents.persona_agent import persona_agents
+from ethos.agents.seeds import derive_seed, request_key
 from ethos.errors import EthosError
 from ethos.graph.context import Context
 from ethos.graph.methods import METHODS, Method
 from ethos.graph.state import PersonaGraphState, PersonaRequest, PersonaTask, validate_request
 from ethos.personas.format import MIN_TOKENS_PER_PERSONA, persona_grammar, persona_json_schema
+from ethos.personas.generation import Ask
 from ethos.personas.library import load_library
 from ethos.personas.prompts import persona_messages
 from ethos.personas.selection import build_persona_set
@@ -48,7 +50,8 @@ def agents_at_once(limit: int | None) -> Iterator[None]:
     """At most `limit` agents write at once in runs started inside the block (None: no limit)."""
     token = _agent_slots.set(threading.BoundedSemaphore(limit) if limit else None)
     try:
-        yield
+        with parallel_limit(limit):  # the moderator's parallel calls too
+            yield
     finally:
         _agent_slots.reset(token)
 
@@ -68,6 +71,12 @@ def _context(runtime: Runtime[Context]) -> Context:
 
 def _method(runtime: Runtime[Context]) -> Method:
     return METHODS[_context(runtime).method]
+
+
+def call_seed(ctx: Context, request: dict, *parts) -> int:
+    """The seed of one sampled call of this request: from the run's seed, the request and `parts`
+    (the role, the persona index, the attempt), so no two items or slots share a random stream."""
+    return derive_seed(ctx.seed, request_key(request), *parts)
 
 
 def _first_update(request: dict, ctx: Context, node: str, exchanges: list[dict], **state) -> dict:
@@ -101,21 +110,17 @@ def seed_personas(state: PersonaGraphState, runtime: Runtime[Context]) -> dict:
             f"give at least {ctx.n_personas * MIN_TOKENS_PER_PERSONA} tokens, or ask for fewer personas"
         )
     generator = ctx.model(ctx.generator_model)
-    messages = persona_messages(
-        request["situation"], ctx.n_personas, options=request["options"], target=request["target"],
-        attribute=request["attribute"],
-    )
-    grammar, schema = persona_grammar(ctx.n_personas), persona_json_schema(ctx.n_personas)
 
-    def complete(attempt: int) -> tuple[str, str | None]:
+    def complete(ask: Ask) -> tuple[str, str | None]:
         return generator.complete_constrained(
-            messages,
-            grammar=grammar,
-            json_schema=schema,
+            persona_messages(request["situation"], ask.missing, options=request["options"], target=request["target"],
+                             attribute=request["attribute"], taken=ask.taken),
+            grammar=persona_grammar(ask.missing),
+            json_schema=persona_json_schema(ask.missing),
             role="persona_generator",
             max_tokens=ctx.persona_tokens,
             temperature=ctx.persona_temperature,
-            seed=ctx.seed + attempt,  # a retry must not repeat the same sample
+            seed=call_seed(ctx, request, "persona_generator", ask.attempt),  # a retry must not repeat the same sample
         )
 
     with recording() as exchanges:
@@ -144,7 +149,7 @@ def route_to_expert(state: PersonaGraphState, runtime: Runtime[Context]) -> dict
     """MoE's router: the main model picks the one community agent that writes."""
     ctx, request = _context(runtime), validate_request(state)
     with recording() as exchanges:
-        chosen, router = route_expert(ctx.model(ctx.moderator_model), request, samples=ctx.samples, seed=ctx.seed)
+        chosen, router = route_expert(ctx.model(ctx.moderator_model), request, samples=ctx.samples, seed=call_seed(ctx, request, "moe_router"))
     return _first_update(request, ctx, "route_expert", exchanges, personas=[chosen], router=router.as_dict())
 
 
@@ -175,7 +180,7 @@ def persona_agent(task: PersonaTask, runtime: Runtime[Context]) -> dict:
             Persona(**task["persona"]),
             situation=task["situation"],
             options=task["options"],
-            decoding=Decoding(ctx.comment_tokens, ctx.comment_temperature, ctx.seed + task["index"]),
+            decoding=Decoding(ctx.comment_tokens, ctx.comment_temperature, call_seed(ctx, task, "persona_agent", task["index"])),
             **conditioning,
         )
     return _comment_update("persona_agent", task, comment, exchanges)
@@ -185,7 +190,7 @@ def community_agent(task: PersonaTask, runtime: Runtime[Context]) -> dict:
     ctx = _context(runtime)
     with _agent_turn(task) as exchanges:
         comment = community_comment(ctx.model(ctx.agent_model), task["persona"], task,
-                                    Decoding(ctx.comment_tokens, ctx.comment_temperature, ctx.seed + task["index"]))
+                                    Decoding(ctx.comment_tokens, ctx.comment_temperature, call_seed(ctx, task, "community_agent", task["index"])))
     return _comment_update("community_agent", task, comment, exchanges)
 
 
@@ -206,7 +211,7 @@ def answer(state: PersonaGraphState, runtime: Runtime[Context]) -> dict:
     comments = sorted(state.get("comments") or [], key=lambda c: c["index"]) if method.voices else []
     with recording() as exchanges:
         result = direct_answer(ctx.model(ctx.moderator_model), request, passage=comments[0]["text"] if comments else None,
-                               instruct=method.instruct, decoding=Decoding(ctx.moderator_tokens, ctx.moderator_temperature, ctx.seed),
+                               instruct=method.instruct, decoding=Decoding(ctx.moderator_tokens, ctx.moderator_temperature, call_seed(ctx, request, "answer")),
                                samples=ctx.samples)
     result = {"mode": request["mode"], "answered_by": "main_model", **result}
     if not method.voices:  # the run's first node
@@ -225,7 +230,7 @@ def _moderator_node(mode: str):
                 state,
                 comments,
                 ctx.model(ctx.moderator_model),
-                Decoding(ctx.moderator_tokens, ctx.moderator_temperature, ctx.seed),
+                Decoding(ctx.moderator_tokens, ctx.moderator_temperature, call_seed(ctx, state, f"{mode}_moderator")),
                 ctx.samples,
             )
         return {

@@ -88,6 +88,9 @@ class Context:
     moderator_temperature: float = setting(0.1, help="sampling temperature of the moderator", flag="--moderator-temperature", low=0, high=5)
     samples: int = setting(10, help="samples per estimate when an endpoint gives no logprobs", flag="--samples", low=1, high=10_000)
     seed: int = setting(0, help="seed of every sampled choice and reply", flag="--seed", low=0, high=SEED_MAX)
+    decoding: str = setting("exact", help="llama.cpp models (embedded, gguf:): exact, every reply as the same call would give alone "
+                            "on a fresh context, or fast (batched on one shared cache; log-probabilities move by up to 0.35 nats)",
+                            flag="--decoding", choices=("exact", "fast"), group="models")
     ablations: list[str] = setting(help="parts of the method switched off (see ABLATIONS; `ethos eval --ablation`)", factory=list)
 
     def with_ablation(self, spec: str) -> "Context":
@@ -116,13 +119,14 @@ class Context:
         from ethos.agents.models import use_cache
 
         for spec in {self.generator_model, self.agent_model, self.moderator_model}:
-            use_cache(self.model(spec), cache, self.base_url)
+            use_cache(self.model(spec), cache, self.base_url, self.decoding)
 
     def model(self, spec: str):
         """The backend a role's spec names, with this run's endpoint settings."""
         from ethos.agents.models import load_backend
 
-        return load_backend(spec, self.base_url, rps=self.requests_per_second, max_retries=self.max_retries, timeout=self.timeout)
+        return load_backend(spec, self.base_url, rps=self.requests_per_second, max_retries=self.max_retries, timeout=self.timeout,
+                            decoding=self.decoding)
 
     def __post_init__(self) -> None:
         from ethos.errors import EthosError

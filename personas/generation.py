@@ -90,18 +90,30 @@ def _candidates(text: str) -> tuple[list[Persona], int]:
     return personas, len(lines) - len(personas)
 
 
+@dataclass(frozen=True)
+class Ask:
+    """One request to the generator: the attempt, how many personas are still missing, and the
+    personas already taken (a follow-up asks for other names and frameworks)."""
+
+    attempt: int
+    missing: int
+    taken: tuple[Persona, ...] = ()
+
+
 def generate_personas(
-    complete: Callable[[int], str | tuple[str, str | None]],
+    complete: Callable[[Ask], str | tuple[str, str | None]],
     *,
     n: int,
     attempts: int,
     library: list[Persona],
 ) -> tuple[list[Persona], PersonaReport]:
-    """Ask `complete(attempt)` for personas until `n` distinct ones are read, at most `attempts` times.
+    """Ask `complete(ask)` for personas until `n` distinct ones are read, at most `attempts` times.
 
-    `complete` returns `(text, note)` as `Backend.complete_constrained` does (`note` None: the
-    reply was constrained), or just the text of a reply that was not. Personas from every attempt
-    are pooled. A shortfall is filled from `library`, and counted.
+    As the published code does, a short reply is followed by another request, for the missing
+    personas only (`ask.missing`), naming those already taken (`ask.taken`). `complete` returns
+    `(text, note)` as `Backend.complete_constrained` does (`note` None: the reply was constrained),
+    or just the text of a reply that was not. Personas from every attempt are pooled. A shortfall
+    left after `attempts` is filled from `library`, and counted.
     """
     report = PersonaReport(requested=n)
     kept: list[Persona] = []
@@ -110,7 +122,7 @@ def generate_personas(
         if len(kept) >= n:
             break
         report.attempts += 1
-        reply = complete(attempt)
+        reply = complete(Ask(attempt, n - len(kept), tuple(kept)))
         text, note = reply if isinstance(reply, tuple) else (reply, "unconstrained")
         if note and note != "unconstrained" and note not in report.notes:
             report.notes.append(note)

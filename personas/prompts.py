@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from ethos.personas.targets import AMBIGUITY_LEVELS, describe_target, group_of
+from collections.abc import Sequence
+
+from ethos.personas.schema import Persona
+from ethos.personas.targets import AMBIGUITY_LEVELS, describe_target, group_of, holds_target
 
 SYSTEM = (
     "You help an ethics committee in a hospital. You imagine the different moral "
@@ -35,25 +38,36 @@ The first {holders} perspectives belong to people whose {category} is {group}, e
 role. The remaining perspectives belong to people of other {category} groups."""
 
 
+TAKEN_BLOCK = """
+These perspectives are already taken. Write {n} new ones, with other names and other ethical frameworks:
+{taken}"""
+
+
 POPULATION_BLOCK = """
 The question is put to people from {population}. Draw the perspectives from the people, roles \
 and traditions found there, so that together they span what its people actually think."""
 
 
 def persona_messages(
-    situation: str, n: int, *, options: list[str] | None = None, target: str | None = None, attribute: str | None = None
+    situation: str, n: int, *, options: list[str] | None = None, target: str | None = None, attribute: str | None = None,
+    taken: Sequence[Persona] = (),
 ) -> list[tuple[str, str]]:
-    """The generator's prompt. Inputs besides the item: the steering `target` (a value/right/duty
-    or a VITAL group code) and the population `attribute` (a country; never an ambiguity level)."""
+    """The generator's prompt for `n` personas. Inputs besides the item: the steering `target` (a
+    value/right/duty or a VITAL group code), the population `attribute` (a country; never an
+    ambiguity level), and the personas already `taken` by an earlier reply (a follow-up)."""
     question_block = ""
     if options:
         question_block = "Possible answers: " + "; ".join(options) + "\n"
     target_block = ""
-    if target and group_of(target):
+    # A third of the whole set holds the target; a follow-up asks only for the holders still missing.
+    holders = min(n, max(1, (n + len(taken)) // 3) - sum(holds_target(p, target) for p in taken)) if target else 0
+    if holders > 0 and group_of(target):
         category, group = group_of(target)
-        target_block = GROUP_BLOCK.format(category=category, group=group, holders=max(1, n // 3))
-    elif target:
-        target_block = TARGET_BLOCK.format(target=target, holders=max(1, n // 3))
+        target_block = GROUP_BLOCK.format(category=category, group=group, holders=holders)
+    elif holders > 0:
+        target_block = TARGET_BLOCK.format(target=target, holders=holders)
+    if taken:
+        target_block += TAKEN_BLOCK.format(n=n, taken="\n".join(f"- {p.name} ({p.framework})" for p in taken))
     population_block = ""
     if attribute and attribute not in AMBIGUITY_LEVELS:
         population_block = POPULATION_BLOCK.format(population=describe_target(attribute))

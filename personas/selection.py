@@ -18,7 +18,7 @@ from ethos.personas.embeddings import embed
 from ethos.personas.generation import PersonaReport, generate_personas
 from ethos.personas.library import top_up
 from ethos.personas.schema import WRITTEN, Persona, normalise
-from ethos.personas.targets import holds_target, target_persona
+from ethos.personas.targets import holds_target, target_persona, target_relevance
 
 SOURCES = ("generated", "library", "hybrid")
 HYBRID_EXTRA = 2  # at most this many library personas join a full generated set
@@ -88,6 +88,24 @@ def embedding_diversity(personas: list[Persona]) -> float | None:
     return round(float(np.mean([1 - vectors[i] @ vectors[j] for i, j in combinations(range(len(personas)), 2)])), 3)
 
 
+def replaced_for_target(personas: list[Persona], target: str) -> int:
+    """Which persona a target holder replaces: a written persona (a top-up) before a generated
+    one, then the one that uses fewest of the target's words, then the last (a generator is asked
+    to put the target's holders first)."""
+    return min(range(len(personas)),
+               key=lambda i: (personas[i].source not in WRITTEN, target_relevance(personas[i], target), -i))
+
+
+def _uncount(report: PersonaReport, persona: Persona, source: str) -> None:
+    """The counters say what the set holds: the replaced persona no longer counts."""
+    if persona.source in WRITTEN:
+        field = "from_library" if source == "library" else "library_added" if report.library_added else "topped_up"
+        setattr(report, field, getattr(report, field) - 1)
+    elif persona.generated:
+        report.generated -= 1
+        setattr(report, persona.source, getattr(report, persona.source) - 1)
+
+
 def build_persona_set(
     source: str,
     complete: Callable[[int], str],
@@ -121,11 +139,12 @@ def build_persona_set(
     if add_target_holder and target and not any(holds_target(p, target) for p in personas):
         holder = next((p for p in ranked if holds_target(p, target)), None) or target_persona(target)
         holder = holder.model_copy(update={"source": "target"})  # listed as added to hold the target
-        # The steerable moderator needs a faithful comment to select: replace a library top-up, or add.
-        topped = [i for i, p in enumerate(personas) if p.source in WRITTEN and source == "generated"]
-        if topped:
-            personas[topped[-1]] = holder
-            report.topped_up -= 1  # the counters say what the set holds
+        # The steerable moderator needs a faithful comment to select. The holder replaces the least
+        # relevant persona, so the set keeps the N it was asked for.
+        if personas:
+            out = replaced_for_target(personas, target)
+            _uncount(report, personas[out], source)
+            personas[out] = holder
         else:
             personas.append(holder)
         report.target_added = 1

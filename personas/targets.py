@@ -36,18 +36,32 @@ def describe_target(target: str) -> str:
     return f"in terms of {group[0]}, {group[1]}" if group else target
 
 
+def contains_phrase(text: str, phrase: str) -> bool:
+    """Does `text` hold `phrase` as whole words (case and punctuation ignored)? "female nurse"
+    does not hold "male", nor "Caucasian" "Asian"."""
+    phrase = normalise(phrase)
+    return bool(phrase) and f" {phrase} " in f" {normalise(text)} "
+
+
 def holds_target(persona: Persona, target: str) -> bool:
     """Does this persona speak for the target (its value/right/duty, or its group)?"""
     if target in persona.groups:
         return True
     group = group_of(target)
     if group:
-        return normalise(group[1]) in normalise(f"{persona.name} {persona.stakeholder}")
+        return contains_phrase(f"{persona.name} {persona.stakeholder}", group[1])
     held = normalise(f"{persona.core_value} {persona.right_or_duty}")
-    if normalise(target) in held:
+    if contains_phrase(held, target):
         return True
     words = {w for w in normalise(target).split() if w not in _FILLER | _GENERIC}
     return bool(words) and len(words & set(held.split())) >= max(1, round(len(words) * 2 / 3))
+
+
+def target_relevance(persona: Persona, target: str) -> int:
+    """How many of the target's own words the persona's description uses (0: none)."""
+    group = group_of(target)
+    words = set(normalise(group[1] if group else target).split()) - _FILLER - _GENERIC
+    return len(words & set(normalise(persona.describe()).split()))
 
 
 def target_persona(target: str) -> Persona:

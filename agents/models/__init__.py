@@ -31,11 +31,11 @@ __all__ = ["SPEC_HELP", "Backend", "Decoding", "OptionDistribution", "load_backe
 _REGISTERED: dict[str, Backend] = {}
 
 
-def use_cache(backend: Backend, path: Path | None, base_url: str | None = None) -> None:
+def use_cache(backend: Backend, path: Path | None, base_url: str | None = None, decoding: str = "exact") -> None:
     """Serve repeated calls from the persistent cache at `path` (None: no cache at all)."""
     from ethos.agents.models.cache import SqliteCallCache
 
-    backend.chat.cache = SqliteCallCache(path, namespace=f"{backend.spec}|{base_url or ''}") if path else False
+    backend.chat.cache = SqliteCallCache(path, namespace=f"{backend.spec}|{base_url or ''}|{decoding}") if path else False
 
 
 def register_backend(name: str, backend: Backend) -> None:
@@ -44,25 +44,28 @@ def register_backend(name: str, backend: Backend) -> None:
 
 
 def load_backend(
-    spec: str, base_url: str | None = None, *, rps: float | None = None, max_retries: int = 4, timeout: float = 120.0
+    spec: str, base_url: str | None = None, *, rps: float | None = None, max_retries: int = 4, timeout: float = 120.0,
+    decoding: str = "exact",
 ) -> Backend:
-    """The backend a spec names, built once per process (the endpoint settings apply to `openai:`)."""
-    return _REGISTERED.get(spec) or _build_backend(spec, base_url, rps, max_retries, timeout)
+    """The backend a spec names, built once per process (the endpoint settings apply to `openai:`,
+    `decoding` to the llama.cpp backends: "exact" or "fast", see `llama_batch.py`)."""
+    return _REGISTERED.get(spec) or _build_backend(spec, base_url, rps, max_retries, timeout, decoding)
 
 
 @lru_cache(maxsize=16)
-def _build_backend(spec: str, base_url: str | None, rps: float | None, max_retries: int, timeout: float) -> Backend:
+def _build_backend(spec: str, base_url: str | None, rps: float | None, max_retries: int, timeout: float, decoding: str) -> Backend:
     from ethos.agents.models.base import Backend
 
     kind, _, arg = spec.partition(":")
     if kind == "embedded" and not arg:
         from ethos.agents.models.embedded import ChatLlamaCpp, embedded_gguf_path
 
-        return Backend(spec, ChatLlamaCpp(model_path=str(embedded_gguf_path())), top_logprobs=100, constraints=["grammar"], prefill=True)
+        chat = ChatLlamaCpp(model_path=str(embedded_gguf_path()), exact=decoding == "exact")
+        return Backend(spec, chat, top_logprobs=100, constraints=["grammar"], prefill=True)
     if kind == "gguf" and arg:
         from ethos.agents.models.embedded import ChatLlamaCpp
 
-        chat = ChatLlamaCpp(model_path=str(Path(arg).expanduser()))
+        chat = ChatLlamaCpp(model_path=str(Path(arg).expanduser()), exact=decoding == "exact")
         return Backend(spec, chat, top_logprobs=100, constraints=["grammar"], prefill=True)
     if kind == "hf" and arg:
         from ethos.agents.models.hf import ChatTransformers, grammar_support

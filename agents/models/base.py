@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 from langchain_core.language_models import BaseChatModel
@@ -30,6 +30,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables.config import ContextThreadPoolExecutor
 
+from ethos.agents.seeds import derive_seed, seeded_argmax
 from ethos.errors import EthosError
 
 Messages = Sequence[tuple[str, str]]  # ("system" | "human" | "ai", text)
@@ -43,6 +44,10 @@ class Decoding:
     temperature: float
     seed: int = 0
 
+    def derive(self, *parts) -> "Decoding":
+        """The same budget and temperature, with the seed of the sub-call that `parts` name."""
+        return replace(self, seed=derive_seed(self.seed, *parts))
+
 
 @dataclass
 class OptionDistribution:
@@ -50,15 +55,15 @@ class OptionDistribution:
     probs: list[float]
     source: str  # "logprobs", "sampling" or "uniform_fallback"
 
-    @property
-    def choice(self) -> str:
-        return self.labels[int(np.argmax(self.probs))]
+    def pick(self, seed: int) -> str:
+        """The most likely label; a tie (a uniform fallback, say) is broken by a draw from `seed`."""
+        return self.labels[seeded_argmax(self.probs, seed)]
 
     def sample(self, temperature: float, seed: int) -> str:
         """One label drawn at `temperature` (0: the most likely), reproducibly from `seed`."""
         probs = np.asarray(self.probs, dtype=float)
         if temperature <= 0 or probs.sum() <= 0:
-            return self.choice
+            return self.pick(seed)
         weights = np.power(probs, 1.0 / temperature)
         return self.labels[int(np.random.default_rng(seed).choice(len(probs), p=weights / weights.sum()))]
 
@@ -267,7 +272,7 @@ class Backend:
         # The endpoint gave no logprobs: estimate from the first label of `samples` sampled replies.
         def sample(i: int) -> str | None:
             return leading_label(
-                self.complete(messages, role=role, max_tokens=4, temperature=1.0, seed=seed + i), labels
+                self.complete(messages, role=role, max_tokens=4, temperature=1.0, seed=derive_seed(seed, "sample", i)), labels
             )
 
         picked = [label for label in in_parallel(sample, range(samples)) if label]
@@ -276,13 +281,28 @@ class Backend:
         return OptionDistribution(labels, [picked.count(label) / len(picked) for label in labels], "sampling")
 
 
+_parallel_limit: ContextVar[int | None] = ContextVar("ethos_parallel_limit", default=None)
+
+
+@contextmanager
+def parallel_limit(limit: int | None) -> Iterator[None]:
+    """At most `limit` threads per `in_parallel` step started in this context (`--max-concurrency`)."""
+    token = _parallel_limit.set(limit)
+    try:
+        yield
+    finally:
+        _parallel_limit.reset(token)
+
+
 def in_parallel(fn: Callable, items: Iterable, max_workers: int = 8) -> list:
     """`[fn(x) for x in items]`, run from threads that carry this context (callbacks, recording):
-    calls in flight together are batched by llama.cpp and overlap on an endpoint."""
+    calls in flight together are batched by llama.cpp and overlap on an endpoint. The results come
+    in the order of `items`, whichever call ends first."""
     items = list(items)
-    if len(items) < 2:
+    workers = min(len(items), max_workers, _parallel_limit.get() or max_workers)
+    if workers < 2:
         return [fn(x) for x in items]
-    with ContextThreadPoolExecutor(max_workers=min(len(items), max_workers)) as pool:
+    with ContextThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(fn, items))
 
 

@@ -41,8 +41,9 @@ class ChatLlamaCpp(BaseChatModel):
     items of `ethos eval --max-concurrency`) decode together in one llama.cpp batch (`LlamaBatchEngine`)."""
 
     model_path: str
-    n_ctx: int = 4096  # one KV cache shared by all sequences (94 MB for the embedded model)
+    n_ctx: int = 2048  # the most tokens one call holds (prompt and reply)
     n_slots: int = 8  # calls decoded together
+    exact: bool = True  # replies independent of batching and caching (see llama_batch.py); False: fast
     # OMP_NUM_THREADS when set: a Ray actor gets its CPU share there, so two actors do not fight over cores.
     n_threads: int = max(1, int(os.environ.get("OMP_NUM_THREADS") or 0) or os.cpu_count() or 1)
     _llm: Any = PrivateAttr(default=None)
@@ -69,7 +70,7 @@ class ChatLlamaCpp(BaseChatModel):
         token_text = lambda i: self._llm.detokenize([i], special=True).decode("utf-8", errors="replace") if i >= 0 else ""  # noqa: E731
         self._formatter = Jinja2ChatFormatter(template=template, eos_token=token_text(self._llm.token_eos()),
                                               bos_token=token_text(self._llm.token_bos()))
-        self._engine = LlamaBatchEngine(self._llm, n_ctx=self.n_ctx, n_slots=self.n_slots, n_threads=self.n_threads)
+        self._engine = LlamaBatchEngine(self._llm, n_ctx=self.n_ctx, n_slots=self.n_slots, n_threads=self.n_threads, exact=self.exact)
 
     @property
     def _llm_type(self) -> str:
@@ -77,7 +78,7 @@ class ChatLlamaCpp(BaseChatModel):
 
     @property
     def _identifying_params(self) -> dict:
-        return {"model_path": self.model_path}
+        return {"model_path": self.model_path, "exact": self.exact}
 
     @property
     def engine(self) -> LlamaBatchEngine:

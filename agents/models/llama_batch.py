@@ -1,16 +1,21 @@
 """Continuous batching on one llama.cpp context: the calls in flight decode together.
 
-One scheduler thread owns the context. Each call takes a sequence (a slot) of one unified KV
-cache, and every step decodes, in a single `llama_decode`, the next token of each generating
-call plus a chunk of the prompts still to be read. A slot keeps its tokens after its call ends;
-a new call starts from the slot that shares the longest prompt prefix with it, or copies that
-prefix from any slot, so what the prompts of one item share (instructions, situation, question)
-is evaluated once. Each call samples with its own llama.cpp sampler chain and seed, so no call
-draws from another's random stream. Its logits can still differ in the last bits with what it
-shares a batch with (llama.cpp's CPU kernels are not batch-invariant): short replies match; option
-log-probabilities match unless the step, or the one that cached the prefix, also read other prompts
-(then up to 0.15 nats apart); a
-long sampled reply may not match. One call at a time repeats exactly.
+One scheduler thread owns the context. Each call takes a sequence (a slot), and every step
+decodes, in a single `llama_decode`, the next token of each generating call plus a chunk of the
+prompts still to be read. A slot keeps its tokens after its call ends, and a new call starts from
+the slot whose cache shares the longest prompt prefix with it. Each call samples with its own
+llama.cpp sampler chain and seed, so no call draws from another's random stream.
+
+Two modes:
+- exact (the default): a call's logits, and so its reply, are those of the same call run alone on
+  a fresh context, whatever it is batched with and whatever was cached. Three things make it so,
+  each measured (`bench/bench_exact.py`): every sequence has a KV stream of its own (its cells, in
+  order, attended to alone), flash attention is off (llama.cpp's CPU flash attention is not
+  batch-invariant), and prompts are read in chunks that end at multiples of `CHUNK` tokens, so a
+  cached prefix was computed in the same pieces as a fresh reading would compute it.
+- fast (`exact=False`): one unified KV cache, where a prefix any sequence holds is copied to
+  another, and prompts are read in whatever chunk fits. Log-probabilities then move with the batch
+  and the cache by up to about 0.35 nats on the embedded model.
 """
 
 from __future__ import annotations
@@ -29,6 +34,10 @@ import numpy as np
 
 from ethos.agents.models.base import top_logprobs_from_logits
 from ethos.errors import EthosError, RunFailure
+
+
+# Exact reading reads prompts in chunks that end at multiples of this many tokens (see `_step`).
+CHUNK = 64
 
 
 @dataclass
@@ -62,6 +71,7 @@ class _Call:
 class _Slot:
     seq: int
     tokens: list[int] = field(default_factory=list)  # what this sequence holds in the KV cache
+    read: int = 0  # how many of them were read as a prompt (the rest were generated one by one)
     call: _Call | None = None
     last_used: int = 0
 
@@ -76,19 +86,28 @@ def _shared(a: list[int], b: list[int]) -> int:
 class LlamaBatchEngine:
     """Serves `submit` calls from any thread; `stats` counts steps and prompt tokens for benchmarks."""
 
-    def __init__(self, llm: Any, *, n_ctx: int = 4096, n_slots: int = 8, n_batch: int = 512, n_threads: int = 1):
+
+    def __init__(self, llm: Any, *, n_ctx: int = 2048, n_slots: int = 8, n_batch: int = 512, n_threads: int = 1,
+                 exact: bool = True):
+        """`n_ctx`: the most tokens one call may hold (prompt and reply). The cache holds `n_ctx`
+        tokens per slot in exact mode, and twice `n_ctx`, shared, in fast mode."""
         import llama_cpp
 
         self._lib = llama_cpp
         self._llm = llm  # the llama_cpp.Llama that holds the weights and the tokenizer
+        self.exact = exact
+        self.chunk = CHUNK if exact else None
+        cells = n_ctx * n_slots if exact else 2 * n_ctx
         params = llama_cpp.llama_context_default_params()
-        params.n_ctx, params.n_batch, params.n_ubatch, params.n_seq_max = n_ctx, n_batch, n_batch, n_slots
+        params.n_ctx, params.n_batch, params.n_ubatch, params.n_seq_max = cells, n_batch, n_batch, n_slots
         params.n_threads = params.n_threads_batch = n_threads
-        params.kv_unified = True  # one cache for all sequences: a shared prefix is stored once
+        params.kv_unified = not exact  # exact: a KV stream per sequence; fast: one cache, prefixes shared
+        if exact:
+            params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
         self._ctx = llama_cpp.llama_init_from_model(llm._model.model, params)
         if not self._ctx:
-            raise RunFailure(f"llama.cpp could not create a context of {n_ctx} tokens for {n_slots} sequences")
-        self.n_ctx, self.n_batch = n_ctx, n_batch
+            raise RunFailure(f"llama.cpp could not create a context of {cells} tokens for {n_slots} sequences")
+        self.n_ctx, self.n_batch, self._cells = n_ctx, n_batch, cells
         self._memory = llama_cpp.llama_get_memory(self._ctx)
         self._vocab = llama_cpp.llama_model_get_vocab(llm._model.model)
         self._n_vocab = llama_cpp.llama_vocab_n_tokens(self._vocab)
@@ -187,31 +206,35 @@ class LlamaBatchEngine:
             if not free:
                 return
             usable = len(call.tokens) - 1  # at least one prompt token is evaluated, for its logits
-            if not self._active():
+            if self.chunk:  # a cached prefix ends where a fresh reading's chunk would end
+                usable -= usable % self.chunk
+            if not self.exact and not self._active():
                 # A new phase (the moderator after the agents): drop the caches it cannot use, since
                 # every step attends over the whole span of occupied cells, used or not.
                 for idle in free:
                     if idle.tokens and 2 * _shared(idle.tokens, call.tokens) < len(idle.tokens):
                         lib.llama_memory_seq_rm(self._memory, idle.seq, -1, -1)
                         idle.tokens = []
-            shared = {s.seq: min(_shared(s.tokens, call.tokens), usable) for s in self._slots}
+            shared = {s.seq: self._reusable(s, call.tokens, usable) for s in self._slots}
             slot = max(free, key=lambda s: (shared[s.seq], -s.last_used))
             donor = max(self._slots, key=lambda s: shared[s.seq])
-            if shared[donor.seq] > shared[slot.seq]:  # copy the longer prefix another sequence holds
+            if not self.exact and shared[donor.seq] > shared[slot.seq]:  # copy the longer prefix another sequence holds
                 lib.llama_memory_seq_rm(self._memory, slot.seq, -1, -1)
                 lib.llama_memory_seq_cp(self._memory, donor.seq, slot.seq, 0, shared[donor.seq])
                 slot.tokens = call.tokens[: shared[donor.seq]]
+                slot.read = len(slot.tokens)
             else:  # keep this sequence's own prefix
                 lib.llama_memory_seq_rm(self._memory, slot.seq, shared[slot.seq], -1)
                 slot.tokens = slot.tokens[: shared[slot.seq]]
-            # Make room: forget the caches of idle slots, least recently used first.
+                slot.read = min(slot.read, len(slot.tokens))
+            # Fast mode shares one cache: make room by forgetting idle slots, least recently used first.
             idle = sorted((s for s in free if s is not slot and s.tokens), key=lambda s: s.last_used)
             need = len(call.tokens) + call.max_tokens - len(slot.tokens)
-            while self._cells_needed() + need > self.n_ctx and idle:
+            while not self.exact and self._cells_needed() + need > self._cells and idle:
                 victim = idle.pop(0)
                 lib.llama_memory_seq_rm(self._memory, victim.seq, -1, -1)
                 victim.tokens = []
-            if self._cells_needed() + need > self.n_ctx and self._active():
+            if not self.exact and self._cells_needed() + need > self._cells and self._active():
                 return  # wait for a running call to end
             self._queue.popleft()
             call.slot, slot.call = slot, call  # active from here: a fault below fails it with the others
@@ -222,6 +245,16 @@ class LlamaBatchEngine:
                     self._fail(call, exc)
                     continue
             self.stats["prompt_tokens"] += len(call.tokens)
+
+    def _reusable(self, slot: _Slot, tokens: list[int], usable: int) -> int:
+        """How much of a slot's cache a call may start from. Exact reading: only whole chunks that
+        were read as a prompt, as a fresh reading would have read them (a generated token was
+        decoded alone, and a prompt's last chunk may have been short)."""
+        shared = min(_shared(slot.tokens, tokens), usable)
+        if not self.chunk:
+            return shared
+        shared = min(shared, slot.read)
+        return shared - shared % self.chunk
 
     def _sampler(self, temperature: float, seed: int, grammar: str | None):
         lib = self._lib
@@ -257,9 +290,15 @@ class LlamaBatchEngine:
                 entries.append((call, [call.next_token], True))
                 room -= 1
         for call in calls:  # then prompt chunks, oldest call first
-            pending = call.tokens[len(call.slot.tokens):]
+            read = len(call.slot.tokens)
+            pending = call.tokens[read:]
             if call.next_token is None and pending and room > 0:
-                chunk = pending[:room]
+                # Exact reading: every chunk ends at a multiple of `chunk` (or at the prompt's end), so
+                # a prompt is read in the same pieces whether its prefix was cached or not.
+                size = self.chunk - read % self.chunk if self.chunk else room
+                if self.chunk and size > room and len(pending) > room:
+                    continue  # wait for a step with room for the whole chunk
+                chunk = pending[:min(size, room)]
                 entries.append((call, chunk, len(chunk) == len(pending)))
                 room -= len(chunk)
         n, outputs = 0, []
@@ -285,6 +324,7 @@ class LlamaBatchEngine:
             call.slot.tokens.extend(tokens)
             if call.next_token is None:
                 self.stats["prompt_evaluated"] += len(tokens)
+                call.slot.read = len(call.slot.tokens)
             call.next_token = None
         for call, index in outputs:
             try:

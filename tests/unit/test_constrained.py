@@ -99,9 +99,11 @@ def test_every_multiple_choice_comment_opens_with_a_choice_the_model_made(fake, 
 def test_a_backend_without_prefill_is_told_to_begin_with_the_choice(fake, run_graph):
     backend = fake(prefill=False, replies={"persona_agent": lambda prompt: "We must tell her."})
     out = run_graph({**QUESTION, "mode": "distributional"}, backend, n_personas=2)
-    calls = {c["kwargs"]["seed"]: c for c in calls_of(backend, "persona_agent")}  # seed = the persona's index
+    calls = {c["messages"][0][1]: c for c in calls_of(backend, "persona_agent")}  # by the persona's system prompt
+    assert len(calls) == 2
     for comment in out["comments"]:
-        assert f'Begin your reply with "{comment["choice"]}."' in human(calls[comment["index"]])
+        call = next(c for system, c in calls.items() if f"You speak for {comment['persona']} (" in system)
+        assert f'Begin your reply with "{comment["choice"]}."' in human(call)
         assert comment["text"] == f"{comment['choice']}. We must tell her."
 
 
@@ -132,8 +134,8 @@ def test_more_than_nine_comments_are_selected_in_rounds(fake):
     assert index == 11 and selection.labels == [str(i) for i in range(1, 14)]
     assert sum(selection.probs) == pytest.approx(1) and int(max(range(13), key=selection.probs.__getitem__)) == 11
     rounds = [human(c) for c in calls_of(backend, "steerable_select")]
-    assert len(rounds) == 3  # groups of 9 and 4, then the final between their winners
-    assert "Comment 3: The right to know must come first." in rounds[1] and "Comment 10" not in "".join(rounds)
+    assert len(rounds) == 3  # balanced groups of 6 and 7 (no bye), then the final between their winners
+    assert "Comment 6: The right to know must come first." in rounds[1] and "Comment 8" not in "".join(rounds)
 
 
 def test_two_runs_on_one_thread_start_with_fresh_comments(fake):

@@ -1,5 +1,8 @@
 import pytest
 
+from ethos.graph.builder import call_seed
+from ethos.graph.context import Context
+
 from ethos.agents.models import load_backend
 from ethos.errors import EthosError
 from ethos.graph.builder import graph
@@ -104,7 +107,12 @@ def test_too_few_generated_personas_are_topped_up_and_counted(fake, run_graph):
     assert [p["source"] for p in out["personas"]] == ["parsed"] * 2 + ["library"] * 4
     assert count_fallbacks(out)["library_personas"] == 4
     seeds = [c["kwargs"]["seed"] for c in backend.chat.calls if c["role"] == "persona_generator"]
-    assert seeds == [0, 1, 2]  # each retry is a new sample
+    request = {"situation": SITUATION, "options": [], "target": None, "attribute": None}
+    assert seeds == [call_seed(Context(), request, "persona_generator", attempt) for attempt in range(3)]  # each retry a new sample
+    assert len(set(seeds)) == 3
+    # each retry asks only for the personas still missing, naming those taken
+    retry = [c for c in backend.chat.calls if c["role"] == "persona_generator"][1]
+    assert "Describe 4 ethical perspectives" in retry["messages"][-1][1] and "already taken" in retry["messages"][-1][1]
 
 
 def test_fallbacks_are_counted_when_no_logprobs_and_no_letter_come_back(fake, run_graph):

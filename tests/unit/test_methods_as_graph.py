@@ -67,13 +67,16 @@ def test_moe_routes_to_one_community_and_counts_a_uniform_router(fake):
     assert state["personas"][0] == COMMUNITIES[chosen]
     assert state["comments"][0]["persona"] == state["personas"][0]["name"]
     assert count_fallbacks(state)["uniform_router"] == 0
-    # A router that names no community falls back to a uniform choice: counted, and its pick is the first.
+    # A router that names no community falls back to a uniform choice: counted, and its pick is a seeded draw.
     lost = fake(logprobs=False, replies={"moe_router": lambda prompt: "?"})
     ctx = Context(generator_model=lost.spec, agent_model=lost.spec, moderator_model=lost.spec, method="moe", samples=2)
     state = graph.invoke({"situation": "Is it right to ration ventilators by age?", "mode": "distributional", "options": ["Yes", "No"]},
                          context=ctx)
     assert state["router"]["source"] == "uniform_fallback" and count_fallbacks(state)["uniform_router"] == 1
-    assert state["personas"] == [COMMUNITIES[0]]
+    request = {"situation": "Is it right to ration ventilators by age?", "options": ["Yes", "No"]}
+    picks = {COMMUNITIES.index(graph.invoke({**request, "situation": f"{request['situation']} ({i})", "mode": "distributional"},
+                                            context=ctx)["personas"][0]) for i in range(12)}
+    assert len(picks) > 2  # not always the first community
 
 
 def test_a_second_method_on_the_same_thread_starts_afresh(fake, tmp_path):

@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import pytest
 from scipy.spatial.distance import jensenshannon
@@ -146,3 +148,25 @@ def test_bootstrap_interval_brackets_the_mean_and_is_reproducible():
     low, high = bootstrap_ci(values)
     assert low < values.mean() < high and (low, high) == bootstrap_ci(values)
     assert np.isnan(bootstrap_ci([1.0])[0])
+
+
+def test_jsd_of_equal_and_nearly_equal_distributions_is_zero():
+    from ethos.evaluation.metrics import js_distance
+
+    assert js_distance([0.5, 0.5], [0.5, 0.5]) == 0.0
+    assert js_distance([0.5, 0.5], [0.49999999999999994, 0.5]) == 0.0  # scipy gives nan here
+    assert js_distance([0.2, 0.3, 0.5], [0.2, 0.3, 0.5 + 1e-17]) == 0.0
+    assert js_distance([1.0, 0.0], [0.0, 1.0]) == pytest.approx(math.sqrt(math.log(2)))
+
+
+@pytest.mark.parametrize("pred", [[float("nan"), 0.5], [float("inf"), 1.0], [-0.1, 1.1], [0.0, 0.0]])
+def test_a_non_finite_score_fails_naming_the_item(pred):
+    from ethos.errors import EthosError
+    from ethos.evaluation.scoring import _per_item
+    from ethos.evaluation.metrics import js_distance
+    from ethos.evaluation.tasks import TASKS
+
+    items = [{"id": "ok-1", "gold_distribution": [0.5, 0.5], "pred_distribution": [0.4, 0.6]},
+             {"id": "bad-7", "gold_distribution": [0.5, 0.5], "pred_distribution": pred}]
+    with pytest.raises(EthosError, match="bad-7"):
+        _per_item(TASKS["distributional-moralchoice"], "jsd", js_distance, items)

@@ -3,6 +3,8 @@ import math
 import numpy as np
 import pytest
 
+from ethos.agents.seeds import derive_seed
+
 from ethos.agents.models.base import (
     OptionDistribution,
     distribution_from_top_logprobs,
@@ -80,7 +82,7 @@ def test_backend_reads_logprobs_through_the_same_call_for_every_option_count(fak
         question = "Question: q\nOptions:\n" + "\n".join(f"{label}. option" for label in labels)
         dist = backend.option_distribution([("human", f"Passage: {labels[-1]}. text\n{question}")], labels, role="distributional_moderator")
         assert dist.source == "logprobs" and sum(dist.probs) == pytest.approx(1)
-        assert dist.choice == labels[-1]
+        assert dist.pick(0) == labels[-1]
 
 
 def test_endpoint_without_logprobs_is_estimated_by_sampling_and_flagged(fake):
@@ -88,10 +90,12 @@ def test_endpoint_without_logprobs_is_estimated_by_sampling_and_flagged(fake):
     prompt = [("human", "Passage: A. text\nQuestion: q\nOptions:\nA. yes\nB. no")]
     dist = backend.option_distribution(prompt, ["A", "B"], role="distributional_moderator", samples=8, seed=0)
     assert dist.source == "sampling"
-    # The fake answers the passage's letter, except for seeds divisible by 4 (0 and 4 of 0..7).
-    assert dist.probs == pytest.approx([0.75, 0.25])
+    # The fake answers the passage's letter, except for seeds divisible by 4.
+    seeds = [derive_seed(0, "sample", i) for i in range(8)]
+    b_share = sum(seed % 4 == 0 for seed in seeds) / 8
+    assert dist.probs == pytest.approx([1 - b_share, b_share])
     samples = [c for c in backend.chat.calls if not c["kwargs"].get("logprobs")]
-    assert sorted(c["kwargs"]["seed"] for c in samples) == list(range(8))  # distinct samples, never merged
+    assert sorted(c["kwargs"]["seed"] for c in samples) == sorted(seeds) and len(set(seeds)) == 8  # distinct samples, never merged
 
 
 def test_no_usable_answer_falls_back_to_uniform_and_says_so(fake):

@@ -47,12 +47,13 @@ def test_short_output_is_topped_up_from_the_library_and_counted():
     outputs = ["#A: v1; f1; r1; e1; s1\nchatter", "#B: v2; f2; r2; e2; s2\n#A: v1; f1; r1; e1; s1"]
     calls = []
 
-    def complete(attempt):
-        calls.append(attempt)
-        return outputs[attempt]
+    def complete(ask):
+        calls.append((ask.attempt, ask.missing, [p.name for p in ask.taken]))
+        return outputs[ask.attempt]
 
     personas, report = generate_personas(complete, n=6, attempts=2, library=list(default_library()))
-    assert calls == [0, 1]  # bounded: exactly `attempts` tries
+    # bounded: exactly `attempts` tries; the second asks only for the 5 missing, naming the one taken
+    assert calls == [(0, 6, []), (1, 5, ["A"])]
     assert [p.name for p in personas[:2]] == ["A", "B"]
     assert len(personas) == 6 and all(p.source == "library" for p in personas[2:])
     assert report.as_dict() == {
@@ -77,7 +78,7 @@ def test_short_output_is_topped_up_from_the_library_and_counted():
 def test_stops_asking_once_enough_personas_parse():
     lines = "\n".join(f"#P{i}: v{i}; f{i}; r{i}; e{i}; s{i}" for i in range(8))
     calls = []
-    personas, report = generate_personas(lambda a: calls.append(a) or lines, n=6, attempts=3, library=[])
+    personas, report = generate_personas(lambda a: calls.append(a.attempt) or lines, n=6, attempts=3, library=[])
     assert calls == [0] and len(personas) == 6 and report.topped_up == 0
 
 

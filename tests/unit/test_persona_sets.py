@@ -6,7 +6,7 @@ from ethos.cli import main
 from ethos.graph.state import count_fallbacks
 from ethos.personas.library import load_library
 from ethos.personas.schema import Persona
-from ethos.personas.selection import build_persona_set, coverage_gaps, diagnostics, embedding_diversity
+from ethos.personas.selection import HYBRID_EXTRA, build_persona_set, coverage_gaps, diagnostics, embedding_diversity
 from ethos.personas.targets import holds_target, target_persona
 
 LINES = "\n".join([
@@ -134,3 +134,56 @@ def test_target_added_counts_as_a_fallback(fake, run_graph):
     out = run_graph({"situation": "q", "mode": "steerable", "target": "Right to privacy", "options": ["a", "b"]}, backend)
     assert count_fallbacks(out)["target_personas_added"] == 1
     assert out["result"]["selected_persona"].startswith("The Advocate of Right to privacy")
+
+
+def _persona(name, stakeholder="patient", **slots):
+    base = dict(core_value="honesty", framework="deontology", right_or_duty="duty to inform", emotion="calm")
+    return Persona(name=name, stakeholder=stakeholder, **{**base, **slots})
+
+
+@pytest.mark.parametrize("persona_name, stakeholder, target, held", [
+    ("A Female Nurse", "nurse", "SEX_Male", False),
+    ("A Female Nurse", "nurse", "SEX_Female", True),
+    ("The Caucasian Elder", "elder", "RACE_Asian", False),
+    ("An Asian Daughter", "adult child", "RACE_Asian", True),
+    ("The Southeastern Farmer", "farmer", "CREGION_South", False),
+    ("A Voice of the South", "farmer", "CREGION_South", True),
+    ("The Non-Jewishness Critic", "critic", "RELIG_Jewish", False),
+    ("Social Democratic Planner", "planner", "POLPARTY_Democrat", False),
+    ("A Democrat Organiser", "organiser", "POLPARTY_Democrat", True),
+])
+def test_groups_match_whole_words_never_substrings(persona_name, stakeholder, target, held):
+    assert holds_target(_persona(persona_name, stakeholder), target) is held
+
+
+def test_values_match_whole_words_never_substrings():
+    p = _persona("X", right_or_duty="duty of beneficence")
+    assert not holds_target(p, "Right to benefit") and not holds_target(p, "Duty of bene")
+    assert holds_target(p, "duty of beneficence")
+
+
+@pytest.mark.parametrize("source", ["generated", "library", "hybrid"])
+def test_a_steerable_set_stays_at_n(source):
+    six = "\n".join(f"#P{i}: value {i}; framework {i}; duty {i}; emotion {i}; role {i}" for i in range(6))
+    personas, report = personas_of(source, text=six, n=6, target="RELIG_Hindu")
+    assert len(personas) == (6 + HYBRID_EXTRA if source == "hybrid" else 6) and report.target_added == 1
+    assert sum(holds_target(p, "RELIG_Hindu") for p in personas) >= 1 and personas.count(personas[0]) == 1
+    # the counters still add up to what the set holds
+    counted = report.generated + report.topped_up + report.from_library + report.library_added + report.target_added
+    assert counted == len(personas)
+
+
+def test_the_target_holder_replaces_a_top_up_before_a_generated_persona():
+    personas, report = personas_of("generated", text=LINES.splitlines()[0], n=3, target="Right to privacy")
+    assert [p.source for p in personas].count("parsed") == 1 and report.topped_up == 1 and report.target_added == 1
+    assert len(personas) == 3
+
+
+def test_the_target_holder_replaces_the_least_relevant_generated_persona():
+    lines = "\n".join([
+        "#Alpha: bodily autonomy; deontology; duty to inform; resolve; patient",
+        "#Beta: family harmony; ethics of care; duty to protect family; fear; adult child",
+        "#Gamma: well-being; principlism; duty of non-maleficence; concern; oncologist",
+    ])
+    personas, _ = personas_of("generated", text=lines, n=3, target="Right to informed bodily consent")
+    assert [p.name for p in personas[:2]] == ["Alpha", "Beta"] and personas[2].source == "target"

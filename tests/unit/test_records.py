@@ -1,3 +1,5 @@
+from ethos.graph.builder import call_seed
+from ethos.graph.context import Context
 import json
 
 import pytest
@@ -37,7 +39,8 @@ def test_the_record_holds_every_agents_exact_prompt_and_reply_in_its_place(fake,
     for entry, persona, comment in zip(agents, record["personas"], record["comments"]):
         assert entry["messages"] == [list(m) for m in comment_messages(Persona(**persona), SITUATION, [])]
         assert entry["reply"].endswith(comment["text"][1:])  # the stored comment is the reply minus its opener
-        assert entry["params"] == {"max_tokens": 200, "temperature": 1.0, "seed": entry["persona_index"]}
+        seed = call_seed(Context(), record["request"], "persona_agent", entry["persona_index"])
+        assert entry["params"] == {"max_tokens": 200, "temperature": 1.0, "seed": seed}
     moderator = conversation[-1]
     assert moderator["node"] == "overton_moderator" and moderator["messages"] == [list(m) for m in overton_messages(SITUATION, record["comments"])]
     assert moderator["reply"] == record["result"]["response"]
