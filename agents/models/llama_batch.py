@@ -279,8 +279,11 @@ class LlamaBatchEngine:
         return chain
 
     def _step(self) -> None:
-        """One `llama_decode` over every active call, then one sampled token per call that has logits."""
-        lib, batch = self._lib, self._batch
+        """One step: the next token of every generating call and a prompt chunk of the others, then
+        one sampled token per call that has logits. Fast mode decodes the step in one `llama_decode`.
+        Exact mode decodes together only entries of one length: with a KV stream per sequence,
+        llama.cpp splits a batch into equal per-sequence pieces, which would cut a 64-token chunk
+        read beside a one-token step into 1 + 63 tokens, not as a fresh reading cuts it."""
         calls = self._active()
         self.stats["most_sequences"] = max(self.stats["most_sequences"], len(calls))
         entries: list[tuple[_Call, list[int], bool]] = []  # (call, tokens added, logits wanted)
@@ -301,6 +304,15 @@ class LlamaBatchEngine:
                 chunk = pending[:min(size, room)]
                 entries.append((call, chunk, len(chunk) == len(pending)))
                 room -= len(chunk)
+        if not self.exact:
+            self._decode(entries)
+            return
+        for length in dict.fromkeys(len(tokens) for _, tokens, _ in entries):
+            self._decode([e for e in entries if len(e[1]) == length])
+
+    def _decode(self, entries: list[tuple[_Call, list[int], bool]]) -> None:
+        """One `llama_decode` of `entries`, then a token (or the logprobs) for each that wants logits."""
+        lib, batch = self._lib, self._batch
         n, outputs = 0, []
         for call, tokens, logits in entries:
             start = len(call.slot.tokens)

@@ -1,10 +1,13 @@
-"""Batched decoding on the real embedded model: a call's result does not depend on what it was batched with."""
+"""Batched decoding on the real embedded model. Exact mode (the default): a call's logits, and so its
+reply, are those of the same call run alone on a fresh context, whatever it is batched with and
+whatever was cached. Fast mode: measured, and bounded."""
 
 import threading
 
 import pytest
 
 from ethos.agents.models import load_backend
+from ethos.agents.models.llama_batch import CHUNK, LlamaBatchEngine
 from ethos.errors import EthosError
 
 SITUATION = "A family asks a doctor to withhold a terminal diagnosis from their mother."
@@ -55,17 +58,65 @@ def test_a_call_gives_the_same_text_alone_and_batched(chat):
     assert all(r.completion_tokens == 24 or r.text for r in batched)
 
 
-def test_option_probabilities_match_alone_and_batched(chat):
-    engine = chat.engine
-    probe = {"tokens": prompt(chat, VOICES[3]), "max_tokens": 0, "top_logprobs": 10}
-    alone = engine.submit(**probe).top
-    others = [{"tokens": prompt(chat, v), "max_tokens": 16, "temperature": 0.7, "seed": 1} for v in VOICES[:3]]
-    batched = together(engine, [*others, probe])[-1].top
-    assert [t["token"] for t in batched] == [t["token"] for t in alone]
-    # llama.cpp's CPU kernels are not batch-invariant: a step that also reads other prompts (a larger
-    # ubatch), or a cached prefix computed in such a step, moved these logprobs by up to 0.15 nats
-    # (the same for any prompt content); with only generating calls or cached prompts, they are equal.
-    assert max(abs(a["logprob"] - b["logprob"]) for a, b in zip(alone, batched)) < 0.3
+def fresh(chat, exact=True) -> LlamaBatchEngine:
+    return LlamaBatchEngine(chat._llm, n_ctx=2048, n_slots=8, n_threads=chat.n_threads, exact=exact)
+
+
+def long_prompt(chat, voice: str, tail: str = "") -> list[int]:
+    """A prompt of a few chunks: the situation told at length, then the question for one voice."""
+    return prompt(chat, f"{voice}. " + " ".join([SITUATION] * 8) + tail)
+
+
+def logprobs(completion) -> list[tuple[str, float]]:
+    return [(t["token"], t["logprob"]) for t in completion.top]
+
+
+def test_a_cached_prefix_gives_the_logprobs_of_a_fresh_reading(chat):
+    whole = long_prompt(chat, VOICES[0], " Answer A or B.")
+    sibling = long_prompt(chat, VOICES[0], " Say which option you prefer and why, briefly.")
+    assert len(whole) > 2 * CHUNK + 10 and whole[:CHUNK * 2] == sibling[:CHUNK * 2]
+    engine = fresh(chat)
+    alone = logprobs(engine.submit(whole, max_tokens=0))
+    engine.close()
+    engine = fresh(chat)
+    engine.submit(sibling, max_tokens=8, temperature=0.7, seed=3)  # caches the shared prefix
+    before = engine.stats["prompt_evaluated"]
+    cached = logprobs(engine.submit(whole, max_tokens=0))
+    assert engine.stats["prompt_evaluated"] - before < len(whole) - CHUNK  # the prefix was reused
+    engine.close()
+    assert cached == alone  # identical to the last bit, not close
+
+
+def test_batched_calls_give_the_replies_and_logprobs_of_calls_alone(chat):
+    calls = [{"tokens": long_prompt(chat, v), "max_tokens": 0, "top_logprobs": 10} for v in VOICES[:2]]
+    calls += [{"tokens": prompt(chat, v), "max_tokens": 24, "temperature": 0.9, "seed": 11 + i} for i, v in enumerate(VOICES)]
+    alone = []
+    for call in calls:
+        engine = fresh(chat)
+        alone.append(engine.submit(**call))
+        engine.close()
+    engine = fresh(chat)
+    for _ in range(2):  # the second round also starts from what the first cached
+        batched = together(engine, calls)
+        assert [logprobs(r) for r in batched[:2]] == [logprobs(r) for r in alone[:2]]
+        assert [r.text for r in batched[2:]] == [r.text for r in alone[2:]]
+    assert engine.stats["most_sequences"] >= 3  # they did share batches
+    engine.close()
+
+
+def test_fast_mode_moves_logprobs_with_the_cache_and_the_batch(chat):
+    """The fast mode's documented bound: how far a cached prefix or a batch moves log-probabilities."""
+    whole = long_prompt(chat, VOICES[1], " Answer A or B.")
+    sibling = long_prompt(chat, VOICES[1], " Say which option you prefer and why, briefly.")
+    engine = fresh(chat, exact=False)
+    alone = dict(logprobs(engine.submit(whole, max_tokens=0)))
+    engine.close()
+    engine = fresh(chat, exact=False)
+    engine.submit(sibling, max_tokens=8, temperature=0.7, seed=3)
+    cached = dict(logprobs(engine.submit(whole, max_tokens=0)))
+    engine.close()
+    shared = set(alone) & set(cached)
+    assert len(shared) >= 10 and max(abs(alone[t] - cached[t]) for t in shared) < 0.5
 
 
 def test_a_failing_call_fails_alone(chat):
@@ -82,21 +133,30 @@ def test_a_failing_call_fails_alone(chat):
 def test_a_shared_prefix_and_a_continuation_are_not_evaluated_twice(chat):
     engine = chat.engine
     before = dict(engine.stats)
-    choice = engine.submit(prompt(chat, VOICES[0]), max_tokens=0)
-    label = choice.top[0]["token"]
-    continued = prompt(chat, VOICES[0], prefix=label)
+    first = long_prompt(chat, VOICES[0])
+    choice = engine.submit(first, max_tokens=0)
+    continued = long_prompt(chat, VOICES[0]) + chat._llm.tokenize(choice.top[0]["token"].encode(), add_bos=False)
     engine.submit(continued, max_tokens=8, temperature=0.0)
     evaluated = engine.stats["prompt_evaluated"] - before["prompt_evaluated"]
-    # The continuation reads only what follows the choice call's prompt (plus the re-read last token).
-    assert evaluated <= len(prompt(chat, VOICES[0])) + (len(continued) - len(prompt(chat, VOICES[0]))) + 1
-    siblings = together(engine, [{"tokens": prompt(chat, v), "max_tokens": 0} for v in VOICES])
-    assert all(s.top for s in siblings)
+    # Exact mode reuses whole chunks that were read as a prompt: the continuation reads the choice
+    # call's last, partial chunk again and what follows it, nothing before.
+    reused = (len(first) // CHUNK) * CHUNK
+    assert reused >= 2 * CHUNK and evaluated == len(first) + len(continued) - reused
+
+
+def test_fast_mode_reads_a_prefix_shared_across_sequences_once(chat):
+    engine = fresh(chat, exact=False)
     prompts = [prompt(chat, v) for v in VOICES]
+    engine.submit(prompts[0], max_tokens=0)
+    before = engine.stats["prompt_evaluated"]
+    siblings = together(engine, [{"tokens": p, "max_tokens": 0} for p in prompts])
+    assert all(s.top for s in siblings)
     common = next(i for i, column in enumerate(zip(*prompts)) if len(set(column)) > 1)
     assert common > 30  # instructions and situation
     # Each prompt's shared part is read once at most: the first voice's is cached whole already.
-    read = engine.stats["prompt_evaluated"] - before["prompt_evaluated"] - evaluated
+    read = engine.stats["prompt_evaluated"] - before
     assert read <= sum(len(p) for p in prompts) - len(VOICES) * common + len(VOICES)
+    engine.close()
 
 
 def test_an_internal_failure_fails_the_waiting_calls_and_the_engine_goes_on(chat, monkeypatch):
