@@ -112,11 +112,13 @@ def seed_personas(state: PersonaGraphState, runtime: Runtime[Context]) -> dict:
     generator = ctx.model(ctx.generator_model)
 
     def complete(ask: Ask) -> tuple[str, str | None]:
+        # --persona-followup full: every request asks for the whole set; missing: only for what is missing
+        n, taken = (ask.missing, ask.taken) if ctx.persona_followup == "missing" else (ctx.n_personas, ())
         return generator.complete_constrained(
-            persona_messages(request["situation"], ask.missing, options=request["options"], target=request["target"],
-                             attribute=request["attribute"], taken=ask.taken),
-            grammar=persona_grammar(ask.missing),
-            json_schema=persona_json_schema(ask.missing),
+            persona_messages(request["situation"], n, options=request["options"], target=request["target"],
+                             attribute=request["attribute"], taken=taken),
+            grammar=persona_grammar(n),
+            json_schema=persona_json_schema(n),
             role="persona_generator",
             max_tokens=ctx.persona_tokens,
             temperature=ctx.persona_temperature,

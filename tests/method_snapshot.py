@@ -1,8 +1,8 @@
 """Each method's predictions on the fake model, for every fixture task: the reference that
-`tests/unit/test_methods_as_graph.py` compares against (recorded from the release whose baselines
-ran outside the graph, and regenerated only when a method is meant to change).
+`tests/unit/test_methods_as_graph.py` compares against. Regenerated only when a method is meant to
+change (last: seeds derived per request, role and persona; seeded tie-breaking).
 
-    cd tests && python method_snapshot.py > tests/fixtures/method_predictions.json
+    cd tests && python method_snapshot.py > fixtures/method_predictions.json
 """
 
 from __future__ import annotations

@@ -110,9 +110,14 @@ def test_too_few_generated_personas_are_topped_up_and_counted(fake, run_graph):
     request = {"situation": SITUATION, "options": [], "target": None, "attribute": None}
     assert seeds == [call_seed(Context(), request, "persona_generator", attempt) for attempt in range(3)]  # each retry a new sample
     assert len(set(seeds)) == 3
-    # each retry asks only for the personas still missing, naming those taken
+    # --persona-followup full (the default): each retry asks for the whole set again
     retry = [c for c in backend.chat.calls if c["role"] == "persona_generator"][1]
-    assert "Describe 4 ethical perspectives" in retry["messages"][-1][1] and "already taken" in retry["messages"][-1][1]
+    assert "Describe 6 ethical perspectives" in retry["messages"][-1][1] and "already taken" not in retry["messages"][-1][1]
+    # missing: each retry asks only for the personas still missing, naming those taken
+    backend = fake(persona_lines=2, constraints=())
+    run_graph({"situation": SITUATION, "mode": "overton"}, backend, persona_attempts=2, persona_followup="missing")
+    retry = [c for c in backend.chat.calls if c["role"] == "persona_generator"][1]["messages"][-1][1]
+    assert "Describe 4 ethical perspectives" in retry and "already taken" in retry and "- The Truth Teller (Kantian deontology)" in retry
 
 
 def test_fallbacks_are_counted_when_no_logprobs_and_no_letter_come_back(fake, run_graph):
