@@ -123,6 +123,7 @@ def seed_personas(state: PersonaGraphState, runtime: Runtime[Context]) -> dict:
             max_tokens=ctx.persona_tokens,
             temperature=ctx.persona_temperature,
             seed=call_seed(ctx, request, "persona_generator", ask.attempt),  # a retry must not repeat the same sample
+            repeat_penalty=ctx.persona_repeat_penalty,  # llama.cpp backends: the 135M model repeats names and lines
         )
 
     with recording() as exchanges:

@@ -78,10 +78,13 @@ class Context:
     agent_variant: str = setting("default", help="a registered persona-agent variant (see `ethos personas list --roles`)", flag="--agent-variant")
     n_personas: int = setting(6, help="personas per run (room for hybrid additions within the 26 comment labels)", flag="--n-personas",
                               low=1, high=24)
-    persona_attempts: int = setting(2, help="generator attempts before library top-up", flag="--persona-attempts", low=1, high=100)
+    persona_attempts: int = setting(4, help="generator requests before library top-up (measured: 98% of slots generated at 4)", flag="--persona-attempts", low=1, high=100)
     persona_followup: str = setting("full", help="what a follow-up request for personas asks: full, the whole set again (the "
                                     "distinct personas of every reply are pooled), or missing, only the missing ones, naming those taken",
                                     flag="--persona-followup", choices=("full", "missing"))
+    persona_repeat_penalty: float = setting(1.1, help="llama.cpp's repetition penalty on the persona generator's last 64 tokens "
+                                            "(1: none; measured with 2 requests: 60 of 60 slots generated at 1.1, 45 of 60 at 1)",
+                                            flag="--persona-repeat-penalty", low=1, high=3)
     persona_tokens: int = setting(480, help="token budget of the persona generator", flag="--persona-tokens", low=1, high=INT_MAX)
     comment_tokens: int = setting(200, help="token budget of each persona agent's comment", flag="--comment-tokens", low=1, high=INT_MAX)
     moderator_tokens: int = setting(200, help="token budget of the Overton response or a free-text steerable answer",

@@ -61,12 +61,12 @@ def _build_backend(spec: str, base_url: str | None, rps: float | None, max_retri
         from ethos.agents.models.embedded import ChatLlamaCpp, embedded_gguf_path
 
         chat = ChatLlamaCpp(model_path=str(embedded_gguf_path()), exact=decoding == "exact")
-        return Backend(spec, chat, top_logprobs=100, constraints=["grammar"], prefill=True)
+        return Backend(spec, chat, top_logprobs=100, constraints=["grammar"], prefill=True, penalties=True)
     if kind == "gguf" and arg:
         from ethos.agents.models.embedded import ChatLlamaCpp
 
         chat = ChatLlamaCpp(model_path=str(Path(arg).expanduser()), exact=decoding == "exact")
-        return Backend(spec, chat, top_logprobs=100, constraints=["grammar"], prefill=True)
+        return Backend(spec, chat, top_logprobs=100, constraints=["grammar"], prefill=True, penalties=True)
     if kind == "hf" and arg:
         from ethos.agents.models.hf import ChatTransformers, grammar_support
 

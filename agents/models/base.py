@@ -9,6 +9,7 @@ Two capabilities differ by backend and are declared on `Backend`:
 - `constraints`: how a reply can be forced into a format, dialects tried in order (see
   `_constraint_kwargs`); none means the reply is parsed.
 - `prefill`: whether a reply can be started with given text that the model then continues.
+- `penalties`: whether a repetition penalty can be asked for (`repeat_penalty`); elsewhere it is dropped.
 """
 
 from __future__ import annotations
@@ -166,6 +167,7 @@ class Backend:
         count_tokens: Callable[[str], int] | None = None,
         constraints: Sequence[str] = (),
         prefill: bool = False,
+        penalties: bool = False,
         rejects_constraint: Callable[[Exception], bool] | None = None,
     ):
         self.spec = spec
@@ -173,13 +175,14 @@ class Backend:
         self.top_logprobs = top_logprobs
         self.constraints = tuple(constraints)  # dialects, see _constraint_kwargs; none: replies are parsed
         self.prefill = prefill
+        self.penalties = penalties
         self._explain = explain
         self._count_tokens = count_tokens  # for endpoints that report no usage
         self._rejects_constraint = rejects_constraint or (lambda exc: False)
 
     def _invoke(self, messages: Messages, role: str, **kwargs) -> AIMessage:
         config = {"tags": [f"role:{role}"], "metadata": {"ethos_role": role, "ethos_model": self.spec, **_labels.get()}}
-        kwargs = {k: v for k, v in kwargs.items() if v is not None}
+        kwargs = {k: v for k, v in kwargs.items() if v is not None and (k != "repeat_penalty" or self.penalties and v != 1.0)}
         started = time.perf_counter()
         try:
             with labelled(ethos_role=role):  # also for models that stream, whose `_stream` sees no tags
@@ -232,6 +235,7 @@ class Backend:
         max_tokens: int,
         temperature: float,
         seed: int | None = None,
+        repeat_penalty: float | None = None,
     ) -> tuple[str, str | None]:
         """The reply forced into a format: by the GBNF `grammar` or by the `json_schema`, in the
         first of this backend's `constraints` that the model accepts. Returns (text, note): `note`
@@ -241,7 +245,7 @@ class Backend:
         for dialect in list(self.constraints):
             try:
                 reply = self._invoke(messages, role, max_tokens=max_tokens, temperature=temperature, seed=seed,
-                                     **_constraint_kwargs(dialect, grammar, json_schema))
+                                     repeat_penalty=repeat_penalty, **_constraint_kwargs(dialect, grammar, json_schema))
                 return _text(reply), None
             except Exception as exc:
                 cause = exc.__cause__ if isinstance(exc, EthosError) and exc.__cause__ else exc

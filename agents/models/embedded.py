@@ -109,6 +109,7 @@ class ChatLlamaCpp(BaseChatModel):
                 seed=kwargs.get("seed") or 0,
                 stop=stop,  # the engine ends a reply at the end-of-turn token itself
                 grammar=kwargs.get("grammar"),
+                repeat_penalty=kwargs.get("repeat_penalty") or 1.0,
                 on_text=on_text,
             )
         return ai_message(done.text, prompt_tokens=done.prompt_tokens, completion_tokens=done.completion_tokens,

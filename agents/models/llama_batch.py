@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from ethos.agents.models.base import top_logprobs_from_logits
+from ethos.agents.seeds import SEED_SPACE
 from ethos.errors import EthosError, RunFailure
 
 
@@ -57,6 +58,7 @@ class _Call:
     stop: list[str]
     grammar: str | None
     top_logprobs: int
+    repeat_penalty: float = 1.0  # llama.cpp's penalty on the last 64 tokens (1: none)
     future: Future = field(default_factory=Future)
     slot: _Slot | None = None
     sampler: Any = None
@@ -135,6 +137,7 @@ class LlamaBatchEngine:
         grammar: str | None = None,
         top_logprobs: int = 20,
         on_text: Callable[[str], None] | None = None,
+        repeat_penalty: float = 1.0,
     ) -> Completion:
         """Run one call to the end (blocking); calls submitted meanwhile from other threads join its batch.
         `on_text` gets the reply piece by piece as it is decoded, from the engine's thread."""
@@ -144,7 +147,8 @@ class LlamaBatchEngine:
             raise RunFailure(
                 f"the prompt ({len(tokens)} tokens) and the reply budget ({max_tokens}) exceed the model context of {self.n_ctx} tokens"
             )
-        call = _Call(list(tokens), max_tokens, temperature, seed, [s for s in (stop or []) if s], grammar, top_logprobs, on_text=on_text)
+        call = _Call(list(tokens), max_tokens, temperature, seed % SEED_SPACE, [s for s in (stop or []) if s], grammar, top_logprobs,
+                     repeat_penalty, on_text=on_text)
         with self._cond:
             if self._closed:
                 raise RunFailure("the llama.cpp engine is closed")
@@ -240,7 +244,7 @@ class LlamaBatchEngine:
             call.slot, slot.call = slot, call  # active from here: a fault below fails it with the others
             if call.max_tokens:
                 try:
-                    call.sampler = self._sampler(call.temperature, call.seed, call.grammar)
+                    call.sampler = self._sampler(call)
                 except EthosError as exc:
                     self._fail(call, exc)
                     continue
@@ -256,8 +260,8 @@ class LlamaBatchEngine:
         shared = min(shared, slot.read)
         return shared - shared % self.chunk
 
-    def _sampler(self, temperature: float, seed: int, grammar: str | None):
-        lib = self._lib
+    def _sampler(self, call: _Call):
+        lib, temperature, seed, grammar = self._lib, call.temperature, call.seed, call.grammar
         chain = lib.llama_sampler_chain_init(lib.llama_sampler_chain_default_params())
         if grammar:
             constraint = lib.llama_sampler_init_grammar(self._vocab, grammar.encode("utf-8"), b"root")
@@ -267,13 +271,15 @@ class LlamaBatchEngine:
             lib.llama_sampler_chain_add(chain, constraint)
         if temperature <= 0:
             lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_greedy())
-        else:  # llama.cpp's usual defaults around the caller's temperature and seed
+        else:  # llama.cpp's usual defaults around the caller's temperature, penalty and seed
+            if call.repeat_penalty != 1.0:
+                lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_penalties(self._n_vocab, 64, call.repeat_penalty, 0.0, 0.0))
             for sampler in (
                 lib.llama_sampler_init_top_k(40),
                 lib.llama_sampler_init_top_p(0.95, 1),
                 lib.llama_sampler_init_min_p(0.05, 1),
                 lib.llama_sampler_init_temp(temperature),
-                lib.llama_sampler_init_dist(seed & 0xFFFFFFFF),
+                lib.llama_sampler_init_dist(seed),  # below SEED_SPACE: never llama.cpp's "random"
             ):
                 lib.llama_sampler_chain_add(chain, sampler)
         return chain

@@ -137,3 +137,21 @@ def test_equal_comments_get_equal_selection_probabilities(n):
 def test_a_tied_selection_is_spread_over_the_comments():
     picks = Counter(select_comment(Scored(), "s", ["x", "y", "z"], "t", samples=1, seed=derive_seed(2, i))[0] for i in range(600))
     assert all(_inside_binomial(picks[i], 600, 1 / 3) for i in range(3))
+
+
+def test_the_persona_generator_asks_for_a_repetition_penalty_only_where_a_backend_has_one(fake, run_graph):
+    from ethos.agents.models.base import Backend
+    from ethos.agents.models.fake import FakeChatModel
+
+    plain = fake()
+    run_graph({"situation": "q", "mode": "overton"}, plain, n_personas=2)
+    assert all("repeat_penalty" not in c["kwargs"] for c in plain.chat.calls)  # an endpoint would refuse the field
+    capable = Backend("fake-penalties", FakeChatModel(), constraints=("grammar",), prefill=True, penalties=True)
+    from ethos.agents.models import register_backend
+
+    register_backend("fake-penalties", capable)
+    run_graph({"situation": "q", "mode": "overton"}, capable, n_personas=2, persona_repeat_penalty=1.3)
+    generator = [c for c in capable.chat.calls if c["role"] == "persona_generator"]
+    others = [c for c in capable.chat.calls if c["role"] != "persona_generator"]
+    assert generator and all(c["kwargs"]["repeat_penalty"] == 1.3 for c in generator)
+    assert others and all("repeat_penalty" not in c["kwargs"] for c in others)
