@@ -161,7 +161,7 @@ def test_a_server_without_logprobs_is_sampled_and_flagged(capsys):
     choices = [b for b in sampled if "You speak for" in json.dumps(b["messages"])]  # one sampled option choice per comment
     answers = [b for b in sampled if b not in choices]
     assert len(choices) == 2 and all(c["choice_source"] == "sampling" for c in out["comments"])
-    assert len(answers) == 2 * 5 and len({r["seed"] for r in answers}) == 5
+    assert len(answers) == 2 * 5 and len({r["seed"] for r in answers}) == 10  # every sample of every comment its own seed
 
 
 def test_5xx_answers_are_retried_with_backoff(capsys):
