@@ -78,7 +78,7 @@ class Context:
     agent_variant: str = setting("default", help="a registered persona-agent variant (see `ethos personas list --roles`)", flag="--agent-variant")
     n_personas: int = setting(6, help="personas per run (room for hybrid additions within the 26 comment labels)", flag="--n-personas",
                               low=1, high=24)
-    persona_attempts: int = setting(4, help="generator requests before library top-up (measured: 98% of slots generated at 4)", flag="--persona-attempts", low=1, high=100)
+    persona_attempts: int = setting(4, help="generator requests before library top-up (see --persona-followup)", flag="--persona-attempts", low=1, high=100)
     persona_followup: str = setting("full", help="what a follow-up request for personas asks: full, the whole set again (the "
                                     "distinct personas of every reply are pooled), or missing, only the missing ones, naming those taken",
                                     flag="--persona-followup", choices=("full", "missing"))

@@ -15,7 +15,7 @@ import numpy as np
 
 from ethos.errors import EthosError
 from ethos.personas.embeddings import embed
-from ethos.personas.generation import PersonaReport, generate_personas
+from ethos.personas.generation import Ask, PersonaReport, generate_personas
 from ethos.personas.library import top_up
 from ethos.personas.schema import WRITTEN, Persona, normalise
 from ethos.personas.targets import holds_target, target_persona, target_relevance
@@ -108,7 +108,7 @@ def _uncount(report: PersonaReport, persona: Persona, source: str) -> None:
 
 def build_persona_set(
     source: str,
-    complete: Callable[[int], str],
+    complete: Callable[[Ask], str | tuple[str, str | None]],
     *,
     n: int,
     attempts: int,
