@@ -1,20 +1,21 @@
 """Continuous batching on one llama.cpp context: the calls in flight decode together.
 
 One scheduler thread owns the context. Each call takes a sequence (a slot), and every step
-decodes, in a single `llama_decode`, the next token of each generating call plus a chunk of the
-prompts still to be read. A slot keeps its tokens after its call ends, and a new call starts from
+decodes the next token of each generating call plus a chunk of the prompts still to be read. A slot keeps its tokens after its call ends, and a new call starts from
 the slot whose cache shares the longest prompt prefix with it. Each call samples with its own
 llama.cpp sampler chain and seed, so no call draws from another's random stream.
 
 Two modes:
 - exact (the default): a call's logits, and so its reply, are those of the same call run alone on
-  a fresh context, whatever it is batched with and whatever was cached. Three things make it so,
-  each measured (`bench/bench_exact.py`): every sequence has a KV stream of its own (its cells, in
-  order, attended to alone), flash attention is off (llama.cpp's CPU flash attention is not
-  batch-invariant), and prompts are read in chunks that end at multiples of `CHUNK` tokens, so a
-  cached prefix was computed in the same pieces as a fresh reading would compute it.
+  a fresh context, whatever it is batched with and whatever was cached. Four things make it so,
+  each found by measurement: every sequence has a KV stream of its own (its cells, in order,
+  attended to alone); flash attention is off (llama.cpp's CPU flash attention is not
+  batch-invariant); prompts are read in chunks that end at multiples of `CHUNK` tokens, and only
+  whole chunks read as a prompt are reused, so a cached prefix was computed in the same pieces as
+  a fresh reading computes it; and one `llama_decode` holds entries of one length only (see
+  `_step`). `bench/bench_exact.py` measures what it costs.
 - fast (`exact=False`): one unified KV cache, where a prefix any sequence holds is copied to
-  another, and prompts are read in whatever chunk fits. Log-probabilities then move with the batch
+  another, prompts are read in whatever chunk fits, and each step is one `llama_decode`. Log-probabilities then move with the batch
   and the cache by up to about 0.35 nats on the embedded model.
 """
 
@@ -98,7 +99,6 @@ class LlamaBatchEngine:
         self._lib = llama_cpp
         self._llm = llm  # the llama_cpp.Llama that holds the weights and the tokenizer
         self.exact = exact
-        self.chunk = CHUNK if exact else None
         cells = n_ctx * n_slots if exact else 2 * n_ctx
         params = llama_cpp.llama_context_default_params()
         params.n_ctx, params.n_batch, params.n_ubatch, params.n_seq_max = cells, n_batch, n_batch, n_slots
@@ -210,8 +210,6 @@ class LlamaBatchEngine:
             if not free:
                 return
             usable = len(call.tokens) - 1  # at least one prompt token is evaluated, for its logits
-            if self.chunk:  # a cached prefix ends where a fresh reading's chunk would end
-                usable -= usable % self.chunk
             if not self.exact and not self._active():
                 # A new phase (the moderator after the agents): drop the caches it cannot use, since
                 # every step attends over the whole span of occupied cells, used or not.
@@ -255,10 +253,10 @@ class LlamaBatchEngine:
         were read as a prompt, as a fresh reading would have read them (a generated token was
         decoded alone, and a prompt's last chunk may have been short)."""
         shared = min(_shared(slot.tokens, tokens), usable)
-        if not self.chunk:
+        if not self.exact:
             return shared
         shared = min(shared, slot.read)
-        return shared - shared % self.chunk
+        return shared - shared % CHUNK
 
     def _sampler(self, call: _Call):
         lib, temperature, seed, grammar = self._lib, call.temperature, call.seed, call.grammar
@@ -304,8 +302,8 @@ class LlamaBatchEngine:
             if call.next_token is None and pending and room > 0:
                 # Exact reading: every chunk ends at a multiple of `chunk` (or at the prompt's end), so
                 # a prompt is read in the same pieces whether its prefix was cached or not.
-                size = self.chunk - read % self.chunk if self.chunk else room
-                if self.chunk and size > room and len(pending) > room:
+                size = CHUNK - read % CHUNK if self.exact else room
+                if self.exact and size > room and len(pending) > room:
                     continue  # wait for a step with room for the whole chunk
                 chunk = pending[:min(size, room)]
                 entries.append((call, chunk, len(chunk) == len(pending)))
