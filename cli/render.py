@@ -48,7 +48,8 @@ def _print_personas(update: dict) -> None:
     how = f" ({report.get('constrained', 0)} constrained, {report.get('parsed', 0)} parsed)" if report["generated"] else ""
     print(
         f"Personas: {len(update['personas'])} ({report['generated']} generated{how}, {report['topped_up']} library top-up(s){extra}; "
-        f"{report['attempts']} generator attempt(s), {report['rejected_lines']} unparseable line(s), {report['duplicates']} duplicate(s))"
+        f"{report['attempts']} generator attempt(s), {report['rejected_lines']} unparseable line(s), "
+        f"{report.get('example_copies', 0)} copied example(s), {report['duplicates']} duplicate(s))"
     )
     for note in report.get("notes") or []:
         print(f"  note: {note}")

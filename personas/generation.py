@@ -63,7 +63,8 @@ class PersonaReport:
 
     requested: int
     attempts: int = 0
-    rejected_lines: int = 0  # non-empty lines (or JSON entries) without the five slots, or copies of the example
+    rejected_lines: int = 0  # non-empty lines (or JSON entries) without the five slots
+    example_copies: int = 0  # personas that copy the prompt's example (well-formed, but not the model's own)
     valid_lines: int = 0
     duplicates: int = 0
     generated: int = 0  # generated personas kept (constrained + parsed)
@@ -131,7 +132,7 @@ def generate_personas(
         report.rejected_lines += rejected
         for persona in personas:
             if persona.key() == example:
-                report.rejected_lines += 1
+                report.example_copies += 1
                 continue
             report.valid_lines += 1
             if is_duplicate(persona, kept):

@@ -60,6 +60,7 @@ def test_short_output_is_topped_up_from_the_library_and_counted():
         "requested": 6,
         "attempts": 2,
         "rejected_lines": 1,
+        "example_copies": 0,
         "valid_lines": 3,
         "duplicates": 1,
         "generated": 2,
@@ -90,4 +91,4 @@ def test_same_stance_under_another_name_is_a_duplicate():
 
 def test_copies_of_the_prompt_example_are_rejected():
     personas, report = generate_personas(lambda a: EXAMPLE, n=1, attempts=1, library=list(default_library()))
-    assert report.generated == 0 and report.rejected_lines == 1 and personas[0].source == "library"
+    assert report.generated == 0 and report.example_copies == 1 and report.rejected_lines == 0 and personas[0].source == "library"
