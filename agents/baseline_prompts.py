@@ -14,15 +14,16 @@ from __future__ import annotations
 from ethos.agents.prompts import LETTER_ANSWER, describe_attribute, describe_population, describe_target, option_labels, question_block
 from ethos.personas.targets import group_of
 
-# The community agents' voices, in the graph's persona slots (`source` tells them from personas).
+# The community agents' voices, in the graph's persona slots (`source` tells them from personas), in
+# the reference's order: news, then Reddit; centre, left, right.
 COMMUNITIES = [
     {"name": name, "description": description, "source": "community"}
     for name, description in (
-        ("news-left", "a left-leaning news outlet"),
         ("news-center", "a centrist news outlet"),
+        ("news-left", "a left-leaning news outlet"),
         ("news-right", "a right-leaning news outlet"),
-        ("reddit-left", "a left-leaning Reddit community"),
         ("reddit-center", "a politically mixed Reddit community"),
+        ("reddit-left", "a left-leaning Reddit community"),
         ("reddit-right", "a right-leaning Reddit community"),
     )
 ]
@@ -66,12 +67,16 @@ def community_conditioning(request: dict) -> str:
     return ""
 
 
+def community_system(description: str) -> str:
+    return f"You write as {description} would, with its typical concerns, values and tone."
+
+
 def community_messages(description: str, request: dict) -> list[tuple[str, str]]:
     choice = ""
     if request["options"]:
         choice = f"\nStart with the letter of the option you choose ({', '.join(option_labels(len(request['options'])))})."
     return [
-        ("system", f"You write as {description} would, with its typical concerns, values and tone."),
+        ("system", community_system(description)),
         ("human", f"{community_conditioning(request)}{question_text(request)}\n\nWrite a comment of about 150 words on this, "
                   f"with your reasons.{choice}"),
     ]

@@ -2,13 +2,19 @@
 model answering on its own (vanilla, prompting, and MoE after its expert wrote).
 
 Community agents stand in for Modular Pluralism's fine-tuned community models (see
-`baseline_prompts.py`); they choose their option exactly as persona agents do, so the comparison
-stays fair.
+`baseline_prompts.py`). Each role runs Modular Pluralism's protocol (`reference.py`) unless this
+project's choices (`choices`, see graph/context.py ETHOS_CHOICES) say otherwise: with "prompts" the
+prompts of `baseline_prompts.py`, where community agents choose their option as persona agents do;
+with "letters" MoE's router reads its choice from first-token probabilities.
 """
 
 from __future__ import annotations
 
-from ethos.agents.baseline_prompts import COMMUNITIES, community_messages, direct_messages, expert_choice_messages, passage_messages, prompting_instruction
+from collections.abc import Collection
+
+from ethos.agents import reference
+from ethos.agents.baseline_prompts import (COMMUNITIES, community_messages, community_system, direct_messages, expert_choice_messages,
+                                           passage_messages, prompting_instruction)
 from ethos.agents.models.base import Backend, Decoding, OptionDistribution
 from ethos.agents.persona_agent import write_with_choice
 from ethos.agents.prompts import option_labels
@@ -16,28 +22,46 @@ from ethos.agents.prompts import option_labels
 
 def community_comment(backend: Backend, community: dict, request: dict, decoding: Decoding) -> dict:
     """One community's message as `{persona, text, choice, choice_source}`."""
-    comment = write_with_choice(backend, community_messages(community["description"], request), request["options"],
-                                role="community_agent", decoding=decoding)
+    if "prompts" in (request.get("choices") or ()):
+        comment = write_with_choice(backend, community_messages(community["description"], request), request["options"],
+                                    role="community_agent", decoding=decoding)
+    else:  # the reference's community prompt; its community models are not asked to choose an option
+        text = backend.complete([("system", community_system(community["description"])), ("human", reference.community_prompt(request))],
+                                role="community_agent", max_tokens=decoding.max_tokens, temperature=decoding.temperature, seed=decoding.seed)
+        comment = {"text": text.strip(), "choice": None, "choice_source": "not_asked"}
     return {"persona": community["name"], **comment}
 
 
-def route_expert(backend: Backend, request: dict, *, samples: int, seed: int) -> tuple[dict, OptionDistribution]:
-    """MoE's router: the community best placed to inform the answer, and the router's distribution."""
-    labels = option_labels(len(COMMUNITIES))
-    router = backend.option_distribution(expert_choice_messages(request), labels, role="moe_router", samples=samples, seed=seed)
-    return COMMUNITIES[labels.index(router.pick(seed))], router  # a uniform fallback picks at random
+def route_expert(backend: Backend, request: dict, *, samples: int, seed: int, choices: Collection[str]) -> tuple[dict, dict]:
+    """MoE's router: the community best placed to inform the answer, and how it was chosen (the
+    router's distribution, or its reply and the expert read from it)."""
+    prompt = expert_choice_messages(request) if "prompts" in choices else reference.router_prompt(request)
+    labels = option_labels(len(COMMUNITIES)) if "prompts" in choices else [str(i) for i in range(1, len(COMMUNITIES) + 1)]
+    if "letters" in choices:
+        router = backend.option_distribution(prompt, labels, role="moe_router", samples=samples, seed=seed)
+        return COMMUNITIES[labels.index(router.pick(seed))], router.as_dict()  # a uniform fallback picks at random
+    budget = reference.ROUTER_TOKENS["generate" if reference.generates(request) else "probability"]
+    reply = backend.complete(prompt, role="moe_router", max_tokens=budget, temperature=reference.TEMPERATURE, seed=seed)
+    index, drawn = reference.first_label(reply, labels, seed)
+    return COMMUNITIES[index], {"reply": reply, "chosen": labels[index], "source": "random_fallback" if drawn else "generated"}
 
 
-def direct_answer(backend: Backend, request: dict, *, passage: str | None, instruct: bool, decoding: Decoding, samples: int) -> dict:
-    """The main model's own answer: free text (`response`) for an Overton or open question, else the
-    option distribution (`distribution`, `choice`). `passage` is an expert's message to answer with
-    (MoE); `instruct` puts the prompting baseline's instruction in front."""
-    if passage is not None:
-        messages = passage_messages(request, passage)
+def direct_answer(backend: Backend, request: dict, *, passage: str | None, instruct: bool, decoding: Decoding, samples: int,
+                  choices: Collection[str]) -> dict:
+    """The main model's own answer: free text (`response`) for an Overton or open question, generated
+    text (`answer`) where the reference generates one (steerable ValueKaleidoscope), else the option
+    distribution (`distribution`, `choice`). `passage` is an expert's message to answer with (MoE);
+    `instruct` puts the prompting baseline's instruction in front."""
+    if "prompts" in choices:
+        prompt = passage_messages(request, passage) if passage is not None else \
+            direct_messages(request, prompting_instruction(request) if instruct else "")
     else:
-        messages = direct_messages(request, prompting_instruction(request) if instruct else "")
+        prompt = reference.passage_prompt(request, passage) if passage is not None else reference.direct_prompt(request, instruct)
     if request["mode"] == "overton" or not request["options"]:
-        text = backend.complete(messages, role="main_model", max_tokens=decoding.max_tokens, temperature=decoding.temperature, seed=decoding.seed)
+        text = backend.complete(prompt, role="main_model", max_tokens=decoding.max_tokens, temperature=decoding.temperature, seed=decoding.seed)
         return {"response": text.strip()}
-    dist = backend.option_distribution(messages, option_labels(len(request["options"])), role="main_model", samples=samples, seed=decoding.seed)
+    if reference.generates(request) and "letters" not in choices:
+        text = backend.complete(prompt, role="main_model", max_tokens=reference.SHORT_TOKENS, temperature=decoding.temperature, seed=decoding.seed)
+        return {"answer": text.strip()}
+    dist = backend.option_distribution(prompt, option_labels(len(request["options"])), role="main_model", samples=samples, seed=decoding.seed)
     return {"distribution": dist.as_dict(), "choice": dist.pick(decoding.derive("tie").seed)}

@@ -1,5 +1,11 @@
 """The moderator: combines the persona comments the way Modular Pluralism combines community messages.
 
+Each mode runs Modular Pluralism's protocol (`reference.py`: its prompts, generated selections
+read by its rule, generated steerable ValueKaleidoscope answers, the plain mean) unless this
+project's choices in the request (`request["choices"]`, see graph/context.py ETHOS_CHOICES) say
+otherwise: "prompts" (this project's prompts), "letters" (selection and answers read from
+first-token probabilities), "weights" (the mean weighted by library personas' weights).
+
 A moderator is one class with one method, `moderate`. Moderators are registered under a mode
 name through the `ethosagents.moderators` entry point group; the three built-in modes are
 registered there too (pyproject.toml), and a plugin's moderator becomes a new `--mode`.
@@ -7,12 +13,14 @@ registered there too (pyproject.toml), and a plugin's moderator becomes a new `-
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Protocol
 
 import numpy as np
 
-from ethos.agents.models.base import Backend, Decoding, OptionDistribution, in_parallel
+from ethos.agents import reference
+from ethos.agents.models.base import Backend, Decoding, OptionDistribution, Prompt, in_parallel
 from ethos.agents.seeds import derive_seed, seeded_argmax
 from ethos.agents.prompts import MAX_SELECTION, answer_messages, option_labels, overton_messages, select_messages, selection_labels
 from ethos.errors import EthosError
@@ -23,7 +31,8 @@ class Moderator(Protocol):
     def moderate(self, request: dict, comments: list[dict], backend: Backend, decoding: Decoding, samples: int) -> dict:
         """Combine `comments` on `request` into a JSON-serialisable result.
 
-        `request` is the graph state: situation, mode, options, target, attribute, personas.
+        `request` is the graph state: situation, mode, options, target, attribute, personas, and
+        `choices` (this project's choices in effect; none: Modular Pluralism's protocol).
         Each comment is {index, persona, text, choice}. Call the model through
         `backend.complete(...)` and `backend.option_distribution(...)` with `decoding`'s budget
         (and `samples`, for endpoints without logprobs).
@@ -34,14 +43,20 @@ class OvertonModerator:
     """Summarise every comment into one response that covers each perspective."""
 
     def moderate(self, request, comments, backend, decoding, samples):
+        prompt = overton_messages(request["situation"], comments) if _uses(request, "prompts") else \
+            reference.overton_prompt(request, [c["text"] for c in comments])
         response = backend.complete(
-            overton_messages(request["situation"], comments),
+            prompt,
             role="overton_moderator",
             max_tokens=decoding.max_tokens,
             temperature=decoding.temperature,
             seed=decoding.seed,
         )
         return {"response": response.strip()}
+
+
+def _uses(request: dict, choice: str) -> bool:
+    return choice in (request.get("choices") or ())
 
 
 def _worst_source(dists: list[OptionDistribution]) -> str:
@@ -58,9 +73,10 @@ def balanced_groups(n: int, size: int = MAX_SELECTION) -> list[list[int]]:
 
 
 def select_comment(
-    backend: Backend, situation: str, texts: list[str], target: str, *, samples: int, seed: int
+    backend: Backend, texts: list[str], prompt: Callable[[list[str]], Prompt], *, samples: int, seed: int
 ) -> tuple[int, OptionDistribution]:
-    """The comment that best reflects `target`, and the selection probabilities over all comments.
+    """The comment that best reflects the target, and the selection probabilities over all comments.
+    `prompt(texts)` asks for the best of `texts`, numbered from 1.
 
     Up to nine comments are numbered 1-9 and chosen by the first-token probabilities of the
     numbers. A larger set is compared in two rounds, because "1" would also be the first token of
@@ -73,7 +89,7 @@ def select_comment(
 
     def ask(indices: list[int]) -> OptionDistribution:
         return backend.option_distribution(
-            select_messages(situation, [texts[i] for i in indices], target), selection_labels(len(indices)),
+            prompt([texts[i] for i in indices]), selection_labels(len(indices)),
             role="steerable_select", samples=samples, seed=seed,
         )
 
@@ -93,34 +109,43 @@ def select_comment(
     return seeded_argmax(probs, seed), OptionDistribution(labels, probs.tolist(), _worst_source([*rounds, final]))
 
 
+def generated_selection(backend: Backend, texts: list[str], prompt: Prompt, *, decoding: Decoding) -> tuple[int, dict]:
+    """The reference's selection: 20 tokens generated, the first comment number in the reply, and a
+    seeded random comment when it names none (counted as `random_fallback`)."""
+    reply = backend.complete(prompt, role="steerable_select", max_tokens=reference.SHORT_TOKENS, temperature=decoding.temperature,
+                             seed=decoding.seed)
+    index, drawn = reference.first_label(reply, [str(i) for i in range(1, len(texts) + 1)], decoding.derive("draw").seed)
+    return index, {"reply": reply, "source": "random_fallback" if drawn else "generated"}
+
+
 class SteerableModerator:
     """Select the comment that best fits the target, then answer with it as the passage."""
 
     def moderate(self, request, comments, backend, decoding, samples):
         situation, options, target = request["situation"], request["options"], request["target"]
-        index, selection = select_comment(
-            backend, situation, [c["text"] for c in comments], target, samples=samples, seed=decoding.seed
-        )
-        messages = answer_messages(situation, options, comments[index]["text"], target=target)
-        result = {"target": target, "selection": selection.as_dict(), "selected": index, "selected_persona": comments[index]["persona"]}
-        if options:
-            answer = backend.option_distribution(
-                messages, option_labels(len(options)), role="steerable_answer", samples=samples, seed=decoding.seed
-            )
-            result |= {"distribution": answer.as_dict(), "choice": answer.pick(decoding.derive("tie").seed)}
+        texts = [c["text"] for c in comments]
+        ours = _uses(request, "prompts")
+        ask = (lambda shown: select_messages(situation, shown, target)) if ours else (lambda shown: reference.select_prompt(request, shown))
+        if _uses(request, "letters"):
+            index, chosen = select_comment(backend, texts, ask, samples=samples, seed=decoding.seed)
+            selection = chosen.as_dict()
         else:
-            result["answer"] = backend.complete(
-                messages,
-                role="steerable_answer",
-                max_tokens=decoding.max_tokens,
-                temperature=decoding.temperature,
-                seed=decoding.seed,
-            ).strip()
+            index, selection = generated_selection(backend, texts, ask(texts), decoding=decoding)
+        passage = comments[index]["text"]
+        prompt = answer_messages(situation, options, passage, target=target) if ours else reference.steerable_answer_prompt(request, passage)
+        result = {"target": target, "selection": selection, "selected": index, "selected_persona": comments[index]["persona"]}
+        if options and (_uses(request, "letters") or not reference.generates(request)):
+            answer = backend.option_distribution(prompt, option_labels(len(options)), role="steerable_answer", samples=samples, seed=decoding.seed)
+            result |= {"distribution": answer.as_dict(), "choice": answer.pick(decoding.derive("tie").seed)}
+        else:  # an open question, or a generated steerable ValueKaleidoscope answer (read by the scorer's parser)
+            budget = reference.SHORT_TOKENS if options else decoding.max_tokens
+            result["answer"] = backend.complete(prompt, role="steerable_answer", max_tokens=budget, temperature=decoding.temperature,
+                                                seed=decoding.seed).strip()
         return result
 
 
 class DistributionalModerator:
-    """Answer once per comment, read the option probabilities, and average them over the personas."""
+    """Answer once per comment, read the option probabilities, and average them over the comments."""
 
     def moderate(self, request, comments, backend, decoding, samples):
         situation, options = request["situation"], request["options"]
@@ -128,16 +153,22 @@ class DistributionalModerator:
         personas = request.get("personas") or []
         author_voice = "no-author-voice" not in (request.get("ablations") or [])
 
+        def prompt(passage: str) -> Prompt:
+            if _uses(request, "prompts"):
+                return answer_messages(situation, options, passage, attribute=request.get("attribute"), author_voice=author_voice)
+            return reference.distributional_prompt(request, passage)
+
         def answer(comment: dict) -> dict:
             dist = backend.option_distribution(
-                answer_messages(situation, options, comment["text"], attribute=request.get("attribute"), author_voice=author_voice),
+                prompt(comment["text"]),
                 labels,
                 role="distributional_moderator",
                 samples=samples,
                 seed=decoding.derive(comment.get("index")).seed,
             )
             persona = personas[comment["index"]] if comment.get("index", len(personas)) < len(personas) else {}
-            weight = persona.get("weight") or 1.0  # library personas may carry a population weight
+            # library personas may carry a population weight; the reference takes the plain mean
+            weight = (persona.get("weight") or 1.0) if _uses(request, "weights") else 1.0
             return {"persona": comment["persona"], "weight": weight, **dist.as_dict()}
 
         per_persona = in_parallel(answer, comments)  # one batch on llama.cpp, overlapping requests on an endpoint

@@ -44,12 +44,13 @@ def _request(args) -> dict:
     return request
 
 
-def _context(args):
+def _context(args, **defaults):
+    """The run settings from the flags; `defaults` are the command's own (eval: the reference protocol)."""
     from dataclasses import fields
 
     from ethos.graph.context import Context
 
-    values = {f.name: getattr(args, f.name) for f in fields(Context) if getattr(args, f.name, None) not in (None, [])}
+    values = defaults | {f.name: getattr(args, f.name) for f in fields(Context) if getattr(args, f.name, None) not in (None, [])}
     if isinstance(values.get("method"), list):  # eval's --method is a list: each method gets its own context
         del values["method"]
     for role in ("generator_model", "agent_model", "moderator_model"):
@@ -308,6 +309,12 @@ def default_runs_dir() -> Path:
     return earlier if (earlier / "checkpoints.sqlite").exists() else data
 
 
+def _run_name(method, ctx) -> str:
+    from ethos.evaluation.runner import run_name
+
+    return run_name(method, ctx)
+
+
 def eval_command(args) -> int:
     from ethos.evaluation.tasks import get_task, load_task, sample_items, task_file
     from ethos.graph.records import finite, load_prices
@@ -325,7 +332,7 @@ def eval_command(args) -> int:
     for task in tasks:  # every file is read and checked before any model loads
         items = load_task(task, files[task.name])
         loaded[task.name] = sample_items(items, args.limit, how=args.sample, seed=args.sample_seed) if args.limit else items
-    context = _context(args)
+    context = _context(args, protocol="reference")  # a table that can stand beside the published ones
     runs_dir = _runs_dir(args)
     prices = load_prices(args.prices) if args.prices else None
     pool = None
@@ -364,12 +371,12 @@ def _evaluate_task(args, task, runs, loaded, data: Path, out: Path | None, runs_
     task_out = (out / task.name if len(args.task) > 1 else out) if out else runs_dir / "eval" / task.name
     rows = []
     for method, ctx in runs:
-        out_dir = task_out / "+".join([method, *ctx.ablations])
+        out_dir = task_out / _run_name(method, ctx)
         rows.append(evaluate(
             task, method, loaded, ctx, data=data, out_dir=out_dir,
             max_concurrency=args.max_concurrency or 1, nli_model=args.nli_model, progress=not (args.no_progress or args.quiet),
             runs_dir=runs_dir, prices=prices, server=args.server, ray_pool=pool,
-            scoring={"parser": args.parser, "include_single_option": args.include_single_option},
+            scoring={"parser": args.parser},
         ))
         _info(f"{task.name} {out_dir.name}: predictions in {out_dir / 'predictions.json'}")
     if not args.json:
@@ -396,7 +403,7 @@ def score_command(args) -> int:
         if not isinstance(item, dict):
             raise EthosError(f"{args.file}: item {index}: not a JSON object")
         check_item(task, item, f"{args.file}: item {index} (id {item.get('id')})", prediction=True)
-    metrics = score_items(task, items, nli_model=args.nli_model, parser=args.parser, include_single_option=args.include_single_option)
+    metrics = score_items(task, items, nli_model=args.nli_model, parser=args.parser)
     if args.json:
         from ethos.graph.records import finite
 

@@ -104,8 +104,6 @@ def _add_scoring_arguments(parser: argparse.ArgumentParser) -> None:
     scoring = parser.add_argument_group("scoring")
     scoring.add_argument("--parser", choices=["reference", "strict"], default="reference",
                          help="steerable ValueKaleidoscope answers: the reference evaluation's rules (default) or a leading letter only")
-    scoring.add_argument("--include-single-option", action="store_true",
-                         help="count single-option items in most-likely correctness (left out by default: every method gets them right)")
 
 
 def _add_otel_argument(parser: argparse.ArgumentParser) -> None:

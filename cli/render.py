@@ -177,7 +177,7 @@ def _print_metrics(rows: list[dict]) -> None:
     task = get_task(rows[0]["task"])
     metric, higher = primary_metric(task, rows[0])
     print(f"\n{task.name}: {metric} ({'higher' if higher else 'lower'} is better), 95% bootstrap CI over questions")
-    extra = [k for k in ("most_likely_correct", "jsd", "balanced_accuracy", "macro_f1", "micro_f1", "binary_accuracy",
+    extra = [k for k in ("most_likely_correct", "most_likely_correct_multi", "jsd", "balanced_accuracy", "macro_f1", "micro_f1", "binary_accuracy",
                          f"{metric}_acc@0.33") if k in rows[0] and k != metric]
     table = []
     for r in rows:
@@ -195,8 +195,9 @@ def _print_metrics(rows: list[dict]) -> None:
     plain = [f"{{:<{width}}}", "{:>6}", "{:>7}", "  {:<30}", *["{:>20}"] * len(extra), "{:>9}", "  {}"]
     _print_table(header, table, plain, right=range(1, len(header) - 1), indent="  ")
     first = rows[0]
-    if first.get("single_option_items") and not first.get("most_likely_correct_includes_single_option"):
-        print(f"  note: most-likely correctness leaves out {first['single_option_items']} single-option item(s) (--include-single-option counts them)")
+    if first.get("single_option_items"):
+        print(f"  note: most-likely correctness counts {first['single_option_items']} single-option item(s), as the reference does; "
+              "most_likely_correct_multi leaves them out")
     if first.get("parser"):
         print(f"  note: answers read with the {first['parser']} parser")
     if any(r.get("note") for r in rows):

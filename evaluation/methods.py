@@ -35,6 +35,8 @@ def prediction_from_state(task: Task, state: dict) -> Prediction:
     fallbacks = count_fallbacks(state)
     if task.kind == "overton":
         return Prediction(output=result["response"], fallbacks=fallbacks, detail=detail)
+    if task.kind == "steerable_vk" and "distribution" not in result:  # generated (the reference protocol): the scorer parses it
+        return Prediction(output=result["answer"], fallbacks=fallbacks, detail=detail)
     answer = result["distribution"]  # a steerable answer or the main model's: a distribution with its source
     if task.kind == "steerable_vk":
         # A uniform fallback carries no answer: it counts as unparseable, hence wrong.

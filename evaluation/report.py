@@ -93,6 +93,8 @@ def write_report(run_dirs: list[Path], out_dir: Path) -> Path:
 def _table(task, rows: list[dict]) -> list[str]:
     if task.kind == "distribution":
         columns = [("JS distance ↓", "jsd"), ("most-likely correct ↑", "most_likely_correct")]
+        if any(r.get("most_likely_correct_multi") is not None for r in rows):
+            columns.append(("most-likely correct, multi-option items ↑", "most_likely_correct_multi"))
     elif task.kind == "steerable_vk":
         columns = [("accuracy", "accuracy"), ("balanced acc.", "balanced_accuracy"), ("macro F1", "macro_f1"), ("micro F1", "micro_f1"),
                    ("binary acc.", "binary_accuracy"), ("binary macro F1", "binary_macro_f1")]
@@ -107,8 +109,9 @@ def _table(task, rows: list[dict]) -> list[str]:
         out.append(f"| {method_label(r)} | {r.get('n', '–')} ({r.get('n_questions', '–')}) | " + " | ".join(cells)
                    + f" | {r['seconds_per_item'] if r.get('seconds_per_item') is not None else '–'} | {r.get('failed', 0)} | {fallbacks} |")
     notes = []
-    if any(r.get("single_option_items") and not r.get("most_likely_correct_includes_single_option") for r in rows):
-        notes.append(f"most-likely correctness leaves out the {rows[0]['single_option_items']} single-option items (every method gets them right)")
+    if any(r.get("single_option_items") for r in rows):
+        notes.append(f"most-likely correctness counts the {rows[0]['single_option_items']} single-option items, as the reference does; "
+                     "the multi-option column leaves them out")
     if any(r.get("parser") for r in rows):
         notes.append(f"answers read with the {rows[0]['parser']} parser")
     notes.append("intervals: 95% bootstrap over questions (all items of a question resampled together)")
@@ -116,8 +119,9 @@ def _table(task, rows: list[dict]) -> list[str]:
 
 
 def method_label(row: dict) -> str:
-    """The method, with its ablations: `ethosagents [no-target-persona]`."""
-    ablations = row.get("ablations") or []
+    """The method, with its protocol where it is not the reference's, and its ablations:
+    `ethosagents [protocol ethos, no-target-persona]`."""
+    ablations = ([f"protocol {row['protocol']}"] if row.get("protocol", "reference") != "reference" else []) + list(row.get("ablations") or [])
     return row.get("method", "-") + (f" [{', '.join(ablations)}]" if ablations else "")
 
 

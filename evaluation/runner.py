@@ -39,6 +39,16 @@ def run_config(task: Task, method: str, data: Path, ctx: Context) -> dict:
             "version": package_version(), "prompts": prompts_version(), "context": asdict(ctx)}
 
 
+def run_name(method: str, ctx: Context) -> str:
+    """The folder of one evaluated configuration: the method, `protocol-ethos` when it is not the
+    reference protocol, and its ablations."""
+    return "+".join([method, *([f"protocol-{ctx.protocol}"] if ctx.protocol != "reference" else []), *ctx.ablations])
+
+
+# What a setting meant in runs recorded before it existed.
+BEFORE = {"context.protocol": "ethos"}
+
+
 def _flat(config: dict) -> dict:
     return {f"context.{k}" if key == "context" else key: v for key, value in config.items()
             for k, v in (value.items() if key == "context" and isinstance(value, dict) else [(key, value)])}
@@ -52,7 +62,9 @@ def _check_config(out_dir: Path, config: dict) -> None:
         old, new = _flat(old), _flat(config)
         if isinstance(old.get("data"), str):
             old["data"] = str(Path(old["data"]).resolve())  # recorded before paths were resolved
-        # A setting the earlier run did not record did not exist yet: it is not a difference.
+        # A setting the earlier run did not record did not exist yet: it is not a difference, unless
+        # the earlier code behaved as another value of it would (BEFORE).
+        old = {**{k: v for k, v in BEFORE.items() if k in new}, **old}
         changed = sorted(k for k in old if old[k] != new.get(k))
         if changed:
             raise EthosError(f"{out_dir} holds results of another configuration (differs in {', '.join(changed)}): use another --out")
@@ -241,6 +253,7 @@ def finish(
         predictions.append(out)
     (out_dir / "predictions.json").write_text(json.dumps(predictions, ensure_ascii=False, indent=1))
     metrics = score_items(task, predictions, nli_model=nli_model, **scoring)
+    context = json.loads((out_dir / "config.json").read_text())["context"]
     failed = sum(1 for item, _ in loaded if (store.records.get(str(item["id"])) or {}).get("status") == "failed")
     metrics |= {
         "method": method,
@@ -248,7 +261,8 @@ def finish(
         "failed": failed,
         "fallbacks": fallbacks,
         "seconds_per_item": round(sum(seconds) / len(seconds), 2) if seconds else None,
-        "model": json.loads((out_dir / "config.json").read_text())["context"]["moderator_model"],
+        "model": context["moderator_model"],
+        "protocol": context.get("protocol", BEFORE["context.protocol"]),
     }
     if method in ("moe", "modplural"):
         metrics["note"] = STAND_IN_NOTE

@@ -2,7 +2,8 @@
 
 Every interval is a 95% bootstrap that resamples whole questions (see `metrics.bootstrap_ci`), and
 comes with the number of items and of distinct questions behind it. Single-option items are
-counted and left out of most-likely correctness (every method gets them right) unless asked.
+counted in most-likely correctness, as the reference counts them; the figure without them
+(`most_likely_correct_multi`, every method gets a single-option item right) is reported beside it.
 """
 
 from __future__ import annotations
@@ -74,7 +75,6 @@ def score_items(
     nli_model: str | None = None,
     embedding: bool = True,
     parser: str = "reference",
-    include_single_option: bool = False,
 ) -> dict:
     """Metrics over the items that carry a prediction; the others are counted as missing."""
     scored = [item for item in items if _has_prediction(task, item)]
@@ -83,11 +83,12 @@ def score_items(
     per_item: dict[str, tuple[list[float], list[dict]]] = {}
     if task.kind == "distribution":
         per_item["jsd"] = (_per_item(task, "jsd", js_distance, scored), scored)
-        single = [i for i in scored if len(i["options"]) == 1]
-        ranked = scored if include_single_option else [i for i in scored if len(i["options"]) > 1]
-        per_item["most_likely_correct"] = (_per_item(task, "most-likely correctness", most_likely_correct, ranked), ranked)
-        metrics["single_option_items"] = len(single)
-        metrics["most_likely_correct_includes_single_option"] = include_single_option or not single
+        correct = _per_item(task, "most-likely correctness", most_likely_correct, scored)
+        per_item["most_likely_correct"] = (correct, scored)
+        multi = [(value, item) for value, item in zip(correct, scored) if len(item["options"]) > 1]
+        metrics["single_option_items"] = len(scored) - len(multi)
+        if len(multi) < len(scored):  # beside the reference's figure, never instead of it
+            per_item["most_likely_correct_multi"] = ([v for v, _ in multi], [i for _, i in multi])
     elif task.kind == "steerable_vk":
         preds = [VK_PARSERS[parser](i["output"]) for i in scored]
         metrics["parser"] = parser

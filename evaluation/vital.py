@@ -64,10 +64,11 @@ def item_request(item: dict, *, source: str, index: int) -> dict:
     if "situation" in item:  # ValueKaleidoscope
         situation = field("situation", str)
         vrd = field("vrd", (str, list))
+        own = {"item_text": field("input", str)} if item.get("input") is not None else {}  # what the reference protocol sends
         if isinstance(vrd, list):
-            return {"situation": situation, "mode": "overton"}
+            return {"situation": situation, "mode": "overton", **own}
         question = f'Does the value, right or duty "{vrd}" support or oppose this action: {situation}?'
-        return {"situation": question, "mode": "steerable", "target": vrd, "options": STEERABLE_VK_OPTIONS}
+        return {"situation": question, "mode": "steerable", "target": vrd, "options": STEERABLE_VK_OPTIONS, **own}
     question = field("question", str)
     options = field("options", list)
     if not options or not all(isinstance(o, str) and o.strip() for o in options):
@@ -76,7 +77,7 @@ def item_request(item: dict, *, source: str, index: int) -> dict:
         raise EthosError(f"{where}: field 'options' has {len(options)} options; at most 26 are supported (labels A-Z)")
     attribute = item.get("attribute")
     steerable = "steerable" in source.lower() or ("distributional" not in source.lower() and is_group_code(attribute))
-    request = {"situation": question_stem(question), "options": options}
+    request = {"situation": question_stem(question), "options": options, "item_text": question}
     if steerable:
         if not attribute:
             raise EthosError(f"{where}: missing field 'attribute' (the group to steer to)")

@@ -91,6 +91,7 @@ def _first_update(request: dict, ctx: Context, node: str, exchanges: list[dict],
         "router": {},
         "result": {},
         "ablations": list(ctx.ablations),  # moderators read theirs from the state
+        "choices": ctx.choices(),  # and the protocol's choices
         "comments": Overwrite([]),
         "conversation": Overwrite([{"node": node, **e} for e in exchanges]),
         **state,
@@ -152,16 +153,18 @@ def route_to_expert(state: PersonaGraphState, runtime: Runtime[Context]) -> dict
     """MoE's router: the main model picks the one community agent that writes."""
     ctx, request = _context(runtime), validate_request(state)
     with recording() as exchanges:
-        chosen, router = route_expert(ctx.model(ctx.moderator_model), request, samples=ctx.samples, seed=call_seed(ctx, request, "moe_router"))
-    return _first_update(request, ctx, "route_expert", exchanges, personas=[chosen], router=router.as_dict())
+        chosen, router = route_expert(ctx.model(ctx.moderator_model), request, samples=ctx.samples, seed=call_seed(ctx, request, "moe_router"),
+                                      choices=ctx.choices())
+    return _first_update(request, ctx, "route_expert", exchanges, personas=[chosen], router=router)
 
 
 def spawn_agents(state: PersonaGraphState, runtime: Runtime[Context]) -> list[Send]:
     """One agent per voice, in parallel: persona agents, or the baselines' community agents."""
     node = _method(runtime).agent
     return [
-        Send(node, PersonaTask(index=i, persona=p, situation=state["situation"], options=state["options"],
-                               target=state.get("target"), attribute=state.get("attribute")))
+        Send(node, PersonaTask(index=i, persona=p, situation=state["situation"], mode=state["mode"], options=state["options"],
+                               target=state.get("target"), attribute=state.get("attribute"), item_text=state.get("item_text"),
+                               choices=state.get("choices") or []))
         for i, p in enumerate(state["personas"])
     ]
 
@@ -215,7 +218,7 @@ def answer(state: PersonaGraphState, runtime: Runtime[Context]) -> dict:
     with recording() as exchanges:
         result = direct_answer(ctx.model(ctx.moderator_model), request, passage=comments[0]["text"] if comments else None,
                                instruct=method.instruct, decoding=Decoding(ctx.moderator_tokens, ctx.moderator_temperature, call_seed(ctx, request, "answer")),
-                               samples=ctx.samples)
+                               samples=ctx.samples, choices=ctx.choices())
     result = {"mode": request["mode"], "answered_by": "main_model", **result}
     if not method.voices:  # the run's first node
         return _first_update(request, ctx, "answer", exchanges, result=result)

@@ -17,12 +17,23 @@ from pydantic import ConfigDict
 
 from ethos.graph.methods import METHODS
 
-# Parts of the method that can be switched off, each measured as its own evaluation row.
+# Where this project departs from Modular Pluralism's protocol (agents/reference.py). `--protocol
+# ethos` makes every one of these choices; a reference run adds one with `--ablation ethos-NAME`.
+ETHOS_CHOICES = {
+    "letters": "comment selection, MoE's expert choice and steerable ValueKaleidoscope answers are read from first-token "
+               "probabilities, not parsed from 20 generated tokens",
+    "prompts": "this project's chat prompts (the situation beside the comments, the target phrased 'in terms of ...', answers "
+               "'as the passage's author would') instead of the reference's completion prompts",
+    "weights": "the distributional mean is weighted by library personas' population weights, not a plain mean",
+}
+
+# Parts of the method that can be switched off (or, ethos-NAME, switched on), each measured as its own evaluation row.
 ABLATIONS = {
     "no-target-persona": "no persona holding the steering target is added when none of the set holds it",
-    "no-author-voice": "distributional answers are not asked 'as the passage's author would'",
+    "no-author-voice": "distributional answers are not asked 'as the passage's author would' (this project's prompts only)",
     "no-top-up": "no library personas fill a short generation (the set may be smaller)",
     "personas-N": "N personas instead of the default number",
+    **{f"ethos-{name}": f"this project's choice under the reference protocol: {about}" for name, about in ETHOS_CHOICES.items()},
 }
 
 
@@ -94,6 +105,13 @@ class Context:
     moderator_temperature: float = setting(0.1, help="sampling temperature of the moderator", flag="--moderator-temperature", low=0, high=5)
     samples: int = setting(10, help="samples per estimate when an endpoint gives no logprobs", flag="--samples", low=1, high=10_000)
     seed: int = setting(0, help="seed of every sampled choice and reply", flag="--seed", low=0, high=SEED_MAX)
+    protocol: str = setting("ethos", help="reference: the baselines and the moderator run as Modular Pluralism's code runs them "
+                            "(its prompts, generated answers read by its rules, seeded random fallbacks, a plain mean; the default of "
+                            "`ethos eval`); ethos: this project's choices (letters, prompts, weights: see ETHOS_CHOICES)",
+                            flag="--protocol", choices=("reference", "ethos"))
+    prompt_format: str = setting("auto", help="auto: completion prompts (the reference protocol's) go without a chat template, chat "
+                                 "messages with it; chat or raw: every prompt one way. A model without a chat template always gets raw prompts",
+                                 flag="--prompt-format", choices=("auto", "chat", "raw"), group="models")
     decoding: str = setting("exact", help="llama.cpp models (embedded, gguf:): exact, every reply as the same call would give alone "
                             "on a fresh context, or fast (batched on one shared cache; log-probabilities move by up to 0.35 nats)",
                             flag="--decoding", choices=("exact", "fast"), group="models")
@@ -119,6 +137,12 @@ class Context:
     def ablated(self, name: str) -> bool:
         return name in self.ablations
 
+    def choices(self) -> list[str]:
+        """This project's choices in effect (ETHOS_CHOICES): all under `--protocol ethos`, else those an ablation adds."""
+        if self.protocol == "ethos":
+            return sorted(ETHOS_CHOICES)
+        return sorted(a.removeprefix("ethos-") for a in self.ablations if a.removeprefix("ethos-") in ETHOS_CHOICES)
+
     def load_models(self, cache: Path | None = None) -> None:
         """Load every role's model once per process, each serving repeated calls from the call cache
         at `cache` (None: no cache): a bad spec or a missing model fails here, before any work."""
@@ -132,7 +156,7 @@ class Context:
         from ethos.agents.models import load_backend
 
         return load_backend(spec, self.base_url, rps=self.requests_per_second, max_retries=self.max_retries, timeout=self.timeout,
-                            decoding=self.decoding)
+                            decoding=self.decoding).formatted(self.prompt_format)
 
     def __post_init__(self) -> None:
         from ethos.errors import EthosError

@@ -14,6 +14,7 @@ class PersonaRequest(TypedDict):
     options: NotRequired[list[str]]  # answer options of a multiple-choice item
     target: NotRequired[str | None]  # steerable: a value/right/duty, or a group such as POLPARTY_Democrat
     attribute: NotRequired[str | None]  # distributional: the population, e.g. a country
+    item_text: NotRequired[str | None]  # a VITAL item's own `input` or `question`, which the reference protocol sends as it is
 
 
 class PersonaTask(TypedDict):
@@ -22,9 +23,12 @@ class PersonaTask(TypedDict):
     index: int
     persona: dict
     situation: str
+    mode: NotRequired[str]
     options: list[str]
     target: NotRequired[str | None]  # the comments see the steering target and the population too
     attribute: NotRequired[str | None]
+    item_text: NotRequired[str | None]
+    choices: NotRequired[list[str]]  # this project's choices in effect (graph/context.py ETHOS_CHOICES)
 
 
 class PersonaGraphState(PersonaRequest):
@@ -32,6 +36,7 @@ class PersonaGraphState(PersonaRequest):
     personas: list[dict]  # the voices: personas, or a baseline's community agents
     persona_report: dict
     ablations: list[str]  # parts of the method switched off for this run (graph/context.py ABLATIONS)
+    choices: list[str]  # this project's choices in effect; none: Modular Pluralism's protocol (agents/reference.py)
     comments: Annotated[list[dict], operator.add]  # one per persona agent, gathered in Send order
     router: dict  # MoE: the router's distribution over the community agents
     result: dict
@@ -44,7 +49,7 @@ def validate_request(request: dict) -> dict:
     """The request with defaults filled in, or an EthosError naming what is wrong."""
     if not isinstance(request, dict):
         raise EthosError(f"a request must be an object with a 'situation', got {type(request).__name__}")
-    for key in ("situation", "mode", "target", "attribute"):
+    for key in ("situation", "mode", "target", "attribute", "item_text"):
         if request.get(key) is not None and not isinstance(request[key], str):
             raise EthosError(f"request field '{key}' must be text, got {type(request[key]).__name__}")
     given = request.get("options") or []
@@ -69,7 +74,8 @@ def validate_request(request: dict) -> dict:
     if mode == "distributional" and not options:  # a single option is allowed: its distribution is [1.0]
         raise EthosError("distributional mode needs the answer options (--option, once per option)")
     attribute = (request.get("attribute") or "").strip() or None
-    return {"situation": situation, "mode": mode, "options": options, "target": target, "attribute": attribute}
+    checked = {"situation": situation, "mode": mode, "options": options, "target": target, "attribute": attribute}
+    return checked | ({"item_text": request["item_text"]} if request.get("item_text") else {})
 
 
 def count_fallbacks(state: dict) -> dict:
@@ -85,11 +91,16 @@ def count_fallbacks(state: dict) -> dict:
         "library_personas": report.get("topped_up", 0),
         "target_personas_added": report.get("target_added", 0),
         "parsed_personas": report.get("parsed", 0),
-        "comments_without_choice": sum(1 for c in state.get("comments", []) if options and not c.get("choice")),
+        # The reference's community messages are not asked to choose (choice_source "not_asked").
+        "comments_without_choice": sum(1 for c in state.get("comments", []) if options and not c.get("choice")
+                                       and c.get("choice_source") != "not_asked"),
         "uniform_choices": sum(1 for c in state.get("comments", []) if c.get("choice_source") == "uniform_fallback"),
         "uniform_distributions": sum(1 for d in distributions if d.get("source") == "uniform_fallback"),
         "sampled_distributions": sum(1 for d in distributions if d.get("source") == "sampling"),
         "uniform_router": int((state.get("router") or {}).get("source") == "uniform_fallback"),  # MoE
+        # The reference protocol: a reply that named no comment or expert, so one was drawn at random.
+        "random_selections": int((result.get("selection") or {}).get("source") == "random_fallback")
+                             + int((state.get("router") or {}).get("source") == "random_fallback"),
     }
 
 

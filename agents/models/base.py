@@ -10,10 +10,17 @@ Two capabilities differ by backend and are declared on `Backend`:
   `_constraint_kwargs`); none means the reply is parsed.
 - `prefill`: whether a reply can be started with given text that the model then continues.
 - `penalties`: whether a repetition penalty can be asked for (`repeat_penalty`); elsewhere it is dropped.
+
+A prompt is chat messages, or a plain string: a completion prompt, which Modular Pluralism's
+protocol sends as it is, without a chat template (`agents/reference.py`). The run setting
+`--prompt-format` (`Backend.formatted`) decides: `auto` sends strings raw and messages through the
+chat template; `chat` and `raw` send every prompt one way. A model without a chat template (a base
+model) always gets raw prompts; messages then become their texts, one paragraph each.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import queue
@@ -35,6 +42,8 @@ from ethos.agents.seeds import derive_seed, seeded_argmax
 from ethos.errors import EthosError
 
 Messages = Sequence[tuple[str, str]]  # ("system" | "human" | "ai", text)
+Prompt = Messages | str  # a string is a completion prompt (see the module's docstring)
+PROMPT_FORMATS = ("auto", "chat", "raw")
 
 
 @dataclass(frozen=True)
@@ -179,14 +188,48 @@ class Backend:
         self._explain = explain
         self._count_tokens = count_tokens  # for endpoints that report no usage
         self._rejects_constraint = rejects_constraint or (lambda exc: False)
+        self.prompt_format = "auto"
+        self._formats: dict[str, Backend] = {}
 
-    def _invoke(self, messages: Messages, role: str, **kwargs) -> AIMessage:
+    @property
+    def chat_template(self) -> bool:
+        """Whether the model has a chat template (a base model has none, and gets raw prompts)."""
+        return getattr(self.chat, "chat_template", True)
+
+    def formatted(self, prompt_format: str) -> "Backend":
+        """This backend sending prompts as `prompt_format` says (one of PROMPT_FORMATS): the same
+        model, one view per format."""
+        if prompt_format == self.prompt_format:
+            return self
+        if prompt_format not in PROMPT_FORMATS:
+            raise EthosError(f"--prompt-format: unknown value {prompt_format!r}: choose one of {', '.join(PROMPT_FORMATS)}")
+        if prompt_format == "chat" and not self.chat_template:
+            raise EthosError(f"--prompt-format chat: {self.spec} has no chat template (a base model): use auto or raw")
+        if prompt_format not in self._formats:
+            view = copy.copy(self)
+            view.prompt_format, view._formats = prompt_format, self._formats
+            self._formats[prompt_format] = view
+        return self._formats[prompt_format]
+
+    def is_raw(self, prompt: Prompt) -> bool:
+        """Whether `prompt` goes to the model without a chat template."""
+        if not self.chat_template or self.prompt_format == "raw":
+            return True
+        return self.prompt_format == "auto" and isinstance(prompt, str)
+
+    def _invoke(self, prompt: Prompt, role: str, **kwargs) -> AIMessage:
         config = {"tags": [f"role:{role}"], "metadata": {"ethos_role": role, "ethos_model": self.spec, **_labels.get()}}
         kwargs = {k: v for k, v in kwargs.items() if v is not None and (k != "repeat_penalty" or self.penalties and v != 1.0)}
+        if self.is_raw(prompt):
+            messages: Messages = [("raw", prompt_text(prompt))]
+            kwargs["raw"] = True  # the backend sends the text as it is, with the model's BOS token where it has one
+        else:
+            messages = [("human", prompt)] if isinstance(prompt, str) else prompt
         started = time.perf_counter()
         try:
             with labelled(ethos_role=role):  # also for models that stream, whose `_stream` sees no tags
-                reply = self.chat.invoke(list(messages), config=config, **kwargs)
+                reply = self.chat.invoke([("human", text) for _, text in messages] if kwargs.get("raw") else list(messages),
+                                         config=config, **kwargs)
         except EthosError:
             raise
         except Exception as exc:
@@ -207,7 +250,7 @@ class Backend:
 
     def complete(
         self,
-        messages: Messages,
+        messages: Prompt,
         *,
         role: str,
         max_tokens: int,
@@ -217,7 +260,9 @@ class Backend:
     ) -> str:
         """The reply text. A `prefix` starts the reply and is part of the returned text: a backend
         with `prefill` continues it; any other is told to begin with it."""
-        if prefix and not self.prefill:
+        if prefix and not self.prefill and not self.is_raw(messages):
+            if isinstance(messages, str):
+                messages = [("human", messages)]
             *head, (kind, last) = messages
             messages = [*head, (kind, f'{last}\nBegin your reply with "{prefix}".')]
             text = _text(self._invoke(messages, role, max_tokens=max_tokens, temperature=temperature, seed=seed)).lstrip()
@@ -227,7 +272,7 @@ class Backend:
 
     def complete_constrained(
         self,
-        messages: Messages,
+        messages: Prompt,
         *,
         grammar: str,
         json_schema: dict,
@@ -257,7 +302,7 @@ class Backend:
         return text, f"{self.spec} " + ("; ".join(notes) if notes else "cannot constrain its output") + ": the reply was parsed"
 
     def option_distribution(
-        self, messages: Messages, labels: Sequence[str], *, role: str, samples: int = 10, seed: int = 0
+        self, messages: Prompt, labels: Sequence[str], *, role: str, samples: int = 10, seed: int = 0
     ) -> OptionDistribution:
         """The next-token distribution over `labels` (same signature for every backend)."""
         labels = list(labels)
@@ -271,7 +316,7 @@ class Backend:
         return self._sampled_distribution(messages, labels, role=role, samples=samples, seed=seed)
 
     def _sampled_distribution(
-        self, messages: Messages, labels: list[str], *, role: str, samples: int, seed: int
+        self, messages: Prompt, labels: list[str], *, role: str, samples: int, seed: int
     ) -> OptionDistribution:
         # The endpoint gave no logprobs: estimate from the first label of `samples` sampled replies.
         def sample(i: int) -> str | None:
@@ -325,6 +370,11 @@ def _exchange(spec: str, role: str, messages: Messages, params: dict, reply: AIM
     if content:
         exchange["top_logprobs"] = content[0].get("top_logprobs", [])[:20]
     return exchange
+
+
+def prompt_text(prompt: Prompt) -> str:
+    """A prompt as one text: a string as it is, messages as their texts, one paragraph each."""
+    return prompt if isinstance(prompt, str) else "\n\n".join(text for _, text in prompt)
 
 
 def _text(message: BaseMessage) -> str:

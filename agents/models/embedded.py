@@ -64,12 +64,11 @@ class ChatLlamaCpp(BaseChatModel):
         except ValueError as exc:
             raise EthosError(f"llama.cpp could not load {self.model_path}: is it a GGUF model file?") from exc
         template = self._llm.metadata.get("tokenizer.chat_template")
-        if not template:
-            raise EthosError(f"{self.model_path} has no chat template")
-        # The same formatter llama.cpp's own chat completion builds from the GGUF metadata.
-        token_text = lambda i: self._llm.detokenize([i], special=True).decode("utf-8", errors="replace") if i >= 0 else ""  # noqa: E731
-        self._formatter = Jinja2ChatFormatter(template=template, eos_token=token_text(self._llm.token_eos()),
-                                              bos_token=token_text(self._llm.token_bos()))
+        if template:  # a base model has none: it gets raw prompts (Backend.is_raw)
+            # The same formatter llama.cpp's own chat completion builds from the GGUF metadata.
+            token_text = lambda i: self._llm.detokenize([i], special=True).decode("utf-8", errors="replace") if i >= 0 else ""  # noqa: E731
+            self._formatter = Jinja2ChatFormatter(template=template, eos_token=token_text(self._llm.token_eos()),
+                                                  bos_token=token_text(self._llm.token_bos()))
         self._engine = LlamaBatchEngine(self._llm, n_ctx=self.n_ctx, n_slots=self.n_slots, n_threads=self.n_threads, exact=self.exact)
 
     @property
@@ -79,6 +78,10 @@ class ChatLlamaCpp(BaseChatModel):
     @property
     def _identifying_params(self) -> dict:
         return {"model_path": self.model_path, "exact": self.exact}
+
+    @property
+    def chat_template(self) -> bool:
+        return self._formatter is not None
 
     @property
     def engine(self) -> LlamaBatchEngine:
@@ -97,13 +100,14 @@ class ChatLlamaCpp(BaseChatModel):
 
     def _reply(self, messages, stop=None, on_text=None, **kwargs) -> AIMessage:
         dicts = chat_dicts(messages)
+        raw = bool(kwargs.get("raw"))
         if kwargs.get("logprobs"):
-            done = self._engine.submit(self._tokens(dicts), max_tokens=0, top_logprobs=kwargs.get("top_logprobs") or 20)
+            done = self._engine.submit(self._tokens(dicts, raw=raw), max_tokens=0, top_logprobs=kwargs.get("top_logprobs") or 20)
         else:
             # The chat prompt rendered here (not by create_chat_completion) so that a reply can be
             # prefilled: the model continues `prefix` (a chosen option letter).
             done = self._engine.submit(
-                self._tokens(dicts, kwargs.get("prefix") or ""),
+                self._tokens(dicts, kwargs.get("prefix") or "", raw=raw),
                 max_tokens=kwargs.get("max_tokens", 256),
                 temperature=kwargs.get("temperature", 0.8),
                 seed=kwargs.get("seed") or 0,
@@ -115,6 +119,12 @@ class ChatLlamaCpp(BaseChatModel):
         return ai_message(done.text, prompt_tokens=done.prompt_tokens, completion_tokens=done.completion_tokens,
                           model=Path(self.model_path).name, top=done.top)
 
-    def _tokens(self, dicts: list[dict], prefix: str = "") -> list[int]:
+    def _tokens(self, dicts: list[dict], prefix: str = "", *, raw: bool = False) -> list[int]:
+        """The prompt's tokens with one BOS token where the model has one: a chat template writes
+        its own; a raw prompt gets the one llama.cpp adds when the GGUF asks for it. A raw prompt's
+        text is never read as control tokens."""
+        if raw:
+            text = "\n\n".join(d["content"] for d in dicts) + prefix
+            return self._llm.tokenize(text.encode("utf-8"), add_bos=True, special=False)
         prompt = self._formatter(messages=dicts).prompt + prefix
         return self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)

@@ -35,7 +35,8 @@ PERSONA_LINES = [
 _OPTION_LINE = re.compile(r"^([A-Z])\. ", re.MULTILINE)
 _LETTER = re.compile(r"^[A-Z]\. ")
 _COMMENT = re.compile(r"^Comment (\d+): (.*)$", re.MULTILINE)
-_TARGET = re.compile(r"^Target: (.*)$", re.MULTILINE)
+# This project's selection prompt ("Target: ...") and the reference's ("... best reflect the value of X?").
+_TARGET = re.compile(r"^Target: (.*)$|best reflect the (?:value of|people of) (.*)\?$", re.MULTILINE)
 _PASSAGE = re.compile(r"^Passage: ([A-Z])\b", re.MULTILINE)
 _PERSONA_NAME = re.compile(r"^You speak for (.+?) \(", re.MULTILINE)
 _PERSONA_HELD = re.compile(r"core value: ([^;]*);.*key right or duty: ([^;)]*)")
@@ -46,7 +47,7 @@ def favoured_label(prompt: str, labels: list[str]) -> str:
     target = _TARGET.search(prompt)
     comments = _COMMENT.findall(prompt)
     if target and comments:
-        words = set(re.findall(r"[a-z]+", target[1].lower()))
+        words = set(re.findall(r"[a-z]+", (target[1] or target[2]).lower()))
         scores = [(len(words & set(re.findall(r"[a-z]+", text.lower()))), label) for label, text in comments]
         best = max(scores, key=lambda s: s[0])
         return best[1] if best[0] else comments[0][0]
@@ -69,6 +70,7 @@ class FakeChatModel(BaseChatModel):
     unsupported: tuple[str, ...] = ()  # request fields it refuses, as an endpoint without that feature does
     replies: dict[str, Callable[[str], str]] = {}  # role -> reply(prompt), overriding the defaults
     delay: float = 0.0  # seconds per call, as a slow model would take (`fake:SECONDS`; kill and concurrency tests)
+    chat_template: bool = True  # False: a base model, which gets raw prompts
     _calls: list = PrivateAttr(default_factory=list)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
@@ -149,6 +151,12 @@ class FakeChatModel(BaseChatModel):
         if kwargs.get("max_tokens", 99) <= 4:  # a sampled option answer
             fav = favoured_label(prompt, labels)
             return fav if (kwargs.get("seed") or 0) % 4 else labels[-1]
+        if "Please select one" in prompt:  # the reference protocol's comment selection, generated
+            return f"Comment {favoured_label(prompt, labels)}"
+        if prompt.rstrip().endswith("Expert:"):  # the reference protocol's MoE router
+            return " 2"
+        if prompt.rstrip().endswith("Answer:") and kwargs.get("max_tokens", 99) <= 20:  # a generated letter answer
+            return f" {favoured_label(prompt, labels)}. That is my answer."
         return f"A balanced answer from the {role.replace('_', ' ')}, drawing on every comment."
 
 

@@ -60,12 +60,23 @@ class ChatTransformers(BaseChatModel):
     def batch_sizes(self) -> list[int]:
         return self._batcher.batch_sizes
 
-    def _render(self, messages, prefix: str = "") -> str:
+    @property
+    def chat_template(self) -> bool:
+        return bool(self._llm.pipeline.tokenizer.chat_template)
+
+    def _render(self, messages, prefix: str = "", raw: bool = False) -> str:
+        """The prompt as text with every special token written out, so that it is tokenized without
+        adding any (`add_special_tokens=False` everywhere): a chat template writes its own BOS; a raw
+        prompt gets the tokenizer's BOS when the tokenizer adds one. Either way there is one BOS."""
         tokenizer = self._llm.pipeline.tokenizer
+        if raw:
+            text = "\n\n".join(d["content"] for d in chat_dicts(messages))
+            adds_bos = tokenizer.bos_token_id is not None and tokenizer("x")["input_ids"][:1] == [tokenizer.bos_token_id]
+            return (tokenizer.bos_token if adds_bos else "") + text + prefix
         return tokenizer.apply_chat_template(chat_dicts(messages), tokenize=False, add_generation_prompt=True) + prefix
 
     def _generate(self, messages, stop=None, run_manager=None, **kwargs) -> ChatResult:
-        prompt = self._render(messages, kwargs.get("prefix") or "")
+        prompt = self._render(messages, kwargs.get("prefix") or "", bool(kwargs.get("raw")))
         tokenizer = self._llm.pipeline.tokenizer
         prompt_tokens = len(tokenizer(prompt, add_special_tokens=False)["input_ids"])
         model = Path(self.model_dir).name
@@ -99,7 +110,7 @@ class ChatTransformers(BaseChatModel):
 
         pipe = self._llm.pipeline
         tokenizer = pipe.tokenizer
-        prompt = self._render(messages, kwargs.get("prefix") or "")
+        prompt = self._render(messages, kwargs.get("prefix") or "", bool(kwargs.get("raw")))
         ids = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
         settings = self._decoding(kwargs.get("max_tokens", 256), kwargs.get("temperature", 0.8), kwargs.get("grammar"))
         settings |= {"pad_token_id": tokenizer.pad_token_id, "streamer": Streamer(tokenizer, skip_prompt=True, skip_special_tokens=True)}
@@ -119,7 +130,8 @@ class ChatTransformers(BaseChatModel):
         seeds = [seed for _, seed in items if seed is not None]
         if seeds:
             torch.manual_seed(min(seeds))
-        pipeline_kwargs = self._decoding(max_tokens, temperature, grammar) | {"return_full_text": False}
+        # The pipeline would add the tokenizer's special tokens (a second BOS): the prompts hold theirs.
+        pipeline_kwargs = self._decoding(max_tokens, temperature, grammar) | {"return_full_text": False, "add_special_tokens": False}
         with torch.inference_mode():
             result = self._llm.generate(prompts, pipeline_kwargs=pipeline_kwargs)
         return [generations[0].text for generations in result.generations]

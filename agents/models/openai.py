@@ -7,7 +7,9 @@ import os
 import time
 from functools import cache
 
-from ethos.agents.models.base import Backend, whole_chunk
+from langchain_core.outputs import ChatGeneration, ChatResult
+
+from ethos.agents.models.base import Backend, ai_message, whole_chunk
 from ethos.agents.models.tokens import openai_token_counter
 from ethos.errors import EthosError, RunFailure
 from ethos.redaction import public_endpoint, split_endpoint
@@ -27,6 +29,9 @@ def _chat_class():
         - langchain-openai sends the budget as `max_completion_tokens`, which OpenAI's own API
           wants but llama.cpp's server ignores (it would then generate without limit); every
           compatible server understands `max_tokens` (`compatible=True`).
+        - A raw prompt (`raw=True`: a base model, or Modular Pluralism's protocol) goes to the
+          completions endpoint, which applies no chat template; its legacy logprobs are turned
+          into the chat format the interface reads.
         """
 
         compatible: bool = False
@@ -34,17 +39,21 @@ def _chat_class():
         def _stream(self, messages, stop=None, run_manager=None, **kwargs):
             # Replies stream as the server sends them (SSE); option probabilities are one request
             # whose reply comes whole, with the retries of `_generate`.
-            if kwargs.get("logprobs"):
+            if kwargs.get("logprobs") or kwargs.get("raw"):
                 yield whole_chunk(self._generate(messages, stop=stop, **kwargs))
                 return
             yield from super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
 
-        def _generate(self, *args, **kwargs):
+        def _generate(self, messages, stop=None, run_manager=None, **kwargs):
             # A 200 reply that is not a completion (empty `choices`, a body that is not JSON, a
             # missing field) is retried with backoff like a 5xx, then reported as malformed.
+            raw = kwargs.pop("raw", False)
             for attempt in range(self.max_retries + 1):
                 try:
-                    result = super()._generate(*args, **kwargs)
+                    if raw:
+                        result = self._completion(messages[0].content, stop, **kwargs)
+                    else:
+                        result = super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
                     if not result.generations:
                         raise IndexError("no choices")
                     return result
@@ -54,6 +63,26 @@ def _chat_class():
                     if attempt == self.max_retries:
                         raise MalformedReply(_describe(exc), attempt + 1) from exc
                     time.sleep(min(8.0, 0.5 * 2**attempt))
+
+        def _completion(self, prompt: str, stop, *, max_tokens=None, temperature=None, seed=None, logprobs=None, top_logprobs=None,
+                        prefix=None, **body):
+            params = {"model": self.model_name, "prompt": prompt + (prefix or ""), "max_tokens": max_tokens, "temperature": temperature,
+                      "seed": seed, "stop": stop}
+            if logprobs:  # OpenAI's completions give at most 5 alternatives; compatible servers more
+                params["logprobs"] = (top_logprobs or 5) if self.compatible else min(top_logprobs or 5, 5)
+            extra = {k: v for k, v in body.items() if k in ("grammar", "response_format") and v is not None}
+            response = self.root_client.completions.create(**{k: v for k, v in params.items() if v is not None}, extra_body=extra or None)
+            choice = response.choices[0]
+            top = None
+            if logprobs and choice.logprobs and choice.logprobs.top_logprobs:
+                first = choice.logprobs.top_logprobs[0]
+                top = [{"token": t, "logprob": float(lp)} for t, lp in sorted(first.items(), key=lambda kv: -kv[1])]
+            usage = response.usage
+            message = ai_message(choice.text, prompt_tokens=usage.prompt_tokens if usage else 0,
+                                 completion_tokens=usage.completion_tokens if usage else 0, model=self.model_name, top=top)
+            if not usage:
+                message.usage_metadata = None  # the backend's token counter counts them
+            return ChatResult(generations=[ChatGeneration(message=message)])
 
         def _get_request_payload(self, input_, *, stop=None, **kwargs):
             body = {k: kwargs.pop(k) for k in ("response_format", "grammar") if kwargs.get(k) is not None}

@@ -7,6 +7,7 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
 from ethos.agents.moderators import select_comment
+from ethos.agents.prompts import select_messages
 from ethos.cli import main
 from ethos.errors import EthosError
 from ethos.graph.builder import build_graph
@@ -130,7 +131,7 @@ def test_more_than_nine_comments_are_selected_in_rounds(fake):
     backend = fake()
     texts = [f"Comment about topic {i}." for i in range(13)]
     texts[11] = "The right to know must come first."
-    index, selection = select_comment(backend, "q", texts, "Right to know", samples=1, seed=0)
+    index, selection = select_comment(backend, texts, lambda shown: select_messages("q", shown, "Right to know"), samples=1, seed=0)
     assert index == 11 and selection.labels == [str(i) for i in range(1, 14)]
     assert sum(selection.probs) == pytest.approx(1) and int(max(range(13), key=selection.probs.__getitem__)) == 11
     rounds = [human(c) for c in calls_of(backend, "steerable_select")]

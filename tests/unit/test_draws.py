@@ -10,6 +10,7 @@ import pytest
 from ethos.agents.models.base import Decoding, OptionDistribution
 from ethos.agents.moderators import balanced_groups, select_comment
 from ethos.agents.persona_agent import write_with_choice
+from ethos.agents.prompts import select_messages
 from ethos.agents.seeds import SEED_SPACE, derive_seed, request_key, seeded_argmax
 from ethos.graph.builder import call_seed
 from ethos.graph.context import Context
@@ -121,21 +122,24 @@ class Scored:
         return OptionDistribution(list(labels), list(scores / scores.sum()), "logprobs")
 
 
+ASK = lambda shown: select_messages("s", shown, "Right to know")  # noqa: E731
+
+
 @pytest.mark.parametrize("n", [10, 11, 17, 19])
 def test_equal_comments_get_equal_selection_probabilities(n):
     texts = [f"comment {i}" for i in range(n)]
-    _, selection = select_comment(Scored(), "s", texts, "Right to know", samples=1, seed=0)
+    _, selection = select_comment(Scored(), texts, ASK, samples=1, seed=0)
     assert np.allclose(selection.probs, 1 / n) and math.isclose(sum(selection.probs), 1)
     # one better comment: it is the most likely wherever it stands, and the rest stay equal
     for best in (0, n - 1):
         texts = [("good " if i == best else "") + f"comment {i}" for i in range(n)]
-        index, selection = select_comment(Scored(), "s", texts, "Right to know", samples=1, seed=0)
+        index, selection = select_comment(Scored(), texts, ASK, samples=1, seed=0)
         others = [p for i, p in enumerate(selection.probs) if i != best]
         assert index == best and np.allclose(others, others[0]) and selection.probs[best] > others[0]
 
 
 def test_a_tied_selection_is_spread_over_the_comments():
-    picks = Counter(select_comment(Scored(), "s", ["x", "y", "z"], "t", samples=1, seed=derive_seed(2, i))[0] for i in range(600))
+    picks = Counter(select_comment(Scored(), ["x", "y", "z"], ASK, samples=1, seed=derive_seed(2, i))[0] for i in range(600))
     assert all(_inside_binomial(picks[i], 600, 1 / 3) for i in range(3))
 
 

@@ -19,7 +19,7 @@ def oqa_item(i, question, group, gold, pred, options=("Yes", "No")):
             "pred_distribution": pred, "id": i}
 
 
-def test_scores_report_items_and_questions_and_leave_out_single_option_items():
+def test_most_likely_counts_every_item_and_reports_the_multi_option_figure_beside_it():
     task = get_task("steerable-opinionqa")
     items = [
         oqa_item(1, "q1", "POLPARTY_Democrat", [0.7, 0.3], [0.6, 0.4]),  # right
@@ -29,14 +29,14 @@ def test_scores_report_items_and_questions_and_leave_out_single_option_items():
     ]
     metrics = score_items(task, items)
     assert (metrics["n_items"], metrics["n_questions"], metrics["single_option_items"]) == (4, 3, 1)
-    assert metrics["most_likely_correct"] == pytest.approx(2 / 3)
-    assert metrics["most_likely_correct_n"] == {"items": 3, "questions": 2}
+    assert metrics["most_likely_correct"] == pytest.approx(3 / 4)  # the reference counts every item
+    assert metrics["most_likely_correct_n"] == {"items": 4, "questions": 3}
+    assert metrics["most_likely_correct_multi"] == pytest.approx(2 / 3)
+    assert metrics["most_likely_correct_multi_n"] == {"items": 3, "questions": 2}
     assert metrics["jsd_n"] == {"items": 4, "questions": 3}
-    assert metrics["most_likely_correct_includes_single_option"] is False
-    included = score_items(task, items, include_single_option=True)
-    assert included["most_likely_correct"] == pytest.approx(3 / 4)
+    assert "most_likely_correct_multi" not in score_items(task, items[:3])  # no single-option item: one figure
     assert metrics["categories"]["POLPARTY"] == {"n": 2, "questions": 1, "most_likely_correct": 0.5}
-    assert metrics["categories"]["RELIG"]["n"] == 1 and metrics["groups"]["RELIG_Muslim"]["most_likely_correct"] == 1.0
+    assert metrics["categories"]["RELIG"]["n"] == 2 and metrics["groups"]["RELIG_Muslim"]["most_likely_correct"] == 1.0
 
 
 def test_steerable_vk_scoring_uses_the_reference_parser_by_default():
