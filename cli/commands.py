@@ -309,12 +309,6 @@ def default_runs_dir() -> Path:
     return earlier if (earlier / "checkpoints.sqlite").exists() else data
 
 
-def _run_name(method, ctx) -> str:
-    from ethos.evaluation.runner import run_name
-
-    return run_name(method, ctx)
-
-
 def eval_command(args) -> int:
     from ethos.evaluation.tasks import get_task, load_task, sample_items, task_file
     from ethos.graph.records import finite, load_prices
@@ -366,12 +360,12 @@ def _ray_pool(args, context, runs_dir: Path):
 
 
 def _evaluate_task(args, task, runs, loaded, data: Path, out: Path | None, runs_dir: Path, prices, pool) -> list[dict]:
-    from ethos.evaluation.runner import evaluate
+    from ethos.evaluation.runner import evaluate, run_name
 
     task_out = (out / task.name if len(args.task) > 1 else out) if out else runs_dir / "eval" / task.name
     rows = []
     for method, ctx in runs:
-        out_dir = task_out / _run_name(method, ctx)
+        out_dir = task_out / run_name(method, ctx)
         rows.append(evaluate(
             task, method, loaded, ctx, data=data, out_dir=out_dir,
             max_concurrency=args.max_concurrency or 1, nli_model=args.nli_model, progress=not (args.no_progress or args.quiet),
