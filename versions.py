@@ -7,7 +7,7 @@ from functools import cache
 from pathlib import Path
 
 # Every prompt the method and the baselines send is written in these modules.
-PROMPT_MODULES = ("agents/prompts.py", "personas/prompts.py", "personas/format.py", "agents/baseline_prompts.py")
+PROMPT_MODULES = ("agents/prompts.py", "personas/prompts.py", "personas/format.py", "agents/baseline_prompts.py", "agents/reference.py")
 
 
 @cache
