@@ -115,6 +115,24 @@ def test_openai_backend_on_a_real_server(llama_url, capsys, mode):
     assert 0 < by_role["persona_agent"]["output_tokens"] <= len(out["comments"]) * 24
 
 
+def test_raw_prompts_go_to_the_completions_endpoint_with_their_logprobs(llama_url, capsys):
+    # The reference protocol's prompts are completion prompts: on an endpoint, /v1/completions.
+    argv = ["--model", "openai:smollm2", "--base-url", llama_url, "--no-cache", "--personas", "library", *SMALL, "--protocol", "reference"]
+    from ethos.agents.models import load_backend
+
+    backend = load_backend("openai:smollm2", llama_url)
+    paris = backend.option_distribution("The capital of France is", ["Paris", "London"], role="main_model")
+    assert backend.is_raw("x") and paris.source == "logprobs" and paris.probs[0] > 0.9
+    out = run_json(capsys, *argv, "--mode", "distributional", "--attribute", "Japan", *QUESTION)
+    # llama-cpp-python's server sends no logprobs when the first token ends the reply (this model
+    # often ends a raw "Answer:" at once): those answers are sampled, and counted as such.
+    sources = [r["source"] for r in out["result"]["per_persona"]]
+    assert len(sources) == 3 and out["fallbacks"]["sampled_distributions"] + out["fallbacks"]["uniform_distributions"] == 3 - sources.count("logprobs")
+    assert sum(out["result"]["distribution"]) == pytest.approx(1)
+    out = run_json(capsys, *argv, "--mode", "steerable", "--target", "Right to know", *QUESTION)
+    assert out["result"]["selection"]["source"] in ("generated", "random_fallback") and isinstance(out["result"]["answer"], str)
+
+
 def test_the_openai_backend_streams_from_a_real_server(llama_url):
     from ethos.agents.models import load_backend
 

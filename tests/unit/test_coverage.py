@@ -62,3 +62,14 @@ def test_embedding_proxy_rewards_responses_that_state_the_values():
     partial = "Telling the truth respects the patient's right to know. I like trains."
     assert scorer.coverage(explanations, covering) == pytest.approx(1.0, abs=1e-4)
     assert scorer.coverage(explanations, partial) < scorer.coverage(explanations, covering)
+
+
+def test_nli_runs_on_the_gpu_when_there_is_one(tmp_path, monkeypatch):
+    from ethos.evaluation import coverage
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert coverage.best_device() == "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert coverage.best_device() in ("cpu", "mps")
+    scorer = NLIScorer(tiny_nli(tmp_path / "nli"), device="cpu")  # on a machine with a GPU, "cuda" puts model and batches there
+    assert next(scorer.model.parameters()).device.type == "cpu" and scorer.coverage(["a b."], "a b.") > 0
