@@ -1,6 +1,6 @@
 """Each method's predictions on the fake model, for every fixture task: the reference that
 `tests/unit/test_methods_as_graph.py` compares against. Regenerated only when a method is meant to
-change (last: seeds derived per request, role and persona; seeded tie-breaking).
+change (last: the reference protocol added; its entries end in "reference").
 
     cd tests && python method_snapshot.py > fixtures/method_predictions.json
 """
@@ -27,13 +27,14 @@ def _rounded(value):
 def snapshot() -> dict:
     register_backend("fake-nolp", fake_backend("fake-nolp", logprobs=False))
     out = {}
-    for spec in SPECS:
-        ctx = replace(Context(generator_model=spec, agent_model=spec, moderator_model=spec), samples=4)
+    for spec, protocol in ((spec, protocol) for protocol in ("ethos", "reference") for spec in SPECS):
+        ctx = replace(Context(generator_model=spec, agent_model=spec, moderator_model=spec, protocol=protocol), samples=4)
         for task in TASKS.values():
             for method in METHODS:
                 for item, request in load_task(task, task_file(task, FIXTURES))[:3]:
                     p = predict(method, task, request, ctx)
-                    out[f"{spec} {task.name} {method} {item['id']}"] = {
+                    key = f"{spec} {task.name} {method} {item['id']}" + (" reference" if protocol == "reference" else "")
+                    out[key] = {
                         "output": p.output, "distribution": _rounded(p.distribution),
                         "fallbacks": {k: v for k, v in sorted(p.fallbacks.items()) if v},
                     }
