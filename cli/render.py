@@ -36,6 +36,11 @@ def _configure_output(args) -> None:
         logger.propagate = False
 
 
+def _quote(text: str, limit: int = 60) -> str:
+    """A short model reply on one line: cut to `limit` characters, control characters escaped."""
+    return json.dumps(text if len(text) <= limit else text[:limit] + "...", ensure_ascii=False)
+
+
 def _wrap(text: str, indent: str = "    ") -> str:
     paragraphs = [p for p in text.strip().split("\n") if p.strip()]
     return "\n".join(textwrap.fill(p, width=100, initial_indent=indent, subsequent_indent=indent) for p in paragraphs)
@@ -68,17 +73,18 @@ def _print_result(state: dict) -> None:
     print()
     if result.get("answered_by"):  # a baseline whose main model answered on its own (graph/methods.py)
         print(f"The main model's answer ({state.get('method')}):")
-        if "response" in result:
-            print(_wrap(result["response"]))
-        else:
+        if "distribution" in result:
             _print_distribution(state["options"], result["distribution"]["probs"], result["distribution"]["source"])
+        else:  # free text, or a generated answer (the reference protocol)
+            print(_wrap(result.get("response") or result.get("answer") or ""))
     elif mode == "overton":
         print("Overton response:")
         print(_wrap(result["response"]))
     elif mode == "steerable":
         selection = result["selection"]
         print(f"Steerable: target {result['target']!r}")
-        print(f"  selected comment {result['selected'] + 1} ({result['selected_persona']}), p = {max(selection['probs']):.2f} [{selection['source']}]")
+        how = f"p = {max(selection['probs']):.2f}" if "probs" in selection else f"reply {_quote(selection['reply'])}"
+        print(f"  selected comment {result['selected'] + 1} ({result['selected_persona']}), {how} [{selection['source']}]")
         if "distribution" in result:
             _print_distribution(state["options"], result["distribution"]["probs"], result["distribution"]["source"])
         else:

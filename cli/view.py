@@ -117,6 +117,8 @@ def _result_section(result: dict, options: list[str]) -> list[str]:
         probs = selection.get("probs") or []
         if probs:
             body.append(bars([f"comment {i + 1}" for i in range(len(probs))], {"P(selected)": probs}, top=1.0))
+        elif "reply" in selection:  # a generated selection (the reference protocol)
+            body.append(f"<p class='meta'>The moderator replied {_e(selection['reply'])!s} [{_e(selection.get('source'))}].</p>")
         if "distribution" in result:
             body.append(bars(labels, {"answer": result["distribution"].get("probs") or []}, top=1.0))
         elif result.get("answer"):
