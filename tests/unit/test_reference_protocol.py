@@ -263,3 +263,14 @@ def test_the_prompts_document_is_made_from_the_code():
     document = Path(__file__).resolve().parents[2] / "docs" / "prompts.md"
     assert document.read_text() == catalogue(), "a prompt changed: run `python -m ethos.agents.catalogue > docs/prompts.md`"
     assert "Which of the following comments best reflect the people of Muslim in terms of religion?" in document.read_text()
+
+
+def test_ethos_run_shows_a_generated_selection_and_answer(fake, capsys):
+    backend = fake(replies={"steerable_select": lambda prompt: "Comment 2\x1b[0m"})
+    argv = ["run", "--model", backend.spec, "--protocol", "reference", "--mode", "steerable", "--target", "Right to know", "--n-personas", "2",
+            "Should she be told?", "--option", "Yes", "--option", "No"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert 'selected comment 2' in out and '"Comment 2\\u001b[0m" [generated]' in out and "\x1b" not in out
+    assert main(["run", "--model", backend.spec, "--protocol", "reference", "--method", "moe", *argv[5:]]) == 0
+    assert "The main model's answer (moe):" in capsys.readouterr().out
