@@ -11,7 +11,7 @@ ModPlural and EthosAgents share the moderators; they differ only in who writes t
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from functools import cache
 
 from ethos.errors import EthosError, RunFailure
@@ -59,8 +59,10 @@ def run_graph(request: dict, ctx: Context, server: str | None = None) -> dict:
         return graph.invoke(request, context=ctx)
     import httpx
 
-    try:
-        return remote_graph(server).invoke(request, context=asdict(ctx))
+    from ethos.graph.served import client_context
+
+    try:  # only the method's settings: the server's operator chooses its models and endpoints (graph/served.py)
+        return remote_graph(server).invoke(request, context=client_context(ctx))
     except httpx.TransportError as exc:
         raise RunFailure(f"cannot reach the LangGraph server at {server} ({exc.__class__.__name__})") from exc
 

@@ -66,7 +66,10 @@ def _agent_turn(task: PersonaTask) -> Iterator[list[dict]]:
 
 
 def _context(runtime: Runtime[Context]) -> Context:
-    return runtime.context or Context()
+    ctx = runtime.context
+    if ctx is None:
+        return Context()
+    return ctx if isinstance(ctx, Context) else ctx.context()  # a served graph's client settings (served.py)
 
 
 def _method(runtime: Runtime[Context]) -> Method:
@@ -248,8 +251,9 @@ def _moderator_node(mode: str):
     return moderate
 
 
-def build_graph():
-    builder = StateGraph(PersonaGraphState, context_schema=Context, input_schema=PersonaRequest)
+def build_graph(context_schema: type = Context):
+    """The graph's wiring; `context_schema` is what a run's context is read as (served.py narrows it)."""
+    builder = StateGraph(PersonaGraphState, context_schema=context_schema, input_schema=PersonaRequest)
     voices = {"seed_personas": seed_personas, "seed_communities": seed_communities, "route_expert": route_to_expert}
     agents = {"persona_agent": persona_agent, "community_agent": community_agent}
     for name, node in {**voices, **agents, "answer": answer}.items():

@@ -65,7 +65,7 @@ def langgraph_dev(workdir: Path, env: dict, jobs: int = 4):
     """`langgraph dev` serving this repository's graph, with no outside connection."""
     port = free_port()
     (workdir / "langgraph.json").write_text(
-        '{"dependencies": ["%s"], "graphs": {"ethos": "%s/graph/builder.py:graph"}}' % (ROOT, ROOT)
+        '{"dependencies": ["%s"], "graphs": {"ethos": "%s/graph/served.py:graph"}}' % (ROOT, ROOT)
     )
     command = [str(Path(sys.executable).parent / "langgraph"), "dev", "--no-browser", "--no-reload", "--host", "127.0.0.1",
                "--port", str(port), "--n-jobs-per-worker", str(jobs)]

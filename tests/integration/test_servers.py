@@ -7,6 +7,8 @@ import pytest
 from langgraph_sdk import get_sync_client
 
 from ethos.cli import main
+from ethos.graph.context import Context
+from ethos.graph.served import CLIENT_SETTINGS, ServedContext, client_context
 from openai_stub import StubOpenAI
 from servers import langgraph_dev, llama_server
 from tests_paths import FIXTURES
@@ -45,6 +47,32 @@ def test_langgraph_dev_serves_every_mode(graph_server):
                                        "on_completion": "keep"} for i in range(3)])
     results = [client.runs.join(run["thread_id"], run["run_id"]) for run in batch]
     assert all(len(r["result"]["per_persona"]) == 2 for r in results)
+
+
+def test_a_client_cannot_point_the_server_at_a_host_a_model_or_a_file(graph_server, tmp_path):
+    client = get_sync_client(url=graph_server)
+    request = {"situation": "A family asks a doctor to withhold a diagnosis.", "mode": "overton"}
+    secret = tmp_path / "secret.toml"
+    secret.write_text('[[persona]]\nname = "Leaked"\ncore_value = "x"\nframework = "x"\nright_or_duty = "x"\nemotion = "x"\nstakeholder = "x"\n')
+    with StubOpenAI() as stub:
+        hostile = {"base_url": stub.url, "generator_model": "openai:x", "agent_model": "openai:x", "moderator_model": f"gguf:{secret}",
+                   "persona_files": [str(secret)], "timeout": 1e9, "n_personas": 2}
+        state = client.runs.wait(None, "ethos", input=request, context=hostile)
+        # LangGraph's server passes on only the keys of the served schema (graph/served.py): the method's settings
+        assert len(state["comments"]) == 2 and all(p["name"] != "Leaked" for p in state["personas"])
+        assert stub.requests == []  # nothing reached the client's host, with or without the server's key
+    schema = client.assistants.get_schemas(client.assistants.search(graph_id="ethos")[0]["assistant_id"])["context_schema"]
+    assert set(schema["properties"]) == set(CLIENT_SETTINGS) and "base_url" not in schema["properties"]
+    for bad, field in (({"persona_tokens": 10**6}, "persona_tokens"), ({"n_personas": "many"}, "n_personas")):
+        with pytest.raises(Exception, match=field):  # the error names the field and the rule
+            client.runs.wait(None, "ethos", input=request, context=bad, raise_error=True)
+
+
+def test_a_served_context_refuses_what_only_the_operator_sets():
+    with pytest.raises(ValueError, match="base_url"):
+        ServedContext(base_url="http://127.0.0.1:9/v1")
+    assert ServedContext(n_personas=3).context().n_personas == 3
+    assert set(client_context(Context(base_url="http://user:key@127.0.0.1:9/v1"))) == set(CLIENT_SETTINGS)  # eval --server sends no endpoint
 
 
 def test_comments_stream_token_by_token_through_the_server(graph_server):

@@ -1,0 +1,59 @@
+"""The graph a LangGraph server serves (`langgraph.json`): clients choose the method's settings only.
+
+A client of a served graph is outside text. Its `context` may set the settings in
+`CLIENT_SETTINGS`, within `CLIENT_LIMITS`; everything that reaches the host (models, endpoints and
+their keys, persona files, decoding, timeouts) comes from the operator: the server's environment
+(`ETHOS_MODEL`, `ETHOS_BASE_URL`, `OPENAI_API_KEY`), as in `Context`'s defaults. A context key
+that is not a client setting is refused with its name, so `context={"base_url": ...}` can never
+send the server's key to a host the client picked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any, get_type_hints
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from ethos.graph.builder import build_graph
+from ethos.graph.context import Context
+
+CLIENT_SETTINGS = (
+    "method", "protocol", "personas", "agent_variant", "n_personas", "persona_attempts", "persona_followup", "persona_repeat_penalty",
+    "persona_tokens", "comment_tokens", "moderator_tokens", "persona_temperature", "comment_temperature", "moderator_temperature",
+    "samples", "seed", "ablations",
+)
+# Tighter bounds than a local run's: one client's request must not hold the server for hours.
+CLIENT_LIMITS = {"persona_tokens": 4096, "comment_tokens": 2048, "moderator_tokens": 2048, "persona_attempts": 10, "samples": 100}
+
+
+def _client_fields() -> dict[str, Any]:
+    hints, out = get_type_hints(Context), {}
+    for f in fields(Context):
+        if f.name not in CLIENT_SETTINGS:
+            continue
+        m = f.metadata
+        bounds = {}
+        if m["low"] is not None:
+            bounds = {"ge": m["low"], "le": min(m["high"], CLIENT_LIMITS.get(f.name, m["high"]))}
+        default = f.default_factory() if callable(f.default_factory) else f.default
+        out[f.name] = (hints[f.name], Field(default, description=m["help"], **bounds))
+    return out
+
+
+class _Base(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # an unknown key, or one only the operator may set, is refused by name
+
+    def context(self) -> Context:
+        """The run's full settings: the client's, and the operator's for everything else."""
+        return Context(**self.model_dump())
+
+
+ServedContext = create_model("ServedContext", __base__=_Base, **_client_fields())
+
+graph = build_graph(ServedContext).compile(name="ethos")
+
+
+def client_context(ctx: Context) -> dict:
+    """What `ethos eval --server` may send: the client settings of `ctx`, never an endpoint or a key."""
+    return {name: getattr(ctx, name) for name in CLIENT_SETTINGS}
