@@ -1,4 +1,5 @@
 """Secrets never reach a file or a terminal: every text EthosAgents writes or prints passes `redact`.
+Outside text never drives a terminal: what is printed passes `neutral`.
 
 Redacted by value (environment variables whose names say they hold a secret) and by pattern
 (URL user-info and query values, bearer tokens, key-shaped strings such as `sk-…` and `hf_…`),
@@ -16,7 +17,8 @@ from ethos.errors import EthosError
 MASK = "[redacted]"
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|AUTH|CREDENTIAL", re.IGNORECASE)
 _PATTERNS = [
-    (re.compile(r"(?<=://)[^/\s@\"'<>]+@"), MASK + "@"),  # scheme://user:pass@host
+    # scheme://user:pass@host, to the last "@" of the URL: a password may hold "/", "?" or "#"
+    (re.compile(r"(?<=://)[^\s\"'<>]*@"), MASK + "@"),
     (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=\-]{8,}"), r"\1" + MASK),
     (re.compile(r"\b(?:sk|rk|pk)-[A-Za-z0-9_\-]{8,}"), MASK),  # OpenAI-style keys
     (re.compile(r"\bhf_[A-Za-z0-9]{8,}"), MASK),  # Hugging Face tokens
@@ -40,6 +42,17 @@ def redact(text: str) -> str:
     return _URL_QUERY.sub(_mask_query, text)
 
 
+# C0 controls but tab and newline, DEL, C1 controls (ESC, CSI, OSC start here), and the bidi
+# overrides that reorder what a reader sees.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def neutral(text: str) -> str:
+    """`text` with every control and escape sequence shown as a visible escape (`\\u001b`), so that
+    model replies, data files and endpoint messages cannot retitle, clear or write to a terminal."""
+    return _CONTROL.sub(lambda m: f"\\u{ord(m[0]):04x}", text)  # the escape JSON uses: `--json` output stays valid
+
+
 def split_endpoint(url: str) -> tuple[str, dict[str, str]]:
     """An endpoint URL as (base URL, query parameters): the client appends its path to the base
     and sends the query with every request (a query left in the base would end up before the path)."""
@@ -61,3 +74,24 @@ def public_endpoint(url: str) -> str:
     if parts.port:
         netloc += f":{parts.port}"
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+class NeutralStream:
+    """A text stream that writes what it is given through `neutral`: installed on stdout and stderr
+    by the CLI, so no outside text printed anywhere can drive the terminal. Progress bars and live
+    views, whose own escape sequences are meant, write to the stream underneath (`raw`)."""
+
+    def __init__(self, inner):
+        self.raw = inner
+
+    def write(self, text: str) -> int:
+        self.raw.write(neutral(text))
+        return len(text)
+
+    def __getattr__(self, name):
+        return getattr(self.raw, name)
+
+
+def raw(stream):
+    """The stream under a NeutralStream (for output whose escape sequences are this program's own)."""
+    return stream.raw if isinstance(stream, NeutralStream) else stream

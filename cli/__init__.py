@@ -20,7 +20,10 @@ def main(argv: list[str] | None = None) -> int:
     """Exit status: 0 done; 1 a runtime failure (an endpoint, a model, failed eval items); 2 a usage
     or input error (a flag, a file, an item); 130 interrupted. `--debug` or ETHOS_DEBUG=1 also
     prints the traceback."""
-    from ethos.redaction import redact
+    from ethos.redaction import NeutralStream, redact
+
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = NeutralStream(sys.stdout), NeutralStream(sys.stderr)  # outside text never drives the terminal
 
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv or os.environ.get("ETHOS_DEBUG", "") not in ("", "0")
@@ -36,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 2
     except EthosError as exc:
         _debug_traceback(debug)
-        print(f"ethos: error: {redact(str(exc))}", file=sys.stderr)
+        print(f"ethos: error: {_bounded(redact(str(exc)))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("ethos: interrupted; finished work is saved (rerun the same command to continue)", file=sys.stderr)
@@ -55,8 +58,14 @@ def main(argv: list[str] | None = None) -> int:
               f"(a bug in EthosAgents: rerun with --debug and report the traceback)", file=sys.stderr)
         return 1
     finally:
+        sys.stdout, sys.stderr = streams
         if "ethos.telemetry" in sys.modules:
             sys.modules["ethos.telemetry"].flush()  # spans of a failed run are sent too
+
+
+def _bounded(message: str, limit: int = 2000) -> str:
+    """An error line of a sensible length: an endpoint's 5 MB error body is not a message."""
+    return message if len(message) <= limit else message[:limit] + f"... ({len(message) - limit} more characters)"
 
 
 def _debug_traceback(debug: bool) -> None:

@@ -3,9 +3,13 @@ decoded (LangGraph's `messages` stream mode). Finished comments are printed abov
 
 from __future__ import annotations
 
+import sys
+
 from rich.console import Console, Group
 from rich.live import Live
 from rich.text import Text
+
+from ethos.redaction import raw
 
 # Calls that only read option probabilities have nothing to show.
 _SILENT = {"persona_agent_choice", "community_agent_choice"}
@@ -16,7 +20,7 @@ class LiveView:
         self.total = total  # persona agents expected (the set may grow in hybrid runs)
         self.width = width
         self.rows: dict[tuple, dict] = {}  # (role, persona index) -> {"title", "text", "pieces"}
-        self.live = Live(console=console or Console(), refresh_per_second=8, transient=True, redirect_stdout=True, redirect_stderr=True)
+        self.live = Live(console=console or Console(file=raw(sys.stdout)), refresh_per_second=8, transient=True, redirect_stdout=True, redirect_stderr=True)
 
     def __enter__(self) -> "LiveView":
         self.live.__enter__()

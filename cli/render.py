@@ -8,6 +8,8 @@ import os
 import sys
 import textwrap
 
+from ethos.redaction import raw
+
 _QUIET = False
 
 
@@ -172,7 +174,7 @@ def _print_table(header: list[str], rows: list[list[str]], plain: list[str], rig
         table.add_column(name, justify="right" if i in right else "left", style="bold" if i == 0 else None, no_wrap=True, overflow="ellipsis")
     for row in rows:
         table.add_row(*(Text(cell, style="red" if cell in ("failed", "interrupted") else "") for cell in row))  # Text: "[0.1, 0.2]" is no markup
-    Console().print(table)
+    Console(file=raw(sys.stdout)).print(table)  # rich strips control codes from the cells itself
 
 
 def _print_metrics(rows: list[dict]) -> None:

@@ -28,7 +28,7 @@ from ethos.graph.context import Context
 from ethos.evaluation.store import ResultStore
 from ethos.graph.records import RunRecord, finite, read_json_object, write_json
 from ethos.graph.tracing import tracing_to
-from ethos.redaction import redact
+from ethos.redaction import raw, redact
 from ethos.versions import file_sha256, package_version, prompts_version
 
 
@@ -181,7 +181,7 @@ def _run_items(loaded: list[tuple[dict, dict]], items: _Items, *, max_concurrenc
     done = items.store.succeeded()
     todo = [(item, request) for item, request in loaded if str(item["id"]) not in done]
     bar = tqdm(total=len(loaded), initial=len(loaded) - len(todo), desc=f"{items.task.name} {items.method}", unit="item",
-               file=sys.stderr, disable=not progress)
+               file=raw(sys.stderr), disable=not progress)  # the bar's own escapes are meant
     try:
         if ray_pool is not None:
             ray_pool.run(todo, items, bar)

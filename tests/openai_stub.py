@@ -19,12 +19,16 @@ class StubOpenAI:
     }
 
     def __init__(self, *, logprobs: bool = True, delay: float = 0.0, fail_first: int = 0, malformed_first: int = 0,
-                 malformed: str = "empty_choices"):
+                 malformed: str = "empty_choices", hostile: str | None = None, text: str | None = None):
         self.logprobs = logprobs
         self.delay = delay
         self.fail_first = fail_first  # answer 503 this many times first (retry tests)
         self.malformed_first = malformed_first  # answer 200 with a malformed body this many times first
         self.malformed = malformed
+        # hostile replies: "drip" (a byte every 0.2 s), "endless" (chunks that never end), "huge" (a
+        # 20 MB body), "redirect" (307 to another origin), "error_body" (a 500 with a 5 MB body)
+        self.hostile = hostile
+        self.text = text  # the reply text instead of the stub's own
         self.requests: list[dict] = []
         self._lock = threading.Lock()
         stub = self
@@ -43,11 +47,48 @@ class StubOpenAI:
                     stub.malformed_first -= int(malformed)
                 if stub.delay:
                     time.sleep(stub.delay)
+                if stub.hostile:
+                    return self._hostile(stub.hostile, body)
                 if failing:
                     return self._send(503, {"error": {"message": "busy", "type": "server_error"}})
                 if malformed:
                     return self._send(200, raw=stub.MALFORMED[stub.malformed])
                 self._send(200, stub.completion(body))
+
+            def _hostile(self, kind, body):
+                try:
+                    if kind == "redirect":
+                        self.send_response(307)
+                        self.send_header("Location", "http://127.0.0.2:9/v1/chat/completions")
+                        self.send_header("Content-Length", "0")
+                        return self.end_headers()
+                    if kind == "error_body":
+                        return self._send(500, raw=b'{"error": {"message": "' + b"x" * (5 * 2**20) + b'"}}')
+                    data = json.dumps(stub.completion(body)).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    if kind == "huge":
+                        self.send_header("Content-Length", str(20 * 2**20))
+                        self.end_headers()
+                        for _ in range(20 * 16):
+                            self.wfile.write(b" " * 65536)
+                        return
+                    if kind == "drip":
+                        self.send_header("Content-Length", str(len(data)))
+                        self.end_headers()
+                        for byte in data:
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                            time.sleep(0.2)
+                        return
+                    self.send_header("Transfer-Encoding", "chunked")  # endless
+                    self.end_headers()
+                    while True:
+                        self.wfile.write(b"1\r\n \r\n")
+                        self.wfile.flush()
+                        time.sleep(0.05)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
 
             def _send(self, status, payload=None, raw: bytes | None = None):
                 data = raw if raw is not None else json.dumps(payload).encode()
@@ -77,7 +118,7 @@ class StubOpenAI:
         if "ethical perspectives" in prompt:
             text = "#Stub Nurse: dignity; care ethics; duty to advocate; compassion; nurse\n#Stub Lawyer: law; legal positivism; duty to comply; caution; lawyer"
         else:
-            text = "B. A stub comment that weighs duties and rights carefully."
+            text = self.text or "B. A stub comment that weighs duties and rights carefully."
         choice = {"index": 0, "message": {"role": "assistant", "content": text[: 4 * body.get("max_tokens", 200)]}, "finish_reason": "stop"}
         if body.get("logprobs") and self.logprobs:
             top = [{"token": "B", "logprob": math.log(0.6)}, {"token": " B", "logprob": math.log(0.1)},
