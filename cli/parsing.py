@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ethos.errors import EthosError
 from ethos.graph.context import ABLATIONS, INT_MAX, SEED_MAX
+from ethos.inputs import read_text
 
 EXAMPLE = "A family asks a doctor to withhold a terminal diagnosis from their mother."
 
@@ -246,7 +247,7 @@ def _with_config(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
 
     path = Path(paths[-1])
     try:
-        settings = tomllib.loads(path.read_text(encoding="utf-8"))
+        settings = tomllib.loads(read_text(path))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise EthosError(f"--config {path}: cannot read it ({exc.__class__.__name__}: {exc})") from None
     evaluate = next(a for a in parser._subparsers._group_actions[0].choices.values() if a.prog.endswith(" eval"))

@@ -75,8 +75,8 @@ def _check_distribution(item: dict, name: str, where: str) -> None:
     values = item.get(name)
     if not _is_number_list(values) or len(values) != len(item.get("options") or []):
         raise EthosError(f"{where}: field '{name}' must be a list of finite numbers, one per option")
-    if any(v < 0 for v in values) or sum(values) <= 0:
-        raise EthosError(f"{where}: field '{name}' must be non-negative with a positive sum")
+    if any(v < 0 for v in values) or not 0 < sum(values) < math.inf:
+        raise EthosError(f"{where}: field '{name}' must be non-negative with a positive, finite sum")
 
 
 def check_item(task: Task, item: dict, where: str, *, prediction: bool = False) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ethos.personas.targets import AMBIGUITY_LEVELS, group_of
 from ethos.errors import EthosError
+from ethos.inputs import read_text
 
 STEERABLE_VK_OPTIONS = ["supports the action", "opposes the action", "either, it depends"]
 _OPTIONS_TAIL = re.compile(r"\n\s*(?:Options:|A\.\s).*\Z", re.DOTALL)
@@ -20,7 +21,7 @@ _OPTIONS_TAIL = re.compile(r"\n\s*(?:Options:|A\.\s).*\Z", re.DOTALL)
 def load_items(path: str | Path) -> list[dict]:
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_text(path))
     except FileNotFoundError:
         raise EthosError(f"item file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:

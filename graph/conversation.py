@@ -21,7 +21,7 @@ def _exchange_lines(exchange: dict, prefix: str, last: bool, full: bool) -> list
         lines += _wrapped(prefix + stem, f"{'ask' if kind == 'human' else kind}: ", _clip(text, full), full)
     reply = exchange["reply"]
     if exchange.get("top_logprobs"):
-        top = ", ".join(f"{t['token'].strip() or repr(t['token'])} {math.exp(t['logprob']):.2f}" for t in exchange["top_logprobs"][:5])
+        top = ", ".join(f"{str(t.get('token', '')).strip() or repr(t.get('token'))} {_probability(t.get('logprob')):.2f}" for t in exchange["top_logprobs"][:5])
         reply = f"{reply!r} (next-token top: {top})"
     lines += _wrapped(prefix + stem, "reply: ", _clip(reply, full), full)
     return lines
@@ -31,6 +31,14 @@ def _wrapped(prefix: str, label: str, text: str, full: bool) -> list[str]:
     if not full:
         return [prefix + label + text]
     return textwrap.wrap(text, width=110, initial_indent=prefix + label, subsequent_indent=prefix + " " * len(label)) or [prefix + label]
+
+
+def _probability(logprob) -> float:
+    """A recorded logprob as a probability; an endpoint's nonsense (1000, NaN, text) shows as nan."""
+    try:
+        return math.exp(min(float(logprob), 0.0)) if math.isfinite(float(logprob)) else float("nan")
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 def node_lines(title: str, exchanges: list[dict], *, last: bool, full: bool = False) -> list[str]:

@@ -17,8 +17,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from ethos.errors import EthosError
+from ethos.inputs import read_text
 from ethos.redaction import redact
-
 
 
 def finite(data):
@@ -80,7 +80,7 @@ def _price_ok(value) -> bool:
 def load_prices(path: Path) -> dict:
     """A price table: {"MODEL": {"input": USD per million tokens, "output": USD per million tokens}}."""
     try:
-        prices = json.loads(path.read_text(encoding="utf-8"))
+        prices = json.loads(read_text(path))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise EthosError(f"cannot read the price table {path}: {exc}") from exc
     if not isinstance(prices, dict):
@@ -122,7 +122,7 @@ class RunRecord:
 def read_json_object(path: Path, what: str, fix: str = "") -> dict:
     """A JSON object from `path`, or one line naming the file, what it should be, and the way out."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_text(path))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise EthosError(f"{path}: not a readable {what} ({exc.__class__.__name__}){fix}") from None
     if not isinstance(data, dict):

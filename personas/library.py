@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from ethos.errors import EthosError
+from ethos.inputs import read_text
 from ethos.personas.schema import Persona, normalise
 from ethos.plugins import PERSONAS, load_group
 
@@ -42,7 +43,7 @@ def _label(i: int, entry) -> str:
 def load_persona_file(path: Path, source: str = "library") -> list[Persona]:
     """Read `[[persona]]` tables from a TOML file; a bad entry names the file, the entry and the field."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_text(path))
     except OSError as exc:
         raise EthosError(f"cannot read persona file {path}: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -35,7 +36,7 @@ class Persona(BaseModel):
     age_group: str | None = None
     care_role: str | None = None
     groups: tuple[str, ...] = ()
-    weight: float | None = Field(default=None, gt=0)
+    weight: float | None = Field(default=None, gt=0, allow_inf_nan=False, le=1e6)
     # Where a persona came from is always visible: "constrained" or "parsed" (generated, see
     # generation.py), "library", or "target" (added to hold a steering target).
     source: str = "parsed"
@@ -67,4 +68,7 @@ class Persona(BaseModel):
 
 
 def normalise(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+    """Letters and digits of any script, case folded; a name of punctuation only is its own key."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    words = re.sub(r"[\W_]+", " ", text).strip()
+    return words or text.strip()

@@ -94,9 +94,11 @@ def distribution_from_top_logprobs(top: Sequence[dict], labels: Sequence[str]) -
     """Sum the probability of every candidate token that names a label, renormalised over the labels."""
     mass = dict.fromkeys(labels, 0.0)
     for entry in top:
-        label = _token_label(entry["token"])
-        if label in mass:
-            mass[label] += math.exp(entry["logprob"])
+        label = _token_label(str(entry.get("token", "")))
+        logprob = entry.get("logprob")
+        # an endpoint's logprob that is no log-probability (NaN, above 0, text) counts as absent
+        if label in mass and isinstance(logprob, (int, float)) and math.isfinite(logprob) and logprob <= 1e-6:
+            mass[label] += math.exp(logprob)
     total = sum(mass.values())
     if total <= 0:
         return None

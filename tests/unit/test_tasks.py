@@ -45,7 +45,7 @@ GOOD = {"question": "Question: q?\nOptions: A. x B. y\nAnswer:", "options": ["x"
     ("change", "message"),
     [
         ({"gold_distribution": [1.0]}, "field 'gold_distribution' must be a list of finite numbers, one per option"),
-        ({"gold_distribution": [0, 0]}, "positive sum"),
+        ({"gold_distribution": [0, 0]}, "positive, finite sum"),
         ({"options": []}, "field 'options' must be a non-empty list"),
         ({"question": None}, "missing field 'question'"),
         ({"id": 1.5}, "field 'id' must be an integer or a string"),

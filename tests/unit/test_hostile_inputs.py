@@ -1,0 +1,77 @@
+"""Outside values checked at the edge: persona weights, gold values, logprobs, names in any script,
+input files without end, and output that shows escape sequences instead of obeying them."""
+
+import json
+import math
+import re
+
+import pytest
+from pydantic import ValidationError
+
+from ethos.agents.models.base import distribution_from_top_logprobs
+from ethos.cli import main
+from ethos.errors import EthosError
+from ethos.evaluation.tasks import check_item, get_task
+from ethos.graph.conversation import node_lines
+from ethos.inputs import read_text
+from ethos.personas.generation import is_duplicate
+from ethos.personas.schema import Persona
+from ethos.redaction import neutral, redact
+
+SLOTS = {"core_value": "v", "framework": "f", "right_or_duty": "r", "emotion": "e", "stakeholder": "s"}
+
+
+@pytest.mark.parametrize("weight", [math.inf, math.nan, 1e300, 0, -1])
+def test_a_persona_weight_must_be_a_finite_positive_number(weight):
+    with pytest.raises(ValidationError):
+        Persona(name="P", weight=weight, **SLOTS)
+
+
+def test_gold_values_whose_sum_overflows_are_refused():
+    item = {"id": 1, "question": "q", "options": ["a", "b"], "attribute": "Japan", "gold_distribution": [1e308, 1e308]}
+    with pytest.raises(EthosError, match="gold_distribution.*finite sum"):
+        check_item(get_task("distributional-globalopinionqa"), item, "f.json: item 0")
+
+
+def test_nonsense_logprobs_count_as_absent_and_the_trace_still_prints():
+    top = [{"token": "A", "logprob": 1000.0}, {"token": "B", "logprob": float("nan")}, {"token": "A", "logprob": math.log(0.2)},
+           {"token": "B", "logprob": "x"}, {"token": "B", "logprob": math.log(0.6)}]
+    assert distribution_from_top_logprobs(top, ["A", "B"]) == pytest.approx([0.25, 0.75])
+    lines = node_lines("moderator", [{"role": "m", "model": "x", "messages": [["human", "q"]], "reply": "A", "top_logprobs": top}], last=True)
+    assert any("nan" in line for line in lines)
+
+
+def test_names_in_any_script_are_told_apart():
+    nurse, doctor = Persona(name="看護師", **SLOTS), Persona(name="医師", **{**SLOTS, "core_value": "w"})
+    bangs, questions = Persona(name="!!!", **{**SLOTS, "core_value": "x"}), Persona(name="???", **{**SLOTS, "core_value": "y"})
+    assert not is_duplicate(doctor, [nurse]) and not is_duplicate(questions, [bangs])
+    assert is_duplicate(Persona(name="the truth-teller", **{**SLOTS, "core_value": "z"}), [Persona(name="The Truth Teller", **SLOTS)])
+
+
+def test_an_input_file_without_end_is_refused_by_name(tmp_path):
+    with pytest.raises(EthosError, match="/dev/zero: larger than"):
+        read_text("/dev/zero", limit=1024)
+    assert main(["run", "--model", "fake", "--persona-file", "/dev/zero", "x"]) == 2
+
+
+@pytest.mark.parametrize("text", ["\x1b]0;title\x07", "\x1b[2J", "\x1b]52;c;ZXZpbA==\x07", "\x9b31m", "a\u202eb", "x\ry"])
+def test_escape_sequences_are_shown_not_obeyed(text):
+    shown = neutral(text)
+    assert not any(c in shown for c in "\x1b\x07\x9b\u202e\r") and "\\u" in shown
+    assert neutral("line\n\ttab") == "line\n\ttab"
+    assert json.loads(json.dumps(shown))  # stays JSON-safe
+
+
+def test_ethos_run_and_trace_show_a_models_escape_sequences(fake, capsys):
+    backend = fake(replies={"overton_moderator": lambda prompt: "fine\x1b]0;owned\x07\x1b[2J"})
+    assert main(["run", "--model", backend.spec, "--n-personas", "2", "Hide the error?"]) == 0
+    out, err = capsys.readouterr()
+    assert "\x1b" not in out + err and "\\u001b]0;owned" in out
+    run_id = re.search(r"ethos trace ([\w-]+)", out + err)[1]
+    assert main(["trace", run_id]) == 0
+    assert "\x1b" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("url", ["postgresql://user:p#a/s?s@db:5432/x", "http://u:pa/ss@127.0.0.1:8080/v1", "https://k:secret@h/v1?api-key=abc"])
+def test_passwords_with_url_characters_are_masked(url):
+    assert "p#a" not in redact(url) and "pa/ss" not in redact(url) and "secret" not in redact(url) and "abc" not in redact(url)
