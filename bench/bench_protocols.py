@@ -1,7 +1,7 @@
 """Benchmark: every method under both protocols, paired on the same items, with cluster intervals.
 
     .venv/bin/python bench/bench_protocols.py --data ../shared/vital --out /tmp/protocols [--limit 8]
-        [--tasks distributional-moralchoice,...] [--analyse-only]
+        [--tasks distributional-moralchoice,...] [--protocols reference,ethos] [--analyse-only]
 
 Runs `ethos eval --method all` under `--protocol reference` (with the ablation rows that add each of
 this project's choices to ethosagents: ethos-letters, ethos-prompts, ethos-weights) and under
@@ -63,12 +63,13 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=8)
     parser.add_argument("--tasks", default="distributional-moralchoice,distributional-globalopinionqa,steerable-opinionqa,overton-vk")
     parser.add_argument("--max-concurrency", default="4")
+    parser.add_argument("--protocols", default="reference,ethos", help="the protocols to run (all that exist are analysed)")
     parser.add_argument("--analyse-only", action="store_true", help="only read the folders an earlier run wrote")
     args = parser.parse_args()
     from ethos.cli import main as ethos
 
     tasks = args.tasks.split(",")
-    for protocol in ("reference", "ethos"):
+    for protocol in args.protocols.split(","):
         if args.analyse_only:
             break
         argv = ["eval", "--task", args.tasks, "--data", str(args.data), "--limit", str(args.limit), "--method", "all", "--protocol", protocol,
