@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import math
 import os
 import threading
 from pathlib import Path
@@ -50,7 +51,7 @@ class ResultStore:
         for line in data.splitlines():
             try:
                 record = json.loads(line)
-            except (json.JSONDecodeError, UnicodeDecodeError):
+            except (ValueError, RecursionError):  # not JSON, not UTF-8, a 5,000-digit number, deep nesting
                 record = None
             if not _readable(record):
                 self.repairs["unreadable_lines"] += 1
@@ -114,8 +115,17 @@ def _readable(record) -> bool:
     """A record the runner can use: an id and a status, and a succeeded one with its prediction."""
     if not (isinstance(record, dict) and isinstance(record.get("id"), (str, int)) and isinstance(record.get("status"), str)):
         return False
-    return record["status"] != "ok" or (all(k in record for k in ("output", "distribution", "seconds"))
-                                        and isinstance(record.get("fallbacks"), dict))
+    if record["status"] != "ok":
+        return True
+    distribution = record.get("distribution")
+    return (all(k in record for k in ("output", "distribution", "seconds")) and isinstance(record.get("fallbacks"), dict)
+            and (record["output"] is None or isinstance(record["output"], str))
+            and (distribution is None or isinstance(distribution, list) and all(_finite(p) for p in distribution))
+            and _finite(record["seconds"]))
+
+
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _acquire(path: Path):

@@ -75,3 +75,20 @@ def test_ethos_run_and_trace_show_a_models_escape_sequences(fake, capsys):
 @pytest.mark.parametrize("url", ["postgresql://user:p#a/s?s@db:5432/x", "http://u:pa/ss@127.0.0.1:8080/v1", "https://k:secret@h/v1?api-key=abc"])
 def test_passwords_with_url_characters_are_masked(url):
     assert "p#a" not in redact(url) and "pa/ss" not in redact(url) and "secret" not in redact(url) and "abc" not in redact(url)
+
+
+@pytest.mark.parametrize("line", [
+    '{"id": 1, "status": "ok", "output": null, "distribution": "abc", "seconds": 1, "fallbacks": {}}',
+    '{"id": 1, "status": "ok", "output": null, "distribution": [0.5, NaN], "seconds": 1, "fallbacks": {}}',
+    '{"id": ' + "9" * 5000 + ', "status": "ok"}',
+    "[" * 100000 + "]" * 100000,
+])
+def test_a_bad_results_line_is_skipped_counted_and_its_item_run_again(tmp_path, line):
+    from ethos.evaluation.store import ResultStore
+
+    (tmp_path / "results.jsonl").write_text(line + "\n")
+    store = ResultStore(tmp_path)
+    try:
+        assert store.succeeded() == set() and store.repairs["unreadable_lines"] == 1
+    finally:
+        store.close()
