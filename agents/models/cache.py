@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import sys
 import threading
+import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,12 +24,28 @@ from langchain_core.outputs import ChatGeneration, Generation
 _CACHED_TYPES = [ChatGeneration, Generation, AIMessage]  # all a cache entry may hold
 
 
+def _open(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, check_same_thread=False, timeout=30)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    except sqlite3.DatabaseError:
+        conn.close()
+        raise
+    return conn
+
+
 class SqliteCallCache(BaseCache):
     def __init__(self, path: Path, namespace: str):
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(path, check_same_thread=False, timeout=30)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        try:
+            self._conn = _open(path)
+        except sqlite3.DatabaseError:  # not a database (a crash, a disk error): set aside, and start afresh
+            aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
+            path.rename(aside)
+            print(f"ethos: the model-call cache {path} was not a readable database: moved to {aside.name}, starting a new one",
+                  file=sys.stderr)
+            self._conn = _open(path)
         self._lock = threading.Lock()
         self.namespace = namespace
 

@@ -92,3 +92,14 @@ def test_a_bad_results_line_is_skipped_counted_and_its_item_run_again(tmp_path, 
         assert store.succeeded() == set() and store.repairs["unreadable_lines"] == 1
     finally:
         store.close()
+
+
+def test_a_corrupt_cache_is_set_aside_and_rebuilt(tmp_path, capsys):
+    from ethos.agents.models.cache import SqliteCallCache
+
+    path = tmp_path / "cache.sqlite"
+    path.write_bytes(b"this is not a database" * 100)
+    cache = SqliteCallCache(path, "ns")
+    cache.update("p", "l", [])
+    assert cache.lookup("p", "l") == [] and len(list(tmp_path.glob("cache.sqlite.corrupt-*"))) == 1
+    assert "was not a readable database" in capsys.readouterr().err
