@@ -35,7 +35,9 @@ def open_checkpointer(spec: str | None, runs_dir: Path):
     path = Path(spec) if spec else runs_dir / "checkpoints.sqlite"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        return SqliteSaver(sqlite3.connect(path, check_same_thread=False))
+        conn = sqlite3.connect(path, check_same_thread=False)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # a file that is no database fails here, named
+        return SqliteSaver(conn)
     except (OSError, sqlite3.Error) as exc:
         raise EthosError(f"--checkpointer {path}: cannot open the SQLite file ({exc})") from None
 

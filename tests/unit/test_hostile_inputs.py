@@ -103,3 +103,10 @@ def test_a_corrupt_cache_is_set_aside_and_rebuilt(tmp_path, capsys):
     cache.update("p", "l", [])
     assert cache.lookup("p", "l") == [] and len(list(tmp_path.glob("cache.sqlite.corrupt-*"))) == 1
     assert "was not a readable database" in capsys.readouterr().err
+
+
+def test_a_corrupt_checkpoint_file_is_named(tmp_path, capsys):
+    bad = tmp_path / "checkpoints.sqlite"
+    bad.write_bytes(b"garbage" * 1000)
+    assert main(["run", "--model", "fake", "--checkpointer", str(bad), "x"]) == 2
+    assert f"--checkpointer {bad}: cannot open the SQLite file (file is not a database)" in capsys.readouterr().err
