@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import html
 from collections import defaultdict
 from pathlib import Path
 
 from ethos.errors import EthosError
 from ethos.graph.records import read_json_object
 from ethos.graph.methods import STAND_IN_NOTE
+from ethos.redaction import neutral
 from ethos.evaluation.tasks import METHODS, TASKS
 from ethos.evaluation.scoring import primary_metric
 from ethos.evaluation.tasks import get_task
@@ -106,7 +108,7 @@ def _table(task, rows: list[dict]) -> list[str]:
     for r in rows:
         cells = [_fmt(r.get(key), r.get(f"{key}_ci")) for _, key in columns]
         fallbacks = ", ".join(f"{k} {v}" for k, v in sorted((r.get("fallbacks") or {}).items()) if v) or "none"
-        out.append(f"| {method_label(r)} | {r.get('n', '–')} ({r.get('n_questions', '–')}) | " + " | ".join(cells)
+        out.append(f"| {_md(method_label(r))} | {r.get('n', '–')} ({r.get('n_questions', '–')}) | " + " | ".join(cells)
                    + f" | {r['seconds_per_item'] if r.get('seconds_per_item') is not None else '–'} | {r.get('failed', 0)} | {fallbacks} |")
     notes = []
     if any(r.get("single_option_items") for r in rows):
@@ -125,23 +127,30 @@ def method_label(row: dict) -> str:
     return row.get("method", "-") + (f" [{', '.join(ablations)}]" if ablations else "")
 
 
+def _md(text, *, links: bool = True) -> str:
+    """Text quoted in a Markdown table: no HTML, no cell breaks, no escape sequences and, for text
+    from a data file (`links=False`), no link or image (a remote image is a beacon)."""
+    text = html.escape(neutral(" ".join(str(text).split())), quote=False).replace("|", "\\|")
+    return text if links else text.replace("[", "\\[").replace("]", "\\]")
+
+
 def _groups_section(task_name: str, rows: list[dict], out_dir: Path, plt, key: str) -> list[str]:
     """Per category (the roll-up) or per exact group: a table and a plot."""
     groups = sorted({g for r in rows for g in (r.get(key) or {})})
     first = next(r[key] for r in rows if r.get(key))
     metric = next(k for k in next(iter(first.values())) if k not in ("n", "questions"))
     title = "category" if key == "categories" else "group"
-    lines = [f"Per {title} ({metric}):", "", f"| {title} | " + " | ".join(method_label(r) for r in rows) + " |", "|---|" + "---|" * len(rows)]
+    lines = [f"Per {title} ({metric}):", "", f"| {title} | " + " | ".join(_md(method_label(r)) for r in rows) + " |", "|---|" + "---|" * len(rows)]
     for g in groups:
         cells = [_fmt((r.get(key) or {}).get(g, {}).get(metric)) for r in rows]
         n = max((r.get(key) or {}).get(g, {}).get("n", 0) for r in rows)
         questions = max((r.get(key) or {}).get(g, {}).get("questions", 0) for r in rows)
-        lines.append(f"| {g} (n={n}, {questions} questions) | " + " | ".join(cells) + " |")
+        lines.append(f"| {_md(g, links=False)} (n={n}, {questions} questions) | " + " | ".join(cells) + " |")
     shown = groups[:16]  # keep the plot readable
     fig, ax = plt.subplots(figsize=(max(6, len(shown) * 0.6), 3.5))
     width = 0.8 / len(rows)
     for k, r in enumerate(rows):
-        values = [as_number((r.get("groups") or {}).get(g, {}).get(metric)) for g in shown]
+        values = [as_number((r.get(key) or {}).get(g, {}).get(metric)) for g in shown]  # this section's own breakdown
         ax.bar([i + k * width for i in range(len(shown))], values, width=width, label=method_label(r))
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(shown))], shown, rotation=45, ha="right", fontsize=7)
     ax.set_ylabel(metric)

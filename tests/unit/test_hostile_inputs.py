@@ -110,3 +110,16 @@ def test_a_corrupt_checkpoint_file_is_named(tmp_path, capsys):
     bad.write_bytes(b"garbage" * 1000)
     assert main(["run", "--model", "fake", "--checkpointer", str(bad), "x"]) == 2
     assert f"--checkpointer {bad}: cannot open the SQLite file (file is not a database)" in capsys.readouterr().err
+
+
+def test_the_report_quotes_data_text_as_text(fake, tmp_path, capsys):
+    item = {"question": "Question: q?\nOptions: A. Yes B. No\nAnswer:", "options": ["Yes", "No"],
+            "attribute": 'Ja<img src=x onerror=alert(1)>|pan\n![x](http://beacon)', "gold_distribution": [0.5, 0.5], "id": 1}
+    data = tmp_path / "vital_distributional_globalopinionqa.x.json"
+    data.write_text(json.dumps([item]))
+    out = tmp_path / "out"
+    assert main(["eval", "--task", "distributional-globalopinionqa", "--data", str(data), "--model", fake().spec, "--method", "vanilla",
+                 "--out", str(out), "--no-progress"]) == 0
+    assert main(["report", str(out), "--out", str(tmp_path / "report")]) == 0
+    report = (tmp_path / "report" / "report.md").read_text()
+    assert "<img" not in report and "&lt;img" in report and "\\|pan" in report and "![x](http" not in report
