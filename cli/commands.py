@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import time
@@ -268,11 +269,11 @@ def personas_command(args) -> int:
 
 
 def runs_command(args) -> int:
-    from ethos.graph.records import list_runs
+    from ethos.graph.records import finite, list_runs, started
 
     records = list_runs(args.runs_dir or default_runs_dir())[: args.limit]
     if args.json:
-        print(json.dumps([{k: r.get(k) for k in ("run_id", "kind", "status", "started", "seconds", "request", "tokens")} for r in records]))
+        print(json.dumps(finite([{k: r.get(k) for k in ("run_id", "kind", "status", "started", "seconds", "request", "tokens")} for r in records])))
         return 0
     if not records:
         _info("no runs yet")
@@ -281,9 +282,9 @@ def runs_command(args) -> int:
     table = []
     for r in records:
         request = r.get("request") if isinstance(r.get("request"), dict) else {}
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.get("started", 0)))
-        tokens = (r.get("tokens") or {}).get("output_tokens", "-")
-        seconds = f"{r['seconds']:.1f}" if isinstance(r.get("seconds"), (int, float)) else "-"
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(started(r))) if started(r) else "-"
+        tokens = r["tokens"].get("output_tokens", "-") if isinstance(r.get("tokens"), dict) else "-"
+        seconds = f"{r['seconds']:.1f}" if isinstance(r.get("seconds"), (int, float)) and math.isfinite(r["seconds"]) else "-"
         excerpt = " ".join(str(request.get("situation", "")).split())[:50]
         table.append([str(r.get("run_id")), when, str(r.get("kind", "-")), str(request.get("mode", "-")), str(r.get("status", "-")),
                       str(tokens), seconds, excerpt])

@@ -123,7 +123,7 @@ def read_json_object(path: Path, what: str, fix: str = "") -> dict:
     """A JSON object from `path`, or one line naming the file, what it should be, and the way out."""
     try:
         data = json.loads(read_text(path))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # not UTF-8 or JSON, a 5,000-digit number, deep nesting
         raise EthosError(f"{path}: not a readable {what} ({exc.__class__.__name__}){fix}") from None
     if not isinstance(data, dict):
         raise EthosError(f"{path}: not a {what} (a JSON object){fix}")
@@ -166,7 +166,13 @@ def list_runs(runs_dir: Path) -> list[dict]:
         except EthosError:
             continue  # a record cut short by a crash before the atomic write existed
         records.append(_mark_if_stale(path, record))
-    return sorted(records, key=lambda r: r.get("started", 0) if isinstance(r.get("started"), (int, float)) else 0, reverse=True)
+    return sorted(records, key=started, reverse=True)
+
+
+def started(record: dict) -> float:
+    """When a run started (seconds since the epoch), or 0 where its record says nothing sensible."""
+    value = record.get("started")
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 1e11 else 0.0
 
 
 def is_run_id(text: str) -> bool:

@@ -123,3 +123,20 @@ def test_the_report_quotes_data_text_as_text(fake, tmp_path, capsys):
     assert main(["report", str(out), "--out", str(tmp_path / "report")]) == 0
     report = (tmp_path / "report" / "report.md").read_text()
     assert "<img" not in report and "&lt;img" in report and "\\|pan" in report and "![x](http" not in report
+
+
+@pytest.mark.parametrize("odd", [
+    '{"run_id": "x", "started": "yesterday", "tokens": [], "seconds": "slow", "request": "q"}',
+    '{"run_id": "x", "started": Infinity, "seconds": NaN}',
+    '{"run_id": "x", "started": ' + "9" * 5000 + "}",
+    '{"run_id": "x", "request": ' + "[" * 100000 + "]" * 100000 + "}",
+    "[1, 2]",
+])
+def test_one_odd_record_does_not_break_the_runs_listing(fake, runs_dir, capsys, odd):
+    assert main(["run", "--model", fake().spec, "--n-personas", "2", "A sound run."]) == 0
+    folder = runs_dir / "runs" / "20200101-000000-odd000"
+    folder.mkdir(parents=True)
+    (folder / "record.json").write_text(odd)
+    capsys.readouterr()
+    assert main(["runs"]) == 0 and "A sound run." in capsys.readouterr().out
+    assert main(["runs", "--json"]) == 0 and json.loads(capsys.readouterr().out)  # valid JSON: no bare NaN
