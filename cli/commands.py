@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import socket
 import sys
 import time
 from contextlib import nullcontext
@@ -130,8 +131,7 @@ def run_command(args) -> int:
 
     from ethos.graph.builder import agents_at_once, build_graph
     from ethos.graph.checkpoints import open_checkpointer, run_metadata
-    from ethos.graph.conversation import render_tree
-    from ethos.graph.records import RunRecord, load_prices
+    from ethos.graph.records import RunRecord, alive, load_prices
     from ethos.graph.state import count_fallbacks, fallback_warning, validate_request
     from ethos.graph.tracing import tracing_to
 
@@ -143,9 +143,11 @@ def run_command(args) -> int:
         if args.text or args.item:
             raise EthosError("--resume continues a saved run: give no text or --item with it")
         record = _resumed_record(runs_dir, args.resume, saver, spec)
-        if record.data.get("status") == "ok":
-            print(render_tree(record.data))
-            return 0
+        status = record.data.get("status")
+        if status == "ok":
+            raise EthosError(f"run {record.run_id} finished: nothing to resume (`ethos trace {record.run_id}` shows it)")
+        if status == "running" and record.data.get("host") == socket.gethostname() and alive(record.data.get("pid")):
+            raise EthosError(f"run {record.run_id} is still running (pid {record.data.get('pid')}): wait for it, or stop it first")
         request, context = None, _resumed_context(record, args)
     else:
         request = validate_request(_request(args))

@@ -134,7 +134,7 @@ def _read_record(path: Path) -> dict:
     return read_json_object(path, "run record")
 
 
-def _alive(pid) -> bool:
+def alive(pid) -> bool:
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
@@ -153,7 +153,7 @@ def mark_interrupted(path: Path, record: dict, why: str) -> dict:
 
 
 def _mark_if_stale(path: Path, record: dict) -> dict:
-    if record.get("status") == "running" and record.get("host") == socket.gethostname() and not _alive(record.get("pid")):
+    if record.get("status") == "running" and record.get("host") == socket.gethostname() and not alive(record.get("pid")):
         return mark_interrupted(path, record, "the process running it ended without finishing it")
     return record
 

@@ -140,3 +140,17 @@ def test_one_odd_record_does_not_break_the_runs_listing(fake, runs_dir, capsys, 
     capsys.readouterr()
     assert main(["runs"]) == 0 and "A sound run." in capsys.readouterr().out
     assert main(["runs", "--json"]) == 0 and json.loads(capsys.readouterr().out)  # valid JSON: no bare NaN
+
+
+def test_resume_refuses_a_finished_run_and_one_still_running(fake, runs_dir, capsys):
+    import os
+
+    assert main(["run", "--model", fake().spec, "--n-personas", "2", "Done once."]) == 0
+    run_id = re.search(r"ethos trace ([\w-]+)", "".join(capsys.readouterr()))[1]
+    assert main(["run", "--resume", run_id]) == 2
+    assert "finished: nothing to resume" in capsys.readouterr().err
+    path = runs_dir / "runs" / run_id / "record.json"
+    record = json.loads(path.read_text())
+    path.write_text(json.dumps(record | {"status": "running", "pid": os.getpid()}))  # this very process: alive
+    assert main(["run", "--resume", run_id]) == 2
+    assert "is still running" in capsys.readouterr().err
