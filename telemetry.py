@@ -24,6 +24,22 @@ def traces_endpoint(flag: str | None) -> str | None:
     return base.rstrip("/") + "/v1/traces" if base else None
 
 
+def _credentials_apart(endpoint: str) -> tuple[str, dict]:
+    """The endpoint without user-info or query, and those as request headers: `user:pass@` becomes
+    Basic authorization, `?name=value` a header of that name."""
+    import base64
+    from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
+
+    parts = urlsplit(endpoint)
+    headers = dict(parse_qsl(parts.query))
+    if parts.username is not None:
+        pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
+    host = parts.hostname or ""
+    netloc = (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, "", "")), headers
+
+
 def export_traces(endpoint: str, project: str = PROJECT) -> None:
     """Send every LangChain and LangGraph run of this process to `endpoint` as OTLP spans."""
     global _provider
@@ -40,7 +56,8 @@ def export_traces(endpoint: str, project: str = PROJECT) -> None:
     except ImportError:
         raise EthosError("--otel needs the otel extra: pip install 'ethosagents[otel]'") from None
     _provider = TracerProvider(resource=Resource.create({"service.name": project, "openinference.project.name": project}))
-    _provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
+    url, headers = _credentials_apart(endpoint)  # the exporter logs its URL when a send fails: it never holds a secret
+    _provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=url, headers=headers or None)))
     LangChainInstrumentor().instrument(tracer_provider=_provider)
 
 
