@@ -23,7 +23,21 @@ _PATTERNS = [
     (re.compile(r"\b(?:sk|rk|pk)-[A-Za-z0-9_\-]{8,}"), MASK),  # OpenAI-style keys
     (re.compile(r"\bhf_[A-Za-z0-9]{8,}"), MASK),  # Hugging Face tokens
     (re.compile(r"\b(?:gh[pousr]|github_pat)_[A-Za-z0-9_]{8,}"), MASK),
+    (re.compile(r"(?i)(basic\s+)[A-Za-z0-9+/=]{8,}"), r"\1" + MASK),  # an Authorization header echoed back
+    # a secret-named parameter anywhere, with or without a URL around it: `?api-key=...`, `;token=...`
+    (re.compile(r"(?i)((?:^|[\s?&;\"'(])(?:api[-_]?key|apikey|key|token|access[-_]?token|auth|secret|password|passwd|sig|signature)=)"
+                r"[^\s&#\"'<>;)]+"), r"\1" + MASK),
+    (re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://[^\s\"'<>#]*#)[^\s\"'<>]+"), r"\1" + MASK),  # a URL's fragment
+    (re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://[^\s\"'<>?#;]*;)[^\s\"'<>?#/]+"), r"\1" + MASK),  # a URL's ;params
 ]
+# A path segment of a URL that looks like a key: 24 or more letters and digits, with both.
+_URL_PATH_KEY = re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://[^\s\"'<>/?#]*(?:/[^\s\"'<>?#]*)*?/)([A-Za-z0-9_\-]{24,})(?=[/?#;\s\"'<>]|$)")
+
+
+def _mask_path_key(match: re.Match) -> str:
+    segment = match[2]
+    looks_random = any(c.isdigit() for c in segment) and any(c.isalpha() for c in segment)
+    return match[1] + (MASK if looks_random else segment)
 # A query value in a URL: `?name=value&...` keeps each name, masks each value.
 _URL_QUERY = re.compile(r"(\b[a-z][a-z0-9+.\-]*://[^\s\"'<>?#]*\?)([^\s\"'<>#]*)", re.IGNORECASE)
 
@@ -39,6 +53,7 @@ def redact(text: str) -> str:
             text = text.replace(value, MASK)
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
+    text = _URL_PATH_KEY.sub(_mask_path_key, text)
     return _URL_QUERY.sub(_mask_query, text)
 
 

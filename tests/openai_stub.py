@@ -1,4 +1,5 @@
-"""A minimal OpenAI-compatible chat server on 127.0.0.1 for tests (with or without logprobs)."""
+"""A minimal OpenAI-compatible server on 127.0.0.1 for tests (chat and text completions, with or
+without logprobs)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class StubOpenAI:
-    """Answers /v1/chat/completions; records every request's headers and body."""
+    """Answers /v1/chat/completions and /v1/completions; records every request's headers and body."""
 
     MALFORMED = {
         "empty_choices": b'{"id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": []}',
@@ -114,6 +115,8 @@ class StubOpenAI:
         self.server.server_close()
 
     def completion(self, body: dict) -> dict:
+        if "prompt" in body:  # /v1/completions: a raw prompt (base models, the reference protocol)
+            return self.text_completion(body)
         prompt = body["messages"][-1]["content"]
         if "ethical perspectives" in prompt:
             text = "#Stub Nurse: dignity; care ethics; duty to advocate; compassion; nurse\n#Stub Lawyer: law; legal positivism; duty to comply; caution; lawyer"
@@ -129,3 +132,12 @@ class StubOpenAI:
             "choices": [choice],
             "usage": {"prompt_tokens": len(prompt.split()), "completion_tokens": len(text.split()), "total_tokens": 0},
         }
+
+    def text_completion(self, body: dict) -> dict:
+        text = self.text or "B. A stub answer."
+        choice = {"index": 0, "text": text[: 4 * body.get("max_tokens", 200)], "finish_reason": "stop", "logprobs": None}
+        if body.get("logprobs") and self.logprobs:
+            top = {"B": math.log(0.6), " B": math.log(0.1), "A": math.log(0.3)}
+            choice["logprobs"] = {"tokens": ["B"], "token_logprobs": [math.log(0.6)], "top_logprobs": [top], "text_offset": [0]}
+        return {"id": "stub", "object": "text_completion", "created": 0, "model": body.get("model", "stub"), "choices": [choice],
+                "usage": {"prompt_tokens": len(body["prompt"].split()), "completion_tokens": len(text.split()), "total_tokens": 0}}

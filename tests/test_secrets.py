@@ -36,7 +36,8 @@ def test_no_secret_reaches_a_file_or_a_printed_line(tmp_path):
             _ethos("runs", env=env),
         ]
         # the request reached the endpoint with its query, after the path (not mangled into it)
-        assert {r["path"] for r in stub.requests} == {f"/v1/chat/completions?api-key={QUERY_KEY}&api-version=1"}
+        # (the reference protocol's completion prompts go to /v1/completions, the same way)
+        assert {r["path"] for r in stub.requests} == {f"/v1/{kind}?api-key={QUERY_KEY}&api-version=1" for kind in ("chat/completions", "completions")}
     # error paths: the endpoint is gone now; with and without the traceback
     printed += [_ethos("run", *model, "--max-retries", "0", "A patient refuses.", env=env),
                 _ethos("--debug", "run", *model, "--max-retries", "0", "A patient refuses.", env=env)]

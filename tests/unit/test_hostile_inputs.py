@@ -161,3 +161,15 @@ def test_otel_credentials_travel_as_headers_never_in_the_url():
 
     url, headers = _credentials_apart("http://user:p%2Fss@127.0.0.1:6006/v1/traces?api-key=abc")
     assert url == "http://127.0.0.1:6006/v1/traces" and headers["api-key"] == "abc" and headers["Authorization"].startswith("Basic ")
+
+
+@pytest.mark.parametrize(("text", "secret"), [
+    ("http://h/v1/keys/a1b2c3d4e5f6g7h8i9j0k1l2m3/x", "a1b2c3d4e5f6g7h8i9j0k1l2m3"),
+    ("http://h/v1#token=zz9secret", "zz9secret"),
+    ("http://h/v1;key=zz9secret/x", "zz9secret"),
+    ("see ?api-key=zz9secret now", "zz9secret"),
+    ("Authorization: Basic dXNlcjpwYXNzd29yZA==", "dXNlcjpwYXNzd29yZA=="),
+])
+def test_secrets_in_every_part_of_a_url_are_masked(text, secret):
+    assert secret not in redact(text) and "[redacted]" in redact(text)
+    assert redact("http://127.0.0.1:8080/v1/chat/completions") == "http://127.0.0.1:8080/v1/chat/completions"
