@@ -9,51 +9,33 @@ this project's choices to ethosagents: ethos-letters, ethos-prompts, ethos-weigh
 The model-call cache is kept, so a call both protocols send alike runs once.
 
 Then prints, per task, each row's primary metric with its 95% interval (bootstrap over questions),
-and paired differences on the same items, each with its cluster interval: ethos minus reference for
-every method, each ablation row minus ethosagents, and ethosagents minus every baseline under each
-protocol. A difference "survives" when its interval leaves out 0.
+and paired differences on the same items (evaluation/compare.py), each with its cluster interval:
+ethos minus reference for every method, each ablation row minus ethosagents, and ethosagents minus
+every baseline under each protocol. A difference "holds" when its interval leaves out 0.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from ethos.evaluation.coverage import EmbeddingScorer
-from ethos.evaluation.groups import question_key
-from ethos.evaluation.metrics import bootstrap_ci, js_distance
+from ethos.evaluation.compare import item_scores, paired
+from ethos.evaluation.metrics import bootstrap_ci
 from ethos.evaluation.tasks import METHODS, TASKS
 
 ABLATIONS = ("ethos-letters", "ethos-prompts", "ethos-weights")
+METRICS = {"steerable-opinionqa": ("most_likely_correct", True), "overton-vk": ("embedding_coverage", True),
+           "steerable-vk": ("accuracy", True)}  # the rest: JS distance, lower is better
 
 
-def per_item(task_name: str, folder: Path) -> dict[str, tuple[float, str]]:
-    """The task's primary metric for every item with a prediction, by id, with the item's question."""
-    task = TASKS[task_name]
-    scores = {}
-    scorer = EmbeddingScorer() if task.kind == "overton" else None
-    for item in json.loads((folder / "predictions.json").read_text()):
-        if task.kind == "distribution":
-            if item.get("pred_distribution"):
-                scores[str(item["id"])] = (js_distance(item["gold_distribution"], item["pred_distribution"]), question_key(item))
-        elif item.get("output") is not None:
-            scores[str(item["id"])] = (scorer.coverage(item["explanation"], item["output"]), question_key(item))
-    return scores
-
-
-def paired(a: dict, b: dict) -> str:
-    """Mean of b - a over the items both have, with its interval over questions."""
-    ids = sorted(set(a) & set(b))
-    if len(ids) < 2:
+def show(d: dict) -> str:
+    if d["n"] < 2:
         return "n/a"
-    diffs = [b[i][0] - a[i][0] for i in ids]
-    low, high = bootstrap_ci(diffs, clusters=[a[i][1] for i in ids])
-    mark = "  survives" if low > 0 or high < 0 else ""
-    return f"{np.mean(diffs):+.3f} [{low:+.3f}, {high:+.3f}] (n={len(ids)}){mark}"
+    return (f"{d['mean']:+.3f} [{d['ci'][0]:+.3f}, {d['ci'][1]:+.3f}] (n={d['n']}, better/worse {d['better']}/{d['worse']})"
+            + ("  holds" if d["holds"] else ""))
 
 
 def main() -> None:
@@ -80,14 +62,14 @@ def main() -> None:
         if code not in (0, 1):  # 1: some items failed; they are reported, not fatal here
             sys.exit(code)
     for task in tasks:
-        folder = {p: (args.out / p / task if len(tasks) > 1 else args.out / p) for p in ("reference", "ethos")}
-        metric = "JS distance (lower is better)" if TASKS[task].kind == "distribution" else "embedding coverage (higher is better)"
-        print(f"\n{task}: {metric}")
+        folder = {p: (args.out / p / task if (args.out / p / task).is_dir() else args.out / p) for p in ("reference", "ethos")}
+        metric, higher = METRICS.get(task, ("jsd", False))
+        print(f"\n{task}: {metric} ({'higher' if higher else 'lower'} is better)")
         scores = {}
         for protocol, base in folder.items():
             for run in sorted(base.iterdir()) if base.is_dir() else []:
                 if (run / "predictions.json").is_file():
-                    scores[(protocol, run.name)] = per_item(task, run)
+                    scores[(protocol, run.name)] = item_scores(TASKS[task], metric, run)
         for (protocol, name), values in scores.items():
             vals = [v for v, _ in values.values()]
             low, high = bootstrap_ci(vals, clusters=[q for _, q in values.values()])
@@ -96,12 +78,12 @@ def main() -> None:
         for method in METHODS:
             ref, ours = scores.get(("reference", method)), scores.get(("ethos", f"{method}+protocol-ethos"))
             if ref and ours:
-                print(f"    {method:12} {paired(ref, ours)}")
+                print(f"    {method:12} {show(paired(ref, ours, higher))}")
         print("  paired, ablation row minus ethosagents (reference protocol):")
         for name in ABLATIONS:
             row = scores.get(("reference", f"ethosagents+{name}"))
             if row and ("reference", "ethosagents") in scores:
-                print(f"    {name:14} {paired(scores[('reference', 'ethosagents')], row)}")
+                print(f"    {name:14} {show(paired(scores[('reference', 'ethosagents')], row, higher))}")
         for protocol, suffix in (("reference", ""), ("ethos", "+protocol-ethos")):
             ours = scores.get((protocol, f"ethosagents{suffix}"))
             if not ours:
@@ -110,7 +92,7 @@ def main() -> None:
             for method in METHODS[:-1]:
                 base = scores.get((protocol, f"{method}{suffix}"))
                 if base:
-                    print(f"    {method:12} {paired(base, ours)}")
+                    print(f"    {method:12} {show(paired(base, ours, higher))}")
 
 
 if __name__ == "__main__":

@@ -363,9 +363,10 @@ def _ray_pool(args, context, runs_dir: Path):
 
 
 def _evaluate_task(args, task, runs, loaded, data: Path, out: Path | None, runs_dir: Path, prices, pool) -> list[dict]:
-    from ethos.evaluation.runner import evaluate, run_name
+    from ethos.evaluation.runner import config_folder, evaluate, run_name
 
-    task_out = (out / task.name if len(args.task) > 1 else out) if out else runs_dir / "eval" / task.name
+    # default: runs/eval/MODEL/CONFIG-ID/TASK, so another model or other settings never collide
+    task_out = (out / task.name if len(args.task) > 1 else out) if out else runs_dir / "eval" / config_folder(runs[0][1]) / task.name
     rows = []
     for method, ctx in runs:
         out_dir = task_out / run_name(method, ctx)
@@ -430,7 +431,7 @@ def view_command(args) -> int:
 def report_command(args) -> int:
     from ethos.evaluation.report import write_report
 
-    report = write_report(args.run_dirs, args.out or args.run_dirs[0] / "report")
+    report = write_report(args.run_dirs, args.out or args.run_dirs[0] / "report", against=args.against)
     print(report)
     return 0
 

@@ -230,6 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", parents=[common], help="turn finished eval runs into a Markdown report with plots")
     report.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
     report.add_argument("--out", type=Path, metavar="DIR", help="default: RUN_DIR/report")
+    report.add_argument("--against", metavar="ROW", help="the row every other row is compared with, paired on the same items "
+                        "(a method, with its ablations as in the table: `ethosagents [no-top-up]`; default vanilla, else the first row)")
     return parser
 
 

@@ -49,7 +49,34 @@ def _method_order(rows: list[dict]) -> list[dict]:
     return sorted(rows, key=lambda r: (METHODS.index(r["method"]) if r["method"] in METHODS else len(METHODS), method_label(r)))
 
 
-def write_report(run_dirs: list[Path], out_dir: Path) -> Path:
+def row_label(row: dict, rows: list[dict]) -> str:
+    """A row's name: its method, protocol and ablations, and its model where the rows hold several."""
+    several = len({str(r.get("model")) for r in rows}) > 1
+    return method_label(row) + (f" · {row.get('model')}" if several else "")
+
+
+def _paired_section(task, rows: list[dict], metric: str, higher: bool, against: str | None) -> list[str]:
+    """Each row against the reference row, on the items both predicted, with intervals over questions."""
+    from ethos.evaluation.compare import item_scores, paired
+
+    reference = next((r for r in rows if method_label(r) == against), None) or \
+        next((r for r in rows if r["method"] == "vanilla"), rows[0])
+    if len(rows) < 2 or "path" not in reference:
+        return []
+    base = item_scores(task, metric, Path(reference["path"]))
+    lines = [f"Paired against {_md(row_label(reference, rows))} ({metric}, row minus reference, on the same items; "
+             "95% bootstrap over questions; *holds*: the interval leaves out 0):", "",
+             "| row | items | difference [95% CI] | better / worse items | holds |", "|---|---|---|---|---|"]
+    for r in rows:
+        if r is reference or "path" not in r:
+            continue
+        d = paired(base, item_scores(task, metric, Path(r["path"])), higher)
+        lines.append(f"| {_md(row_label(r, rows))} | {d['n']} | {_fmt(d['mean'], d['ci'])} | {d['better']} / {d['worse']} | "
+                     f"{'yes' if d['holds'] else 'no'} |")
+    return lines + [""]
+
+
+def write_report(run_dirs: list[Path], out_dir: Path, against: str | None = None) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -67,12 +94,13 @@ def write_report(run_dirs: list[Path], out_dir: Path) -> Path:
         models = sorted({str(r.get("model")) for r in rows})
         lines += [f"## {task_name}", "", f"Model: {', '.join(models)}. Primary metric: `{metric}` ({'higher' if higher else 'lower'} is better).", ""]
         lines += _table(task, rows)
+        lines += ["", *_paired_section(task, rows, metric, higher, against)]
         # Per-method bars with 95% bootstrap intervals.
         fig, ax = plt.subplots(figsize=(6, 3.2))
         values = [as_number(r.get(metric)) for r in rows]
         cis = [[as_number(c) for c in (r.get(f"{metric}_ci") or [None, None])] for r in rows]
         errors = [[max(v - c[0], 0) for v, c in zip(values, cis)], [max(c[1] - v, 0) for v, c in zip(values, cis)]]
-        ax.bar([method_label(r) for r in rows], values, yerr=errors, capsize=4, color="#4C72B0")
+        ax.bar([row_label(r, rows) for r in rows], values, yerr=errors, capsize=4, color="#4C72B0")
         ax.tick_params(axis="x", labelrotation=20, labelsize=7)
         ax.set_ylabel(metric)
         ax.set_title(f"{task_name} ({'higher' if higher else 'lower'} is better)")
@@ -108,7 +136,7 @@ def _table(task, rows: list[dict]) -> list[str]:
     for r in rows:
         cells = [_fmt(r.get(key), r.get(f"{key}_ci")) for _, key in columns]
         fallbacks = ", ".join(f"{k} {v}" for k, v in sorted((r.get("fallbacks") or {}).items()) if v) or "none"
-        out.append(f"| {_md(method_label(r))} | {r.get('n', '–')} ({r.get('n_questions', '–')}) | " + " | ".join(cells)
+        out.append(f"| {_md(row_label(r, rows))} | {r.get('n', '–')} ({r.get('n_questions', '–')}) | " + " | ".join(cells)
                    + f" | {r['seconds_per_item'] if r.get('seconds_per_item') is not None else '–'} | {r.get('failed', 0)} | {fallbacks} |")
     notes = []
     if any(r.get("single_option_items") for r in rows):
@@ -140,7 +168,7 @@ def _groups_section(task_name: str, rows: list[dict], out_dir: Path, plt, key: s
     first = next(r[key] for r in rows if r.get(key))
     metric = next(k for k in next(iter(first.values())) if k not in ("n", "questions"))
     title = "category" if key == "categories" else "group"
-    lines = [f"Per {title} ({metric}):", "", f"| {title} | " + " | ".join(_md(method_label(r)) for r in rows) + " |", "|---|" + "---|" * len(rows)]
+    lines = [f"Per {title} ({metric}):", "", f"| {title} | " + " | ".join(_md(row_label(r, rows)) for r in rows) + " |", "|---|" + "---|" * len(rows)]
     for g in groups:
         cells = [_fmt((r.get(key) or {}).get(g, {}).get(metric)) for r in rows]
         n = max((r.get(key) or {}).get(g, {}).get("n", 0) for r in rows)
@@ -151,7 +179,7 @@ def _groups_section(task_name: str, rows: list[dict], out_dir: Path, plt, key: s
     width = 0.8 / len(rows)
     for k, r in enumerate(rows):
         values = [as_number((r.get(key) or {}).get(g, {}).get(metric)) for g in shown]  # this section's own breakdown
-        ax.bar([i + k * width for i in range(len(shown))], values, width=width, label=method_label(r))
+        ax.bar([i + k * width for i in range(len(shown))], values, width=width, label=row_label(r, rows))
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(shown))], shown, rotation=45, ha="right", fontsize=7)
     ax.set_ylabel(metric)
     ax.set_title(f"{task_name} by {title}")

@@ -45,6 +45,25 @@ def run_name(method: str, ctx: Context) -> str:
     return "+".join([method, *([f"protocol-{ctx.protocol}"] if ctx.protocol != "reference" else []), *ctx.ablations])
 
 
+# Settings that change how a run is carried out, not what it computes (and the method and ablations,
+# which name the folder inside): left out of a configuration's identity.
+_NOT_IDENTITY = ("method", "ablations", "base_url", "requests_per_second", "max_retries", "timeout")
+
+
+def config_folder(ctx: Context) -> str:
+    """The default folder of an evaluation: the model and a short identity of the other settings, as
+    lm-evaluation-harness names its output, so an eval with other settings never meets this one's
+    results, and the same settings resume them. For example `embedded/3f2a9c01`."""
+    import hashlib
+    import re as _re
+
+    models = dict.fromkeys((ctx.generator_model, ctx.agent_model, ctx.moderator_model))
+    model = "+".join(_re.sub(r"[^A-Za-z0-9._-]+", "-", Path(m.partition(":")[2] or m).name or m).strip("-") for m in models)
+    identity = {k: v for k, v in sorted(asdict(ctx).items()) if k not in _NOT_IDENTITY}
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    return f"{model[:80] or 'model'}/{digest}"
+
+
 # What a setting meant in runs recorded before it existed.
 BEFORE = {"context.protocol": "ethos"}
 
