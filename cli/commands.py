@@ -251,8 +251,8 @@ def personas_command(args) -> int:
         matches = [p for p in library if normalise(args.name) in p.key()]
         if not matches:
             raise EthosError(f"no persona named like {args.name!r} (see `ethos personas list`)")
-        for p in matches:
-            print(json.dumps(p.model_dump(exclude_none=True), indent=1, ensure_ascii=False))
+        shown = [p.model_dump(exclude_none=True) for p in matches]
+        print(json.dumps(shown[0] if len(shown) == 1 else shown, indent=1, ensure_ascii=False))  # several: one JSON list
         return 0
     if args.json:
         print(json.dumps([p.model_dump(exclude_none=True) for p in library], ensure_ascii=False))
@@ -273,14 +273,14 @@ def personas_command(args) -> int:
 def runs_command(args) -> int:
     from ethos.graph.records import finite, list_runs, started
 
-    records = list_runs(args.runs_dir or default_runs_dir())[: args.limit]
+    records = [r for r in list_runs(args.runs_dir or default_runs_dir()) if _wanted(r, args)][: args.limit]
     if args.json:
         print(json.dumps(finite([{k: r.get(k) for k in ("run_id", "kind", "status", "started", "seconds", "request", "tokens")} for r in records])))
         return 0
     if not records:
         _info("no runs yet")
         return 0
-    header = ["run id", "time", "kind", "mode", "status", "tokens", "seconds", "input"]
+    header = ["run id", "time", "kind", "method", "mode", "status", "tokens", "seconds", "input"]
     table = []
     for r in records:
         request = r.get("request") if isinstance(r.get("request"), dict) else {}
@@ -288,10 +288,24 @@ def runs_command(args) -> int:
         tokens = r["tokens"].get("output_tokens", "-") if isinstance(r.get("tokens"), dict) else "-"
         seconds = f"{r['seconds']:.1f}" if isinstance(r.get("seconds"), (int, float)) and math.isfinite(r["seconds"]) else "-"
         excerpt = " ".join(str(request.get("situation", "")).split())[:50]
-        table.append([str(r.get("run_id")), when, str(r.get("kind", "-")), str(request.get("mode", "-")), str(r.get("status", "-")),
-                      str(tokens), seconds, excerpt])
-    _print_table(header, table, ["{:<24}", "{:<17}", "{:<7}", "{:<15}", "{:<12}", "{:>8}", "{:>9}", "  {}"], right=(5, 6))
+        table.append([str(r.get("run_id")), when, str(r.get("kind", "-")), _run_context(r).get("method", "-"), str(request.get("mode", "-")),
+                      str(r.get("status", "-")), str(tokens), seconds, excerpt])
+    _print_table(header, table, ["{:<24}", "{:<17}", "{:<7}", "{:<12}", "{:<15}", "{:<12}", "{:>8}", "{:>9}", "  {}"], right=(6, 7))
     return 0
+
+
+def _run_context(record: dict) -> dict:
+    config = record.get("config")
+    context = config.get("context") if isinstance(config, dict) else None
+    return context if isinstance(context, dict) else {}
+
+
+def _wanted(record: dict, args) -> bool:
+    """`ethos runs --kind/--method/--status/--model`: every filter given must match."""
+    context = _run_context(record)
+    models = {context.get(k) for k in ("generator_model", "agent_model", "moderator_model")}
+    return ((not args.kind or record.get("kind") == args.kind) and (not args.method or context.get("method") == args.method)
+            and (not args.status or record.get("status") == args.status) and (not args.model or args.model in models))
 
 
 def trace_command(args) -> int:

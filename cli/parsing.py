@@ -212,8 +212,12 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("paths", nargs="*", type=Path, metavar="PATH")
 
     runs = commands.add_parser("runs", parents=[common], help="list recent runs")
-    runs.add_argument("--limit", type=_integer(), default=20, metavar="N")
-    runs.add_argument("--json", action="store_true")
+    runs.add_argument("--limit", type=_integer(), default=20, metavar="N", help="the N most recent runs that match (default 20)")
+    runs.add_argument("--json", action="store_true", help="one JSON list instead of the table")
+    runs.add_argument("--kind", choices=["run", "eval"], help="only `ethos run` runs, or only eval items")
+    runs.add_argument("--method", choices=list(METHODS), help="only runs of this method")
+    runs.add_argument("--status", choices=["ok", "failed", "interrupted", "running"], help="only runs with this status")
+    runs.add_argument("--model", metavar="SPEC", help="only runs that used this model in any role")
     _add_runs_arguments(runs)
 
     trace = commands.add_parser("trace", parents=[common], help="show a run's agent conversation as a tree")

@@ -21,7 +21,11 @@ def _exchange_lines(exchange: dict, prefix: str, last: bool, full: bool) -> list
         lines += _wrapped(prefix + stem, f"{'ask' if kind == 'human' else kind}: ", _clip(text, full), full)
     reply = exchange["reply"]
     if exchange.get("top_logprobs"):
-        top = ", ".join(f"{str(t.get('token', '')).strip() or repr(t.get('token'))} {_probability(t.get('logprob')):.2f}" for t in exchange["top_logprobs"][:5])
+        merged: dict[str, float] = {}  # "A" and " A" are one candidate, as option probabilities count them
+        for t in exchange["top_logprobs"]:
+            label = str(t.get("token", "")).strip() or repr(t.get("token"))
+            merged[label] = merged.get(label, 0.0) + _probability(t.get("logprob"))
+        top = ", ".join(f"{label} {p:.2f}" for label, p in sorted(merged.items(), key=lambda kv: -kv[1] if kv[1] == kv[1] else 1)[:5])
         reply = f"{reply!r} (next-token top: {top})"
     lines += _wrapped(prefix + stem, "reply: ", _clip(reply, full), full)
     return lines

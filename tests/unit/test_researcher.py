@@ -43,3 +43,33 @@ def test_a_paired_difference_on_a_known_answer():
     assert d["n"] == 20 and d["mean"] == pytest.approx(-0.08) and (d["better"], d["worse"]) == (18, 2)
     assert d["ci"][1] < 0 and d["holds"]
     assert not paired(reference, reference, higher=False)["holds"]
+
+
+def test_runs_are_found_by_kind_method_status_and_model(fake, runs_dir, capsys):
+    mine = fake()
+    assert main(["run", "--model", mine.spec, "--n-personas", "2", "--method", "vanilla", "Should she be told?"]) == 0
+    assert main([*EVAL, "--model", mine.spec]) == 0
+    capsys.readouterr()
+    assert main(["runs", "--kind", "run", "--json"]) == 0
+    runs = json.loads(capsys.readouterr().out)
+    assert len(runs) == 1 and runs[0]["kind"] == "run"
+    assert main(["runs", "--kind", "eval", "--method", "vanilla", "--status", "ok", "--model", mine.spec, "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 1
+    assert main(["runs", "--method", "moe", "--json"]) == 0 and json.loads(capsys.readouterr().out) == []
+    assert main(["runs"]) == 0 and "vanilla" in capsys.readouterr().out  # the method column
+
+
+def test_personas_show_prints_valid_json_for_several_matches(capsys):
+    assert main(["personas", "show", "patient"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert isinstance(shown, list) and len(shown) > 1 and all("patient" in p["name"].lower() for p in shown)
+
+
+def test_the_trace_merges_token_variants_of_one_label():
+    import math
+
+    from ethos.graph.conversation import node_lines
+
+    top = [{"token": "A", "logprob": math.log(0.5)}, {"token": " A", "logprob": math.log(0.2)}, {"token": "B", "logprob": math.log(0.3)}]
+    line = "\n".join(node_lines("m", [{"role": "r", "model": "x", "messages": [["human", "q"]], "reply": "A", "top_logprobs": top}], last=True))
+    assert "A 0.70, B 0.30" in line
