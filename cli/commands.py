@@ -218,8 +218,12 @@ def run_command(args) -> int:
         _print_result(state)
         if args.diversity:
             print(f"\nEmbedding diversity of the persona set: {state['persona_report']['diagnostics'].get('diversity')}")
-        counted = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in fallbacks.items() if v)
+        from ethos.graph.quality import SIGNS
+
+        counted = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in fallbacks.items() if v and k not in SIGNS)
+        signs = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in fallbacks.items() if v and k in SIGNS)
         print(f"\nFallbacks: {counted or 'none'}")
+        print(f"Quality signs: {signs or 'none'}")
         cached = f", {tokens['cached_calls']} of {tokens['calls']} calls from the cache" if tokens["cached_calls"] else ""
         cost = f", ${tokens['cost_usd']:.4f}" if "cost_usd" in tokens else ""
         _info(f"Done in {seconds:.1f} s: {tokens['output_tokens']} new tokens{cached}{cost}. "

@@ -87,6 +87,8 @@ def count_fallbacks(state: dict) -> dict:
             distributions.append(result[key])
     options = state.get("options") or []
     report = state.get("persona_report") or {}
+    from ethos.graph.quality import quality_signs
+
     return {
         "library_personas": report.get("topped_up", 0),
         "target_personas_added": report.get("target_added", 0),
@@ -101,6 +103,7 @@ def count_fallbacks(state: dict) -> dict:
         # The reference protocol: a reply that named no comment or expert, so one was drawn at random.
         "random_selections": int((result.get("selection") or {}).get("source") == "random_fallback")
                              + int((state.get("router") or {}).get("source") == "random_fallback"),
+        **quality_signs(state),  # not fallbacks, but signs of output that says little, counted beside them
     }
 
 
@@ -118,6 +121,12 @@ def fallback_warning(state: dict) -> str | None:
         found.append(f"{unchosen} of {comments} comments carry no choice of the model's own")
     if distributions and fallbacks["uniform_distributions"] * 2 > distributions:
         found.append(f"{fallbacks['uniform_distributions']} of {distributions} answer distributions are uniform fallbacks")
+    broken = fallbacks["looping_texts"] + fallbacks["truncated_texts"]
+    if comments and broken * 2 > comments:
+        found.append(f"{broken} texts loop or stop mid-sentence")
+    generated = report.get("generated") or 0
+    if generated and fallbacks["copied_personas"] * 2 > generated:
+        found.append(f"{fallbacks['copied_personas']} of {generated} generated personas copy the prompt's words")
     if not found:
         return None
     return ("; ".join(found) + ": the result says little about the model's own perspectives "

@@ -73,3 +73,20 @@ def test_the_trace_merges_token_variants_of_one_label():
     top = [{"token": "A", "logprob": math.log(0.5)}, {"token": " A", "logprob": math.log(0.2)}, {"token": "B", "logprob": math.log(0.3)}]
     line = "\n".join(node_lines("m", [{"role": "r", "model": "x", "messages": [["human", "q"]], "reply": "A", "top_logprobs": top}], last=True))
     assert "A 0.70, B 0.30" in line
+
+
+def test_output_that_says_little_is_counted_and_warned_about(fake, capsys):
+    loop = "a moral dilemma that requires " * 6
+    backend = fake(constraints=(), replies={
+        "persona_generator": lambda p: "#Situation: harm to; the; innocent; the; nurse\n#The Nurse: care; ethics of care; duty; worry; nurse",
+        "persona_agent": lambda p: loop,
+        "overton_moderator": lambda p: "This answer runs on and on without ever reaching the end of its",
+    })
+    assert main(["run", "--model", backend.spec, "--n-personas", "2", "--persona-attempts", "1", "--json", "Hide the error?"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["fallbacks"]["copied_personas"] == 1 and out["fallbacks"]["empty_slots"] == 2
+    assert out["fallbacks"]["looping_texts"] == 2 and out["fallbacks"]["truncated_texts"] == 3  # the loops stop mid-sentence too
+    assert main(["run", "--model", backend.spec, "--n-personas", "2", "--persona-attempts", "1", "Hide the error?"]) == 0
+    printed = "".join(capsys.readouterr())
+    assert "Quality signs: 1 copied personas, 2 empty slots, 2 looping texts, 3 truncated texts" in printed
+    assert "texts loop or stop mid-sentence" in printed
