@@ -54,7 +54,7 @@ def export_traces(endpoint: str, project: str = PROJECT) -> None:
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
     except ImportError:
-        raise EthosError("--otel needs the otel extra: pip install 'ethosagents[otel]'") from None
+        raise EthosError("--otel needs the otel extra: bash scripts/setup.sh --otel (or, in a checkout, .venv/bin/pip install -e '.[otel]')") from None
     _provider = TracerProvider(resource=Resource.create({"service.name": project, "openinference.project.name": project}))
     url, headers = _credentials_apart(endpoint)  # the exporter logs its URL when a send fails: it never holds a secret
     _provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=url, headers=headers or None)))

@@ -51,7 +51,7 @@ def _import_ray():
     try:
         import ray
     except ImportError:
-        raise EthosError("--ray needs Ray: pip install 'ethosagents[ray]' (or bash scripts/setup.sh --ray)") from None
+        raise EthosError("--ray needs Ray: bash scripts/setup.sh --ray (or, in a checkout, .venv/bin/pip install -e '.[ray]')") from None
     return ray
 
 

