@@ -15,7 +15,7 @@ from collections.abc import Collection
 from ethos.agents import reference
 from ethos.agents.baseline_prompts import (COMMUNITIES, community_messages, community_system, direct_messages, expert_choice_messages,
                                            passage_messages, prompting_instruction)
-from ethos.agents.models.base import Backend, Decoding, OptionDistribution
+from ethos.agents.models.base import Backend, Decoding
 from ethos.agents.persona_agent import write_with_choice
 from ethos.agents.prompts import option_labels
 
