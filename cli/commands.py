@@ -146,7 +146,9 @@ def run_command(args) -> int:
         status = record.data.get("status")
         if status == "ok":
             raise EthosError(f"run {record.run_id} finished: nothing to resume (`ethos trace {record.run_id}` shows it)")
-        if status == "running" and record.data.get("host") == socket.gethostname() and alive(record.data.get("pid")):
+        # another process still running it (a record made here from the checkpointer is this process's own)
+        if status == "running" and record.data.get("host") == socket.gethostname() and record.data.get("pid") != os.getpid() \
+                and alive(record.data.get("pid")):
             raise EthosError(f"run {record.run_id} is still running (pid {record.data.get('pid')}): wait for it, or stop it first")
         request, context = None, _resumed_context(record, args)
     else:

@@ -4,6 +4,8 @@ input files without end, and output that shows escape sequences instead of obeyi
 import json
 import math
 import re
+import subprocess
+import sys
 
 import pytest
 from pydantic import ValidationError
@@ -151,9 +153,13 @@ def test_resume_refuses_a_finished_run_and_one_still_running(fake, runs_dir, cap
     assert "finished: nothing to resume" in capsys.readouterr().err
     path = runs_dir / "runs" / run_id / "record.json"
     record = json.loads(path.read_text())
-    path.write_text(json.dumps(record | {"status": "running", "pid": os.getpid()}))  # this very process: alive
-    assert main(["run", "--resume", run_id]) == 2
-    assert "is still running" in capsys.readouterr().err
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # another live process
+    path.write_text(json.dumps(record | {"status": "running", "pid": sleeper.pid}))
+    try:
+        assert main(["run", "--resume", run_id]) == 2
+        assert "is still running" in capsys.readouterr().err
+    finally:
+        sleeper.kill()
 
 
 def test_otel_credentials_travel_as_headers_never_in_the_url():
