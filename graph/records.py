@@ -21,6 +21,20 @@ from ethos.inputs import read_text
 from ethos.redaction import redact
 
 
+MAX_STORED_TEXT = 64 * 1024  # characters of one text in a trace or record: an endpoint's 5 MB error body is not kept whole
+
+
+def bounded(data, limit: int = MAX_STORED_TEXT):
+    """`data` with every string longer than `limit` cut, and the cut said in the text itself."""
+    if isinstance(data, str):
+        return data if len(data) <= limit else data[:limit] + f"... [{len(data) - limit} more characters not kept]"
+    if isinstance(data, dict):
+        return {k: bounded(v, limit) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [bounded(v, limit) for v in data]
+    return data
+
+
 def finite(data):
     """`data` with NaN and infinities as None: JSON has no such numbers (Python would write bare NaN)."""
     if isinstance(data, float):
@@ -111,7 +125,7 @@ class RunRecord:
                error: str | None = None, prices: dict | None = None) -> None:
         conversation = state.get("conversation") or []
         self.data |= {
-            "status": status, "finished": time.time(), "seconds": round(seconds, 3), "error": error,
+            "status": status, "finished": time.time(), "seconds": round(seconds, 3), "error": bounded(error),
             "personas": state.get("personas"), "persona_report": state.get("persona_report"),
             "comments": state.get("comments"), "result": state.get("result"), "fallbacks": fallbacks,
             "tokens": token_summary(conversation, prices), "conversation": conversation,

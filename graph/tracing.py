@@ -17,7 +17,7 @@ from langchain_core.tracers.base import BaseTracer
 from langchain_core.tracers.context import register_configure_hook
 from langchain_core.tracers.schemas import Run
 
-from ethos.graph.records import redact
+from ethos.graph.records import bounded, redact
 
 
 class JsonlTracer(BaseTracer):
@@ -49,7 +49,7 @@ class JsonlTracer(BaseTracer):
         if run.run_type in ("llm", "chat_model"):
             params = (run.extra or {}).get("invocation_params") or {}
             line["params"] = {k: params[k] for k in ("temperature", "max_tokens", "seed", "logprobs", "top_logprobs", "model", "model_name") if k in params}
-        text = redact(json.dumps(line, default=str, ensure_ascii=False))
+        text = redact(json.dumps(bounded(json.loads(json.dumps(line, default=str))), ensure_ascii=False))
         with self._lock, open(self.path, "a", encoding="utf-8") as f:
             f.write(text + "\n")
 

@@ -221,7 +221,9 @@ def openai_backend(
         if isinstance(exc, openai.NotFoundError):
             return RunFailure(f"the model endpoint at {where} does not serve model '{model}'")
         if isinstance(exc, openai.APIStatusError):
-            return RunFailure(f"the model endpoint at {where} answered {exc.status_code}: {exc.message}")
+            message = str(exc.message)
+            message = message if len(message) <= 300 else message[:300] + f"... ({len(message) - 300} more characters)"
+            return RunFailure(f"the model endpoint at {where} answered {exc.status_code}: {message}")
         return None
 
     def rejects_constraint(exc: Exception) -> bool:

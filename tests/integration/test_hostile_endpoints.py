@@ -33,10 +33,12 @@ def test_a_hostile_reply_ends_in_time_with_one_line(capsys, kind, says, bound):
     assert all(r["path"] != "/v1/chat/completions" or "127.0.0.2" not in r["headers"].get("host", "") for r in stub.requests)
 
 
-def test_a_huge_error_body_becomes_a_bounded_line(capsys):
+def test_a_huge_error_body_becomes_a_bounded_line(capsys, runs_dir):
     with StubOpenAI(hostile="error_body") as stub:
         code, out, err, seconds = run_against(stub, capsys, "--timeout", "10")
-    assert code == 1 and "answered 500" in err and len(err) < 2500
+    assert code == 1 and "answered 500" in err and len(err) < 2500 and seconds < 10
+    written = [p for p in (runs_dir / "runs").rglob("*") if p.is_file()]
+    assert written and all(p.stat().st_size < 1_000_000 for p in written)  # the 5 MB body is not stored whole
 
 
 def test_escape_sequences_from_a_model_never_reach_the_terminal(capsys):
