@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ethos.errors import EthosError
+from ethos.inputs import read_text
 from ethos.evaluation.groups import question_key
 from ethos.evaluation.metrics import VK_PARSERS, bootstrap_ci, js_distance, most_likely_correct
 from ethos.evaluation.tasks import Task
@@ -22,7 +23,7 @@ def item_scores(task: Task, metric: str, folder: Path) -> dict[str, tuple[float,
     """`metric` for every item of `folder/predictions.json` that has a prediction: {id: (value, question)}."""
     path = folder / "predictions.json"
     try:
-        items = json.loads(path.read_text(encoding="utf-8"))
+        items = json.loads(read_text(path))  # the project's bounded reader of outside files
     except (OSError, ValueError, RecursionError) as exc:
         raise EthosError(f"{path}: not readable predictions ({exc.__class__.__name__})") from None
     if not isinstance(items, list):
