@@ -1,8 +1,12 @@
-"""Reading files given from outside (items, persona files, prices, settings): bounded in size, so
-`/dev/zero` or a runaway file is refused by name instead of filling the memory."""
+"""Files in and out. Files given from outside (items, persona files, prices, settings) are read
+bounded in size, so `/dev/zero` or a runaway file is refused by name instead of filling the
+memory. Files this project writes are written whole or not at all, and never through a link
+someone planted at their name."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 from ethos.errors import EthosError
@@ -19,3 +23,30 @@ def read_text(path: str | Path, limit: int = MAX_INPUT_BYTES) -> str:
     if len(data) > limit:
         raise EthosError(f"{path}: larger than {limit // 2**20} MB: not an input file this command reads")
     return data.decode("utf-8")
+
+
+def write_file(path: str | Path, data: str | bytes) -> None:
+    """`data` into `path` atomically: a new temporary file in the same folder (made, never opened
+    through an existing name) replaces `path`, so a link planted at `path` is replaced, not
+    followed. On any failure (a full disk) nothing half-written and no temporary file is left."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def append_text(path: str | Path, text: str, *, sync: bool = False) -> None:
+    """`text` appended in one write, never through a link planted at `path` (O_NOFOLLOW)."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    try:
+        os.write(fd, text.encode("utf-8"))
+        if sync:
+            os.fsync(fd)
+    finally:
+        os.close(fd)

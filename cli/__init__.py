@@ -25,12 +25,14 @@ def main(argv: list[str] | None = None) -> int:
     streams = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = NeutralStream(sys.stdout), NeutralStream(sys.stderr)  # outside text never drives the terminal
 
+    process = argv is None  # the `ethos` program itself, not a caller in Python
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv or os.environ.get("ETHOS_DEBUG", "") not in ("", "0")
     argv = [a for a in argv if a != "--debug"]
     try:
         parser = build_parser()
         args = parser.parse_args(_with_config(argv, parser))  # the parser lists plugin modes: a broken plugin fails here
+        _check_text(args)
         _configure_output(args)
         if args.command in ("run", "eval"):
             _start_telemetry(args)
@@ -41,8 +43,11 @@ def main(argv: list[str] | None = None) -> int:
         _debug_traceback(debug)
         print(f"ethos: error: {_bounded(redact(str(exc)))}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("ethos: interrupted; finished work is saved (rerun the same command to continue)", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # a command that knows the way to continue says it; else the general one
+        print(f"ethos: {exc.args[0] if exc.args else 'interrupted; finished work is saved (rerun the same command to continue)'}",
+              file=sys.stderr)
+        if process:
+            _exit_now(130)
         return 130
     except BrokenPipeError:  # output piped into `head` and the like
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -61,6 +66,34 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout, sys.stderr = streams
         if "ethos.telemetry" in sys.modules:
             sys.modules["ethos.telemetry"].flush()  # spans of a failed run are sent too
+
+
+def _check_text(args) -> None:
+    """Text arguments are UTF-8: bytes that are not arrive as lone surrogates (paths may hold them;
+    a situation, a target or a name may not), and are refused by flag instead of failing later."""
+    for name, value in vars(args).items():
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str) and any("\udc80" <= c <= "\udcff" for c in text):
+                flag = {"text": "the situation text", "name": "the persona name", "run_id": "the run id",
+                        "targets": "the view target"}.get(name, "--" + name.replace("_", "-"))
+                raise EthosError(f"{flag}: not valid UTF-8 text (check the terminal's or the script's encoding)")
+
+
+def _exit_now(code: int) -> None:
+    """Exit without waiting for model calls still in flight in worker threads (an interrupted eval
+    has recorded them as interrupted): the interpreter would otherwise join each thread, and a hung
+    call would hold the prompt for its whole timeout."""
+    import threading
+
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.current_thread()):
+        if "ethos.telemetry" in sys.modules:
+            sys.modules["ethos.telemetry"].flush()
+        for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code)
 
 
 def _bounded(message: str, limit: int = 2000) -> str:

@@ -11,7 +11,7 @@ import time
 from contextlib import nullcontext
 from pathlib import Path
 
-from ethos.cli.render import _info, _live_view, _print_metrics, _print_result, _print_table, _show_update
+from ethos.cli.render import _info, _live_view, _print_metrics, _print_result, _print_score, _print_table, _show_update, item_score
 from ethos.errors import EthosError, RunFailure
 
 
@@ -38,6 +38,7 @@ def _request(args) -> dict:
         if not 0 <= args.index < len(items):
             raise EthosError(f"--index {args.index} is out of range: {args.item} has {len(items)} items")
         request = item_request(items[args.index], source=str(args.item), index=args.index)
+        args.gold_item = items[args.index]  # shown and scored beside the result
     else:
         request = {"situation": args.text or ""}
     for key in ("mode", "options", "target", "attribute"):
@@ -193,8 +194,7 @@ def run_command(args) -> int:
             raise exc.__class__(f"{exc} ({hint})") from exc
         if isinstance(exc, Exception):
             raise RunFailure(f"{exc.__class__.__name__}: {exc} ({hint})") from exc
-        print(f"ethos: {hint}", file=sys.stderr)
-        raise
+        raise KeyboardInterrupt(f"interrupted; {hint}") from None  # one hint: the way to continue this run
     seconds = time.perf_counter() - started
     if args.diversity and state.get("persona_report"):
         from ethos.personas.schema import Persona
@@ -207,6 +207,7 @@ def run_command(args) -> int:
     if warning:
         print(f"ethos: warning: {warning}", file=sys.stderr)
     tokens = record.data["tokens"]
+    score = item_score(args.gold_item, state) if getattr(args, "gold_item", None) else None
     if args.json:
         keys = ("method", "situation", "mode", "options", "target", "attribute", "personas", "persona_report", "comments", "result")
         out = {"run_id": record.run_id} | {k: state.get(k) for k in keys} | {
@@ -214,10 +215,12 @@ def run_command(args) -> int:
             "usage": {"new_tokens": tokens["output_tokens"], "by_role": tokens["by_role"], "by_model": tokens["by_model"],
                       "cached_calls": tokens["cached_calls"], **({"cost_usd": tokens["cost_usd"]} if "cost_usd" in tokens else {})},
             "seconds": round(seconds, 2),
-        }
+        } | ({"score": score} if score else {})
         print(json.dumps(out, ensure_ascii=False))
     else:
         _print_result(state)
+        if score:
+            _print_score(score, state.get("options") or [])
         if args.diversity:
             print(f"\nEmbedding diversity of the persona set: {state['persona_report']['diagnostics'].get('diversity')}")
         from ethos.graph.quality import SIGNS
@@ -268,12 +271,17 @@ def personas_command(args) -> int:
 
         print(f"moderators (--mode): {', '.join(moderators())}")
         print(f"persona agents (--agent-variant): {', '.join(_persona_agents())}\n")
-    print(f"{'name':<34} {'stakeholder':<30} {'framework':<36} culture, religion, age")
+    print(f"{'name':<34} {'source':<8} {'stakeholder':<30} {'framework':<36} culture, religion, age")
     for p in library:
         who = ", ".join(v for v in (p.culture, p.religion, p.age_group) if v)
-        print(f"{p.name:<34} {p.stakeholder[:28]:<30} {p.framework[:34]:<36} {who}")
+        print(f"{_cut(p.name, 33):<34} {p.source:<8} {_cut(p.stakeholder, 29):<30} {_cut(p.framework, 35):<36} {who}")
     _info(f"{len(library)} personas (curated library, {user_persona_dir()}, plugins, --persona-file)")
     return 0
+
+
+def _cut(text: str, width: int) -> str:
+    """`text` in `width` characters, with "…" where it was cut."""
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def runs_command(args) -> int:
@@ -293,7 +301,7 @@ def runs_command(args) -> int:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(started(r))) if started(r) else "-"
         tokens = r["tokens"].get("output_tokens", "-") if isinstance(r.get("tokens"), dict) else "-"
         seconds = f"{r['seconds']:.1f}" if isinstance(r.get("seconds"), (int, float)) and math.isfinite(r["seconds"]) else "-"
-        excerpt = " ".join(str(request.get("situation", "")).split())[:50]
+        excerpt = _cut(" ".join(str(request.get("situation", "")).split()), 50)
         table.append([str(r.get("run_id")), when, str(r.get("kind", "-")), _run_context(r).get("method", "-"), str(request.get("mode", "-")),
                       str(r.get("status", "-")), str(tokens), seconds, excerpt])
     _print_table(header, table, ["{:<24}", "{:<17}", "{:<7}", "{:<12}", "{:<15}", "{:<12}", "{:>8}", "{:>9}", "  {}"], right=(6, 7))
@@ -383,7 +391,7 @@ def _ray_pool(args, context, runs_dir: Path):
 
 
 def _evaluate_task(args, task, runs, loaded, data: Path, out: Path | None, runs_dir: Path, prices, pool) -> list[dict]:
-    from ethos.evaluation.runner import config_folder, evaluate, run_name
+    from ethos.evaluation.runner import EVAL_CONCURRENCY, config_folder, evaluate, run_name
 
     # default: runs/eval/MODEL/CONFIG-ID/TASK, so another model or other settings never collide
     task_out = (out / task.name if len(args.task) > 1 else out) if out else runs_dir / "eval" / config_folder(runs[0][1]) / task.name
@@ -392,7 +400,7 @@ def _evaluate_task(args, task, runs, loaded, data: Path, out: Path | None, runs_
         out_dir = task_out / run_name(method, ctx)
         rows.append(evaluate(
             task, method, loaded, ctx, data=data, out_dir=out_dir,
-            max_concurrency=args.max_concurrency or 1, nli_model=args.nli_model, progress=not (args.no_progress or args.quiet),
+            max_concurrency=args.max_concurrency or EVAL_CONCURRENCY, nli_model=args.nli_model, progress=not (args.no_progress or args.quiet),
             runs_dir=runs_dir, prices=prices, server=args.server, ray_pool=pool,
             scoring={"parser": args.parser},
         ))
@@ -444,7 +452,7 @@ def _eval_config(predictions: Path) -> dict:
 def view_command(args) -> int:
     from ethos.cli.view import write_view
 
-    print(write_view(args.target, args.runs_dir or default_runs_dir(), args.out))
+    print(write_view(args.targets, args.runs_dir or default_runs_dir(), args.out, against=args.against))
     return 0
 
 
@@ -456,8 +464,27 @@ def report_command(args) -> int:
     return 0
 
 
+def data_command(args) -> int:
+    from ethos.evaluation.data import check, fetch
+
+    if args.action == "check":
+        rows = check(args.into)
+        for row in rows:
+            print(f"{row['status']:<8} {row['file']}")
+        bad = [r["file"] for r in rows if r["status"] != "ok"]
+        if bad:
+            raise EthosError(f"{args.into}: {len(bad)} file(s) missing or changed: {', '.join(bad)}")
+        return 0
+    _info(f"Fetching VITAL into {args.into} ...")
+    for row in fetch(args.into, source=args.source, timeout=args.timeout):
+        print(f"{row['status']:<8} {row['file']} ({row['bytes'] / 1e6:.1f} MB, sha256 {row['sha256'][:16]}…)")
+    _info(f"Done: use it with `ethos eval --data {args.into} --task ...`")
+    return 0
+
+
 COMMANDS = {"run": run_command, "eval": eval_command, "score": score_command, "report": report_command, "view": view_command,
-            "runs": runs_command, "trace": trace_command, "personas": personas_command}
+            "runs": runs_command, "trace": trace_command, "personas": personas_command,
+            "data": data_command}
 
 
 def _start_telemetry(args) -> None:

@@ -94,7 +94,7 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
             options |= {"type": _number(above=True) if m["positive"] else _number(m["low"], m["high"]), "metavar": "X"}
         groups[m["group"]].add_argument(m["flag"], **options)
     groups["method settings"].add_argument("--max-concurrency", type=_integer(1, 1024), metavar="N",
-                                           help="persona agents (run) or items (eval) in flight at once")
+                                           help="persona agents (run; default: all at once) or items (eval; default 4, measured in docs/scaling.md) in flight at once")
     _add_runs_arguments(parser)
     _add_otel_argument(parser)
     parser.add_argument("--no-cache", action="store_true", help="call the models even where the model-call cache has the answer")
@@ -152,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--index", type=_integer(0), default=0, metavar="N", help="which item of --item to run (0-based, default 0)")
     run.add_argument("--json", action="store_true", help="print one machine-readable JSON result")
     run.add_argument("--trace", action="store_true", help="print the agent conversation as a tree, live, as agents finish")
-    run.add_argument("--resume", metavar="RUN_ID", help="continue an interrupted or failed run from its last checkpoint")
+    run.add_argument("--resume", metavar="RUN_ID", help="continue an interrupted or failed run from its last checkpoint (a run id, or last)")
     run.add_argument("--checkpointer", metavar="URI|FILE",
                      help="where checkpoints go: a postgresql:// URI (resumable from any machine that reaches it; the postgres extra) "
                           "or a SQLite file (default: checkpoints.sqlite in the runs folder, or $ETHOS_CHECKPOINTER)")
@@ -211,6 +211,16 @@ def build_parser() -> argparse.ArgumentParser:
     validate = actions.add_parser("validate", parents=[common], help="check persona files (default: the whole library)")
     validate.add_argument("paths", nargs="*", type=Path, metavar="PATH")
 
+    data = commands.add_parser("data", parents=[common], help="fetch the VITAL files from their public repository, or check them")
+    data_actions = data.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    fetch = data_actions.add_parser("fetch", parents=[common], help="download the VITAL task files and check them (schema and SHA-256)")
+    fetch.add_argument("--source", metavar="URL", help="a mirror holding the files as URL/NAME (default: github.com/anudeex/VITAL "
+                       "at the commit that holds each file)")
+    fetch.add_argument("--timeout", type=_number(above=True), default=60.0, metavar="S", help="seconds for each file (default 60)")
+    check = data_actions.add_parser("check", parents=[common], help="check the files in the folder against its SHA256SUMS")
+    for action in (fetch, check):
+        action.add_argument("--into", type=Path, default=Path("vital"), metavar="DIR", help="the data folder (default: ./vital)")
+
     runs = commands.add_parser("runs", parents=[common], help="list recent runs")
     runs.add_argument("--limit", type=_integer(), default=20, metavar="N", help="the N most recent runs that match (default 20)")
     runs.add_argument("--json", action="store_true", help="one JSON list instead of the table")
@@ -221,14 +231,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_runs_arguments(runs)
 
     trace = commands.add_parser("trace", parents=[common], help="show a run's agent conversation as a tree")
-    trace.add_argument("run_id", metavar="RUN_ID", help="a run id, or its unique beginning")
+    trace.add_argument("run_id", metavar="RUN_ID", help="a run id, its unique beginning, or last (the newest run)")
     trace.add_argument("--json", action="store_true", help="export the whole record as JSON")
     trace.add_argument("--full", action="store_true", help="show prompts and replies in full")
     _add_runs_arguments(trace)
 
     view = commands.add_parser("view", parents=[common], help="write a run or an evaluation as one self-contained HTML page (offline)")
-    view.add_argument("target", metavar="RUN_ID|EVAL_DIR", help="a run id (or its unique beginning), or an evaluation folder")
+    view.add_argument("targets", nargs="+", metavar="RUN_ID|EVAL_DIR", help="a run id (its unique beginning, or last), or one or more evaluation folders to compare")
     view.add_argument("--out", type=Path, metavar="FILE", help="where the page goes (default: view.html in the run's or the evaluation's folder)")
+    view.add_argument("--against", metavar="ROW", help="evaluations: the row every other row is compared with, paired (as in `ethos report`)")
     _add_runs_arguments(view)
 
     report = commands.add_parser("report", parents=[common], help="turn finished eval runs into a Markdown report with plots")

@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 from ethos.errors import EthosError
+from ethos.inputs import write_file
 from ethos.personas.schema import GENERATED, WRITTEN
 
 COLOURS = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C"]
@@ -34,8 +35,9 @@ def _e(value) -> str:
 
 
 def bars(labels: list[str], series: dict[str, list[float]], *, intervals: dict[str, list[list[float]]] | None = None,
-         top: float | None = None, height: int = 220) -> str:
-    """A grouped bar chart as inline SVG: one group per label, one bar per series, optional intervals."""
+         top: float | None = None, height: int = 220, colours: list[str] | None = None) -> str:
+    """A grouped bar chart as inline SVG: one group per label, one bar per series, optional intervals.
+    `colours`: one per label (a chart of methods, each in its own colour), else one per series."""
     values = [v for vs in series.values() for v in vs if v == v] + [c for cs in (intervals or {}).values() for ci in cs for c in ci if c == c]
     top = top or max(values + [1e-9]) * 1.1
     group, bar = max(24 + 22 * len(series), 120), 22  # a group is wide enough for its label
@@ -49,19 +51,28 @@ def bars(labels: list[str], series: dict[str, list[float]], *, intervals: dict[s
             v = vs[g] if g < len(vs) and vs[g] == vs[g] else 0.0
             h = height * v / top
             x = x0 + s * bar
-            out.append(f'<rect x="{x}" y="{height - h:.1f}" width="{bar - 4}" height="{h:.1f}" fill="{COLOURS[s % len(COLOURS)]}">'
-                       f'<title>{_e(name)}: {v:.3f}</title></rect>')
+            fill = colours[g] if colours else series_colour(name, s)
+            out.append(f'<rect x="{x}" y="{height - h:.1f}" width="{bar - 4}" height="{h:.1f}" fill="{fill}">'
+                       f'<title>{_e(label if colours else name)}: {v:.3f}</title></rect>')
             ci = (intervals or {}).get(name)
             if ci and g < len(ci) and all(c == c for c in ci[g]):
                 lo, hi = (height - height * c / top for c in ci[g])
                 mid = x + (bar - 4) / 2
                 out.append(f'<line x1="{mid}" y1="{lo:.1f}" x2="{mid}" y2="{hi:.1f}" stroke="#222" stroke-width="1.5"/>')
         out.append(f'<text x="{x0}" y="{height + 16}">{_e(label[:18])}</text>')
-    for s, name in enumerate(series):  # the legend
-        out.append(f'<rect x="{60 + 150 * s}" y="{height + 34}" width="12" height="12" fill="{COLOURS[s % len(COLOURS)]}"/>'
+    for s, name in enumerate(series if not colours else []):  # the legend (a chart of methods is labelled below its bars)
+        out.append(f'<rect x="{60 + 150 * s}" y="{height + 34}" width="12" height="12" fill="{series_colour(name, s)}"/>'
                    f'<text x="{76 + 150 * s}" y="{height + 45}">{_e(name[:20])}</text>')
     out.append("</svg>")
     return "".join(out)
+
+
+def series_colour(name: str, index: int) -> str:
+    """A method's (or the gold's) own colour, the same in every chart; other series by position."""
+    from ethos.evaluation.report import METHOD_COLOURS, colour
+
+    known = name in METHOD_COLOURS or name.split(" [")[0].split(" · ")[0] in METHOD_COLOURS
+    return colour(name) if known else COLOURS[index % len(COLOURS)]
 
 
 def _page(title: str, body: list[str]) -> str:
@@ -138,86 +149,146 @@ def _result_section(result: dict, options: list[str]) -> list[str]:
     return body
 
 
-def eval_page(folder: Path, metrics: list[dict]) -> str:
-    """Every metrics.json under an evaluation folder, by task, as tables and charts with intervals."""
-    from ethos.evaluation.report import as_number, method_label
+def eval_page(folders: list[Path], metrics: list[dict], against: str | None = None) -> str:
+    """Every metrics.json under the evaluation folders, by task: the model, every metric with its
+    interval, each row paired against a reference row, per category, and the first items."""
+    from ethos.evaluation.report import PAIRED_NOTE, as_number, metric_columns, paired_rows, row_label
     from ethos.evaluation.scoring import primary_metric
     from ethos.evaluation.tasks import get_task
 
-    body = [f"<h1>Evaluation: {_e(folder)}</h1>"]
+    body = [f"<h1>Evaluation: {_e(', '.join(map(str, folders)))}</h1>"]
     for task_name in sorted({m["task"] for m in metrics}):
         rows = [m for m in metrics if m["task"] == task_name]
         task = get_task(task_name)
         metric, higher = primary_metric(task, rows[0])
-        names = [method_label(r) for r in rows]
-        body.append(f"<h2>{_e(task_name)}</h2><p class='meta'>{_e(metric)} ({'higher' if higher else 'lower'} is better), "
-                    "95% bootstrap interval over questions</p>")
+        names = [row_label(r, rows) for r in rows]
+        models = sorted({str(r.get("model")) for r in rows})
+        body.append(f"<h2>{_e(task_name)}</h2><p class='meta'>model {_e(', '.join(models))} · {_e(metric)} "
+                    f"({'higher' if higher else 'lower'} is better) · 95% bootstrap intervals over questions</p>")
         values = [as_number(r.get(metric)) for r in rows]
         cis = [[as_number(c) for c in (r.get(f"{metric}_ci") or [None, None])] for r in rows]
-        body.append(bars(names, {metric: values}, intervals={metric: cis}))
-        body.append(f"<table><tr><th>method</th><th>items (questions)</th><th>{_e(metric)} [95% CI]</th><th>s/item</th>"
-                    "<th>failed</th><th>fallbacks</th></tr>")
-        for r, v, ci in zip(rows, values, cis):
+        body.append(bars(names, {metric: values}, intervals={metric: cis}, colours=[series_colour(n, i) for i, n in enumerate(names)]))
+        columns = metric_columns(task, rows)
+        body.append("<table><tr><th>row</th><th>model</th><th>items (questions)</th>" + "".join(f"<th>{_e(c)}</th>" for c, _ in columns)
+                    + "<th>s/item</th><th>failed</th><th>fallbacks and quality signs</th></tr>")
+        for r, name in zip(rows, names):
+            cells = "".join(f"<td>{_cell(r.get(key), r.get(f'{key}_ci'))}</td>" for _, key in columns)
             fallbacks = ", ".join(f"{k} {n}" for k, n in sorted((r.get("fallbacks") or {}).items()) if n) or "none"
-            body.append(f"<tr><td>{_e(method_label(r))}</td><td>{_e(r.get('n'))} ({_e(r.get('n_questions'))})</td>"
-                        f"<td>{_fmt(v)} [{_fmt(ci[0])}, {_fmt(ci[1])}]</td><td>{_e(r.get('seconds_per_item'))}</td>"
-                        f"<td>{_e(r.get('failed', 0))}</td><td>{_e(fallbacks)}</td></tr>")
+            body.append(f"<tr><td>{_e(name)}</td><td>{_e(r.get('model'))}</td><td>{_e(r.get('n'))} ({_e(r.get('n_questions'))})</td>{cells}"
+                        f"<td>{_e(r.get('seconds_per_item'))}</td><td>{_e(r.get('failed', 0))}</td><td>{_e(fallbacks)}</td></tr>")
         body.append("</table>")
+        reference, found = paired_rows(task, rows, metric, higher, against)
+        if reference is not None:
+            body.append(f"<p class='meta'>Paired against <b>{_e(row_label(reference, rows))}</b> ({_e(metric)}, {_e(PAIRED_NOTE)}):</p>"
+                        "<table><tr><th>row</th><th>items</th><th>difference [95% CI]</th><th>better / worse items</th><th>holds</th></tr>")
+            for r, d in found:
+                body.append(f"<tr><td>{_e(row_label(r, rows))}</td><td>{d['n']}</td><td>{_cell(d['mean'], d['ci'])}</td>"
+                            f"<td>{d['better']} / {d['worse']}</td><td>{'yes' if d['holds'] else 'no'}</td></tr>")
+            body.append("</table>")
         categories = sorted({c for r in rows for c in (r.get("categories") or {})})
         if categories:
-            series = {method_label(r): [as_number(((r.get("categories") or {}).get(c) or {}).get(metric)) for c in categories] for r in rows}
+            series = {name: [as_number(((r.get("categories") or {}).get(c) or {}).get(metric)) for c in categories] for r, name in zip(rows, names)}
             body.append(f"<p class='meta'>By category ({_e(metric)}):</p>" + bars(categories, series))
-        body += _item_distributions(rows)
-    return _page(f"EthosAgents evaluation {folder}", body)
+        body += _items(rows, names)
+    return _page(f"EthosAgents evaluation {', '.join(map(str, folders))}", body)
 
 
-def _item_distributions(rows: list[dict], n: int = 4) -> list[str]:
-    """The first items' predicted distributions of every method beside the gold."""
-    predictions = {}
+def _items(rows: list[dict], names: list[str], n: int = 4) -> list[str]:
+    """The first items: what tells each apart from the others (their shared preamble left out), the
+    gold and every row's prediction, and a link to each row's run of the item."""
+    from ethos.evaluation.compare import run_ids
+
+    predictions, runs = {}, {}
     for r in rows:
-        path = Path(r["path"]) / "predictions.json"
         try:
-            predictions[r["path"]] = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            predictions[r["path"]] = {str(i.get("id")): i for i in json.loads((Path(r["path"]) / "predictions.json").read_text(encoding="utf-8"))
+                                      if isinstance(i, dict)}
+        except (OSError, ValueError, RecursionError, AttributeError):
             continue
-    first = next(iter(predictions.values()), [])
-    if not first or "gold_distribution" not in first[0]:
+        runs[r["path"]] = run_ids(Path(r["path"]))
+    first = next(iter(predictions.values()), {})
+    items = list(first.values())[:n]
+    if not items:
         return []
-    from ethos.evaluation.report import method_label
-
-    out = ["<p class='meta'>First items: predicted and gold distributions</p>"]
-    for i, item in enumerate(first[:n]):
-        series = {"gold": item["gold_distribution"]}
-        for r in rows:
-            items = predictions.get(r["path"]) or []
-            if i < len(items) and items[i].get("pred_distribution"):
-                series[method_label(r)] = items[i]["pred_distribution"]
-        question = str(item.get("question", "")).split("\n")[0][:140]
-        out.append(f"<p>{_e(question)} <span class='meta'>({_e(item.get('attribute'))})</span></p>"
-                   + bars([chr(65 + k) for k in range(len(item["options"]))], series, top=1.0))
+    texts = [str(i.get("question") or i.get("situation") or "") for i in items]
+    shared = len(_common_prefix(texts)) if len(texts) > 1 else 0
+    out = [f"<h3>First {len(items)} items</h3>"]
+    for item, text in zip(items, texts):
+        key = str(item.get("id"))
+        own = " ".join(text[shared:].split())[:300] or " ".join(text.split())[:300]
+        out.append(f"<p><b>Item {_e(key)}</b> <span class='meta'>({_e(item.get('attribute'))})</span> "
+                   f"{'… ' if shared else ''}{_e(own)}</p>")
+        links = []
+        for r, name in zip(rows, names):
+            run_id = runs.get(r["path"], {}).get(key)
+            if run_id:
+                trace = (Path(r["runs_dir"]).resolve() / "runs" / run_id / "trace.jsonl").as_uri()
+                links.append(f"{_e(name)}: <a href='{_e(trace)}'>trace of run {_e(run_id)}</a> (<code>ethos view {_e(run_id)}</code>)")
+        if links:
+            out.append("<p class='meta'>" + " · ".join(links) + "</p>")
+        if "gold_distribution" in item and "options" in item:
+            series = {"gold": item["gold_distribution"]}
+            for r, name in zip(rows, names):
+                predicted = (predictions.get(r["path"]) or {}).get(key) or {}
+                if predicted.get("pred_distribution"):
+                    series[name] = predicted["pred_distribution"]
+            out.append("<ol type='A'>" + "".join(f"<li>{_e(o)}</li>" for o in item["options"]) + "</ol>")
+            out.append(bars([chr(65 + k) for k in range(len(item["options"]))], series, top=1.0))
+        else:
+            for r, name in zip(rows, names):
+                predicted = (predictions.get(r["path"]) or {}).get(key) or {}
+                if predicted.get("output"):
+                    out.append(f"<p><b>{_e(name)}.</b> {_e(str(predicted['output'])[:1500])}</p>")
+            gold = item.get("label") or item.get("vrd")
+            if gold:
+                out.append(f"<p class='meta'>Gold: {_e(gold if isinstance(gold, str) else '; '.join(map(str, gold)))}</p>")
     return out
+
+
+def _common_prefix(texts: list[str]) -> str:
+    """The preamble the items share, cut back to a line or sentence end."""
+    import os
+
+    prefix = os.path.commonprefix(texts)
+    cut = max(prefix.rfind("\n"), prefix.rfind(". "))
+    return prefix[: cut + 1] if cut > 0 else ""
+
+
+def _cell(value, ci) -> str:
+    from ethos.evaluation.report import as_number
+
+    text = _fmt(as_number(value))
+    if isinstance(ci, list) and len(ci) == 2 and all(as_number(c) == as_number(c) for c in ci):
+        text += f" [{_fmt(as_number(ci[0]))}, {_fmt(as_number(ci[1]))}]"
+    return text
 
 
 def _fmt(value: float) -> str:
     return f"{value:.3f}" if value == value else "–"
 
 
-def write_view(target: str, runs_dir: Path, out: Path | None = None) -> Path:
-    """The page for `target` (a run id, or an evaluation folder), written to `out` or beside it."""
-    folder = Path(target)
-    if folder.is_dir():
+def write_view(targets: list[str], runs_dir: Path, out: Path | None = None, against: str | None = None) -> Path:
+    """The page for a run id, or for one or more evaluation folders (compared), written to `out`
+    or beside the (first) target."""
+    folders = [Path(t) for t in targets]
+    if folders[0].is_dir():
         from ethos.evaluation.report import find_metrics
 
-        page, default = eval_page(folder, find_metrics([folder])), folder / "view.html"
+        missing = [str(f) for f in folders if not f.is_dir()]
+        if missing:
+            raise EthosError(f"not an evaluation folder: {', '.join(missing)} (give evaluation folders, or one run id)")
+        metrics = [m | {"runs_dir": str(runs_dir)} for m in find_metrics(folders)]
+        page, default = eval_page(folders, metrics, against), folders[0] / "view.html"
     else:
         from ethos.graph.records import load_record
 
-        record = load_record(runs_dir, target)
+        if len(targets) > 1:
+            raise EthosError("give one run id, or one or more evaluation folders")
+        record = load_record(runs_dir, targets[0])
         page, default = run_page(record.data), record.dir / "view.html"
     path = out or default
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(page, encoding="utf-8")
+        write_file(path, page)
     except OSError as exc:
         raise EthosError(f"cannot write the page to {path}: {exc.strerror}") from None
     return path

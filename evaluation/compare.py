@@ -69,3 +69,22 @@ def paired(reference: dict[str, tuple[float, str]], other: dict[str, tuple[float
     return {"n": len(ids), "mean": float(np.mean(diffs)), "ci": [low, high],
             "better": sum(sign * d > 0 for d in diffs), "worse": sum(sign * d < 0 for d in diffs),
             "holds": bool(low > 0 or high < 0)}
+
+
+def run_ids(folder: Path) -> dict[str, str]:
+    """{item id: the run id of its last run} from `folder/results.jsonl` (read only; bad lines skipped)."""
+    from ethos.graph.records import is_run_id
+
+    found = {}
+    try:
+        lines = read_text(folder / "results.jsonl").splitlines()
+    except (OSError, ValueError, EthosError):
+        return found
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(record, dict) and isinstance(record.get("run_id"), str) and is_run_id(record["run_id"]):
+            found[str(record.get("id"))] = record["run_id"]
+    return found

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import copy
 import json
+import signal
 import sys
+import threading
 import time
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -20,6 +22,7 @@ from tqdm import tqdm
 
 from ethos.agents.models.base import recording
 from ethos.errors import EthosError
+from ethos.inputs import append_text, write_file
 from ethos.evaluation.methods import Prediction, predict
 from ethos.graph.methods import STAND_IN_NOTE
 from ethos.evaluation.scoring import score_items
@@ -114,7 +117,7 @@ def evaluate(
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise EthosError(f"--out {out_dir}: cannot create the folder ({exc.strerror})") from None
-    store = ResultStore(out_dir, runs_dir)  # refuses a second writer before anything is touched
+    store = ResultStore(out_dir, runs_dir, distributions=task.kind == "distribution")  # refuses a second writer before anything is touched
     try:
         _check_config(out_dir, run_config(task, method, data, ctx))
         repaired = store.report()
@@ -125,6 +128,13 @@ def evaluate(
         return finish(task, method, loaded, store, out_dir, nli_model=nli_model, ablations=ctx.ablations, **(scoring or {}))
     finally:
         store.close()
+
+
+# Items in flight in `ethos eval` unless --max-concurrency says otherwise. Measured
+# (bench/bench_concurrency.py, bench_eval_concurrency.py): 4 items are x1.1 faster than 1 on the
+# embedded model (its agents already share batches within an item) and x2.8 faster on an endpoint
+# that waits 0.25 s per request; 8 add little more, and hold more memory and rate-limit budget.
+EVAL_CONCURRENCY = 4
 
 
 @dataclass
@@ -183,8 +193,7 @@ class _Items:
         conversation = prediction.detail.pop("conversation", None) or [{"node": self.method, **e} for e in outcome.exchanges]
         if run:
             if outcome.trace:
-                with open(run.trace_path, "a", encoding="utf-8") as f:
-                    f.write(outcome.trace)
+                append_text(run.trace_path, outcome.trace)
             state = {**prediction.detail, "conversation": conversation,
                      "result": {"output": prediction.output, "pred_distribution": prediction.distribution}}
             run.finish(state, status=outcome.status, seconds=outcome.seconds, fallbacks=prediction.fallbacks, error=outcome.error,
@@ -210,21 +219,45 @@ def _run_items(loaded: list[tuple[dict, dict]], items: _Items, *, max_concurrenc
         bar.close()
 
 
+@contextmanager
+def _second_interrupt_ignored():
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+GRACE_SECONDS = 2.0  # on Ctrl-C, items this close to done still keep their work
+
+
 def _run_in_threads(todo, items: _Items, bar, max_concurrency: int) -> None:
     in_flight: dict[int, list[dict]] = {}
+    active: dict[str, RunRecord | None] = {}  # item id -> its record, while it runs
+    lock, stopped = threading.Lock(), threading.Event()
 
     def run_item(item: dict, request: dict) -> None:
         run = items.start(item, request)
+        with lock:
+            active[str(item["id"])] = run
         outcome = Outcome()
         try:
             outcome = execute(items.task, request, items.ctx, items.server, trace_path=run.trace_path if run else None,
                               in_flight=in_flight)
         finally:
-            items.finish(item, run, outcome)
+            with lock:  # an item the interrupt already closed stays interrupted
+                closed = stopped.is_set() and str(item["id"]) not in active
+                active.pop(str(item["id"]), None)
+                if not closed:
+                    items.finish(item, run, outcome)
         if outcome.fatal:
             raise outcome.fatal
 
     pool = ThreadPoolExecutor(max_workers=max_concurrency)
+    pending: set = set()
     try:
         pending = {pool.submit(run_item, item, request) for item, request in todo}
         while pending:
@@ -233,11 +266,22 @@ def _run_in_threads(todo, items: _Items, bar, max_concurrency: int) -> None:
                 future.result()
                 bar.update()
             bar.set_postfix_str(in_flight_summary(list(in_flight.values())) if pending else "", refresh=True)
-    except BaseException:
-        # Stop scheduling, but let items in flight finish and record themselves, so that their
-        # work is kept and a restarted run never runs them a second time.
-        print("\nethos: stopping after the items in flight ...", file=sys.stderr)
-        pool.shutdown(wait=True, cancel_futures=True)
+    except BaseException as exc:
+        # Stop at once: nothing new starts, items about to end get a moment, and the rest are
+        # recorded as interrupted (no results line: the next run runs them again as new). Their
+        # calls are not waited for; the command's process exits without them (cli.main).
+        pool.shutdown(wait=False, cancel_futures=True)
+        with _second_interrupt_ignored():  # a second Ctrl-C must not cut this bookkeeping short
+            if isinstance(exc, KeyboardInterrupt):
+                print("\nethos: stopping; the items in flight are recorded as interrupted ...", file=sys.stderr)
+            wait(pending, timeout=GRACE_SECONDS)
+            with lock:
+                stopped.set()
+                for run in active.values():
+                    if run is not None:
+                        run.finish({}, status="interrupted", seconds=0.0, error="KeyboardInterrupt: stopped by the user"
+                                   if isinstance(exc, KeyboardInterrupt) else f"stopped: another item failed ({exc.__class__.__name__})")
+                active.clear()
         raise
     pool.shutdown()
 
@@ -270,7 +314,7 @@ def finish(
             for key, value in record["fallbacks"].items():
                 fallbacks[key] = fallbacks.get(key, 0) + value
         predictions.append(out)
-    (out_dir / "predictions.json").write_text(json.dumps(predictions, ensure_ascii=False, indent=1))
+    write_file(out_dir / "predictions.json", json.dumps(predictions, ensure_ascii=False, indent=1))
     metrics = score_items(task, predictions, nli_model=nli_model, **scoring)
     context = json.loads((out_dir / "config.json").read_text())["context"]
     failed = sum(1 for item, _ in loaded if (store.records.get(str(item["id"])) or {}).get("status") == "failed")
@@ -285,5 +329,5 @@ def finish(
     }
     if method in ("moe", "modplural"):
         metrics["note"] = STAND_IN_NOTE
-    (out_dir / "metrics.json").write_text(json.dumps(finite(metrics), indent=2))
+    write_file(out_dir / "metrics.json", json.dumps(finite(metrics), indent=2))
     return metrics

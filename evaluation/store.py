@@ -20,11 +20,13 @@ from pathlib import Path
 
 from ethos.errors import EthosError, RunFailure
 from ethos.graph.records import finite
+from ethos.inputs import append_text, write_file
 from ethos.redaction import redact
 
 
 class ResultStore:
-    def __init__(self, out_dir: Path, runs_dir: Path | None = None):
+    def __init__(self, out_dir: Path, runs_dir: Path | None = None, *, distributions: bool = False):
+        self.distributions = distributions  # the task's predictions are distributions: an ok line must hold one
         self.path = out_dir / "results.jsonl"
         self._running = out_dir / "running.jsonl"  # the run records of items in flight
         self.records: dict[str, dict] = {}
@@ -39,6 +41,9 @@ class ResultStore:
             raise
 
     def _load(self) -> None:
+        for path in (self.path, self._running):
+            if path.is_symlink():  # never read, cut or append through a link someone planted
+                raise EthosError(f"{path}: a link, not this folder's own file: remove it, or use another --out")
         if not self.path.exists():
             return
         data = self.path.read_bytes()
@@ -53,7 +58,7 @@ class ResultStore:
                 record = json.loads(line)
             except (ValueError, RecursionError):  # not JSON, not UTF-8, a 5,000-digit number, deep nesting
                 record = None
-            if not _readable(record):
+            if not _readable(record, self.distributions):
                 self.repairs["unreadable_lines"] += 1
                 continue
             self.records[str(record["id"])] = record
@@ -72,7 +77,7 @@ class ResultStore:
                 if record.data.get("status") == "running":  # we hold the lock: its writer is gone
                     mark_interrupted(record.path, record.data, "the eval was killed while this item ran")
                     self.repairs["interrupted_runs"] += 1
-        self._running.write_text("")
+        write_file(self._running, "")
 
     def succeeded(self) -> set[str]:
         return {key for key, record in self.records.items() if record["status"] == "ok"}
@@ -88,12 +93,7 @@ class ResultStore:
         # One write call per line on an O_APPEND descriptor, then fsync: a line is whole or cut
         # at its end, never interleaved with another worker's.
         with self._write_lock:
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            try:
-                os.write(fd, text.encode("utf-8"))
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            append_text(path, text, sync=True)
 
     def report(self) -> str | None:
         parts = [f"{n} {what}" for what, n in (("line cut short by a kill was cut off", self.repairs["cut_lines"]),
@@ -106,13 +106,14 @@ class ResultStore:
         kill never gets here), so the in-flight list is emptied."""
         if self._lock_file is not None:
             if self._running.exists():
-                self._running.write_text("")
+                write_file(self._running, "")
             self._lock_file.close()  # closing the descriptor releases the lock
             self._lock_file = None
 
 
-def _readable(record) -> bool:
-    """A record the runner can use: an id and a status, and a succeeded one with its prediction."""
+def _readable(record, distributions: bool = False) -> bool:
+    """A record the runner can use: an id and a status, and a succeeded one with its prediction
+    (for a distribution task, a distribution of positive sum)."""
     if not (isinstance(record, dict) and isinstance(record.get("id"), (str, int)) and isinstance(record.get("status"), str)):
         return False
     if record["status"] != "ok":
@@ -121,7 +122,8 @@ def _readable(record) -> bool:
     return (all(k in record for k in ("output", "distribution", "seconds")) and isinstance(record.get("fallbacks"), dict)
             and (record["output"] is None or isinstance(record["output"], str))
             and (distribution is None or isinstance(distribution, list) and all(_finite(p) for p in distribution))
-            and _finite(record["seconds"]))
+            and _finite(record["seconds"])
+            and (not distributions or isinstance(distribution, list) and bool(distribution) and min(distribution) >= 0 < sum(distribution)))
 
 
 def _finite(value) -> bool:
@@ -130,7 +132,7 @@ def _finite(value) -> bool:
 
 def _acquire(path: Path):
     try:
-        f = open(path, "a+", encoding="utf-8")
+        f = os.fdopen(os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644), "a+", encoding="utf-8")
     except OSError as exc:
         raise EthosError(f"cannot write to {path.parent}: {exc.strerror}") from None
     try:

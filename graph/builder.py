@@ -16,6 +16,7 @@ from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from functools import cache
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Overwrite, Send
@@ -30,7 +31,7 @@ from ethos.agents.seeds import derive_seed, request_key
 from ethos.errors import EthosError
 from ethos.graph.context import Context
 from ethos.graph.methods import METHODS, Method
-from ethos.graph.state import PersonaGraphState, PersonaRequest, PersonaTask, validate_request
+from ethos.graph.state import PersonaGraphState, PersonaRequest, PersonaTask, count_fallbacks, validate_request
 from ethos.personas.format import MIN_TOKENS_PER_PERSONA, persona_grammar, persona_json_schema
 from ethos.personas.generation import Ask
 from ethos.personas.library import load_library
@@ -251,8 +252,23 @@ def _moderator_node(mode: str):
     return moderate
 
 
-def build_graph(context_schema: type = Context):
-    """The graph's wiring; `context_schema` is what a run's context is read as (served.py narrows it)."""
+def summarise(state: PersonaGraphState, config: RunnableConfig) -> dict:
+    """A served run's last step: the run id, usage and fallbacks that `ethos run --json` prints,
+    so that a client of the server gets them in the state it reads back."""
+    from ethos.graph.records import token_summary
+
+    tokens = token_summary(state.get("conversation") or [])
+    ids = {**(config.get("configurable") or {}), **(config.get("metadata") or {})}
+    usage = {"new_tokens": tokens["output_tokens"], "input_tokens": tokens["input_tokens"], "calls": tokens["calls"],
+             "cached_calls": tokens["cached_calls"], "by_role": tokens["by_role"], "by_model": tokens["by_model"]}
+    return {"run": {"run_id": str(ids["run_id"]) if ids.get("run_id") else None,
+                    "thread_id": str(ids["thread_id"]) if ids.get("thread_id") else None,
+                    "fallbacks": count_fallbacks(state), "usage": usage}}
+
+
+def build_graph(context_schema: type = Context, *, summary: bool = False):
+    """The graph's wiring; `context_schema` is what a run's context is read as, and `summary` ends
+    the run with `summarise` (served.py sets both)."""
     builder = StateGraph(PersonaGraphState, context_schema=context_schema, input_schema=PersonaRequest)
     voices = {"seed_personas": seed_personas, "seed_communities": seed_communities, "route_expert": route_to_expert}
     agents = {"persona_agent": persona_agent, "community_agent": community_agent}
@@ -264,11 +280,16 @@ def build_graph(context_schema: type = Context):
     moderator_nodes = []
     for mode in moderators():
         builder.add_node(f"{mode}_moderator", _moderator_node(mode))
-        builder.add_edge(f"{mode}_moderator", END)
         moderator_nodes.append(f"{mode}_moderator")
     for name in agents:
         builder.add_conditional_edges(name, route_comments, [*moderator_nodes, "answer"])
-    builder.add_edge("answer", END)
+    last = END
+    if summary:
+        builder.add_node("summarise", summarise)
+        builder.add_edge("summarise", END)
+        last = "summarise"
+    for name in [*moderator_nodes, "answer"]:
+        builder.add_edge(name, last)
     return builder
 
 

@@ -3,7 +3,8 @@ a PostgreSQL database (`--checkpointer postgresql://...`; the `postgres` extra),
 that reaches it can resume from.
 
 Each checkpoint's metadata carries the run's request and settings (credentials masked), so that a
-run started on one machine resumes on another that has no record of it.
+run started on one machine resumes on another that has no record of it. Checkpoints are redacted as
+records are: a key pasted into a situation is masked in both.
 """
 
 from __future__ import annotations
@@ -23,6 +24,33 @@ def is_postgres(spec: str | None) -> bool:
     return bool(spec) and spec.startswith(POSTGRES)
 
 
+def _redacted(value):
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _redacted(v) for k, v in value.items()}
+    if type(value) in (list, tuple):
+        return type(value)(_redacted(v) for v in value)
+    from langgraph.types import Overwrite, Send
+
+    if isinstance(value, Send):  # a persona agent's task: its situation and prompt
+        return Send(value.node, _redacted(value.arg))
+    if isinstance(value, Overwrite):  # a conversation replaced whole (a retried generator)
+        return Overwrite(_redacted(value.value))
+    return value
+
+
+def redacting_serde():
+    """LangGraph's own serializer, with every text in what it stores redacted first."""
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+    class RedactingSerializer(JsonPlusSerializer):
+        def dumps_typed(self, obj):
+            return super().dumps_typed(_redacted(obj))
+
+    return RedactingSerializer()
+
+
 def open_checkpointer(spec: str | None, runs_dir: Path):
     """A LangGraph checkpointer: PostgreSQL for a postgres:// URI, else SQLite (a file path, or
     checkpoints.sqlite in the runs folder)."""
@@ -37,7 +65,7 @@ def open_checkpointer(spec: str | None, runs_dir: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, check_same_thread=False)
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # a file that is no database fails here, named
-        return SqliteSaver(conn)
+        return SqliteSaver(conn, serde=redacting_serde())
     except (OSError, sqlite3.Error) as exc:
         raise EthosError(f"--checkpointer {path}: cannot open the SQLite file ({exc})") from None
 
@@ -52,7 +80,7 @@ def _postgres(uri: str):
     try:
         # PostgresSaver's own settings: autocommit, no prepared statements, rows as dicts.
         conn = psycopg.connect(uri, autocommit=True, prepare_threshold=0, row_factory=dict_row, connect_timeout=10)
-        saver = PostgresSaver(conn)
+        saver = PostgresSaver(conn, serde=redacting_serde())
         saver.setup()  # creates or migrates its tables; safe to repeat
     except psycopg.Error as exc:
         reason = " ".join(str(exc).split())[:200]

@@ -46,12 +46,15 @@ def _probability(logprob) -> float:
 
 
 def node_lines(title: str, exchanges: list[dict], *, last: bool, full: bool = False) -> list[str]:
-    """One branch of the tree: a title and its model exchanges."""
+    """One branch of the tree: a title and its model exchanges (redacted: `run --trace` prints them
+    from the live state, before any record is written)."""
+    from ethos.redaction import redact
+
     lines = [("└── " if last else "├── ") + title]
     prefix = "    " if last else "│   "
     for i, exchange in enumerate(exchanges):
         lines += _exchange_lines(exchange, prefix, i == len(exchanges) - 1, full)
-    return lines
+    return [redact(line) for line in lines]
 
 
 def persona_title(index: int, personas: list[dict]) -> str:

@@ -17,7 +17,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from ethos.errors import EthosError
-from ethos.inputs import read_text
+from ethos.inputs import read_text, write_file
 from ethos.redaction import redact
 
 
@@ -48,10 +48,7 @@ def finite(data):
 
 def write_json(path: Path, data) -> None:
     """Atomic, redacted JSON write: a crash never leaves a half-written record."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(redact(json.dumps(finite(data), indent=1, ensure_ascii=False, default=str)), encoding="utf-8")
-    tmp.replace(path)
+    write_file(path, redact(json.dumps(finite(data), indent=1, ensure_ascii=False, default=str)))
 
 
 def new_run_id() -> str:
@@ -144,8 +141,45 @@ def read_json_object(path: Path, what: str, fix: str = "") -> dict:
     return data
 
 
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and abs(value) < 1e15
+
+
+# What each field of a record holds, and what a field of another shape reads as: a record some
+# other program (or a disk error) spoilt still lists, traces and views, with that field empty.
+_SHAPES = {
+    "kind": (str, "-"), "status": (str, "-"), "started": (_number, None), "finished": (_number, None), "seconds": (_number, None),
+    "request": (dict, {}), "config": (dict, {}), "tokens": (dict, {}), "result": (dict, {}), "fallbacks": (dict, {}),
+    "persona_report": (dict, {}), "personas": (list, []), "comments": (list, []), "conversation": (list, []),
+    "error": (str, None), "eval": (dict, None), "host": (str, None), "pid": (_number, None),
+}  # None: the field is left out
+
+
+def _fits(value, kind) -> bool:
+    return kind(value) if callable(kind) and not isinstance(kind, type) else isinstance(value, kind)
+
+
+def sane(record: dict, run_id: str) -> dict:
+    """`record` with every field in its shape: list items that are not objects dropped, counts
+    that are not finite numbers dropped, and the run id its folder's."""
+    out = dict(record)
+    for key, (kind, default) in _SHAPES.items():
+        if key in out and not _fits(out[key], kind):
+            if default is None:
+                del out[key]
+            else:
+                out[key] = default
+    for key in ("personas", "comments", "conversation"):
+        out[key] = [x for x in out.get(key) or [] if isinstance(x, dict)]
+    tokens = out.get("tokens") or {}
+    out["tokens"] = {k: v for k, v in tokens.items() if _number(v) or (k in ("by_role", "by_model") and isinstance(v, dict))}
+    out["fallbacks"] = {k: v for k, v in (out.get("fallbacks") or {}).items() if _number(v)}
+    out["run_id"] = run_id
+    return out
+
+
 def _read_record(path: Path) -> dict:
-    return read_json_object(path, "run record")
+    return sane(read_json_object(path, "run record"), path.parent.name)
 
 
 def alive(pid) -> bool:
@@ -162,7 +196,10 @@ def mark_interrupted(path: Path, record: dict, why: str) -> dict:
     """A record left "running" by a process that is gone, marked "interrupted" on disk too, so it
     never reads as running for good."""
     record = record | {"status": "interrupted", "error": why}
-    write_json(path, record)
+    try:
+        write_json(path, record)
+    except OSError:  # a full disk or a read-only folder: it still reads as interrupted here
+        pass
     return record
 
 
@@ -195,6 +232,11 @@ def is_run_id(text: str) -> bool:
 
 
 def load_record(runs_dir: Path, run_id: str) -> RunRecord:
+    if run_id == "last":  # the run started last
+        found = [r["run_id"] for r in list_runs(runs_dir) if is_run_id(str(r.get("run_id")))]
+        if not found:
+            raise EthosError(f"no runs yet in {runs_dir / 'runs'}")
+        run_id = found[0]
     if not is_run_id(run_id):
         raise EthosError(f"{run_id!r} is not a run id (ids look like 20260101-120000-a1b2c3; see `ethos runs`)")
     matches = sorted(p.parent.name for p in (runs_dir / "runs").glob(f"{run_id}*/record.json"))

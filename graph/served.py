@@ -51,7 +51,7 @@ class _Base(BaseModel):
 
 ServedContext = create_model("ServedContext", __base__=_Base, **_client_fields())
 
-graph = build_graph(ServedContext).compile(name="ethos")
+graph = build_graph(ServedContext, summary=True).compile(name="ethos")
 
 
 def client_context(ctx: Context) -> dict:

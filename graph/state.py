@@ -43,6 +43,7 @@ class PersonaGraphState(PersonaRequest):
     # Every model exchange (who was asked what, and answered what), kept in the state so that it
     # is in checkpoints too: entries carry their node, persona index, prompt, reply and usage.
     conversation: Annotated[list[dict], operator.add]
+    run: NotRequired[dict]  # a served run only: run id, usage and fallbacks (graph/builder.py summarise)
 
 
 def validate_request(request: dict) -> dict:

@@ -18,6 +18,7 @@ from langchain_core.tracers.context import register_configure_hook
 from langchain_core.tracers.schemas import Run
 
 from ethos.graph.records import bounded, redact
+from ethos.inputs import append_text
 
 
 class JsonlTracer(BaseTracer):
@@ -50,8 +51,8 @@ class JsonlTracer(BaseTracer):
             params = (run.extra or {}).get("invocation_params") or {}
             line["params"] = {k: params[k] for k in ("temperature", "max_tokens", "seed", "logprobs", "top_logprobs", "model", "model_name") if k in params}
         text = redact(json.dumps(bounded(json.loads(json.dumps(line, default=str))), ensure_ascii=False))
-        with self._lock, open(self.path, "a", encoding="utf-8") as f:
-            f.write(text + "\n")
+        with self._lock:
+            append_text(self.path, text + "\n")
 
     _on_chain_end = _on_chain_error = _on_llm_end = _on_llm_error = _write
 

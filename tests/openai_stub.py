@@ -27,7 +27,8 @@ class StubOpenAI:
         self.malformed_first = malformed_first  # answer 200 with a malformed body this many times first
         self.malformed = malformed
         # hostile replies: "drip" (a byte every 0.2 s), "endless" (chunks that never end), "huge" (a
-        # 20 MB body), "redirect" (307 to another origin), "error_body" (a 500 with a 5 MB body)
+        # 20 MB body), "redirect" (307 to another origin), "error_body" (a 500 with a 5 MB body),
+        # "bad_request", "unauthorized", "rate_limited" (400, 401, 429 with a 1 MB body echoing the key)
         self.hostile = hostile
         self.text = text  # the reply text instead of the stub's own
         self.requests: list[dict] = []
@@ -65,6 +66,10 @@ class StubOpenAI:
                         return self.end_headers()
                     if kind == "error_body":
                         return self._send(500, raw=b'{"error": {"message": "' + b"x" * (5 * 2**20) + b'"}}')
+                    if kind in ("bad_request", "unauthorized", "rate_limited"):  # 4xx with a big body echoing the request
+                        status = {"bad_request": 400, "unauthorized": 401, "rate_limited": 429}[kind]
+                        echo = f"Authorization: {self.headers.get('Authorization')} \x1b]0;owned\x07 ".encode()
+                        return self._send(status, raw=b'{"error": {"message": "' + echo + b"y" * 2**20 + b'"}}')
                     data = json.dumps(stub.completion(body)).encode()
                     self.send_response(200)
                     self.send_header("Content-Type", "application/json")

@@ -15,7 +15,8 @@ ENV_KEY = "sk-env-secret-0123456789abcdef"
 HF_TOKEN = "hf_envtokenABCDEFGH12345"
 USER_PASSWORD = "hunter2-in-the-url"
 QUERY_KEY = "query-secret-987654321"
-SECRETS = (ENV_KEY, HF_TOKEN, USER_PASSWORD, QUERY_KEY)
+PASTED = "sk-pasted-into-the-situation-4242"  # masked in records and, as records are, in checkpoints
+SECRETS = (ENV_KEY, HF_TOKEN, USER_PASSWORD, QUERY_KEY, PASTED)
 
 
 def _ethos(*argv: str, env: dict) -> subprocess.CompletedProcess:
@@ -29,7 +30,7 @@ def test_no_secret_reaches_a_file_or_a_printed_line(tmp_path):
         url = stub.url.replace("http://", f"http://alice:{USER_PASSWORD}@") + f"?api-key={QUERY_KEY}&api-version=1"
         model = ["--model", "openai:stub-model", "--base-url", url, "--n-personas", "2"]
         printed = [
-            _ethos("run", *model, "A patient refuses a blood transfusion.", "--trace", env=env),
+            _ethos("run", *model, f"A patient refuses a blood transfusion; my key is {PASTED}.", "--trace", env=env),
             _ethos("run", *model, "A patient refuses a blood transfusion.", "--json", env=env),
             _ethos("eval", "--task", "distributional-globalopinionqa", "--data", str(FIXTURES), *model, "--method", "all",
                    "--out", str(out), "--no-progress", env=env),

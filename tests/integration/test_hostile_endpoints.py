@@ -2,7 +2,12 @@
 case ends within its bound, with one line that names the endpoint, and nothing raw on the terminal."""
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -51,3 +56,44 @@ def test_escape_sequences_from_a_model_never_reach_the_terminal(capsys):
         assert main([*RUN, "--model", "openai:stub", "--base-url", stub.url, "--json", "Should she be told?"]) == 0
         printed = capsys.readouterr().out
         assert "\x9b" not in printed and json.loads(printed)["comments"][0]["text"].startswith("B.")  # --json stays valid JSON
+
+
+@pytest.mark.parametrize("kind", ["bad_request", "unauthorized", "rate_limited"])
+def test_a_4xx_with_a_big_body_is_one_bounded_line_without_the_key(capsys, runs_dir, monkeypatch, kind):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret-0123456789abcdef")
+    with StubOpenAI(hostile=kind) as stub:
+        code, out, err, seconds = run_against(stub, capsys, "--timeout", "10")
+    errors = [line for line in err.splitlines() if line.startswith("ethos: error")]
+    says = {"bad_request": "answered 400", "unauthorized": "rejected the API key in OPENAI_API_KEY", "rate_limited": "answered 429"}[kind]
+    assert code == 1 and len(errors) == 1 and says in errors[0] and len(err) < 2500 and seconds < 60
+    assert "sk-test-secret" not in out + err and "\x1b" not in out + err
+    stored = "".join(p.read_text(errors="replace") for p in (runs_dir / "runs").rglob("*") if p.is_file())
+    assert "sk-test-secret" not in stored and len(stored) < 1_000_000
+
+
+@pytest.mark.parametrize("presses", [1, 2])
+def test_ctrl_c_stops_an_eval_within_seconds_with_items_in_flight_interrupted(tmp_path, presses):
+    """Items wait on a hung endpoint (--timeout 60): Ctrl-C (once, or twice in a row) ends the
+    process in seconds, with every item in flight recorded as interrupted, none as failed."""
+    data = Path(__file__).parents[1] / "fixtures" / "vital_distributional_globalopinionqa.sample.json"
+    runs, out = tmp_path / "runs", tmp_path / "out"
+    with StubOpenAI(delay=60) as stub:
+        proc = subprocess.Popen([sys.executable, "-m", "ethos.cli", "eval", "--task", "distributional-globalopinionqa", "--data", str(data),
+                                 "--method", "vanilla", "--model", "openai:stub", "--base-url", stub.url, "--timeout", "60",
+                                 "--runs-dir", str(runs), "--out", str(out), "--no-progress", "--no-cache"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "OPENAI_API_KEY": "x"})
+        deadline = time.monotonic() + 60
+        while not stub.requests and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert stub.requests, "no request reached the stub"
+        started = time.monotonic()
+        for _ in range(presses):
+            proc.send_signal(signal.SIGINT)
+            time.sleep(0.3)
+        _, err = proc.communicate(timeout=30)
+        seconds = time.monotonic() - started
+    assert proc.returncode == 130 and seconds < 8, (err, seconds)
+    assert "Traceback" not in err and "cannot schedule new futures" not in err
+    statuses = [json.loads(p.read_text())["status"] for p in runs.glob("runs/*/record.json")]
+    assert statuses and set(statuses) == {"interrupted"}, statuses
+    assert not (out / "results.jsonl").exists() or (out / "results.jsonl").read_text() == ""  # they run again next time

@@ -39,10 +39,12 @@ def test_langgraph_dev_serves_every_mode(graph_server):
     for mode, request in requests.items():
         state = client.runs.wait(None, "ethos", input=request, context={"n_personas": 3})
         assert state["result"]["mode"] == mode and len(state["comments"]) == 3 and state["conversation"]
+        # as `ethos run --json` gives them: the run id, the usage and the fallbacks
+        assert state["run"]["run_id"] and state["run"]["usage"]["new_tokens"] > 0 and state["run"]["fallbacks"]["uniform_distributions"] == 0
     assert state["result"]["distribution"] == pytest.approx([sum(p["probs"][k] for p in state["result"]["per_persona"]) / 3 for k in range(2)])
     nodes = [list(part.data)[0] for part in client.runs.stream(None, "ethos", input=requests["overton"], context={"n_personas": 2}, stream_mode="updates")
              if part.event == "updates"]
-    assert nodes == ["seed_personas", "persona_agent", "persona_agent", "overton_moderator"]
+    assert nodes == ["seed_personas", "persona_agent", "persona_agent", "overton_moderator", "summarise"]
     batch = client.runs.create_batch([{"assistant_id": "ethos", "input": requests["distributional"], "context": {"n_personas": 2, "seed": i},
                                        "on_completion": "keep"} for i in range(3)])
     results = [client.runs.join(run["thread_id"], run["run_id"]) for run in batch]

@@ -122,7 +122,7 @@ def test_personas_list_shows_the_roles_first_then_a_table_with_a_header(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("moderators (--mode): ") and "overton" in lines[0]
     assert lines[1].startswith("persona agents (--agent-variant): ")
-    assert lines[3].split()[:3] == ["name", "stakeholder", "framework"] and len(lines) > 20
+    assert lines[3].split()[:3] == ["name", "source", "stakeholder"] and len(lines) > 20
 
 
 @pytest.mark.parametrize("no_color", [False, True])

@@ -90,3 +90,78 @@ def test_output_that_says_little_is_counted_and_warned_about(fake, capsys):
     printed = "".join(capsys.readouterr())
     assert "Quality signs: 1 copied personas, 2 empty slots, 2 looping texts, 3 truncated texts" in printed
     assert "texts loop or stop mid-sentence" in printed
+
+
+def test_last_names_the_newest_run(fake, runs_dir, capsys):
+    assert main(["run", "--model", fake().spec, "--n-personas", "2", "--method", "vanilla", "--json", "First?"]) == 0
+    assert main(["run", "--model", fake().spec, "--n-personas", "2", "--method", "vanilla", "--json", "Second?"]) == 0
+    newest = json.loads(capsys.readouterr().out.splitlines()[-1])["run_id"]
+    assert main(["trace", "last", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["run_id"] == newest
+    assert main(["trace", "last", "--runs-dir", str(runs_dir / "empty")]) == 2
+    assert "no runs yet" in capsys.readouterr().err
+
+
+def test_an_item_run_shows_its_gold_and_its_score(fake, capsys):
+    item = str(FIXTURES / "vital_distributional_globalopinionqa.sample.json")
+    assert main(["run", "--model", fake().spec, "--n-personas", "2", "--item", item, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    gold = json.loads((FIXTURES / "vital_distributional_globalopinionqa.sample.json").read_text())[0]["gold_distribution"]
+    from ethos.evaluation.metrics import js_distance
+
+    assert out["score"]["gold_distribution"] == gold
+    assert out["score"]["jsd"] == pytest.approx(js_distance(gold, out["result"]["distribution"]), abs=1e-4)
+    assert main(["run", "--model", fake().spec, "--n-personas", "2", "--item", item]) == 0
+    printed = capsys.readouterr().out
+    assert "Gold distribution: A " in printed and f"JS distance {out['score']['jsd']:.3f}" in printed
+    vk = str(FIXTURES / "vital_steerable_valuekaleidoscope.sample.json")
+    assert main(["run", "--model", fake().spec, "--n-personas", "2", "--item", vk, "--json"]) == 0
+    score = json.loads(capsys.readouterr().out)["score"]
+    assert score["gold_label"] in "ABC" and score["correct"] == float(score["answer"] == score["gold_label"])
+
+
+def test_ctrl_c_in_a_run_gives_one_hint(fake, capsys, monkeypatch):
+    from ethos.graph import builder
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(builder, "persona_agent", interrupted)
+    assert main(["run", "--model", fake().spec, "--n-personas", "2", "Should she be told?"]) == 130
+    hints = [line for line in capsys.readouterr().err.splitlines() if line.startswith("ethos:")]
+    assert len(hints) == 1 and "ethos run --resume" in hints[0] and "rerun the same command" not in hints[0]
+
+
+def test_personas_list_has_a_source_column_and_marks_cut_text(capsys):
+    assert main(["personas", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:2] == ["name", "source"] and all(line.split()[-1] for line in lines[1:])
+    assert any(" library " in line for line in lines[1:]) and any("…" in line for line in lines[1:])
+
+
+def test_the_page_compares_two_models_paired_with_one_colour_per_row_in_every_chart(fake, tmp_path, capsys):
+    import re
+
+    from ethos.evaluation.report import colour
+
+    first, second = fake(), fake()
+    data = ["--task", "distributional-moralchoice", "--data", str(FIXTURES), "--method", "vanilla,ethosagents", "--n-personas", "2"]
+    assert main(["eval", *data, "--model", first.spec, "--out", str(tmp_path / "a"), "--no-progress"]) == 0
+    assert main(["eval", *data, "--model", second.spec, "--out", str(tmp_path / "b"), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["view", str(tmp_path / "a"), str(tmp_path / "b"), "--against", f"vanilla · {first.spec}", "--out", str(tmp_path / "p.html")]) == 0
+    page = (tmp_path / "p.html").read_text()
+    labels = [f"{m} · {model}" for m in ("vanilla", "ethosagents") for model in (first.spec, second.spec)]
+    assert f"model {first.spec}, {second.spec}" in page or f"model {second.spec}, {first.spec}" in page
+    assert f"Paired against <b>vanilla · {first.spec}</b>" in page and page.count("<td>yes</td>") + page.count("<td>no</td>") == 3
+    for label in labels:  # every chart draws a row in its one colour
+        fills = set(re.findall(rf'fill="(#[0-9A-F]+)"><title>{re.escape(label)}: ', page))
+        assert fills == {colour(label)}, label
+    assert "trace of run" in page and "most-likely correct" in page
+
+
+def test_the_report_shows_moralchoice_ambiguity_once():
+    from ethos.evaluation.report import _same_breakdown
+
+    same = {"categories": {"low_ambiguity": {}}, "groups": {"low_ambiguity": {}}}
+    assert _same_breakdown([same]) and not _same_breakdown([{"categories": {"Asia": {}}, "groups": {"Japan": {}}}])
