@@ -17,7 +17,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from functools import cache
-from ethos.agents.models.base import Backend, Decoding, Messages, strip_leading_label
+from ethos.agents.models.base import Backend, Decoding
+from ethos.agents.models.options import strip_leading_label
+from ethos.agents.models.recording import Messages
 from ethos.agents.prompts import comment_messages, option_labels
 from ethos.errors import EthosError
 from ethos.personas.schema import Persona

@@ -109,7 +109,7 @@ def _print_result(state: dict) -> None:
 def item_score(item: dict, state: dict) -> dict | None:
     """An `--item` run's gold beside its prediction, scored as eval scores it; None where the item
     has no gold this can score (an Overton item's explanation needs the coverage model)."""
-    from ethos.evaluation.methods import prediction_from_state
+    from ethos.evaluation.predictions import prediction_from_state
     from ethos.evaluation.metrics import VK_PARSERS, js_distance, most_likely_correct
     from ethos.evaluation.tasks import TASKS
 

@@ -1,1 +1,2 @@
-"""Evaluation on VITAL: reading items in the VITAL schema (more to come: metrics, baselines, runner)."""
+"""Evaluation on VITAL: the tasks and their items (tasks.py, vital.py), the runner and its results
+store, scoring and its metrics, comparisons, the report, and fetching the data (data.py)."""

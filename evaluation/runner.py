@@ -20,10 +20,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ethos.agents.models.base import recording
+from ethos.agents.models.recording import recording
 from ethos.errors import EthosError
 from ethos.inputs import append_text, write_file
-from ethos.evaluation.methods import Prediction, predict
+from ethos.evaluation.predictions import Prediction, predict
 from ethos.graph.methods import STAND_IN_NOTE
 from ethos.evaluation.scoring import score_items
 from ethos.evaluation.tasks import Task
@@ -61,7 +61,9 @@ def config_folder(ctx: Context) -> str:
     import re as _re
 
     models = dict.fromkeys((ctx.generator_model, ctx.agent_model, ctx.moderator_model))
-    model = "+".join(_re.sub(r"[^A-Za-z0-9._-]+", "-", Path(m.partition(":")[2] or m).name or m).strip("-") for m in models)
+    # a file or endpoint model by its own name (`gguf:/m/x.gguf` -> x.gguf), the fake by its spec (`fake:0` -> fake-0)
+    names = (m if m.startswith("fake") else Path(m.partition(":")[2] or m).name or m for m in models)
+    model = "+".join(_re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") for name in names)
     identity = {k: v for k, v in sorted(asdict(ctx).items()) if k not in _NOT_IDENTITY}
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:8]
     return f"{model[:80] or 'model'}/{digest}"

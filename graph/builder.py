@@ -24,7 +24,8 @@ from langgraph.types import Overwrite, Send
 from ethos.agents.baseline_prompts import COMMUNITIES
 from ethos.agents.baselines import community_comment, direct_answer, route_expert
 from ethos.agents.models import Decoding
-from ethos.agents.models.base import labelled, parallel_limit, recording
+from ethos.agents.models.parallel import parallel_limit
+from ethos.agents.models.recording import labelled, recording
 from ethos.agents.moderators import moderators
 from ethos.agents.persona_agent import persona_agents
 from ethos.agents.seeds import derive_seed, request_key

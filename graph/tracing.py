@@ -1,6 +1,7 @@
 """A JSONL trace of a run through LangChain's own tracer interface (no cloud account needed).
 
-Passed in `config["callbacks"]`, it sees every graph node and every model call with its parent,
+Joined to every LangChain run started inside `tracing_to(path)` (a configure hook, in this thread
+and the threads that copy its context), it sees every graph node and model call with its parent,
 and writes one line per finished (or failed) run as it happens, so a crash keeps what ran.
 """
 

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from ethos.agents.models import register_backend
 from ethos.agents.models.fake import fake_backend
-from ethos.evaluation.methods import predict
+from ethos.evaluation.predictions import predict
 from ethos.evaluation.tasks import METHODS, TASKS, load_task, task_file
 from ethos.graph.context import Context
 from tests_paths import FIXTURES

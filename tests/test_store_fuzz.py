@@ -32,8 +32,6 @@ def _no_internal_error(code: int, err: str, what: str) -> None:
 @pytest.fixture(scope="module")
 def good(tmp_path_factory):
     """One real run and one real evaluation on the fake model, to spoil a field at a time."""
-    from ethos.agents.models.fake import FakeChatModel  # noqa: F401  (the fake model is built in)
-
     root = tmp_path_factory.mktemp("good")
     runs = root / "runs"
     assert main(["run", "--model", "fake", "--n-personas", "2", "--runs-dir", str(runs), "--json", "Should she be told?"]) == 0

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 from ethos.errors import EthosError
 
 if TYPE_CHECKING:
-    from ethos.agents.models.base import Backend, Decoding, OptionDistribution
+    from ethos.agents.models.base import Backend, Decoding
+    from ethos.agents.models.options import OptionDistribution
 
 
 def __getattr__(name: str):

@@ -17,7 +17,7 @@ from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import PrivateAttr
 
-from ethos.agents.models.base import ai_message, chat_dicts, stream_pieces, whole_chunk
+from ethos.agents.models.local import ai_message, chat_dicts, stream_pieces, whole_chunk
 from ethos.agents.models.llama_batch import LlamaBatchEngine
 from ethos.errors import EthosError
 

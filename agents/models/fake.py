@@ -1,6 +1,7 @@
-"""A deterministic fake chat model for tests and offline demos (`--backend fake`).
+"""A deterministic fake chat model for tests and offline demos (`--model fake`).
 
-It replies by role (read from the call's `role:` tag), records every call, and returns
+It replies by role, which the call's metadata names (the `ethos_role` label every agent sets, or a
+`role:` tag), never by the prompt's wording; it records every call, and returns
 OpenAI-style logprobs, or none at all when built with `logprobs=False`. Like a local model it
 honours constraints: a persona grammar gets exactly the lines it asks for, a JSON schema gets
 JSON, and a prefilled reply is continued.
@@ -19,7 +20,9 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import PrivateAttr
 
-from ethos.agents.models.base import Backend, ai_message, call_labels, stream_pieces, whole_chunk
+from ethos.agents.models.base import Backend
+from ethos.agents.models.local import ai_message, stream_pieces, whole_chunk
+from ethos.agents.models.recording import call_labels
 
 PERSONA_LINES = [
     "#The Truth Teller: honesty; Kantian deontology; right to know; resolve; patient",

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from ethos.agents.models.base import top_logprobs_from_logits
+from ethos.agents.models.local import top_logprobs_from_logits
 from ethos.agents.seeds import SEED_SPACE
 from ethos.errors import EthosError, RunFailure
 

@@ -11,7 +11,8 @@ import httpx
 
 from langchain_core.outputs import ChatGeneration, ChatResult
 
-from ethos.agents.models.base import Backend, ai_message, whole_chunk
+from ethos.agents.models.base import Backend
+from ethos.agents.models.local import ai_message, whole_chunk
 from ethos.agents.models.tokens import openai_token_counter
 from ethos.errors import EthosError, RunFailure
 from ethos.redaction import public_endpoint, split_endpoint

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from ethos.errors import EthosError
-from ethos.evaluation.coverage import EmbeddingScorer, NLIScorer, split_sentences
+from ethos.evaluation.coverage import NLIScorer, split_sentences
 
 WORDS = "the a patient doctor must should tell truth protect family health public vaccine risk care right duty".split()
 
@@ -54,14 +54,6 @@ def test_nli_model_without_an_entailment_label_is_refused(tmp_path):
     with pytest.raises(EthosError, match="not a model directory"):
         NLIScorer(tmp_path / "nowhere")
 
-
-def test_embedding_proxy_rewards_responses_that_state_the_values():
-    scorer = EmbeddingScorer()
-    explanations = ["Telling the truth respects the patient's right to know.", "Vaccination protects vulnerable neighbours."]
-    covering = "Telling the truth respects the patient's right to know. Vaccination protects vulnerable neighbours."
-    partial = "Telling the truth respects the patient's right to know. I like trains."
-    assert scorer.coverage(explanations, covering) == pytest.approx(1.0, abs=1e-4)
-    assert scorer.coverage(explanations, partial) < scorer.coverage(explanations, covering)
 
 
 def test_nli_runs_on_the_gpu_when_there_is_one(tmp_path, monkeypatch):

@@ -7,7 +7,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from ethos.agents.models.base import Decoding, OptionDistribution
+from ethos.agents.models.base import Decoding
+from ethos.agents.models.options import OptionDistribution
 from ethos.agents.moderators import balanced_groups, select_comment
 from ethos.agents.persona_agent import write_with_choice
 from ethos.agents.prompts import select_messages
@@ -95,7 +96,7 @@ def test_ties_are_broken_by_a_seeded_draw_uniformly():
 
 
 def test_a_uniform_fallback_picks_at_random_not_the_first():
-    from ethos.agents.models.base import uniform
+    from ethos.agents.models.options import uniform
 
     picks = Counter(uniform(["A", "B", "C"]).pick(derive_seed(1, "tie", i)) for i in range(3000))
     assert all(_inside_binomial(picks[label], 3000, 1 / 3) for label in "ABC")
@@ -149,7 +150,7 @@ def test_the_persona_generator_asks_for_a_repetition_penalty_only_where_a_backen
 
     plain = fake()
     run_graph({"situation": "q", "mode": "overton"}, plain, n_personas=2)
-    assert all("repeat_penalty" not in c["kwargs"] for c in plain.chat.calls)  # an endpoint would refuse the field
+    assert plain.chat.calls and all("repeat_penalty" not in c["kwargs"] for c in plain.chat.calls)  # an endpoint would refuse the field
     capable = Backend("fake-penalties", FakeChatModel(), constraints=("grammar",), prefill=True, penalties=True)
     from ethos.agents.models import register_backend
 

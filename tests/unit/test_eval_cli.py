@@ -20,7 +20,7 @@ def test_eval_all_methods_writes_vital_predictions_then_score_and_report_read_th
         assert f"  {method} " in printed
         predictions = json.loads((out / method / "predictions.json").read_text())
         field = "output" if task in ("overton-vk", "steerable-vk") else "pred_distribution"
-        assert all(p[field] is not None for p in predictions)
+        assert predictions and all(p[field] is not None for p in predictions)
         metrics = json.loads((out / method / "metrics.json").read_text())
         assert metrics["failed"] == 0 and metrics["missing"] == 0
         # `ethos score` on the written file reproduces the run's metrics.

@@ -125,7 +125,7 @@ def test_fallbacks_are_counted_when_no_logprobs_and_no_letter_come_back(fake, ru
     backend = fake(logprobs=False, replies={"persona_agent_choice": lambda p: "Hmm", "distributional_moderator": lambda p: "?"})
     out = run_graph({"situation": "q", "mode": "distributional", "options": ["a", "b"]}, backend, n_personas=3, samples=2)
     # Each comment still opens with a choice, drawn uniformly: counted as a uniform choice.
-    assert all(c["choice"] in "AB" and c["choice_source"] == "uniform_fallback" for c in out["comments"])
+    assert out["comments"] and all(c["choice"] in "AB" and c["choice_source"] == "uniform_fallback" for c in out["comments"])
     assert count_fallbacks(out) == {"library_personas": 0, "target_personas_added": 0, "parsed_personas": 0, "comments_without_choice": 0,
                                     "uniform_choices": 3, "uniform_distributions": 3, "sampled_distributions": 0, "uniform_router": 0, "random_selections": 0,
                                     "copied_personas": 0, "empty_slots": 0, "looping_texts": 0, "truncated_texts": 0}

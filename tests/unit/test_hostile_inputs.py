@@ -10,7 +10,7 @@ import sys
 import pytest
 from pydantic import ValidationError
 
-from ethos.agents.models.base import distribution_from_top_logprobs
+from ethos.agents.models.options import distribution_from_top_logprobs
 from ethos.cli import main
 from ethos.errors import EthosError
 from ethos.evaluation.tasks import check_item, get_task
@@ -145,8 +145,6 @@ def test_one_odd_record_does_not_break_the_runs_listing(fake, runs_dir, capsys, 
 
 
 def test_resume_refuses_a_finished_run_and_one_still_running(fake, runs_dir, capsys):
-    import os
-
     assert main(["run", "--model", fake().spec, "--n-personas", "2", "Done once."]) == 0
     run_id = re.search(r"ethos trace ([\w-]+)", "".join(capsys.readouterr()))[1]
     assert main(["run", "--resume", run_id]) == 2

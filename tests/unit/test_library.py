@@ -9,7 +9,7 @@ def test_default_library_is_valid_and_distinct():
     library = default_library()
     assert len(library) >= 12
     assert len({p.key() for p in library}) == len(library)
-    assert all(p.source == "library" for p in library)
+    assert library and all(p.source == "library" for p in library)
 
 
 def test_top_up_prefers_uncovered_stakeholders_and_frameworks():

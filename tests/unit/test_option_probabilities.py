@@ -5,13 +5,8 @@ import pytest
 
 from ethos.agents.seeds import derive_seed
 
-from ethos.agents.models.base import (
-    OptionDistribution,
-    distribution_from_top_logprobs,
-    leading_label,
-    strip_leading_label,
-    top_logprobs_from_logits,
-)
+from ethos.agents.models.local import top_logprobs_from_logits
+from ethos.agents.models.options import OptionDistribution, distribution_from_top_logprobs, leading_label, strip_leading_label
 
 
 def lp(p):

@@ -7,7 +7,7 @@ import pytest
 
 from ethos.cli import main
 from ethos.evaluation.groups import item_groups, region_of, vrd_type
-from ethos.evaluation.methods import predict
+from ethos.evaluation.predictions import predict
 from ethos.evaluation.scoring import score_items
 from ethos.evaluation.tasks import get_task, sample_items
 from ethos.graph.context import Context
@@ -109,7 +109,7 @@ def test_moralchoice_community_messages_carry_no_population(fake):
     predict("modplural", get_task("distributional-moralchoice"),
             {"situation": "q", "options": ["a", "b"], "mode": "distributional", "target": None, "attribute": None}, ctx)
     prompts = [next(t for k, t in c["messages"] if k == "human") for c in backend.chat.calls if c["role"] == "community_agent"]
-    assert all(p.startswith("Question: q") for p in prompts)
+    assert prompts and all(p.startswith("Question: q") for p in prompts)
 
 
 def test_ablations_switch_off_each_part(fake, run_graph):

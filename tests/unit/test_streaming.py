@@ -21,7 +21,7 @@ def test_comments_stream_piece_by_piece_labelled_by_persona_and_end_as_without_s
             final = data
     agents = {key: "".join(parts) for key, parts in pieces.items() if key[0] == "persona_agent"}
     assert sorted((i, name) for _, i, name in agents) == [(i, p["name"]) for i, p in enumerate(final["personas"])]
-    assert all(len(pieces[key]) > 5 for key in agents)  # word by word, not one block
+    assert agents and all(len(pieces[key]) > 5 for key in agents)  # word by word, not one block
     for (_, index, _), text in agents.items():
         comment = final["comments"][[c["index"] for c in final["comments"]].index(index)]
         assert comment["text"].split(". ", 1)[1] in text  # the streamed reply is the comment (before its opener is cut)

@@ -1,0 +1,22 @@
+"""`ethos` as a process: its exit status and its one error line, with nothing else on stderr."""
+
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.mark.parametrize("argv", [["run", "--mode", "vote", "x"], ["run", "--n-personas", "many", "x"]])
+def test_bad_flags_exit_2_with_one_line(argv):
+    proc = subprocess.run([sys.executable, "-m", "ethos.cli", *argv], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("ethos: error:") and "Traceback" not in proc.stderr
+
+
+def test_unreachable_endpoint_gives_no_traceback():
+    proc = subprocess.run(
+        [sys.executable, "-m", "ethos.cli", "run", "--model", "openai:m", "--base-url", "http://127.0.0.1:9", "x"],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr  # a runtime failure
+    assert proc.stderr.strip().splitlines()[-1].startswith("ethos: error: cannot reach the model endpoint")
