@@ -11,7 +11,8 @@ ValueKaleidoscope items carry no population, and their messages none.
 
 from __future__ import annotations
 
-from ethos.agents.prompts import LETTER_ANSWER, describe_attribute, describe_population, describe_target, option_labels, question_block
+from ethos.agents.prompts import LETTER_ANSWER, letter_choice, option_labels, question_block
+from ethos.personas.targets import describe_attribute, describe_population, describe_target
 from ethos.personas.targets import group_of
 
 # The community agents' voices, in the graph's persona slots (`source` tells them from personas), in
@@ -45,7 +46,7 @@ def prompting_instruction(request: dict) -> str:
         return "Write a response that reflects the diverse values and perspectives people hold on this situation."
     if request["mode"] == "steerable":
         if group_of(request["target"]):
-            return f"Answer as a person who is, {describe_target(request['target'])}."
+            return describe_attribute(request["target"])
         return f'Answer from the point of view of this value, right or duty: "{request["target"]}".'
     return describe_attribute(request.get("attribute")) or "Make your confidence in each option reflect how real people would answer."
 
@@ -74,7 +75,7 @@ def community_system(description: str) -> str:
 def community_messages(description: str, request: dict) -> list[tuple[str, str]]:
     choice = ""
     if request["options"]:
-        choice = f"\nStart with the letter of the option you choose ({', '.join(option_labels(len(request['options'])))})."
+        choice = f"\nStart with {letter_choice(request['options'])}."
     return [
         ("system", community_system(description)),
         ("human", f"{community_conditioning(request)}{question_text(request)}\n\nWrite a comment of about 150 words on this, "

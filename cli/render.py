@@ -63,9 +63,11 @@ def _print_personas(update: dict) -> None:
     spread = report.get("diagnostics") or {}
     if spread:
         print(f"  spread: {spread['frameworks']} frameworks, {spread['stakeholders']} stakeholders")
+    from ethos.personas.schema import SLOTS
+
     for i, p in enumerate(update["personas"], 1):
         tag = f" [{p['source']}]" if p["source"] != "constrained" else ""
-        print(f"  {i}. {p['name']}{tag}: {p['core_value']}; {p['framework']}; {p['right_or_duty']}; {p['emotion']}; {p['stakeholder']}")
+        print(f"  {i}. {p['name']}{tag}: {'; '.join(str(p[slot]) for slot in SLOTS)}")
     print("\nComments (as each persona agent finishes):")
 
 

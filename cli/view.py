@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ethos.errors import EthosError
 from ethos.inputs import write_file
-from ethos.personas.schema import GENERATED, WRITTEN
+from ethos.personas.schema import GENERATED, SLOT_LABELS, SLOTS, WRITTEN
 
 COLOURS = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C"]
 STYLE = """
@@ -94,13 +94,13 @@ def run_page(record: dict) -> str:
         body.append(f'<p class="warn">{_e(record["error"])}</p>')
     personas = record.get("personas") or []
     if personas:
-        body.append(f"<h2>Personas ({len(personas)})</h2><table><tr><th>#</th><th>name</th><th>core value</th><th>framework</th>"
-                    "<th>right or duty</th><th>emotion</th><th>stakeholder</th><th>source</th></tr>")
+        body.append(f"<h2>Personas ({len(personas)})</h2><table><tr><th>#</th><th>name</th>"
+                    + "".join(f"<th>{label}</th>" for label in SLOT_LABELS.values()) + "<th>source</th></tr>")
         for i, p in enumerate(personas, 1):
             source = p.get("source", "")
             kind = "generated" if source in GENERATED else "library" if source in WRITTEN else source
             body.append(f"<tr><td>{i}</td>" + "".join(f"<td>{_e(p.get(k))}</td>" for k in
-                        ("name", "core_value", "framework", "right_or_duty", "emotion", "stakeholder"))
+                        ("name", *SLOTS))
                         + f'<td><span class="tag {_e(kind)}">{_e(source)}</span></td></tr>')
         body.append("</table>")
     comments = sorted(record.get("comments") or [], key=lambda c: c.get("index", 0))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ethos.personas.schema import Persona
-from ethos.personas.targets import AMBIGUITY_LEVELS, describe_target, group_of, holds_target
+from ethos.personas.schema import SLOT_LABELS, Persona
+from ethos.personas.targets import describe_population, group_of, holds_target
 
 SYSTEM = (
     "You help an ethics committee in a hospital. You imagine the different moral "
@@ -20,7 +20,7 @@ USER = """Situation: {situation}
 {question_block}
 Describe {n} ethical perspectives on this situation that disagree with one another.
 Write one line per perspective and nothing else, each line in this exact shape:
-#Name: core value; ethical framework; key right or duty; emotion; stakeholder role
+#Name: {shape}
 
 Example of the shape:
 {example}
@@ -44,7 +44,7 @@ These perspectives are already taken. Write {n} new ones, with other names and o
 
 
 POPULATION_BLOCK = """
-The question is put to people from {population}. Draw the perspectives from the people, roles \
+The question is put to {population}. Draw the perspectives from the people, roles \
 and traditions found there, so that together they span what its people actually think."""
 
 
@@ -69,13 +69,14 @@ def persona_messages(
     if taken:
         target_block += TAKEN_BLOCK.format(n=n, taken="\n".join(f"- {p.name} ({p.framework})" for p in taken))
     population_block = ""
-    if attribute and attribute not in AMBIGUITY_LEVELS:
-        population_block = POPULATION_BLOCK.format(population=describe_target(attribute))
+    if describe_population(attribute):  # the answer's wording of the same population (agents/prompts.py)
+        population_block = POPULATION_BLOCK.format(population=describe_population(attribute))
     user = USER.format(
         situation=situation,
         question_block=question_block,
         n=n,
         example=EXAMPLE,
+        shape="; ".join(SLOT_LABELS.values()),
         target_block=target_block,
         population_block=population_block,
     )

@@ -36,6 +36,25 @@ def describe_target(target: str) -> str:
     return f"in terms of {group[0]}, {group[1]}" if group else target
 
 
+def describe_population(attribute: str | None) -> str | None:
+    """`people from Japan`, `people who are, in terms of religion, Muslim`, or None (no population:
+    MoralChoice's ambiguity level is not one)."""
+    if not attribute or attribute in AMBIGUITY_LEVELS:
+        return None
+    if group_of(attribute):
+        return f"people who are, {describe_target(attribute)}"
+    return f"people from {attribute}"
+
+
+def describe_attribute(attribute: str | None) -> str | None:
+    """The instruction a distributional answer gets for its population, or None."""
+    if not describe_population(attribute):
+        return None
+    if group_of(attribute):
+        return f"Answer as a person who is, {describe_target(attribute)}."
+    return f"Answer as a person from {attribute}."
+
+
 def contains_phrase(text: str, phrase: str) -> bool:
     """Does `text` hold `phrase` as whole words (case and punctuation ignored)? "female nurse"
     does not hold "male", nor "Caucasian" "Asian"."""

@@ -23,6 +23,7 @@ from pydantic import PrivateAttr
 from ethos.agents.models.base import Backend
 from ethos.agents.models.local import ai_message, stream_pieces, whole_chunk
 from ethos.agents.models.recording import call_labels
+from ethos.personas.schema import SLOTS
 
 PERSONA_LINES = [
     "#The Truth Teller: honesty; Kantian deontology; right to know; resolve; patient",
@@ -134,7 +135,7 @@ class FakeChatModel(BaseChatModel):
             return "\n".join((PERSONA_LINES * 3)[:n]) + "\n"
         schema = kwargs["response_format"].get("json_schema", {}).get("schema") or kwargs["response_format"]["schema"]
         n = schema["properties"]["personas"]["minItems"]
-        keys = ("name", "core_value", "framework", "right_or_duty", "emotion", "stakeholder")
+        keys = ("name", *SLOTS)
         rows = [line[1:].replace(":", ";", 1).split("; ") for line in (PERSONA_LINES * 3)[:n]]
         return json.dumps({"personas": [dict(zip(keys, (v.strip() for v in row))) for row in rows]})
 

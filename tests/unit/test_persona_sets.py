@@ -187,3 +187,14 @@ def test_the_target_holder_replaces_the_least_relevant_generated_persona():
     ])
     personas, _ = personas_of("generated", text=lines, n=3, target="Right to informed bodily consent")
     assert [p.name for p in personas[:2]] == ["Alpha", "Beta"] and personas[2].source == "target"
+
+
+def test_the_generator_and_the_answer_name_a_population_alike():
+    from ethos.agents.prompts import conditioning_block
+    from ethos.personas.prompts import persona_messages
+
+    for attribute, people in (("Japan", "people from Japan"), ("POLPARTY_Democrat", "people who are, in terms of political party, Democrat")):
+        generator = persona_messages("Should she be told?", 3, attribute=attribute)[1][1]
+        assert f"The question is put to {people}." in generator  # before: "people from in terms of political party, ..."
+        assert f"The people answering this question are {people}." in conditioning_block(attribute=attribute)
+    assert "put to" not in persona_messages("Should she be told?", 3, attribute="high_ambiguity")[1][1]
