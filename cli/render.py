@@ -215,35 +215,19 @@ def _print_table(header: list[str], rows: list[list[str]], plain: list[str], rig
 
 
 def _print_metrics(rows: list[dict]) -> None:
-    from ethos.evaluation.report import method_label
-    from ethos.evaluation.scoring import primary_metric
-    from ethos.evaluation.tasks import get_task
+    """The evaluation summary of one task's rows, as `ethos eval` ends."""
+    from ethos.evaluation.summary import counted, fmt, summarise
 
-    task = get_task(rows[0]["task"])
-    metric, higher = primary_metric(task, rows[0])
-    print(f"\n{task.name}: {metric} ({'higher' if higher else 'lower'} is better), 95% bootstrap CI over questions")
-    extra = [k for k in ("most_likely_correct", "most_likely_correct_multi", "jsd", "balanced_accuracy", "macro_f1", "micro_f1", "binary_accuracy",
-                         f"{metric}_acc@0.33") if k in rows[0] and k != metric]
-    table = []
-    for r in rows:
-        ci = r.get(f"{metric}_ci") or [float("nan")] * 2
-        fallbacks = ", ".join(f"{k} {v}" for k, v in sorted((r.get("fallbacks") or {}).items()) if v) or "none"
-        if r.get("failed"):
-            fallbacks += f"; {r['failed']} failed (rerun to retry)"
-        if r.get("missing"):
-            fallbacks += f"; {r['missing']} without prediction"
-        seconds = r.get("seconds_per_item")
-        table.append([method_label(r), str(r["n"]), str(r.get("n_questions", "-")), f"{r.get(metric, float('nan')):.3f} [{ci[0]:.3f}, {ci[1]:.3f}]",
-                      *(f"{r[k]:.3f}" for k in extra), str(seconds if seconds is not None else "-"), fallbacks])
-    header = ["method", "items", "quest.", f"{metric} [CI]", *extra, "s/item", "fallbacks"]
+    (s,) = summarise(rows)
+    print(f"\n{s.task.name}: {s.metric} ({'higher' if s.higher else 'lower'} is better), 95% bootstrap CI over questions")
+    others = s.columns[1:]  # the first is the primary metric
+    table = [[label, str(r.get("n", "-")), str(r.get("n_questions", "-")), fmt(r.get(s.metric), r.get(f"{s.metric}_ci")),
+              *(fmt(r.get(key)) for _, key in others), str(r.get("seconds_per_item") if r.get("seconds_per_item") is not None else "-"),
+              counted(r)] for r, label in zip(s.rows, s.labels)]
+    header = ["method", "items", "quest.", f"{s.metric} [CI]", *(key for _, key in others), "s/item", "fallbacks"]
     width = max(13, *(len(row[0]) + 2 for row in table))
-    plain = [f"{{:<{width}}}", "{:>6}", "{:>7}", "  {:<30}", *["{:>20}"] * len(extra), "{:>9}", "  {}"]
+    plain = [f"{{:<{width}}}", "{:>6}", "{:>7}", "  {:<30}", *["{:>20}"] * len(others), "{:>9}", "  {}"]
     _print_table(header, table, plain, right=range(1, len(header) - 1), indent="  ")
-    first = rows[0]
-    if first.get("single_option_items"):
-        print(f"  note: most-likely correctness counts {first['single_option_items']} single-option item(s), as the reference does; "
-              "most_likely_correct_multi leaves them out")
-    if first.get("parser"):
-        print(f"  note: answers read with the {first['parser']} parser")
-    if any(r.get("note") for r in rows):
-        print(f"  note: {next(r['note'] for r in rows if r.get('note'))}")
+    for note in s.notes:
+        if not note.startswith("intervals:"):  # that one is in the heading
+            print(f"  note: {note}")

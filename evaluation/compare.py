@@ -88,3 +88,20 @@ def run_ids(folder: Path) -> dict[str, str]:
         if isinstance(record, dict) and isinstance(record.get("run_id"), str) and is_run_id(record["run_id"]):
             found[str(record.get("id"))] = record["run_id"]
     return found
+
+
+def paired_rows(task: Task, rows: list[dict], metric: str, higher: bool, against: str | None) -> tuple[dict | None, list[tuple[dict, dict]]]:
+    """The reference row (`against`, else vanilla, else the first) and every other row's paired
+    difference from it, on the items both predicted, with intervals over questions."""
+    from ethos.evaluation.summary import method_label, row_label
+
+    reference = next((r for r in rows if method_label(r) == against or row_label(r, rows) == against), None) or \
+        next((r for r in rows if r["method"] == "vanilla"), rows[0])
+    if len(rows) < 2 or "path" not in reference:
+        return None, []
+    base = item_scores(task, metric, Path(reference["path"]))
+    return reference, [(r, paired(base, item_scores(task, metric, Path(r["path"])), higher)) for r in rows
+                       if r is not reference and "path" in r]
+
+
+PAIRED_NOTE = "row minus reference, on the same items; 95% bootstrap over questions; holds: the interval leaves out 0"

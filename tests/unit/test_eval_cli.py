@@ -32,7 +32,8 @@ def test_eval_all_methods_writes_vital_predictions_then_score_and_report_read_th
     assert main(["report", str(out), "--out", str(tmp_path / "report")]) == 0
     report = (tmp_path / "report" / "report.md").read_text()
     assert f"## {task}" in report and "| ethosagents |" in report and "stand-in" in report
-    assert (tmp_path / "report" / f"{task}.png").read_bytes()[:4] == b"\x89PNG"
+    chart = (tmp_path / "report" / f"{task}.svg").read_text()
+    assert chart.startswith("<svg") and f"]({task}.svg)" in report and chart.count("<rect") >= 5  # a bar for every method
 
 
 def test_eval_resumes_with_the_same_command(fake, tmp_path, capsys):

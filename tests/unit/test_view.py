@@ -18,7 +18,7 @@ def run_id(capsys, *argv) -> str:
 def offline(page: str) -> bool:
     """No script, and nothing that would make a browser fetch anything (a link to a local trace
     file fetches nothing until followed, and reaches no network)."""
-    page = re.sub(r"<a href='file:///[^'<>]*'>", "<a>", page)
+    page = re.sub(r"<a href=[\"']file:///[^\"'<>]*[\"']>", "<a>", page)
     return not re.search(r"<script|<link|<img|<iframe|\bsrc=|\bhref=|url\(|@import", page, re.IGNORECASE)
 
 
