@@ -6,8 +6,9 @@ import hashlib
 from functools import cache
 from pathlib import Path
 
-# Every prompt the method and the baselines send is written in these modules.
-PROMPT_MODULES = ("agents/prompts.py", "personas/prompts.py", "personas/format.py", "agents/baseline_prompts.py", "agents/reference.py")
+# Every prompt the method and the baselines send is written in these modules (their text constants
+# are the prompts' definitions; see prompts_version).
+PROMPT_MODULES = ("agents/prompts.py", "personas/seed_prompt.py", "personas/format.py", "agents/baseline_prompts.py", "agents/reference.py")
 
 
 @cache
@@ -20,14 +21,22 @@ def package_version() -> str:
         return "unknown"
 
 
-@cache
-def prompts_version() -> str:
-    """A short hash of the prompt modules' text: any change to a prompt changes it."""
-    root = Path(__file__).parent
-    digest = hashlib.sha256()
+def prompts_version(root: Path | None = None) -> str:
+    """A short hash of the prompt definitions: every text constant and f-string piece in the prompt
+    modules, docstrings left out. A changed prompt changes it; moving code, renaming a module or
+    editing a comment or a docstring does not, so such a change never orphans earlier results."""
+    import ast
+
+    root = root or Path(__file__).parent
+    texts: set[str] = set()
     for name in PROMPT_MODULES:
-        digest.update(name.encode() + b"\0" + (root / name).read_bytes())
-    return digest.hexdigest()[:12]
+        tree = ast.parse((root / name).read_text(encoding="utf-8"))
+        docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                      if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef)) and node.body
+                      and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+        texts |= {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)
+                  and id(node) not in docstrings}
+    return hashlib.sha256("\0".join(sorted(texts)).encode()).hexdigest()[:12]
 
 
 def file_sha256(path: Path) -> str:

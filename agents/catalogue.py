@@ -79,7 +79,7 @@ def catalogue() -> str:
              "every method runs one example item per task under both protocols, with the fake model recording what it is sent.",
              "Comments and personas below are the fake model's. `--protocol reference` (the default of `ethos eval`) is Modular",
              "Pluralism's protocol, word for word (agents/reference.py); `--protocol ethos` is this project's (agents/prompts.py,",
-             "agents/baseline_prompts.py). Persona prompts are this project's in both (personas/prompts.py).", ""]
+             "agents/baseline_prompts.py). Persona prompts are this project's in both (personas/seed_prompt.py).", ""]
     for task in EXAMPLES:
         seen: dict[tuple[str, str, str], list[str]] = defaultdict(list)  # (role, decoding, prompt) -> who sends it
         for protocol in PROTOCOLS:

@@ -19,7 +19,7 @@ from pathlib import Path
 from langgraph.runtime import Runtime
 
 from ethos.evaluation.tasks import TASKS, load_task, sample_items, task_file
-from ethos.graph.builder import seed_personas
+from ethos.graph.nodes import seed_personas
 from ethos.graph.context import Context
 
 

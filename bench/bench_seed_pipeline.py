@@ -47,7 +47,7 @@ def baseline(situation: str) -> dict:
     from ethos.personas.format import persona_grammar
     from ethos.personas.generation import generate_personas
     from ethos.personas.library import load_library
-    from ethos.personas.prompts import persona_messages
+    from ethos.personas.seed_prompt import persona_messages
 
     ctx = Context()
     llm = Llama(model_path=str(embedded_gguf_path()), n_ctx=4096, n_threads=os.cpu_count(), verbose=False)

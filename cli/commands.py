@@ -130,7 +130,8 @@ def _resumed_record(runs_dir: Path, run_id: str, saver, spec: str | None):
 def run_command(args) -> int:
     from dataclasses import asdict
 
-    from ethos.graph.builder import agents_at_once, build_graph
+    from ethos.graph.builder import build_graph
+    from ethos.graph.nodes import agents_at_once
     from ethos.graph.checkpoints import open_checkpointer, run_metadata
     from ethos.graph.records import RunRecord, alive, load_prices
     from ethos.graph.state import count_fallbacks, fallback_warning, validate_request

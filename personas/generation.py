@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from ethos.personas.format import personas_from_json
 from ethos.personas.library import top_up
-from ethos.personas.prompts import EXAMPLE_NAME
+from ethos.personas.seed_prompt import EXAMPLE_NAME
 from ethos.personas.schema import SLOTS, Persona, normalise
 
 _LEADER = re.compile(r"^(?:\s*(?:#+|\*+|[-•>]|\d{1,2}[.):]))+\s*")

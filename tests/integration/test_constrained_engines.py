@@ -6,7 +6,7 @@ from ethos.agents.models import load_backend
 from ethos.cli import main
 from ethos.personas.format import persona_grammar, persona_json_schema
 from ethos.personas.generation import parse_persona_line
-from ethos.personas.prompts import persona_messages
+from ethos.personas.seed_prompt import persona_messages
 
 SITUATION = "A patient refuses a blood transfusion for religious reasons."
 

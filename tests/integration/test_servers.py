@@ -179,7 +179,7 @@ def test_personas_through_the_llama_cpp_servers_response_format(llama_url):
     from ethos.agents.models import load_backend
     from ethos.personas.format import persona_grammar, persona_json_schema
     from ethos.personas.generation import generate_personas
-    from ethos.personas.prompts import persona_messages
+    from ethos.personas.seed_prompt import persona_messages
 
     backend = load_backend("openai:smollm2-schema", llama_url)
     assert backend.constraints == ("json_schema", "grammar", "json_object_schema")

@@ -1,6 +1,6 @@
 import pytest
 
-from ethos.graph.builder import call_seed
+from ethos.graph.nodes import call_seed
 from ethos.graph.context import Context
 
 from ethos.agents.models import load_backend

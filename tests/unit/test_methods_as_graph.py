@@ -112,7 +112,7 @@ def test_max_concurrency_limits_the_agents_and_finished_comments_are_checkpointe
     import threading
     import time
 
-    from ethos.graph.builder import agents_at_once
+    from ethos.graph.nodes import agents_at_once
 
     saver = SqliteSaver(sqlite3.connect(tmp_path / "c.sqlite", check_same_thread=False))
     checkpointed = build_graph().compile(checkpointer=saver)

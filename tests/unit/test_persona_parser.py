@@ -2,7 +2,7 @@ import pytest
 
 from ethos.personas.generation import generate_personas, parse_persona_line
 from ethos.personas.library import default_library
-from ethos.personas.prompts import EXAMPLE
+from ethos.personas.seed_prompt import EXAMPLE
 
 
 @pytest.mark.parametrize(

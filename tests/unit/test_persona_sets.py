@@ -191,7 +191,7 @@ def test_the_target_holder_replaces_the_least_relevant_generated_persona():
 
 def test_the_generator_and_the_answer_name_a_population_alike():
     from ethos.agents.prompts import conditioning_block
-    from ethos.personas.prompts import persona_messages
+    from ethos.personas.seed_prompt import persona_messages
 
     for attribute, people in (("Japan", "people from Japan"), ("POLPARTY_Democrat", "people who are, in terms of political party, Democrat")):
         generator = persona_messages("Should she be told?", 3, attribute=attribute)[1][1]

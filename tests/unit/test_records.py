@@ -1,4 +1,4 @@
-from ethos.graph.builder import call_seed
+from ethos.graph.nodes import call_seed
 from ethos.graph.context import Context
 import json
 
@@ -9,7 +9,7 @@ from ethos.agents.prompts import comment_messages, overton_messages
 from ethos.cli import main
 from ethos.graph.conversation import render_tree
 from ethos.graph.records import list_runs, load_record, redact
-from ethos.personas.prompts import persona_messages
+from ethos.personas.seed_prompt import persona_messages
 from ethos.personas.schema import Persona
 from openai_stub import StubOpenAI
 

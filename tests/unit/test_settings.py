@@ -40,3 +40,23 @@ def test_the_server_schema_describes_each_setting_and_the_bounds_hold_for_any_co
 def test_a_bound_from_the_context_is_a_flag_error(capsys):
     assert main(["run", "x", "--moderator-temperature", "-1"]) == 2
     assert "argument --moderator-temperature: must be a finite number between 0 and 5, got -1" in capsys.readouterr().err
+
+
+def test_the_prompts_version_follows_the_prompt_texts_not_the_code_around_them(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    from ethos.versions import PROMPT_MODULES, prompts_version
+
+    root = Path(__file__).resolve().parents[2]
+    for name in PROMPT_MODULES:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(root / name, tmp_path / name)
+    before = prompts_version(tmp_path)
+    assert before == prompts_version(root)
+    seed = tmp_path / "personas" / "seed_prompt.py"
+    text = seed.read_text()
+    seed.write_text(text.replace('"""The seed persona prompt.', '"""The seed persona prompt, reworded docstring.', 1) + "\n# a comment\n")
+    assert prompts_version(tmp_path) == before  # a docstring or a comment is no prompt
+    seed.write_text(text.replace("that disagree with one another", "that differ from one another"))
+    assert prompts_version(tmp_path) != before  # a prompt's words are
