@@ -1,6 +1,7 @@
 """The `ethos` command line: run the persona graph on a situation, a question or a VITAL item.
 
-`parsing.py` builds the parser, `commands.py` does each command's work, `render.py` prints.
+`parsing.py` builds the parser; each command has its module (`commands.py` names them); `render.py`
+prints.
 """
 
 from __future__ import annotations
@@ -8,9 +9,10 @@ from __future__ import annotations
 import os
 import sys
 
-from ethos.cli.commands import COMMANDS, _start_telemetry, default_runs_dir
-from ethos.cli.parsing import _with_config, build_parser
-from ethos.cli.render import _configure_output
+from ethos.cli.commands import COMMANDS
+from ethos.cli.common import default_runs_dir, start_telemetry
+from ethos.cli.parsing import with_config, build_parser
+from ethos.cli.render import configure_output
 from ethos.errors import EthosError
 
 __all__ = ["main", "build_parser", "default_runs_dir"]
@@ -31,11 +33,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = [a for a in argv if a != "--debug"]
     try:
         parser = build_parser()
-        args = parser.parse_args(_with_config(argv, parser))  # the parser lists plugin modes: a broken plugin fails here
+        args = parser.parse_args(with_config(argv, parser))  # the parser lists plugin modes: a broken plugin fails here
         _check_text(args)
-        _configure_output(args)
+        configure_output(args)
         if args.command in ("run", "eval"):
-            _start_telemetry(args)
+            start_telemetry(args)
         return COMMANDS[args.command](args)
     except SystemExit as exc:  # argparse: --help (0) or a usage error it has printed (2)
         return exc.code if isinstance(exc.code, int) else 2

@@ -250,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _with_config(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+def with_config(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
     """`ethos eval --config FILE.toml ...`: the file's settings become flags placed before the
     command line's own, so that every value is checked as its flag is, and a flag given wins."""
     if "eval" not in argv:

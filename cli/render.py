@@ -13,13 +13,13 @@ from ethos.redaction import raw
 _QUIET = False
 
 
-def _info(message: str) -> None:
+def info(message: str) -> None:
     """A note on stderr (progress, where things went); -q silences it, never a warning or an error."""
     if not _QUIET:
         print(message, file=sys.stderr)
 
 
-def _configure_output(args) -> None:
+def configure_output(args) -> None:
     import logging
 
     global _QUIET
@@ -71,7 +71,7 @@ def _print_personas(update: dict) -> None:
     print("\nComments (as each persona agent finishes):")
 
 
-def _print_result(state: dict) -> None:
+def print_result(state: dict) -> None:
     result = state["result"]
     mode = result["mode"]
     print()
@@ -131,7 +131,7 @@ def item_score(item: dict, state: dict) -> dict | None:
     return None
 
 
-def _print_score(score: dict, options: list[str]) -> None:
+def print_score(score: dict, options: list[str]) -> None:
     if "gold_distribution" in score:
         from ethos.agents.prompts import option_labels
 
@@ -151,7 +151,7 @@ def _print_distribution(options: list[str], probs: list[float], source: str) -> 
         print(f"    {label}. {option[:60]:<60} {p:.3f}")
 
 
-def _live_view(args, context):
+def live_view(args, context):
     """The live view, for a person at a terminal (not for --json, --trace, -q, a pipe or TERM=dumb)."""
     if args.json or args.trace or args.quiet or not sys.stdout.isatty() or os.environ.get("TERM") == "dumb":
         return None
@@ -160,7 +160,7 @@ def _live_view(args, context):
     return LiveView(context.n_personas)
 
 
-def _show_update(chunk: dict, state: dict, context, trace: bool) -> None:
+def show_update(chunk: dict, state: dict, context, trace: bool) -> None:
     from ethos.graph.conversation import node_lines, persona_title
 
     for node, update in chunk.items():
@@ -195,7 +195,7 @@ def _coloured() -> bool:
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
-def _print_table(header: list[str], rows: list[list[str]], plain: list[str], right=(), indent: str = "") -> None:
+def print_table(header: list[str], rows: list[list[str]], plain: list[str], right=(), indent: str = "") -> None:
     """A table: coloured with Rich on a terminal; else plain columns (`plain`: a format per column)
     that a script can cut."""
     if not _coloured():
@@ -214,7 +214,7 @@ def _print_table(header: list[str], rows: list[list[str]], plain: list[str], rig
     Console(file=raw(sys.stdout)).print(table)  # rich strips control codes from the cells itself
 
 
-def _print_metrics(rows: list[dict]) -> None:
+def print_metrics(rows: list[dict]) -> None:
     """The evaluation summary of one task's rows, as `ethos eval` ends."""
     from ethos.evaluation.summary import counted, fmt, summarise
 
@@ -227,7 +227,7 @@ def _print_metrics(rows: list[dict]) -> None:
     header = ["method", "items", "quest.", f"{s.metric} [CI]", *(key for _, key in others), "s/item", "fallbacks"]
     width = max(13, *(len(row[0]) + 2 for row in table))
     plain = [f"{{:<{width}}}", "{:>6}", "{:>7}", "  {:<30}", *["{:>20}"] * len(others), "{:>9}", "  {}"]
-    _print_table(header, table, plain, right=range(1, len(header) - 1), indent="  ")
+    print_table(header, table, plain, right=range(1, len(header) - 1), indent="  ")
     for note in s.notes:
         if not note.startswith("intervals:"):  # that one is in the heading
             print(f"  note: {note}")

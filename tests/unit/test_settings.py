@@ -6,7 +6,7 @@ from dataclasses import fields
 import pytest
 
 from ethos.cli import build_parser, main
-from ethos.cli.commands import _context
+from ethos.cli.common import context_from
 from ethos.errors import EthosError
 from ethos.graph.builder import graph
 from ethos.graph.context import Context
@@ -23,9 +23,9 @@ def test_every_setting_with_a_flag_is_a_flag_of_run_and_eval_with_its_help():
 
 def test_no_flag_means_the_contexts_own_default_and_a_flag_overrides_it():
     args = build_parser().parse_args(["run", "x"])
-    assert _context(args) == Context()
+    assert context_from(args) == Context()
     args = build_parser().parse_args(["run", "x", "--comment-temperature", "0.5", "--n-personas", "4", "--model", "fake"])
-    assert _context(args) == Context(comment_temperature=0.5, n_personas=4, generator_model="fake", agent_model="fake", moderator_model="fake")
+    assert context_from(args) == Context(comment_temperature=0.5, n_personas=4, generator_model="fake", agent_model="fake", moderator_model="fake")
 
 
 def test_the_server_schema_describes_each_setting_and_the_bounds_hold_for_any_context():

@@ -1,0 +1,120 @@
+"""`ethos eval` (methods over a VITAL task, resumable) and `ethos score` (a predictions file)."""
+
+from __future__ import annotations
+
+import json
+from contextlib import nullcontext
+from pathlib import Path
+
+from ethos.cli.common import context_from, prepare_backends, runs_dir_of, writable_dir
+from ethos.cli.render import info, print_metrics
+from ethos.errors import EthosError, RunFailure
+
+
+def eval_command(args) -> int:
+    from ethos.evaluation.tasks import get_task, load_task, sample_items, task_file
+    from ethos.graph.records import finite, load_prices
+
+    methods = args.method
+    if args.ray is None and (args.ray_actors or args.ray_cpus != 1.0 or args.ray_gpus):
+        raise EthosError("--ray-actors, --ray-cpus and --ray-gpus size the Ray actors: add --ray")
+    if args.ray is not None and args.max_concurrency:
+        raise EthosError("--max-concurrency sets the items in flight in this process; with --ray, use --ray-actors")
+    if args.ablation and "ethosagents" not in methods:
+        raise EthosError("--ablation switches off parts of ethosagents: use it with --method ethosagents or all")
+    tasks = [get_task(name) for name in args.task]
+    files = {task.name: task_file(task, args.data) for task in tasks}
+    loaded = {}
+    for task in tasks:  # every file is read and checked before any model loads
+        items = load_task(task, files[task.name])
+        loaded[task.name] = sample_items(items, args.limit, how=args.sample, seed=args.sample_seed) if args.limit else items
+    context = context_from(args, protocol="reference")  # a table that can stand beside the published ones
+    runs_dir = runs_dir_of(args)
+    prices = load_prices(args.prices) if args.prices else None
+    pool = None
+    if args.ray is not None:
+        pool = _ray_pool(args, context, runs_dir)
+    else:
+        prepare_backends(context, args, runs_dir)
+    # Each ablation is a run of its own, beside the full method.
+    runs = [(method, context) for method in methods] + [("ethosagents", context.with_ablation(a)) for a in args.ablation]
+    out = writable_dir(args.out, "--out") if args.out else None
+    tables = []
+    with pool or nullcontext():
+        for task in tasks:
+            tables.append(_evaluate_task(args, task, runs, loaded[task.name], files[task.name], out, runs_dir, prices, pool))
+    if args.json:
+        print(json.dumps([finite(row) for rows in tables for row in rows]))
+    failed = sum(r.get("failed") or 0 for rows in tables for r in rows)
+    if failed:
+        raise RunFailure(f"{failed} item(s) failed (see the table; errors in each folder's results.jsonl): rerun the same command to retry them")
+    return 0
+
+
+def _ray_pool(args, context, runs_dir: Path):
+    from ethos.evaluation.ray_pool import RayPool
+    from ethos.personas.library import load_library
+    from ethos.telemetry import traces_endpoint
+
+    load_library(context.persona_files)  # the models load in the actors
+    return RayPool(args.ray, context, actors=args.ray_actors, num_cpus=args.ray_cpus, num_gpus=args.ray_gpus,
+                   cache=None if args.no_cache else runs_dir / "cache.sqlite", otel=traces_endpoint(args.otel))
+
+
+def _evaluate_task(args, task, runs, loaded, data: Path, out: Path | None, runs_dir: Path, prices, pool) -> list[dict]:
+    from ethos.evaluation.runner import EVAL_CONCURRENCY, config_folder, evaluate, run_name
+
+    # default: runs/eval/MODEL/CONFIG-ID/TASK, so another model or other settings never collide
+    task_out = (out / task.name if len(args.task) > 1 else out) if out else runs_dir / "eval" / config_folder(runs[0][1]) / task.name
+    rows = []
+    for method, ctx in runs:
+        out_dir = task_out / run_name(method, ctx)
+        rows.append(evaluate(
+            task, method, loaded, ctx, data=data, out_dir=out_dir,
+            max_concurrency=args.max_concurrency or EVAL_CONCURRENCY, nli_model=args.nli_model, progress=not (args.no_progress or args.quiet),
+            runs_dir=runs_dir, prices=prices, server=args.server, ray_pool=pool,
+            scoring={"parser": args.parser},
+        ))
+        info(f"{task.name} {out_dir.name}: predictions in {out_dir / 'predictions.json'}")
+    if not args.json:
+        print_metrics(rows)
+    return rows
+
+
+def score_command(args) -> int:
+    from ethos.evaluation.scoring import score_items
+    from ethos.evaluation.tasks import TASKS, check_item, get_task, task_of_file
+    from ethos.evaluation.vital import load_items
+
+    if not args.file.is_file():
+        raise EthosError(f"predictions file not found: {args.file}" if not args.file.exists() else f"{args.file} is a folder: give a predictions file")
+    config = _eval_config(args.file)  # eval's own output folder says its task and method
+    if args.task:
+        task = get_task(args.task)
+    elif config.get("task") in TASKS:
+        task = get_task(config["task"])
+    else:
+        task = task_of_file(args.file)
+    items = load_items(args.file)
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise EthosError(f"{args.file}: item {index}: not a JSON object")
+        check_item(task, item, f"{args.file}: item {index} (id {item.get('id')})", prediction=True)
+    metrics = score_items(task, items, nli_model=args.nli_model, parser=args.parser)
+    if args.json:
+        from ethos.graph.records import finite
+
+        print(json.dumps(finite(metrics)))
+    else:
+        context = config.get("context") if isinstance(config.get("context"), dict) else {}
+        print_metrics([metrics | {"method": str(config.get("method") or args.file.stem), "ablations": context.get("ablations") or []}])
+    return 0
+
+
+def _eval_config(predictions: Path) -> dict:
+    """The config.json `ethos eval` wrote beside a predictions file, or {}."""
+    try:
+        config = json.loads((predictions.parent / "config.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    return config if isinstance(config, dict) else {}

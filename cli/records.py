@@ -1,0 +1,72 @@
+"""What runs and evaluations left behind: `ethos runs`, `ethos trace`, `ethos view` and `ethos report`."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+
+from ethos.cli.common import cut, default_runs_dir
+from ethos.cli.render import info, print_table
+
+
+def runs_command(args) -> int:
+    from ethos.graph.records import finite, list_runs, started
+
+    records = [r for r in list_runs(args.runs_dir or default_runs_dir()) if _wanted(r, args)][: args.limit]
+    if args.json:
+        print(json.dumps(finite([{k: r.get(k) for k in ("run_id", "kind", "status", "started", "seconds", "request", "tokens")} for r in records])))
+        return 0
+    if not records:
+        info("no runs yet")
+        return 0
+    header = ["run id", "time", "kind", "method", "mode", "status", "tokens", "seconds", "input"]
+    table = []
+    for r in records:
+        request = r.get("request") if isinstance(r.get("request"), dict) else {}
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(started(r))) if started(r) else "-"
+        tokens = r["tokens"].get("output_tokens", "-") if isinstance(r.get("tokens"), dict) else "-"
+        seconds = f"{r['seconds']:.1f}" if isinstance(r.get("seconds"), (int, float)) and math.isfinite(r["seconds"]) else "-"
+        excerpt = cut(" ".join(str(request.get("situation", "")).split()), 50)
+        table.append([str(r.get("run_id")), when, str(r.get("kind", "-")), _run_context(r).get("method", "-"), str(request.get("mode", "-")),
+                      str(r.get("status", "-")), str(tokens), seconds, excerpt])
+    print_table(header, table, ["{:<24}", "{:<17}", "{:<7}", "{:<12}", "{:<15}", "{:<12}", "{:>8}", "{:>9}", "  {}"], right=(6, 7))
+    return 0
+
+
+def _run_context(record: dict) -> dict:
+    config = record.get("config")
+    context = config.get("context") if isinstance(config, dict) else None
+    return context if isinstance(context, dict) else {}
+
+
+def _wanted(record: dict, args) -> bool:
+    """`ethos runs --kind/--method/--status/--model`: every filter given must match."""
+    context = _run_context(record)
+    models = {context.get(k) for k in ("generator_model", "agent_model", "moderator_model")}
+    return ((not args.kind or record.get("kind") == args.kind) and (not args.method or context.get("method") == args.method)
+            and (not args.status or record.get("status") == args.status) and (not args.model or args.model in models))
+
+
+def trace_command(args) -> int:
+    from ethos.graph.conversation import render_tree
+    from ethos.graph.records import load_record
+
+    record = load_record(args.runs_dir or default_runs_dir(), args.run_id)
+    print(json.dumps(record.data, ensure_ascii=False, indent=1) if args.json else render_tree(record.data, full=args.full))
+    return 0
+
+
+def view_command(args) -> int:
+    from ethos.cli.view import write_view
+
+    print(write_view(args.targets, args.runs_dir or default_runs_dir(), args.out, against=args.against))
+    return 0
+
+
+def report_command(args) -> int:
+    from ethos.evaluation.report import write_report
+
+    report = write_report(args.run_dirs, args.out or args.run_dirs[0] / "report", against=args.against)
+    print(report)
+    return 0

@@ -1,0 +1,182 @@
+"""`ethos run`: one situation or item through the persona graph, streamed, traced, checkpointed and
+resumable."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+from ethos.cli.common import context_from, prepare_backends, runs_dir_of
+from ethos.cli.render import info, item_score, live_view, print_result, print_score, show_update
+from ethos.errors import EthosError, RunFailure
+
+
+def _request(args) -> dict:
+    from ethos.evaluation.vital import item_request, load_items
+
+    if args.item is not None:
+        if args.text:
+            raise EthosError("give either the text or --item, not both")
+        items = load_items(args.item)
+        if not 0 <= args.index < len(items):
+            raise EthosError(f"--index {args.index} is out of range: {args.item} has {len(items)} items")
+        request = item_request(items[args.index], source=str(args.item), index=args.index)
+        args.gold_item = items[args.index]  # shown and scored beside the result
+    else:
+        request = {"situation": args.text or ""}
+    for key in ("mode", "options", "target", "attribute"):
+        if getattr(args, key) is not None:  # flags override what an item says
+            request[key] = getattr(args, key)
+    return request
+
+
+def _resumed_context(record, args):
+    """The saved run's settings. Endpoint credentials are never saved, so a run whose URL held
+    some takes the URL again from --base-url or $ETHOS_BASE_URL."""
+    from ethos.graph.context import Context
+    from ethos.redaction import MASK
+
+    try:
+        context = Context(**record.data["config"]["context"])
+    except (KeyError, TypeError) as exc:
+        raise EthosError(f"{record.path}: not a resumable run record ({exc.__class__.__name__}: {exc})") from None
+    if context.base_url and MASK in context.base_url:
+        fresh = args.base_url or os.environ.get("ETHOS_BASE_URL")
+        if not fresh:
+            raise EthosError(f"run {record.run_id} used an endpoint with credentials, which are not saved: pass --base-url again")
+        context.base_url = fresh
+    return context
+
+
+def _resumed_record(runs_dir: Path, run_id: str, saver, spec: str | None):
+    """The saved run's record: from the runs folder, or, for a run checkpointed in PostgreSQL from
+    another machine, made from the settings saved with its checkpoints."""
+    from ethos.graph.checkpoints import is_postgres, saved_run
+    from ethos.graph.records import RunRecord, is_run_id, load_record
+
+    try:
+        return load_record(runs_dir, run_id)
+    except EthosError:
+        if not (is_postgres(spec) and is_run_id(run_id)):
+            raise
+    saved = saved_run(saver, run_id)
+    if saved is None:
+        raise EthosError(f"no run {run_id!r} in {runs_dir / 'runs'} or in the --checkpointer database (give the whole run id)")
+    record = RunRecord(runs_dir, run_id)
+    record.start("run", saved["request"], saved["config"], resumed_from="checkpointer")
+    return record
+
+
+def run_command(args) -> int:
+    from dataclasses import asdict
+
+    from ethos.graph.builder import build_graph
+    from ethos.graph.nodes import agents_at_once
+    from ethos.graph.checkpoints import open_checkpointer, run_metadata
+    from ethos.graph.records import RunRecord, alive, load_prices
+    from ethos.graph.state import count_fallbacks, fallback_warning, validate_request
+    from ethos.graph.tracing import tracing_to
+
+    runs_dir = runs_dir_of(args)
+    prices = load_prices(args.prices) if args.prices else None
+    spec = args.checkpointer or os.environ.get("ETHOS_CHECKPOINTER")
+    saver = open_checkpointer(spec, runs_dir)
+    if args.resume is not None:
+        if args.text or args.item:
+            raise EthosError("--resume continues a saved run: give no text or --item with it")
+        record = _resumed_record(runs_dir, args.resume, saver, spec)
+        status = record.data.get("status")
+        if status == "ok":
+            raise EthosError(f"run {record.run_id} finished: nothing to resume (`ethos trace {record.run_id}` shows it)")
+        # another process still running it (a record made here from the checkpointer is this process's own)
+        if status == "running" and record.data.get("host") == socket.gethostname() and record.data.get("pid") != os.getpid() \
+                and alive(record.data.get("pid")):
+            raise EthosError(f"run {record.run_id} is still running (pid {record.data.get('pid')}): wait for it, or stop it first")
+        request, context = None, _resumed_context(record, args)
+    else:
+        request = validate_request(_request(args))
+        context = context_from(args)
+    prepare_backends(context, args, runs_dir)
+    if not args.resume:
+        record = RunRecord(runs_dir)
+        record.start("run", request, {"context": asdict(context), "cache": not args.no_cache})
+    graph = build_graph().compile(checkpointer=saver, name="ethos")
+    config = {"configurable": {"thread_id": record.run_id}, "metadata": run_metadata(record.data["request"], record.data["config"])}
+    started = time.perf_counter()
+    quiet = args.json
+    if not quiet:
+        verb = ("Resuming" if args.resume else f"Running the {context.method} baseline for" if context.method != "ethosagents"
+                else f"Choosing {context.n_personas} library personas for" if context.personas == "library"
+                else f"Generating {context.n_personas} personas with {context.generator_model} for")
+        info(f"{verb} run {record.run_id} ...")
+    state: dict = dict(graph.get_state(config).values) if args.resume else {}  # a finished thread streams nothing
+    live = live_view(args, context)  # on a terminal: each agent's text as it is written
+    try:
+        with tracing_to(record.trace_path), agents_at_once(args.max_concurrency), live or nullcontext():  # traced as eval items are
+            modes = ["updates", "values", *(["messages"] if live else [])]
+            for stream_mode, chunk in graph.stream(request, context=context, config=config, stream_mode=modes, durability="sync"):
+                if stream_mode == "messages":
+                    message, metadata = chunk
+                    live.token(message.content if isinstance(message.content, str) else "", metadata)
+                elif stream_mode == "values":
+                    state = chunk
+                elif not quiet:
+                    if live:
+                        live.finished(chunk)
+                    show_update(chunk, state, context, args.trace)
+    except BaseException as exc:
+        state = graph.get_state(config).values or state
+        status = "interrupted" if isinstance(exc, (KeyboardInterrupt, BrokenPipeError)) else "failed"  # `| head` closed the pipe
+        record.finish(state, status=status, seconds=time.perf_counter() - started, error=f"{exc.__class__.__name__}: {exc}", prices=prices)
+        hint = f"run {record.run_id} is saved: continue it with `ethos run --resume {record.run_id}`"
+        if isinstance(exc, BrokenPipeError):
+            raise
+        if isinstance(exc, EthosError):
+            raise exc.__class__(f"{exc} ({hint})") from exc
+        if isinstance(exc, Exception):
+            raise RunFailure(f"{exc.__class__.__name__}: {exc} ({hint})") from exc
+        raise KeyboardInterrupt(f"interrupted; {hint}") from None  # one hint: the way to continue this run
+    seconds = time.perf_counter() - started
+    if args.diversity and state.get("persona_report"):
+        from ethos.personas.schema import Persona
+        from ethos.personas.selection import embedding_diversity
+
+        state["persona_report"]["diagnostics"]["diversity"] = embedding_diversity([Persona.model_validate(p) for p in state["personas"]])
+    fallbacks = count_fallbacks(state)
+    record.finish(state, status="ok", seconds=seconds, fallbacks=fallbacks, prices=prices)
+    warning = fallback_warning(state)
+    if warning:
+        print(f"ethos: warning: {warning}", file=sys.stderr)
+    tokens = record.data["tokens"]
+    score = item_score(args.gold_item, state) if getattr(args, "gold_item", None) else None
+    if args.json:
+        keys = ("method", "situation", "mode", "options", "target", "attribute", "personas", "persona_report", "comments", "result")
+        out = {"run_id": record.run_id} | {k: state.get(k) for k in keys} | {
+            "fallbacks": fallbacks,
+            "usage": {"new_tokens": tokens["output_tokens"], "by_role": tokens["by_role"], "by_model": tokens["by_model"],
+                      "cached_calls": tokens["cached_calls"], **({"cost_usd": tokens["cost_usd"]} if "cost_usd" in tokens else {})},
+            "seconds": round(seconds, 2),
+        } | ({"score": score} if score else {})
+        print(json.dumps(out, ensure_ascii=False))
+    else:
+        print_result(state)
+        if score:
+            print_score(score, state.get("options") or [])
+        if args.diversity:
+            print(f"\nEmbedding diversity of the persona set: {state['persona_report']['diagnostics'].get('diversity')}")
+        from ethos.graph.quality import SIGNS
+
+        counted = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in fallbacks.items() if v and k not in SIGNS)
+        signs = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in fallbacks.items() if v and k in SIGNS)
+        print(f"\nFallbacks: {counted or 'none'}")
+        print(f"Quality signs: {signs or 'none'}")
+        cached = f", {tokens['cached_calls']} of {tokens['calls']} calls from the cache" if tokens["cached_calls"] else ""
+        cost = f", ${tokens['cost_usd']:.4f}" if "cost_usd" in tokens else ""
+        info(f"Done in {seconds:.1f} s: {tokens['output_tokens']} new tokens{cached}{cost}. "
+              f"Run {record.run_id}: `ethos trace {record.run_id}`")
+    return 0
