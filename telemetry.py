@@ -7,9 +7,9 @@ Off unless asked: `--otel ENDPOINT`, or the standard `OTEL_EXPORTER_OTLP_TRACES_
 
 from __future__ import annotations
 
-import os
 
 from ethos.errors import EthosError
+from ethos import settings
 
 PROJECT = "ethosagents"
 _provider = None
@@ -17,10 +17,10 @@ _provider = None
 
 def traces_endpoint(flag: str | None) -> str | None:
     """The OTLP/HTTP traces URL from the flag or the standard variables (None: no export)."""
-    endpoint = flag or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    endpoint = flag or settings.env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
     if endpoint:
         return endpoint if flag is None or flag.rstrip("/").endswith("/v1/traces") else flag.rstrip("/") + "/v1/traces"
-    base = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+    base = settings.env("OTEL_EXPORTER_OTLP_ENDPOINT")
     return base.rstrip("/") + "/v1/traces" if base else None
 
 

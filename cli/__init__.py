@@ -14,6 +14,7 @@ from ethos.cli.common import default_runs_dir, start_telemetry
 from ethos.cli.parsing import with_config, build_parser
 from ethos.cli.render import configure_output
 from ethos.errors import EthosError
+from ethos import settings
 
 __all__ = ["main", "build_parser", "default_runs_dir"]
 
@@ -29,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
 
     process = argv is None  # the `ethos` program itself, not a caller in Python
     argv = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in argv or os.environ.get("ETHOS_DEBUG", "") not in ("", "0")
+    debug = "--debug" in argv or settings.debug()
     argv = [a for a in argv if a != "--debug"]
     try:
         parser = build_parser()

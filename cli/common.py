@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from ethos.errors import EthosError
+from ethos import settings
 
 
 def writable_dir(path: Path, flag: str) -> Path:
@@ -47,7 +48,7 @@ def context_from(args, **defaults):
 
 
 def runs_dir_of(args) -> Path:
-    named = "--runs-dir" if args.runs_dir else "$ETHOS_RUNS_DIR" if os.environ.get("ETHOS_RUNS_DIR") else "the runs folder"
+    named = "--runs-dir" if args.runs_dir else "$ETHOS_RUNS_DIR" if settings.env("ETHOS_RUNS_DIR") else "the runs folder"
     return writable_dir(args.runs_dir or default_runs_dir(), named)
 
 
@@ -62,11 +63,7 @@ def prepare_backends(context, args, runs_dir: Path) -> None:
 
 def default_runs_dir() -> Path:
     """$ETHOS_RUNS_DIR, or ~/.local/share/ethosagents: records in runs/<id>, checkpoints, cache, eval/."""
-    if os.environ.get("ETHOS_RUNS_DIR"):
-        return Path(os.environ["ETHOS_RUNS_DIR"])
-    data = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "ethosagents"
-    earlier = data / "runs"  # releases before 0.2 used ethosagents/runs, so records sat in runs/runs/<id>
-    return earlier if (earlier / "checkpoints.sqlite").exists() else data
+    return settings.runs_dir()
 
 
 def cut(text: str, width: int) -> str:

@@ -4,11 +4,11 @@ of a run, the live view on a terminal, and tables (coloured on a terminal, plain
 from __future__ import annotations
 
 import json
-import os
 import sys
 import textwrap
 
 from ethos.redaction import raw
+from ethos import settings
 
 _QUIET = False
 
@@ -153,7 +153,7 @@ def _print_distribution(options: list[str], probs: list[float], source: str) -> 
 
 def live_view(args, context):
     """The live view, for a person at a terminal (not for --json, --trace, -q, a pipe or TERM=dumb)."""
-    if args.json or args.trace or args.quiet or not sys.stdout.isatty() or os.environ.get("TERM") == "dumb":
+    if args.json or args.trace or args.quiet or not sys.stdout.isatty() or settings.env("TERM") == "dumb":
         return None
     from ethos.cli.live import LiveView
 
@@ -192,7 +192,7 @@ def show_update(chunk: dict, state: dict, context, trace: bool) -> None:
 
 def _coloured() -> bool:
     """Colour and boxes for a person at a terminal; plain text when piped or when NO_COLOR is set."""
-    return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+    return settings.coloured_terminal(sys.stdout)
 
 
 def print_table(header: list[str], rows: list[list[str]], plain: list[str], right=(), indent: str = "") -> None:

@@ -11,6 +11,7 @@ import time
 from contextlib import nullcontext
 from pathlib import Path
 
+from ethos import settings
 from ethos.cli.common import context_from, prepare_backends, runs_dir_of
 from ethos.cli.render import info, item_score, live_view, print_result, print_score, show_update
 from ethos.errors import EthosError, RunFailure
@@ -46,7 +47,7 @@ def _resumed_context(record, args):
     except (KeyError, TypeError) as exc:
         raise EthosError(f"{record.path}: not a resumable run record ({exc.__class__.__name__}: {exc})") from None
     if context.base_url and MASK in context.base_url:
-        fresh = args.base_url or os.environ.get("ETHOS_BASE_URL")
+        fresh = args.base_url or settings.env("ETHOS_BASE_URL")
         if not fresh:
             raise EthosError(f"run {record.run_id} used an endpoint with credentials, which are not saved: pass --base-url again")
         context.base_url = fresh
@@ -84,7 +85,7 @@ def run_command(args) -> int:
 
     runs_dir = runs_dir_of(args)
     prices = load_prices(args.prices) if args.prices else None
-    spec = args.checkpointer or os.environ.get("ETHOS_CHECKPOINTER")
+    spec = args.checkpointer or settings.env("ETHOS_CHECKPOINTER")
     saver = open_checkpointer(spec, runs_dir)
     if args.resume is not None:
         if args.text or args.item:

@@ -8,13 +8,13 @@ The defaults are the published method's budgets.
 from __future__ import annotations
 
 import math
-import os
 import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from pydantic import ConfigDict
 
+from ethos import settings
 from ethos.graph.methods import METHODS
 
 # Where this project departs from Modular Pluralism's protocol (agents/reference.py). `--protocol
@@ -42,7 +42,7 @@ INT_MAX = 2**31 - 1  # budgets reach C code (llama.cpp) as 32-bit integers
 
 
 def _env(name: str, default: str | None) -> str | None:
-    return os.environ.get(name) or default
+    return settings.env(name) or default
 
 
 def setting(default=None, *, help: str, flag: str | None = None, factory=None, low: float | None = None, high: float | None = None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import tomllib
 from collections.abc import Iterable
 from functools import cache
@@ -14,15 +13,14 @@ from ethos.errors import EthosError
 from ethos.inputs import read_text
 from ethos.personas.schema import Persona, normalise
 from ethos.plugins import PERSONAS, load_group
+from ethos import settings
 
 LIBRARY_DIR = Path(__file__).parent / "library"
 
 
 def user_persona_dir() -> Path:
     """Where a user drops persona files: $ETHOS_PERSONA_DIR, else ~/.config/ethosagents/personas."""
-    if os.environ.get("ETHOS_PERSONA_DIR"):
-        return Path(os.environ["ETHOS_PERSONA_DIR"])
-    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "ethosagents" / "personas"
+    return settings.persona_dir()
 
 
 def _validated(entry, where: str, label: str, source: str = "library") -> Persona:

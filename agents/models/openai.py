@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from functools import cache
 
@@ -11,6 +10,7 @@ import httpx
 
 from langchain_core.outputs import ChatGeneration, ChatResult
 
+from ethos import settings
 from ethos.agents.models.base import Backend
 from ethos.agents.models.local import ai_message, whole_chunk
 from ethos.agents.models.tokens import openai_token_counter
@@ -185,7 +185,7 @@ def openai_backend(
 ) -> Backend:
     import openai
 
-    key = os.environ.get(API_KEY_ENV)
+    key = settings.env(API_KEY_ENV)
     if not key:
         if base_url is None:
             raise EthosError(f"the openai backend needs {API_KEY_ENV} in the environment (or --base-url for a local server)")

@@ -6,6 +6,8 @@ tiktoken downloads its BPE files on first use; the `bpe-openai` package ships th
 
 from __future__ import annotations
 
+from ethos import settings
+
 import gzip
 import hashlib
 import importlib.util
@@ -17,9 +19,9 @@ _SOURCE = "https://openaipublic.blob.core.windows.net/encodings/{name}.tiktoken"
 
 
 def _cache_dir() -> Path:
-    base = os.environ.get("TIKTOKEN_CACHE_DIR") or str(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ethosagents" / "tiktoken")
-    os.environ["TIKTOKEN_CACHE_DIR"] = base
-    return Path(base)
+    base = settings.tiktoken_dir()
+    os.environ["TIKTOKEN_CACHE_DIR"] = str(base)  # where tiktoken itself looks
+    return base
 
 
 def _install(name: str) -> None:

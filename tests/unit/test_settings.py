@@ -60,3 +60,17 @@ def test_the_prompts_version_follows_the_prompt_texts_not_the_code_around_them(t
     assert prompts_version(tmp_path) == before  # a docstring or a comment is no prompt
     seed.write_text(text.replace("that disagree with one another", "that differ from one another"))
     assert prompts_version(tmp_path) != before  # a prompt's words are
+
+
+def test_every_environment_variable_is_read_in_one_place_and_documented():
+    import re
+    from pathlib import Path
+
+    from ethos.settings import ENVIRONMENT
+
+    root = Path(__file__).resolve().parents[2]
+    readers = [p for p in root.glob("*/**/*.py") if ".venv" not in p.parts and "tests" not in p.parts and "bench" not in p.parts
+               and "examples" not in p.parts and re.search(r"os\.environ\.get\(|os\.getenv\(|os\.environ\[[^\]]+\](?!\s*=)", p.read_text())]  # reads, not writes
+    assert readers == [], readers  # settings.py (and redaction.py's scan of secret-named values) sit at the root
+    documented = set(re.findall(r"^\| `([A-Z_]+)` \|", (root / "docs" / "architecture.md").read_text(), re.M))
+    assert documented == set(ENVIRONMENT)
