@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from langgraph.runtime import Runtime
@@ -38,7 +37,7 @@ def main() -> None:
     base.load_models(None)  # no call cache: every call runs
     print(f"{args.task}, {len(items)} items, embedded model, {base.n_personas} personas of {args.persona_tokens} tokens, no cache")
     for followup, attempts in ((f, int(a)) for f in args.followup.split(",") for a in args.attempts.split(",")):
-        ctx = replace(base, persona_attempts=attempts, persona_followup=followup)
+        ctx = base.replace(persona_attempts=attempts, persona_followup=followup)
         generated = calls = 0
         seconds = []
         for _, request in items:

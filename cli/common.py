@@ -26,11 +26,9 @@ def writable_dir(path: Path, flag: str) -> Path:
 
 def context_from(args, **defaults):
     """The run settings from the flags; `defaults` are the command's own (eval: the reference protocol)."""
-    from dataclasses import fields
-
     from ethos.graph.context import Context
 
-    values = defaults | {f.name: getattr(args, f.name) for f in fields(Context) if getattr(args, f.name, None) not in (None, [])}
+    values = defaults | {name: getattr(args, name) for name in Context.model_fields if getattr(args, name, None) not in (None, [])}
     if isinstance(values.get("method"), list):  # eval's --method is a list: each method gets its own context
         del values["method"]
     for role in ("generator_model", "agent_model", "moderator_model"):

@@ -51,6 +51,25 @@ def _number(low: float = 0.0, high: float = math.inf, *, above: bool = False):
     return parse
 
 
+def _setting(name: str, kind: str):
+    """An argparse type for a run setting: the number, checked by the setting's own field
+    (`Context.check`), so that a flag and a context give the same message."""
+
+    def parse(text: str):
+        from ethos.graph.context import Context
+
+        try:
+            value = int(text) if kind == "int" else float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind == 'int' else 'a number'}, got {text!r}") from None
+        try:
+            return Context.check(name, value)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
+
+
 def _comma_list(choices, every: str | None = None):
     """An argparse type: one or more comma-separated names from `choices` (`every` stands for all)."""
 
@@ -70,29 +89,24 @@ def _comma_list(choices, every: str | None = None):
 def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """The run settings' flags, made from `graph/context.py`'s `Context` (help, bounds and defaults
     live there, once), plus the CLI's own conveniences."""
-    from dataclasses import MISSING, fields
-
     from ethos.agents.models import SPEC_HELP
     from ethos.graph.context import Context
 
     groups = {"models": parser.add_argument_group("models", f"a model spec is one of: {SPEC_HELP}"),
               "method settings": parser.add_argument_group("method settings (defaults follow the published method)")}
     groups["models"].add_argument("--model", metavar="SPEC", help="model for every role (default: embedded, or $ETHOS_MODEL)")
-    for f in fields(Context):
-        m = f.metadata
-        if not m["flag"]:
+    for name, s in Context.settings().items():
+        if not s["flag"]:
             continue
-        default = f" (default {f.default})" if f.default not in (MISSING, None) else ""
-        options: dict = {"dest": f.name, "help": m["help"] + default, "default": None, "metavar": m["metavar"] or "NAME"}  # None: the Context's default
-        if f.type.startswith("list"):
+        default = f" (default {s['default']})" if s["default"] not in (None, []) and s["type"] != "list" else ""
+        options: dict = {"dest": name, "help": s["help"] + default, "default": None, "metavar": s["metavar"] or "NAME"}  # None: the Context's default
+        if s["type"] == "list":
             options |= {"action": "append", "default": []}
-        elif m["choices"]:
-            options |= {"choices": m["choices"], "metavar": None}
-        elif f.type.startswith("int"):
-            options |= {"type": _integer(int(m["low"]), int(m["high"])), "metavar": "N"}
-        elif "float" in f.type:
-            options |= {"type": _number(above=True) if m["positive"] else _number(m["low"], m["high"]), "metavar": "X"}
-        groups[m["group"]].add_argument(m["flag"], **options)
+        elif s["choices"]:
+            options |= {"choices": s["choices"], "metavar": None}
+        elif s["type"] in ("int", "float"):
+            options |= {"type": _setting(name, s["type"]), "metavar": "N" if s["type"] == "int" else "X"}
+        groups[s["group"]].add_argument(s["flag"], **options)
     groups["method settings"].add_argument("--max-concurrency", type=_integer(1, 1024), metavar="N",
                                            help="persona agents (run; default: all at once) or items (eval; default 4, measured in docs/scaling.md) in flight at once")
     _add_runs_arguments(parser)

@@ -43,14 +43,15 @@ def _resumed_context(record, args):
     from ethos.redaction import MASK
 
     try:
-        context = Context(**record.data["config"]["context"])
-    except (KeyError, TypeError) as exc:
+        saved = record.data["config"]["context"]
+        context = Context(**{k: v for k, v in saved.items() if k in Context.model_fields})  # a setting since removed is dropped
+    except (KeyError, TypeError, AttributeError, EthosError) as exc:
         raise EthosError(f"{record.path}: not a resumable run record ({exc.__class__.__name__}: {exc})") from None
     if context.base_url and MASK in context.base_url:
         fresh = args.base_url or settings.env("ETHOS_BASE_URL")
         if not fresh:
             raise EthosError(f"run {record.run_id} used an endpoint with credentials, which are not saved: pass --base-url again")
-        context.base_url = fresh
+        context = context.replace(base_url=fresh)
     return context
 
 
@@ -74,8 +75,6 @@ def _resumed_record(runs_dir: Path, run_id: str, saver, spec: str | None):
 
 
 def run_command(args) -> int:
-    from dataclasses import asdict
-
     from ethos.graph.builder import build_graph
     from ethos.graph.nodes import agents_at_once
     from ethos.graph.checkpoints import open_checkpointer, run_metadata
@@ -105,7 +104,7 @@ def run_command(args) -> int:
     prepare_backends(context, args, runs_dir)
     if not args.resume:
         record = RunRecord(runs_dir)
-        record.start("run", request, {"context": asdict(context), "cache": not args.no_cache})
+        record.start("run", request, {"context": context.model_dump(), "cache": not args.no_cache})
     graph = build_graph().compile(checkpointer=saver, name="ethos")
     config = {"configurable": {"thread_id": record.run_id}, "metadata": run_metadata(record.data["request"], record.data["config"])}
     started = time.perf_counter()

@@ -11,7 +11,7 @@ ModPlural and EthosAgents share the moderators; they differ only in who writes t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cache
 
 from ethos.errors import EthosError, RunFailure
@@ -72,4 +72,4 @@ def predict(method: str, task: Task, request: dict, ctx: Context, server: str | 
     LangGraph server instead of in-process."""
     if method not in METHODS:
         raise EthosError(f"unknown method '{method}': choose one of {', '.join(METHODS)} or all")
-    return prediction_from_state(task, run_graph(request, replace(ctx, method=method), server))
+    return prediction_from_state(task, run_graph(request, ctx.replace(method=method), server))

@@ -15,7 +15,7 @@ import threading
 import time
 from contextlib import contextmanager, nullcontext
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
@@ -39,7 +39,7 @@ def run_config(task: Task, method: str, data: Path, ctx: Context) -> dict:
     """What makes results comparable: the task, the method, the data file (resolved path and
     content hash), every setting, and the versions of the code and of the prompts."""
     return {"task": task.name, "method": method, "data": str(data.resolve()), "data_sha256": file_sha256(data),
-            "version": package_version(), "prompts": prompts_version(), "context": asdict(ctx)}
+            "version": package_version(), "prompts": prompts_version(), "context": ctx.model_dump()}
 
 
 def run_name(method: str, ctx: Context) -> str:
@@ -64,7 +64,7 @@ def config_folder(ctx: Context) -> str:
     # a file or endpoint model by its own name (`gguf:/m/x.gguf` -> x.gguf), the fake by its spec (`fake:0` -> fake-0)
     names = (m if m.startswith("fake") else Path(m.partition(":")[2] or m).name or m for m in models)
     model = "+".join(_re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") for name in names)
-    identity = {k: v for k, v in sorted(asdict(ctx).items()) if k not in _NOT_IDENTITY}
+    identity = {k: v for k, v in sorted(ctx.model_dump().items()) if k not in _NOT_IDENTITY}
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:8]
     return f"{model[:80] or 'model'}/{digest}"
 
@@ -114,7 +114,7 @@ def evaluate(
     ray_pool=None,
 ) -> dict:
     """Run `method` on every item not yet done, then write predictions and metrics; returns the metrics."""
-    ctx = replace(ctx, method=method)  # the graph runs the method its context names
+    ctx = ctx.replace(method=method)  # the graph runs the method its context names
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -187,7 +187,7 @@ class _Items:
         run = RunRecord(self.runs_dir) if self.runs_dir else None
         if run:
             self.store.started(run.run_id)  # first, so that a kill at any later moment leaves no record "running"
-            run.start("eval", request, {"context": asdict(self.ctx)}, eval={"task": self.task.name, "method": self.method, "item_id": item["id"]})
+            run.start("eval", request, {"context": self.ctx.model_dump()}, eval={"task": self.task.name, "method": self.method, "item_id": item["id"]})
         return run
 
     def finish(self, item: dict, run: RunRecord | None, outcome: Outcome) -> None:

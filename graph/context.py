@@ -7,12 +7,10 @@ The defaults are the published method's budgets.
 
 from __future__ import annotations
 
-import math
 import re
-from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from pydantic import ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ethos import settings
 from ethos.graph.methods import METHODS
@@ -45,20 +43,25 @@ def _env(name: str, default: str | None) -> str | None:
     return settings.env(name) or default
 
 
-def setting(default=None, *, help: str, flag: str | None = None, factory=None, low: float | None = None, high: float | None = None,
-            positive: bool = False, choices: tuple[str, ...] | None = None, group: str = "method settings", metavar: str | None = None):
+def setting(default=None, *, help: str, flag: str | None = None, factory=None, low: float | None = None,
+            high: float | None = None, positive: bool = False, choices: tuple[str, ...] | None = None, group: str = "method settings",
+            metavar: str | None = None):
     """A run setting, described once: its default, its description (the CLI's help and the LangGraph
-    server's context schema), its flag and its bounds (checked for the CLI and for every context)."""
-    metadata = {"help": help, "flag": flag, "low": low, "high": high, "positive": positive, "choices": choices, "group": group,
-                "metavar": metavar}
-    return field(default_factory=factory, metadata=metadata) if factory else field(default=default, metadata=metadata)
+    server's context schema), its flag and its bounds. Pydantic checks the bounds of every context,
+    and the CLI's flag types check a value through the same field (`Context.check`)."""
+    cli = {"flag": flag, "low": low, "high": high, "positive": positive, "choices": choices, "group": group, "metavar": metavar}
+    bounds = {"gt": 0} if positive else {"ge": low, "le": high} if low is not None else {}
+    given = {"default_factory": factory} if factory else {"default": default}
+    return Field(**given, description=help, json_schema_extra={CLI: cli}, **bounds)
+
+
+CLI = "x-ethos-cli"  # where a setting keeps its flag; left out of the served schema
 
 
 def _describe(schema: dict, cls) -> None:
-    """The context schema LangGraph serves carries each setting's description."""
-    for f in fields(cls):
-        if f.name in schema.get("properties", {}):
-            schema["properties"][f.name]["description"] = f.metadata["help"]
+    """The context schema LangGraph serves: each setting with its description and bounds, and no CLI detail."""
+    for prop in schema.get("properties", {}).values():
+        prop.pop(CLI, None)
 
 
 def _model(flag: str, role: str):
@@ -66,9 +69,11 @@ def _model(flag: str, role: str):
                    factory=lambda: _env("ETHOS_MODEL", "embedded"), group="models")
 
 
-@dataclass(kw_only=True)
-class Context:
-    __pydantic_config__ = ConfigDict(json_schema_extra=_describe)
+class Context(BaseModel):
+    """Every run setting; a context is checked whole when it is made, wherever it comes from (the
+    CLI, `--config`, a LangGraph server's client, Python)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, json_schema_extra=_describe)
 
     generator_model: str = _model("--generator-model", "that generates the personas")
     agent_model: str = _model("--agent-model", "the persona agents use")
@@ -126,13 +131,14 @@ class Context:
         for name in names:
             count = re.fullmatch(r"personas-(\d+)", name)
             if count:
-                if not 1 <= int(count[1]) <= 24:
-                    raise EthosError(f"--ablation {name}: the number of personas must be between 1 and 24")
+                limits = self.settings()["n_personas"]
+                if not limits["low"] <= int(count[1]) <= limits["high"]:
+                    raise EthosError(f"--ablation {name}: the number of personas must be between {limits['low']} and {limits['high']}")
                 changes["n_personas"] = int(count[1])
             elif name not in ABLATIONS:
                 choices = ", ".join(ABLATIONS)
                 raise EthosError(f"unknown --ablation '{name}': choose from {choices}")
-        return replace(self, **changes)
+        return self.replace(**changes)
 
     def ablated(self, name: str) -> bool:
         return name in self.ablations
@@ -158,20 +164,68 @@ class Context:
         return load_backend(spec, self.base_url, rps=self.requests_per_second, max_retries=self.max_retries, timeout=self.timeout,
                             decoding=self.decoding).formatted(self.prompt_format)
 
-    def __post_init__(self) -> None:
-        from ethos.errors import EthosError
+    def __init__(self, **values):
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:  # one line that names the flag and the rule
+            from ethos.errors import EthosError
 
-        # Every context is checked, the CLI's and those a LangGraph server receives.
-        for f in fields(self):
-            value, m = getattr(self, f.name), f.metadata
-            name = m["flag"] or f.name
-            if m["choices"] and value not in m["choices"]:
-                raise EthosError(f"{name}: unknown value {value!r}: choose one of {', '.join(m['choices'])}")
-            if m["low"] is None and not m["positive"] or (value is None and f.default is None):
-                continue
-            integer = f.type.startswith("int")
-            if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)) or not math.isfinite(value):
-                raise EthosError(f"{name} must be {'an integer' if integer else 'a finite number'}, got {value!r}")
-            if m["positive"] and value <= 0 or m["low"] is not None and not m["low"] <= value <= m["high"]:
-                bound = "above 0" if m["positive"] else f"between {m['low']} and {m['high']}"
-                raise EthosError(f"{name} must be {bound}, got {value!r}")
+            raise EthosError(_message(exc.errors()[0])) from None
+
+    @model_validator(mode="after")
+    def _known_choices(self) -> "Context":
+        for name, info in type(self).settings().items():
+            value = getattr(self, name)
+            if info["choices"] and value not in info["choices"]:
+                raise ValueError(f"{info['flag'] or name}: unknown value {value!r}: choose one of {', '.join(info['choices'])}")
+        return self
+
+    def replace(self, **changes) -> "Context":
+        """This context with `changes`, checked as any context is."""
+        return type(self)(**(self.model_dump() | changes))
+
+    @classmethod
+    def settings(cls) -> dict[str, dict]:
+        """Each setting's description, default, type and CLI detail (flag, bounds, choices, group)."""
+        out = {}
+        for name, f in cls.model_fields.items():
+            kind = "list" if f.annotation == list[str] else "int" if f.annotation is int else "float" if f.annotation in (float, float | None) else "str"
+            default = f.default_factory() if f.default_factory else f.default
+            out[name] = {"help": f.description, "default": default, "type": kind, **(f.json_schema_extra or {}).get(CLI, {})}
+        return out
+
+    @classmethod
+    def check(cls, name: str, value):
+        """`value` for setting `name`, checked by its field alone (the CLI's flag types use it)."""
+        from pydantic import TypeAdapter
+        from typing import Annotated
+
+        f = cls.model_fields[name]
+        try:
+            return TypeAdapter(Annotated[f.annotation, *f.metadata], config=ConfigDict(strict=True, allow_inf_nan=False)).validate_python(value)
+        except ValidationError as exc:
+            raise ValueError(_message(exc.errors()[0], name, flag=False)) from None
+
+
+def _message(error: dict, name: str | None = None, *, flag: bool = True) -> str:
+    """A pydantic error as this project words it: `--n-personas must be between 1 and 24, got 0`."""
+    name = name or (str(error["loc"][0]) if error.get("loc") else "")
+    info = Context.settings().get(name, {})
+    where = (info.get("flag") or name) + " " if flag else ""
+    value, kind, ctx = error.get("input"), error["type"], error.get("ctx") or {}
+    shown = f"{value:g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else repr(value)
+    if kind == "extra_forbidden":
+        return f"unknown setting {name!r}"
+    if kind in ("greater_than_equal", "less_than_equal"):
+        low, high = info.get("low"), info.get("high")
+        bound = f"at least {low:g}" if high == INT_MAX else f"between {low:g} and {high:g}"
+        return f"{where}must be {bound}, got {shown}"
+    if kind == "greater_than":
+        return f"{where}must be above 0, got {shown}"
+    if kind.startswith("int"):
+        return f"{where}must be an integer, got {value!r}"
+    if kind.startswith(("float", "finite")):
+        return f"{where}must be a finite number, got {value!r}"
+    if kind == "value_error":  # a validator's own words, naming the setting
+        return str(ctx.get("error", error["msg"]))
+    return f"{where}{error['msg'].lower()}, got {value!r}"

@@ -10,8 +10,7 @@ send the server's key to a host the client picked.
 
 from __future__ import annotations
 
-from dataclasses import fields
-from typing import Any, get_type_hints
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -28,16 +27,13 @@ CLIENT_LIMITS = {"persona_tokens": 4096, "comment_tokens": 2048, "moderator_toke
 
 
 def _client_fields() -> dict[str, Any]:
-    hints, out = get_type_hints(Context), {}
-    for f in fields(Context):
-        if f.name not in CLIENT_SETTINGS:
+    """The client settings as `Context` describes them, with the server's tighter limits."""
+    out = {}
+    for name, s in Context.settings().items():
+        if name not in CLIENT_SETTINGS:
             continue
-        m = f.metadata
-        bounds = {}
-        if m["low"] is not None:
-            bounds = {"ge": m["low"], "le": min(m["high"], CLIENT_LIMITS.get(f.name, m["high"]))}
-        default = f.default_factory() if callable(f.default_factory) else f.default
-        out[f.name] = (hints[f.name], Field(default, description=m["help"], **bounds))
+        bounds = {"ge": s["low"], "le": min(s["high"], CLIENT_LIMITS.get(name, s["high"]))} if s["low"] is not None else {}
+        out[name] = (Context.model_fields[name].annotation, Field(s["default"], description=s["help"], **bounds))
     return out
 
 

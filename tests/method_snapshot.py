@@ -8,7 +8,6 @@ change (last: the reference protocol added; its entries end in "reference").
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 from ethos.agents.models import register_backend
 from ethos.agents.models.fake import fake_backend
@@ -28,7 +27,7 @@ def snapshot() -> dict:
     register_backend("fake-nolp", fake_backend("fake-nolp", logprobs=False))
     out = {}
     for spec, protocol in ((spec, protocol) for protocol in ("ethos", "reference") for spec in SPECS):
-        ctx = replace(Context(generator_model=spec, agent_model=spec, moderator_model=spec, protocol=protocol), samples=4)
+        ctx = Context(generator_model=spec, agent_model=spec, moderator_model=spec, protocol=protocol, samples=4)
         for task in TASKS.values():
             for method in METHODS:
                 for item, request in load_task(task, task_file(task, FIXTURES))[:3]:

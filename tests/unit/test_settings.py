@@ -1,8 +1,6 @@
 """One settings source: `Context` describes every run setting once; the CLI's flags, their help and
 bounds, and the LangGraph server's context schema all come from it."""
 
-from dataclasses import fields
-
 import pytest
 
 from ethos.cli import build_parser, main
@@ -16,9 +14,9 @@ def test_every_setting_with_a_flag_is_a_flag_of_run_and_eval_with_its_help():
     for command in ("run", "eval"):
         sub = build_parser()._subparsers._group_actions[0].choices[command]
         flags = {a.dest: a for a in sub._actions}
-        for f in fields(Context):
-            if f.metadata["flag"]:
-                assert f.metadata["flag"] in flags[f.name].option_strings and f.metadata["help"] in flags[f.name].help
+        for name, setting in Context.settings().items():
+            if setting["flag"]:
+                assert setting["flag"] in flags[name].option_strings and setting["help"] in flags[name].help
 
 
 def test_no_flag_means_the_contexts_own_default_and_a_flag_overrides_it():
@@ -30,7 +28,9 @@ def test_no_flag_means_the_contexts_own_default_and_a_flag_overrides_it():
 
 def test_the_server_schema_describes_each_setting_and_the_bounds_hold_for_any_context():
     schema = graph.get_context_jsonschema()["properties"]
-    assert all(schema[f.name]["description"] == f.metadata["help"] for f in fields(Context))
+    assert all(schema[name]["description"] == setting["help"] for name, setting in Context.settings().items())
+    assert schema["n_personas"]["minimum"] == 1 and schema["n_personas"]["maximum"] == 24  # the bounds travel with it
+    assert not any(key.startswith("x-") for prop in schema.values() for key in prop)  # the CLI's detail stays home
     with pytest.raises(EthosError, match="--comment-temperature must be between 0 and 5, got 9"):
         Context(comment_temperature=9)
     with pytest.raises(EthosError, match="--seed must be an integer, got '3'"):
@@ -39,7 +39,7 @@ def test_the_server_schema_describes_each_setting_and_the_bounds_hold_for_any_co
 
 def test_a_bound_from_the_context_is_a_flag_error(capsys):
     assert main(["run", "x", "--moderator-temperature", "-1"]) == 2
-    assert "argument --moderator-temperature: must be a finite number between 0 and 5, got -1" in capsys.readouterr().err
+    assert "argument --moderator-temperature: must be between 0 and 5, got -1" in capsys.readouterr().err  # as a context says it
 
 
 def test_the_prompts_version_follows_the_prompt_texts_not_the_code_around_them(tmp_path):
