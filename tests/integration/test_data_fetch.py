@@ -1,13 +1,7 @@
 """`ethos data fetch` against a local HTTP server on 127.0.0.1 that serves copies of the fixtures
 under the VITAL file names, as a mirror would (`--source`)."""
 
-import functools
-import http.server
-import shutil
-import threading
 from pathlib import Path
-
-import pytest
 
 from ethos.cli import main
 from ethos.evaluation.data import FILES
@@ -15,22 +9,8 @@ from ethos.evaluation.data import FILES
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 
 
-@pytest.fixture
-def mirror(tmp_path):
-    served = tmp_path / "served"
-    served.mkdir()
-    for name in FILES:
-        shutil.copy(FIXTURES / name.replace(".json", ".sample.json"), served / name)
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
-    handler.log_message = lambda *a: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield served, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-
-
-def test_fetch_writes_checked_files_and_their_checksums_then_refuses_a_changed_file(mirror, tmp_path, capsys):
-    served, url = mirror
+def test_fetch_writes_checked_files_and_their_checksums_then_refuses_a_changed_file(vital_mirror, tmp_path, capsys):
+    served, url = vital_mirror
     into = tmp_path / "vital"
     assert main(["data", "fetch", "--source", url, "--into", str(into)]) == 0
     out = capsys.readouterr().out
@@ -55,8 +35,8 @@ def test_fetch_writes_checked_files_and_their_checksums_then_refuses_a_changed_f
     assert "changed  vital_distributional_moralchoice.json" in capsys.readouterr().out
 
 
-def test_a_file_that_is_not_vital_is_refused_by_item_and_field(mirror, tmp_path, capsys):
-    served, url = mirror
+def test_a_file_that_is_not_vital_is_refused_by_item_and_field(vital_mirror, tmp_path, capsys):
+    served, url = vital_mirror
     (served / "vital_distributional_moralchoice.json").write_text('[{"id": "C_1", "question": "q?", "options": ["a", "b"]}]')
     assert main(["data", "fetch", "--source", url, "--into", str(tmp_path / "vital")]) == 2
     err = capsys.readouterr().err

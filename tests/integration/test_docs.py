@@ -3,15 +3,11 @@ $ETHOS_MODEL, which is the fake model here, and the places that name this machin
 the runs folder, a second model's folder) are replaced as SUBSTITUTIONS says. The set-up and test
 commands are the fresh-clone check's. The documentation site builds with strict link checks."""
 
-import functools
-import http.server
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -31,24 +27,8 @@ def readme_commands() -> list[str]:
     return commands
 
 
-@pytest.fixture
-def mirror(tmp_path):
-    from ethos.evaluation.data import FILES
-
-    served = tmp_path / "served"
-    served.mkdir()
-    for name in FILES:
-        shutil.copy(FIXTURES / name.replace(".json", ".sample.json"), served / name)
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
-    handler.log_message = lambda *a: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-
-
-def test_every_readme_command_runs_as_written(tmp_path, mirror):
-    runs = tmp_path / "runs"
+def test_every_readme_command_runs_as_written(tmp_path, vital_mirror):
+    runs, (_, mirror) = tmp_path / "runs", vital_mirror
     substitutions = {
         "~/.local/share/ethosagents": str(runs),  # the runs folder: ETHOS_RUNS_DIR here
         "eval/embedded": "eval/fake-0",  # the "embedded" evaluation: a second fake model (fake:0) stands in
