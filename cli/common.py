@@ -4,11 +4,11 @@ before any work, and the telemetry export."""
 from __future__ import annotations
 
 import os
-
 from pathlib import Path
 
-from ethos.errors import EthosError
 from ethos import settings
+from ethos.errors import EthosError
+
 
 
 def writable_dir(path: Path, flag: str) -> Path:

@@ -11,6 +11,7 @@ from ethos.cli.render import info, print_metrics
 from ethos.errors import EthosError, RunFailure
 
 
+
 def eval_command(args) -> int:
     from ethos.evaluation.tasks import get_task, load_task, sample_items, task_file
     from ethos.graph.records import finite, load_prices

@@ -10,6 +10,7 @@ from ethos.cli.common import cut, default_runs_dir
 from ethos.cli.render import info, print_table
 
 
+
 def runs_command(args) -> int:
     from ethos.graph.records import finite, list_runs, started
 

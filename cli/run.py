@@ -17,6 +17,7 @@ from ethos.cli.render import info, item_score, live_view, print_result, print_sc
 from ethos.errors import EthosError, RunFailure
 
 
+
 def _request(args) -> dict:
     from ethos.evaluation.vital import item_request, load_items
 
