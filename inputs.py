@@ -6,7 +6,7 @@ someone planted at their name."""
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 from ethos.errors import EthosError
@@ -31,7 +31,9 @@ def write_file(path: str | Path, data: str | bytes) -> None:
     followed. On any failure (a full disk) nothing half-written and no temporary file is left."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temporary = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    # O_EXCL: a new file, never one planted under this name; mode 0o666 less the umask, as open() makes
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data.encode("utf-8") if isinstance(data, str) else data)

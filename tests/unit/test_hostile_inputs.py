@@ -177,3 +177,15 @@ def test_otel_credentials_travel_as_headers_never_in_the_url():
 def test_secrets_in_every_part_of_a_url_are_masked(text, secret):
     assert secret not in redact(text) and "[redacted]" in redact(text)
     assert redact("http://127.0.0.1:8080/v1/chat/completions") == "http://127.0.0.1:8080/v1/chat/completions"
+
+
+def test_written_files_have_the_usual_permissions(tmp_path):
+    import os
+
+    from ethos.inputs import write_file
+
+    write_file(tmp_path / "report.md", "x")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "report.md").stat().st_mode & 0o777 == 0o666 & ~mask  # as open() would make it, not 0600
+    assert [p.name for p in tmp_path.iterdir()] == ["report.md"]  # no temporary file left
