@@ -108,29 +108,6 @@ def print_result(state: dict) -> None:
         print(json.dumps(result, indent=2, ensure_ascii=False))
 
 
-def item_score(item: dict, state: dict) -> dict | None:
-    """An `--item` run's gold beside its prediction, scored as eval scores it; None where the item
-    has no gold this can score (an Overton item's explanation needs the coverage model)."""
-    from ethos.evaluation.predictions import prediction_from_state
-    from ethos.evaluation.metrics import VK_PARSERS, js_distance, most_likely_correct
-    from ethos.evaluation.tasks import TASKS
-
-    result = state.get("result") or {}
-    try:
-        if isinstance(item.get("gold_distribution"), list) and result.get("distribution") is not None:
-            pred = prediction_from_state(TASKS["distributional-globalopinionqa"], state).distribution
-            gold = [float(g) for g in item["gold_distribution"]]
-            return {"gold_distribution": gold, "jsd": round(js_distance(gold, pred), 4),
-                    "most_likely_correct": most_likely_correct(gold, pred)}
-        if isinstance(item.get("label"), str) and result.get("mode") == "steerable":
-            output = prediction_from_state(TASKS["steerable-vk"], state).output
-            answer = VK_PARSERS["reference"](output) if output is not None else None
-            return {"gold_label": item["label"], "answer": answer, "correct": float(answer == item["label"])}
-    except (KeyError, TypeError, ValueError):  # a gold that does not fit the prediction: nothing to show
-        return None
-    return None
-
-
 def print_score(score: dict, options: list[str]) -> None:
     if "gold_distribution" in score:
         from ethos.agents.prompts import option_labels

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ethos import settings
 from ethos.cli.common import context_from, prepare_backends, runs_dir_of
-from ethos.cli.render import info, item_score, live_view, print_result, print_score, show_update
+from ethos.cli.render import info, live_view, print_result, print_score, show_update
 from ethos.errors import EthosError, RunFailure
 
 
@@ -79,7 +79,7 @@ def run_command(args) -> int:
     from ethos.graph.builder import build_graph
     from ethos.graph.nodes import agents_at_once
     from ethos.graph.checkpoints import open_checkpointer, run_metadata
-    from ethos.graph.records import RunRecord, alive, load_prices
+    from ethos.graph.records import RunRecord, alive, load_prices, usage
     from ethos.graph.state import count_fallbacks, fallback_warning, validate_request
     from ethos.graph.tracing import tracing_to
 
@@ -154,13 +154,14 @@ def run_command(args) -> int:
     if warning:
         print(f"ethos: warning: {warning}", file=sys.stderr)
     tokens = record.data["tokens"]
-    score = item_score(args.gold_item, state) if getattr(args, "gold_item", None) else None
+    from ethos.evaluation.scoring import score_item
+
+    score = score_item(args.gold_item, state) if getattr(args, "gold_item", None) else None
     if args.json:
         keys = ("method", "situation", "mode", "options", "target", "attribute", "personas", "persona_report", "comments", "result")
         out = {"run_id": record.run_id} | {k: state.get(k) for k in keys} | {
             "fallbacks": fallbacks,
-            "usage": {"new_tokens": tokens["output_tokens"], "by_role": tokens["by_role"], "by_model": tokens["by_model"],
-                      "cached_calls": tokens["cached_calls"], **({"cost_usd": tokens["cost_usd"]} if "cost_usd" in tokens else {})},
+            "usage": usage(tokens),
             "seconds": round(seconds, 2),
         } | ({"score": score} if score else {})
         print(json.dumps(out, ensure_ascii=False))

@@ -17,7 +17,7 @@ from functools import cache
 from pathlib import Path
 
 from ethos.errors import EthosError
-from ethos.inputs import write_file
+from ethos.inputs import read_text, write_file
 from ethos.personas.schema import GENERATED, SLOT_LABELS, SLOTS, WRITTEN
 
 
@@ -84,28 +84,24 @@ def _result_parts(result: dict, options: list[str]) -> list[dict]:
 
 def eval_page(folders: list[Path], metrics: list[dict], against: str | None = None) -> str:
     """Every metrics.json under the evaluation folders, by task, drawn from the evaluation summary."""
-    from ethos.evaluation.charts import bars
-    from ethos.evaluation.compare import PAIRED_NOTE, paired_rows
-    from ethos.evaluation.summary import as_number, counted, fmt, summarise
+    from ethos.evaluation.compare import PAIRED_NOTE
+    from ethos.evaluation.summary import counted, fmt, summarise
 
     tasks = []
     for s in summarise(metrics):
-        values = [as_number(r.get(s.metric)) for r in s.rows]
-        cis = [[as_number(c) for c in (r.get(f"{s.metric}_ci") or [None, None])] for r in s.rows]
-        reference, found = paired_rows(s.task, s.rows, s.metric, s.higher, against)
+        reference, found = s.paired(against)
         categories = sorted({c for r in s.rows for c in (r.get("categories") or {})})
         tasks.append({
             "name": s.task.name, "models": ", ".join(s.models), "metric": s.metric, "higher": s.higher,
-            "chart": bars(s.labels, {s.metric: values}, intervals={s.metric: cis}, colours=[s.colour(i) for i in range(len(s.rows))]),
+            "chart": s.chart(),
             "headings": [heading for heading, _ in s.columns], "notes": "; ".join(s.notes).capitalize() + ".",
             "rows": [{"label": label, "colour": s.colour(i), "model": r.get("model"), "n": r.get("n"), "questions": r.get("n_questions"),
                       "cells": [fmt(r.get(key), r.get(f"{key}_ci")) for _, key in s.columns], "seconds": r.get("seconds_per_item"),
                       "counted": counted(r)} for i, (r, label) in enumerate(zip(s.rows, s.labels))],
-            "reference": s.labels[s.rows.index(reference)] if reference is not None else None,
-            "paired": [{"label": s.labels[s.rows.index(r)], "n": d["n"], "difference": fmt(d["mean"], d["ci"]), "better": d["better"],
-                        "worse": d["worse"], "holds": d["holds"]} for r, d in found],
-            "categories": bars(categories, {label: [as_number(((r.get("categories") or {}).get(c) or {}).get(s.metric)) for c in categories]
-                                            for r, label in zip(s.rows, s.labels)}) if categories else "",
+            "reference": reference,
+            "paired": [{"label": label, "n": d["n"], "difference": fmt(d["mean"], d["ci"]), "better": d["better"],
+                        "worse": d["worse"], "holds": d["holds"]} for label, d in found],
+            "categories": s.breakdown("categories", categories) if categories else "",
             "first_items": _items(s.rows, s.labels),
         })
     return _templates().get_template("eval.html.j2").render(
@@ -121,9 +117,9 @@ def _items(rows: list[dict], labels: list[str], n: int = 4) -> list[dict]:
     predictions, runs = {}, {}
     for r in rows:
         try:
-            predictions[r["path"]] = {str(i.get("id")): i for i in json.loads((Path(r["path"]) / "predictions.json").read_text(encoding="utf-8"))
+            predictions[r["path"]] = {str(i.get("id")): i for i in json.loads(read_text(Path(r["path"]) / "predictions.json"))
                                       if isinstance(i, dict)}
-        except (OSError, ValueError, RecursionError, AttributeError, TypeError):
+        except (OSError, ValueError, RecursionError, AttributeError, TypeError, EthosError):
             continue
         runs[r["path"]] = run_ids(Path(r["path"]))
     items = list(next(iter(predictions.values()), {}).values())[:n]

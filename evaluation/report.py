@@ -8,14 +8,13 @@ from pathlib import Path
 
 from ethos.inputs import write_file
 from ethos.redaction import neutral
-from ethos.evaluation.compare import PAIRED_NOTE, paired_rows
+from ethos.evaluation.compare import PAIRED_NOTE
 from ethos.evaluation.summary import find_metrics
 
 
 def write_report(run_dirs: list[Path], out_dir: Path, against: str | None = None) -> Path:
     """report.md with its charts (SVG files beside it, drawn as `ethos view` draws them)."""
-    from ethos.evaluation.charts import bars
-    from ethos.evaluation.summary import as_number, counted, fmt, summarise
+    from ethos.evaluation.summary import counted, fmt, summarise
 
     summaries = summarise(find_metrics(run_dirs))  # first: a wrong folder is named before anything is written
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -31,16 +30,13 @@ def write_report(run_dirs: list[Path], out_dir: Path, against: str | None = None
             lines.append(f"| {_md(label)} | {r.get('n', '–')} ({r.get('n_questions', '–')}) | "
                          + " | ".join(fmt(r.get(key), r.get(f"{key}_ci")) for _, key in s.columns) + f" | {seconds} | {counted(r)} |")
         lines += ["", "; ".join(s.notes).capitalize() + ".", ""]
-        reference, found = paired_rows(s.task, s.rows, s.metric, s.higher, against)
+        reference, found = s.paired(against)
         if reference is not None:
-            lines += [f"Paired against {_md(s.labels[s.rows.index(reference)])} ({s.metric}, {PAIRED_NOTE}):", "",
+            lines += [f"Paired against {_md(reference)} ({s.metric}, {PAIRED_NOTE}):", "",
                       "| row | items | difference [95% CI] | better / worse items | holds |", "|---|---|---|---|---|"]
-            lines += [f"| {_md(s.labels[s.rows.index(r)])} | {d['n']} | {fmt(d['mean'], d['ci'])} | {d['better']} / {d['worse']} | "
-                      f"{'yes' if d['holds'] else 'no'} |" for r, d in found] + [""]
-        values = [as_number(r.get(s.metric)) for r in s.rows]
-        cis = [[as_number(c) for c in (r.get(f"{s.metric}_ci") or [None, None])] for r in s.rows]
-        chart = bars(s.labels, {s.metric: values}, intervals={s.metric: cis}, colours=[s.colour(i) for i in range(len(s.rows))])
-        write_file(out_dir / f"{name}.svg", chart)
+            lines += [f"| {_md(label)} | {d['n']} | {fmt(d['mean'], d['ci'])} | {d['better']} / {d['worse']} | "
+                      f"{'yes' if d['holds'] else 'no'} |" for label, d in found] + [""]
+        write_file(out_dir / f"{name}.svg", s.chart())
         lines += [f"![{name}]({name}.svg)", ""]
         for key, title in (("categories", "category"), ("groups", "group")):
             if not any(r.get(key) for r in s.rows) or key == "groups" and _same_breakdown(s.rows):
@@ -53,10 +49,7 @@ def write_report(run_dirs: list[Path], out_dir: Path, against: str | None = None
                 n = max((r.get(key) or {}).get(g, {}).get("n", 0) for r in s.rows)
                 questions = max((r.get(key) or {}).get(g, {}).get("questions", 0) for r in s.rows)
                 lines.append(f"| {_md(g, links=False)} (n={n}, {questions} questions) | " + " | ".join(cells) + " |")
-            shown = groups[:16]  # keep the chart readable
-            chart = bars(shown, {label: [as_number((r.get(key) or {}).get(g, {}).get(s.metric)) for g in shown]
-                                 for r, label in zip(s.rows, s.labels)})
-            write_file(out_dir / f"{name}-{key}.svg", chart)
+            write_file(out_dir / f"{name}-{key}.svg", s.breakdown(key, groups[:16]))  # 16: a readable chart
             lines += ["", f"![{name} by {title}]({name}-{key}.svg)", ""]
     report = out_dir / "report.md"
     write_file(report, "\n".join(lines))

@@ -250,10 +250,9 @@ def _run_in_threads(todo, items: _Items, bar, max_concurrency: int) -> None:
             outcome = execute(items.task, request, items.ctx, items.server, trace_path=run.trace_path if run else None,
                               in_flight=in_flight)
         finally:
-            with lock:  # an item the interrupt already closed stays interrupted
-                closed = stopped.is_set() and str(item["id"]) not in active
+            with lock:  # an item still running when the interrupt closed it stays interrupted
                 active.pop(str(item["id"]), None)
-                if not closed:
+                if not stopped.is_set():
                     items.finish(item, run, outcome)
         if outcome.fatal:
             raise outcome.fatal

@@ -123,3 +123,26 @@ def _groups(task: Task, values: list[float], items: list[dict], metric: str) -> 
                       metric: float(np.mean([v for v, _ in pairs]))} for key, pairs in sorted(rows.items())}
 
     return table(by["group"]), table(by["category"])
+
+
+def score_item(item: dict, state: dict) -> dict | None:
+    """An `--item` run's gold beside its prediction, scored as eval scores it; None where the item
+    has no gold this can score (an Overton item's explanation needs the coverage model)."""
+    from ethos.evaluation.predictions import prediction_from_state
+    from ethos.evaluation.tasks import TASKS
+
+    result = state.get("result") or {}
+    try:
+        if isinstance(item.get("gold_distribution"), list) and result.get("distribution") is not None:
+            # any task of the item's kind: a prediction is read by its task's kind
+            pred = prediction_from_state(TASKS["distributional-globalopinionqa"], state).distribution
+            gold = [float(g) for g in item["gold_distribution"]]
+            return {"gold_distribution": gold, "jsd": round(js_distance(gold, pred), 4),
+                    "most_likely_correct": most_likely_correct(gold, pred)}
+        if isinstance(item.get("label"), str) and result.get("mode") == "steerable":
+            output = prediction_from_state(TASKS["steerable-vk"], state).output
+            answer = VK_PARSERS["reference"](output) if output is not None else None
+            return {"gold_label": item["label"], "answer": answer, "correct": float(answer == item["label"])}
+    except (KeyError, TypeError, ValueError):  # a gold that does not fit the prediction: nothing to show
+        return None
+    return None

@@ -5,15 +5,14 @@ its label, its colour and its counts, written the same way everywhere."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
-
 from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ethos.errors import EthosError
 from ethos.evaluation.scoring import primary_metric
 from ethos.evaluation.tasks import METHODS, TASKS, Task, get_task
-from ethos.graph.records import read_json_object
+from ethos.graph.records import read_json_object, stored_number
 from ethos.redaction import neutral
 
 # One colour per method in every chart; a variant of a method (its ablations, protocol, another
@@ -84,6 +83,29 @@ class TaskSummary:
     def colour(self, i: int) -> str:
         return colour(self.labels[i])
 
+    def chart(self) -> str:
+        """The primary metric of every row, with its interval, each row in its colour (SVG)."""
+        from ethos.evaluation.charts import bars
+
+        values = [as_number(r.get(self.metric)) for r in self.rows]
+        cis = [[as_number(c) for c in (r.get(f"{self.metric}_ci") or [None, None])] for r in self.rows]
+        return bars(self.labels, {self.metric: values}, intervals={self.metric: cis}, colours=[self.colour(i) for i in range(len(self.rows))])
+
+    def breakdown(self, key: str, groups: list[str]) -> str:
+        """The primary metric per category or group (`key`), a bar per row (SVG)."""
+        from ethos.evaluation.charts import bars
+
+        return bars(groups, {label: [as_number(((r.get(key) or {}).get(g) or {}).get(self.metric)) for g in groups]
+                             for r, label in zip(self.rows, self.labels)})
+
+    def paired(self, against: str | None) -> tuple[str | None, list[tuple[str, dict]]]:
+        """The reference row's label and every other row's label with its paired difference from it."""
+        from ethos.evaluation.compare import paired_rows
+
+        reference, found = paired_rows(self.task, self.rows, self.metric, self.higher, against)
+        label = {id(r): self.labels[i] for i, r in enumerate(self.rows)}
+        return (label[id(reference)] if reference is not None else None), [(label[id(r)], d) for r, d in found]
+
 
 def find_metrics(run_dirs: list[Path]) -> list[dict]:
     found = []
@@ -103,8 +125,6 @@ def find_metrics(run_dirs: list[Path]) -> list[dict]:
 
 def _sane(metrics: dict) -> dict:
     """A metrics file's fields in their shapes; a field of another shape (a spoilt file) is left out."""
-    from ethos.graph.records import _number
-
     out = {}
     for key, value in metrics.items():
         if key in ("task", "method", "note"):
@@ -115,17 +135,17 @@ def _sane(metrics: dict) -> dict:
         elif key == "ablations":
             ok = isinstance(value, list) and all(isinstance(a, str) for a in value)
         elif key.endswith("_ci"):
-            ok = isinstance(value, list) and len(value) == 2 and all(v is None or _number(v) for v in value)
+            ok = isinstance(value, list) and len(value) == 2 and all(v is None or stored_number(v) for v in value)
         elif key == "fallbacks":
-            ok, value = isinstance(value, dict), {k: v for k, v in value.items() if _number(v)} if isinstance(value, dict) else value
+            ok, value = isinstance(value, dict), {k: v for k, v in value.items() if stored_number(v)} if isinstance(value, dict) else value
         elif key in ("categories", "groups"):
             ok = isinstance(value, dict) and all(isinstance(v, dict) for v in value.values())
             if ok:
-                value = {k: {m: x for m, x in v.items() if _number(x)} for k, v in value.items()}
+                value = {k: {m: x for m, x in v.items() if stored_number(x)} for k, v in value.items()}
         elif isinstance(value, dict):
             ok = True
         else:
-            ok = value is None or _number(value)
+            ok = value is None or stored_number(value)
         if ok:
             out[key] = value
     return out
@@ -178,7 +198,7 @@ def summarise(metrics: list[dict]) -> list[TaskSummary]:
     out = []
     for name in sorted({m["task"] for m in metrics}):
         rows = sorted((m for m in metrics if m["task"] == name),
-                      key=lambda r: (METHODS.index(r["method"]) if r["method"] in METHODS else len(METHODS), row_label(r, [r])))
+                      key=lambda r: (METHODS.index(r["method"]) if r["method"] in METHODS else len(METHODS), method_label(r)))
         task = get_task(name)
         metric, higher = primary_metric(task, rows[0])
         notes = []

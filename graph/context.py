@@ -174,10 +174,11 @@ class Context(BaseModel):
 
     @model_validator(mode="after")
     def _known_choices(self) -> "Context":
-        for name, info in type(self).settings().items():
+        for name, f in type(self).model_fields.items():
+            cli = (f.json_schema_extra or {}).get(CLI, {})
             value = getattr(self, name)
-            if info["choices"] and value not in info["choices"]:
-                raise ValueError(f"{info['flag'] or name}: unknown value {value!r}: choose one of {', '.join(info['choices'])}")
+            if cli.get("choices") and value not in cli["choices"]:
+                raise ValueError(f"{cli['flag'] or name}: unknown value {value!r}: choose one of {', '.join(cli['choices'])}")
         return self
 
     def replace(self, **changes) -> "Context":

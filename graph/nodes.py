@@ -250,12 +250,9 @@ def moderator_node(mode: str):
 def summarise(state: PersonaGraphState, config: RunnableConfig) -> dict:
     """A served run's last step: the run id, usage and fallbacks that `ethos run --json` prints,
     so that a client of the server gets them in the state it reads back."""
-    from ethos.graph.records import token_summary
+    from ethos.graph.records import token_summary, usage
 
-    tokens = token_summary(state.get("conversation") or [])
     ids = {**(config.get("configurable") or {}), **(config.get("metadata") or {})}
-    usage = {"new_tokens": tokens["output_tokens"], "input_tokens": tokens["input_tokens"], "calls": tokens["calls"],
-             "cached_calls": tokens["cached_calls"], "by_role": tokens["by_role"], "by_model": tokens["by_model"]}
     return {"run": {"run_id": str(ids["run_id"]) if ids.get("run_id") else None,
                     "thread_id": str(ids["thread_id"]) if ids.get("thread_id") else None,
-                    "fallbacks": count_fallbacks(state), "usage": usage}}
+                    "fallbacks": count_fallbacks(state), "usage": usage(token_summary(state.get("conversation") or []))}}

@@ -84,6 +84,12 @@ def token_summary(conversation: list[dict], prices: dict | None = None) -> dict:
     return summary
 
 
+def usage(tokens: dict) -> dict:
+    """A run's usage as `ethos run --json` and a served run give it, from its token summary."""
+    return {"new_tokens": tokens["output_tokens"], "by_role": tokens["by_role"], "by_model": tokens["by_model"],
+            "cached_calls": tokens["cached_calls"], **({"cost_usd": tokens["cost_usd"]} if "cost_usd" in tokens else {})}
+
+
 def _price_ok(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
 
@@ -141,30 +147,32 @@ def read_json_object(path: Path, what: str, fix: str = "") -> dict:
     return data
 
 
-def _number(value) -> bool:
+def stored_number(value) -> bool:
+    """A count, time or metric a record or metrics file can hold: a finite int or float (not a bool), of sane size."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and abs(value) < 1e15
+
+
+def _of(kind: type):
+    return lambda value: isinstance(value, kind)
 
 
 # What each field of a record holds, and what a field of another shape reads as: a record some
 # other program (or a disk error) spoilt still lists, traces and views, with that field empty.
 _SHAPES = {
-    "kind": (str, "-"), "status": (str, "-"), "started": (_number, None), "finished": (_number, None), "seconds": (_number, None),
-    "request": (dict, {}), "config": (dict, {}), "tokens": (dict, {}), "result": (dict, {}), "fallbacks": (dict, {}),
-    "persona_report": (dict, {}), "personas": (list, []), "comments": (list, []), "conversation": (list, []),
-    "error": (str, None), "eval": (dict, None), "host": (str, None), "pid": (_number, None),
-}  # None: the field is left out
-
-
-def _fits(value, kind) -> bool:
-    return kind(value) if callable(kind) and not isinstance(kind, type) else isinstance(value, kind)
+    "kind": (_of(str), "-"), "status": (_of(str), "-"), "started": (stored_number, None), "finished": (stored_number, None),
+    "seconds": (stored_number, None), "request": (_of(dict), {}), "config": (_of(dict), {}), "tokens": (_of(dict), {}),
+    "result": (_of(dict), {}), "fallbacks": (_of(dict), {}), "persona_report": (_of(dict), {}), "personas": (_of(list), []),
+    "comments": (_of(list), []), "conversation": (_of(list), []), "error": (_of(str), None), "eval": (_of(dict), None),
+    "host": (_of(str), None), "pid": (stored_number, None),
+}  # (the check, what a field of another shape becomes; None: it is left out)
 
 
 def sane(record: dict, run_id: str) -> dict:
     """`record` with every field in its shape: list items that are not objects dropped, counts
     that are not finite numbers dropped, and the run id its folder's."""
     out = dict(record)
-    for key, (kind, default) in _SHAPES.items():
-        if key in out and not _fits(out[key], kind):
+    for key, (fits, default) in _SHAPES.items():
+        if key in out and not fits(out[key]):
             if default is None:
                 del out[key]
             else:
@@ -172,8 +180,8 @@ def sane(record: dict, run_id: str) -> dict:
     for key in ("personas", "comments", "conversation"):
         out[key] = [x for x in out.get(key) or [] if isinstance(x, dict)]
     tokens = out.get("tokens") or {}
-    out["tokens"] = {k: v for k, v in tokens.items() if _number(v) or (k in ("by_role", "by_model") and isinstance(v, dict))}
-    out["fallbacks"] = {k: v for k, v in (out.get("fallbacks") or {}).items() if _number(v)}
+    out["tokens"] = {k: v for k, v in tokens.items() if stored_number(v) or (k in ("by_role", "by_model") and isinstance(v, dict))}
+    out["fallbacks"] = {k: v for k, v in (out.get("fallbacks") or {}).items() if stored_number(v)}
     out["run_id"] = run_id
     return out
 
