@@ -69,8 +69,10 @@ def test_every_environment_variable_is_read_in_one_place_and_documented():
     from ethos.settings import ENVIRONMENT
 
     root = Path(__file__).resolve().parents[2]
-    readers = [p for p in root.glob("*/**/*.py") if ".venv" not in p.parts and "tests" not in p.parts and "bench" not in p.parts
-               and "examples" not in p.parts and re.search(r"os\.environ\.get\(|os\.getenv\(|os\.environ\[[^\]]+\](?!\s*=)", p.read_text())]  # reads, not writes
-    assert readers == [], readers  # settings.py (and redaction.py's scan of secret-named values) sit at the root
+    packages = [d for d in root.iterdir() if (d / "__init__.py").is_file() and d.name != "tests"]  # not virtual environments
+    modules = [p for p in root.glob("*.py") if p.name not in ("settings.py", "redaction.py")]
+    readers = [p for p in modules + [p for d in packages for p in d.rglob("*.py")]
+               if re.search(r"os\.environ\.get\(|os\.getenv\(|os\.environ\[[^\]]+\](?!\s*=)", p.read_text())]  # reads, not writes
+    assert readers == [], readers  # only settings.py (and redaction.py's scan of secret-named values)
     documented = set(re.findall(r"^\| `([A-Z_]+)` \|", (root / "docs" / "architecture.md").read_text(), re.M))
     assert documented == set(ENVIRONMENT)
