@@ -126,7 +126,7 @@ def run_ethos(situation: str, runs_dir: Path, *flags: str) -> dict:
         raise SystemExit(f"bench: ethos run failed: {out.stderr[-800:]}")
     result = json.loads(out.stdout)
     spans = [json.loads(line) for line in (runs_dir / "runs" / result["run_id"] / "trace.jsonl").read_text().splitlines()]
-    agents = [s for s in spans if s.get("run_type") == "llm" and "role:persona_agent" in (s.get("tags") or [])]
+    agents = [s for s in spans if s.get("kind") == "exchange" and s["role"] == "persona_agent"]
     when = lambda s: datetime.fromisoformat(s).timestamp()  # noqa: E731
     phase = max(when(s["end"]) for s in agents) - min(when(s["start"]) for s in agents)
     roles = result["usage"]["by_role"]

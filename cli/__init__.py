@@ -34,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = [a for a in argv if a != "--debug"]
     try:
         parser = build_parser()
-        args = parser.parse_args(with_config(argv, parser))  # the parser lists plugin modes: a broken plugin fails here
+        with_config(argv, parser)  # the parser lists plugin modes: a broken plugin fails here
+        args = parser.parse_args(argv)
         _check_text(args)
         configure_output(args)
         if args.command in ("run", "eval"):

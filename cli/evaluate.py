@@ -16,7 +16,10 @@ def eval_command(args) -> int:
     from ethos.evaluation.tasks import get_task, load_task, sample_items, task_file
     from ethos.graph.records import finite, load_prices
 
-    methods = args.method
+    for flag in ("task", "data"):
+        if getattr(args, flag) is None:
+            raise EthosError(f"ethos eval needs --{flag} (or `{flag}` in the --config file)")
+    methods = args.method or ["ethosagents"]
     if args.ray is None and (args.ray_actors or args.ray_cpus != 1.0 or args.ray_gpus):
         raise EthosError("--ray-actors, --ray-cpus and --ray-gpus size the Ray actors: add --ray")
     if args.ray is not None and args.max_concurrency:

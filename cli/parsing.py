@@ -175,15 +175,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_arguments(run)
 
     evaluate = commands.add_parser("eval", parents=[common], help="run methods over a VITAL task file and score them (resumable)")
-    evaluate.add_argument("--task", required=True, type=_comma_list(list(TASKS)), metavar="TASKS",
-                          help=f"one or more of {', '.join(TASKS)} (comma-separated; --data is then a folder)")
-    evaluate.add_argument("--method", default=["ethosagents"], type=_comma_list(list(METHODS), every="all"), metavar="METHODS",
+    evaluate.add_argument("--task", type=_comma_list(list(TASKS)), metavar="TASKS",
+                          help=f"one or more of {', '.join(TASKS)} (required; comma-separated; --data is then a folder)")
+    evaluate.add_argument("--method", type=_comma_list(list(METHODS), every="all"), metavar="METHODS",
                           help=f"one or more of {', '.join(METHODS)}, or all (comma-separated; default ethosagents)")
     evaluate.add_argument("--json", action="store_true", help="print the metrics of every task and method as one JSON list")
     evaluate.add_argument("--config", type=Path, metavar="FILE.toml",
                           help="settings from a TOML file, keys named as the flags (task, method, data, model, n_personas, ablation, ...); "
                                "flags on the command line win")
-    evaluate.add_argument("--data", required=True, type=Path, metavar="PATH", help="the task's VITAL file, or a folder of VITAL files")
+    evaluate.add_argument("--data", type=Path, metavar="PATH", help="the task's VITAL file, or a folder of VITAL files (required)")
     evaluate.add_argument("--limit", type=_integer(), metavar="N", help="only N items, drawn over distinct questions (see --sample)")
     evaluate.add_argument("--sample", choices=["spread", "first"], default="spread",
                           help="how --limit picks items: spread over questions, seeded (default), or the first N in the file")
@@ -261,44 +261,56 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, metavar="DIR", help="default: RUN_DIR/report")
     report.add_argument("--against", metavar="ROW", help="the row every other row is compared with, paired on the same items "
                         "(a method, with its ablations as in the table: `ethosagents [no-top-up]`; default vanilla, else the first row)")
+    parser.eval_parser = evaluate  # where `--config` sets its defaults (with_config)
     return parser
 
 
-def with_config(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
-    """`ethos eval --config FILE.toml ...`: the file's settings become flags placed before the
-    command line's own, so that every value is checked as its flag is, and a flag given wins."""
+def with_config(argv: list[str], parser: argparse.ArgumentParser) -> None:
+    """`ethos eval --config FILE.toml ...`: the file's keys become eval's defaults, so that a flag
+    given on the command line wins. A run setting is checked by its field in `Context`, as any
+    context is; one of eval's own options (task, method, data, ...) by its flag's type."""
     if "eval" not in argv:
-        return argv
-    at = argv.index("eval")
-    rest = argv[at + 1:]
-    paths = [rest[i + 1] for i, a in enumerate(rest[:-1]) if a == "--config"] + [a.split("=", 1)[1] for a in rest if a.startswith("--config=")]
-    if not paths:
-        return argv
+        return
+    found = argparse.ArgumentParser(add_help=False)
+    found.add_argument("--config", type=Path)
+    path = found.parse_known_args(argv[argv.index("eval") + 1:])[0].config
+    if path is None:
+        return
     import tomllib
 
-    path = Path(paths[-1])
+    from ethos.graph.context import Context
+
     try:
-        settings = tomllib.loads(read_text(path))
+        values = tomllib.loads(read_text(path))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise EthosError(f"--config {path}: cannot read it ({exc.__class__.__name__}: {exc})") from None
-    evaluate = next(a for a in parser._subparsers._group_actions[0].choices.values() if a.prog.endswith(" eval"))
-    actions = evaluate._option_string_actions
-    tokens: list[str] = []
-    for key, value in settings.items():
-        flag = "--" + key.replace("_", "-")
-        action = actions.get(flag)
-        if action is None or flag in ("--config", "--help"):
-            raise EthosError(f"--config {path}: unknown setting '{key}' (settings are eval's flags, e.g. task, method, data, n_personas)")
-        if isinstance(action, argparse._StoreTrueAction):
-            if not isinstance(value, bool):
-                raise EthosError(f"--config {path}: '{key}' must be true or false")
-            tokens += [flag] if value else []
-        elif isinstance(action, argparse._AppendAction):
-            tokens += [t for v in (value if isinstance(value, list) else [value]) for t in (flag, str(v))]
-        elif isinstance(value, list):  # --task and --method take comma lists
-            tokens += [flag, ",".join(map(str, value))]
-        elif isinstance(value, (dict, bool)):
-            raise EthosError(f"--config {path}: '{key}' must be a single value")
+    evaluate = parser.eval_parser
+    options = vars(evaluate.parse_known_args([])[0])  # every option of eval, with its default
+    settings = Context.settings()
+    defaults = {}
+    for key, value in values.items():
+        if key in settings and settings[key]["flag"]:
+            try:
+                defaults[key] = Context.check(key, value)
+            except ValueError as exc:
+                raise EthosError(f"--config {path}: '{key}' {exc}") from None
+        elif key in options and key not in ("config", "command"):  # eval's own options (its --method lists several)
+            defaults[key] = _option_default(path, key, value, options[key])
         else:
-            tokens += [flag, str(value)]
-    return argv[: at + 1] + tokens + rest
+            raise EthosError(f"--config {path}: unknown setting '{key}' (settings are eval's flags, e.g. task, method, data, n_personas)")
+    evaluate.set_defaults(**defaults)
+
+
+def _option_default(path: Path, key: str, value, default):
+    """A TOML value as an eval option's default: a string, which argparse reads with the flag's type
+    as if it were given (a list becomes a comma list); a list for a repeatable flag; true or false for a switch."""
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise EthosError(f"--config {path}: '{key}' must be true or false")
+        return value
+    items = value if isinstance(value, list) else [value]
+    if isinstance(value, (dict, bool)) or not all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in items):
+        raise EthosError(f"--config {path}: '{key}' must be a value or a list of values")
+    if isinstance(default, list):  # a repeatable flag
+        return [str(v) for v in items]
+    return ",".join(str(v) for v in items)

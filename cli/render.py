@@ -137,34 +137,38 @@ def live_view(args, context):
     return LiveView(context.n_personas)
 
 
-def show_update(chunk: dict, state: dict, context, trace: bool) -> None:
+def show_update(chunk: dict, state: dict, context, exchanges: list | None) -> None:
+    """What a node has just written; with `exchanges` (`run --trace`, the run's recorded model
+    exchanges so far), its model calls too."""
     from ethos.graph.conversation import node_lines, persona_title
 
+    def calls(node: str, index: int | None = None) -> list[dict]:
+        return [e.as_dict() for e in list(exchanges or []) if e.node == node and (index is None or e.persona_index == index)]
+
+    trace = exchanges is not None
     for node, update in chunk.items():
         if not isinstance(update, dict):
             continue
-        conversation = update.get("conversation") or []
-        conversation = getattr(conversation, "value", conversation)  # a fresh run's Overwrite([...]) of the last run's
         if node == "seed_personas":
             if trace:
-                print("\n".join(node_lines(f"persona generator ({len(conversation)} attempt(s))", conversation, last=False)))
+                print("\n".join(node_lines(f"persona generator ({len(calls(node))} attempt(s))", calls(node), last=False)))
             _print_personas(update)
         elif node in ("seed_communities", "route_expert"):  # a baseline's community agents
             voices = update.get("personas") or []
             print(f"Community agents ({'chosen by the router' if node == 'route_expert' else 'all six'}): "
                   f"{', '.join(v['name'] for v in voices)}")
-            if trace and conversation:
-                print("\n".join(node_lines("router", conversation, last=False)))
+            if trace and calls(node):
+                print("\n".join(node_lines("router", calls(node), last=False)))
         elif node in ("persona_agent", "community_agent"):
             for comment in update["comments"]:
                 if trace:
-                    print("\n".join(node_lines(persona_title(comment["index"], state.get("personas") or []), conversation, last=False)))
+                    print("\n".join(node_lines(persona_title(comment["index"], state.get("personas") or []), calls(node, comment["index"]), last=False)))
                 else:
                     total = len(state.get("personas") or []) or context.n_personas  # hybrid sets can be larger
                     print(f"  [{comment['index'] + 1}/{total}] {comment['persona']}:")
                     print(_wrap(comment["text"], indent="      "))
-        elif trace and conversation:
-            print("\n".join(node_lines(node.replace("_", " "), conversation, last=True)))
+        elif trace and calls(node):
+            print("\n".join(node_lines(node.replace("_", " "), calls(node), last=True)))
 
 
 def _coloured() -> bool:

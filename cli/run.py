@@ -26,7 +26,7 @@ def _request(args) -> dict:
             raise EthosError("give either the text or --item, not both")
         items = load_items(args.item)
         if not 0 <= args.index < len(items):
-            raise EthosError(f"--index {args.index} is out of range: {args.item} has {len(items)} items")
+            raise EthosError(f"--index {args.index} is out of range: {args.item} has {len(items)} item{'' if len(items) == 1 else 's'}")
         request = item_request(items[args.index], source=str(args.item), index=args.index)
         args.gold_item = items[args.index]  # shown and scored beside the result
     else:
@@ -77,11 +77,10 @@ def _resumed_record(runs_dir: Path, run_id: str, saver, spec: str | None):
 
 def run_command(args) -> int:
     from ethos.graph.builder import build_graph
-    from ethos.graph.nodes import agents_at_once
     from ethos.graph.checkpoints import open_checkpointer, run_metadata
+    from ethos.graph.graph_run import GraphRun
     from ethos.graph.records import RunRecord, alive, load_prices, usage
     from ethos.graph.state import count_fallbacks, fallback_warning, validate_request
-    from ethos.graph.tracing import tracing_to
 
     runs_dir = runs_dir_of(args)
     prices = load_prices(args.prices) if args.prices else None
@@ -116,11 +115,13 @@ def run_command(args) -> int:
                 else f"Generating {context.n_personas} personas with {context.generator_model} for")
         info(f"{verb} run {record.run_id} ...")
     state: dict = dict(graph.get_state(config).values) if args.resume else {}  # a finished thread streams nothing
+    earlier = list(record.data.get("conversation") or []) if args.resume else []  # what ran before the run stopped
     live = live_view(args, context)  # on a terminal: each agent's text as it is written
+    run = GraphRun(trace=record.trace_path, max_concurrency=args.max_concurrency, graph=graph)
     try:
-        with tracing_to(record.trace_path), agents_at_once(args.max_concurrency), live or nullcontext():  # traced as eval items are
+        with run, live or nullcontext():
             modes = ["updates", "values", *(["messages"] if live else [])]
-            for stream_mode, chunk in graph.stream(request, context=context, config=config, stream_mode=modes, durability="sync"):
+            for stream_mode, chunk in run.stream(request, context, config, modes):
                 if stream_mode == "messages":
                     message, metadata = chunk
                     live.token(message.content if isinstance(message.content, str) else "", metadata)
@@ -129,11 +130,12 @@ def run_command(args) -> int:
                 elif not quiet:
                     if live:
                         live.finished(chunk)
-                    show_update(chunk, state, context, args.trace)
+                    show_update(chunk, state, context, run.exchanges if args.trace else None)
     except BaseException as exc:
         state = graph.get_state(config).values or state
         status = "interrupted" if isinstance(exc, (KeyboardInterrupt, BrokenPipeError)) else "failed"  # `| head` closed the pipe
-        record.finish(state, status=status, seconds=time.perf_counter() - started, error=f"{exc.__class__.__name__}: {exc}", prices=prices)
+        record.finish(state, earlier + run.conversation(), status=status, seconds=time.perf_counter() - started,
+                      error=f"{exc.__class__.__name__}: {exc}", prices=prices)
         hint = f"run {record.run_id} is saved: continue it with `ethos run --resume {record.run_id}`"
         if isinstance(exc, BrokenPipeError):
             raise
@@ -149,7 +151,7 @@ def run_command(args) -> int:
 
         state["persona_report"]["diagnostics"]["diversity"] = embedding_diversity([Persona.model_validate(p) for p in state["personas"]])
     fallbacks = count_fallbacks(state)
-    record.finish(state, status="ok", seconds=seconds, fallbacks=fallbacks, prices=prices)
+    record.finish(state, earlier + run.conversation(), status="ok", seconds=seconds, fallbacks=fallbacks, prices=prices)
     warning = fallback_warning(state)
     if warning:
         print(f"ethos: warning: {warning}", file=sys.stderr)

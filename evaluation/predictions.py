@@ -12,9 +12,8 @@ ModPlural and EthosAgents share the moderators; they differ only in who writes t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
 
-from ethos.errors import EthosError, RunFailure
+from ethos.errors import EthosError
 from ethos.evaluation.tasks import METHODS, Task
 from ethos.graph.context import Context
 from ethos.graph.state import count_fallbacks
@@ -31,7 +30,7 @@ class Prediction:
 def prediction_from_state(task: Task, state: dict) -> Prediction:
     """The item's prediction from the graph's final state, whichever method ran."""
     result = state["result"]
-    detail = {k: state[k] for k in ("personas", "persona_report", "comments", "router", "conversation") if state.get(k)}
+    detail = {k: state[k] for k in ("personas", "persona_report", "comments", "router") if state.get(k)}
     fallbacks = count_fallbacks(state)
     if task.kind == "overton":
         return Prediction(output=result["response"], fallbacks=fallbacks, detail=detail)
@@ -44,32 +43,12 @@ def prediction_from_state(task: Task, state: dict) -> Prediction:
     return Prediction(distribution=answer["probs"] if isinstance(answer, dict) else answer, fallbacks=fallbacks, detail=detail)
 
 
-@cache
-def remote_graph(url: str):
-    """The persona graph served by a LangGraph server (`langgraph dev`, LangGraph Server)."""
-    from langgraph.pregel.remote import RemoteGraph
-
-    return RemoteGraph("ethos", url=url)
-
-
-def run_graph(request: dict, ctx: Context, server: str | None = None) -> dict:
-    if not server:
-        from ethos.graph.builder import graph
-
-        return graph.invoke(request, context=ctx)
-    import httpx
-
-    from ethos.graph.served import client_context
-
-    try:  # only the method's settings: the server's operator chooses its models and endpoints (graph/served.py)
-        return remote_graph(server).invoke(request, context=client_context(ctx))
-    except httpx.TransportError as exc:
-        raise RunFailure(f"cannot reach the LangGraph server at {server} ({exc.__class__.__name__})") from exc
-
-
 def predict(method: str, task: Task, request: dict, ctx: Context, server: str | None = None) -> Prediction:
     """One item's prediction: one run of the graph configured as `method`; `server` runs it on a
     LangGraph server instead of in-process."""
     if method not in METHODS:
         raise EthosError(f"unknown method '{method}': choose one of {', '.join(METHODS)} or all")
-    return prediction_from_state(task, run_graph(request, ctx.replace(method=method), server))
+    from ethos.graph.graph_run import GraphRun
+
+    with GraphRun() as run:
+        return prediction_from_state(task, run.invoke(request, ctx.replace(method=method), server))

@@ -13,24 +13,24 @@ import signal
 import sys
 import threading
 import time
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
 
-from ethos.agents.models.recording import recording
+from ethos.agents.models.recording import Exchange
 from ethos.errors import EthosError
 from ethos.inputs import append_text, write_file
-from ethos.evaluation.predictions import Prediction, predict
+from ethos.evaluation.predictions import Prediction, prediction_from_state
 from ethos.graph.methods import STAND_IN_NOTE
 from ethos.evaluation.scoring import score_items
 from ethos.evaluation.tasks import Task
 from ethos.graph.context import Context
 from ethos.evaluation.store import ResultStore
 from ethos.graph.records import RunRecord, finite, read_json_object, write_json
-from ethos.graph.tracing import tracing_to
+from ethos.graph.graph_run import GraphRun
 from ethos.redaction import raw, redact
 from ethos.versions import file_sha256, package_version, prompts_version
 
@@ -50,7 +50,7 @@ def run_name(method: str, ctx: Context) -> str:
 
 # Settings that change how a run is carried out, not what it computes (and the method and ablations,
 # which name the folder inside): left out of a configuration's identity.
-_NOT_IDENTITY = ("method", "ablations", "base_url", "requests_per_second", "max_retries", "timeout")
+_NOT_IDENTITY = ("method", "ablations", "base_url", "requests_per_second", "max_retries", "timeout", "conversation_in_state")
 
 
 def config_folder(ctx: Context) -> str:
@@ -141,10 +141,10 @@ EVAL_CONCURRENCY = 4
 
 @dataclass
 class Outcome:
-    """One item's run, wherever it ran: its prediction, the model exchanges, and how it ended."""
+    """One item's run, wherever it ran: its prediction, its model exchanges, and how it ended."""
 
     prediction: Prediction = field(default_factory=Prediction)
-    exchanges: list = field(default_factory=list)
+    conversation: list = field(default_factory=list)  # the exchanges in their stored form
     status: str = "interrupted"  # stays so if a KeyboardInterrupt passes through
     error: str | None = None
     seconds: float = 0.0
@@ -156,20 +156,23 @@ def execute(task: Task, request: dict, ctx: Context, server: str | None = None, 
             trace_path: Path | None = None, in_flight: dict | None = None) -> Outcome:
     """Run one item; a failure is returned in the outcome, not raised."""
     outcome, started = Outcome(), time.perf_counter()
-    try:
-        with recording() as outcome.exchanges, tracing_to(trace_path) if trace_path else nullcontext():
+    state: dict = {}
+    with GraphRun(trace=trace_path) as run:
+        try:
             if in_flight is not None:
-                in_flight[id(outcome)] = outcome.exchanges  # the progress line reads it while the item runs
-            outcome.prediction = predict(ctx.method, task, request, ctx, server)
-        outcome.status = "ok"
-    except EthosError as exc:
-        outcome.status, outcome.error, outcome.fatal = "failed", str(exc), exc
-    except Exception as exc:  # this item failed; the next run retries it
-        outcome.status, outcome.error = "failed", f"{exc.__class__.__name__}: {exc}"
-    finally:
-        if in_flight is not None:
-            in_flight.pop(id(outcome), None)
-        outcome.seconds = time.perf_counter() - started
+                in_flight[id(outcome)] = run.exchanges  # the progress line reads it while the item runs
+            state = run.invoke(request, ctx, server)
+            outcome.prediction = prediction_from_state(task, state)
+            outcome.status = "ok"
+        except EthosError as exc:
+            outcome.status, outcome.error, outcome.fatal = "failed", str(exc), exc
+        except Exception as exc:  # this item failed; the next run retries it
+            outcome.status, outcome.error = "failed", f"{exc.__class__.__name__}: {exc}"
+        finally:
+            if in_flight is not None:
+                in_flight.pop(id(outcome), None)
+            outcome.conversation = run.conversation(state)
+            outcome.seconds = time.perf_counter() - started
     return outcome
 
 
@@ -192,14 +195,12 @@ class _Items:
 
     def finish(self, item: dict, run: RunRecord | None, outcome: Outcome) -> None:
         prediction = outcome.prediction
-        conversation = prediction.detail.pop("conversation", None) or [{"node": self.method, **e} for e in outcome.exchanges]
         if run:
             if outcome.trace:
                 append_text(run.trace_path, outcome.trace)
-            state = {**prediction.detail, "conversation": conversation,
-                     "result": {"output": prediction.output, "pred_distribution": prediction.distribution}}
-            run.finish(state, status=outcome.status, seconds=outcome.seconds, fallbacks=prediction.fallbacks, error=outcome.error,
-                       prices=self.prices)
+            state = {**prediction.detail, "result": {"output": prediction.output, "pred_distribution": prediction.distribution}}
+            run.finish(state, outcome.conversation, status=outcome.status, seconds=outcome.seconds, fallbacks=prediction.fallbacks,
+                       error=outcome.error, prices=self.prices)
         if outcome.status == "interrupted":
             return  # no line: the next run runs the item again, as one that never ran
         result = {"id": item["id"], "method": self.method, "run_id": run.run_id if run else None, "status": outcome.status,
@@ -237,7 +238,7 @@ GRACE_SECONDS = 2.0  # on Ctrl-C, items this close to done still keep their work
 
 
 def _run_in_threads(todo, items: _Items, bar, max_concurrency: int) -> None:
-    in_flight: dict[int, list[dict]] = {}
+    in_flight: dict[int, list[Exchange]] = {}
     active: dict[str, RunRecord | None] = {}  # item id -> its record, while it runs
     lock, stopped = threading.Lock(), threading.Event()
 
@@ -280,20 +281,20 @@ def _run_in_threads(todo, items: _Items, bar, max_concurrency: int) -> None:
                 stopped.set()
                 for run in active.values():
                     if run is not None:
-                        run.finish({}, status="interrupted", seconds=0.0, error="KeyboardInterrupt: stopped by the user"
+                        run.finish({}, [], status="interrupted", seconds=0.0, error="KeyboardInterrupt: stopped by the user"
                                    if isinstance(exc, KeyboardInterrupt) else f"stopped: another item failed ({exc.__class__.__name__})")
                 active.clear()
         raise
     pool.shutdown()
 
 
-def in_flight_summary(items: list[list[dict]]) -> str:
+def in_flight_summary(items: list[list[Exchange]]) -> str:
     """What the items in flight have done so far: model calls, new tokens, the latest stage."""
     if not items:
         return ""
     exchanges = [e for item in items for e in list(item)]
-    tokens = sum((e.get("usage") or {}).get("output_tokens", 0) for e in exchanges)
-    stage = exchanges[-1]["role"].replace("_", " ") if exchanges else "starting"
+    tokens = sum(e.usage.get("output_tokens", 0) for e in exchanges)
+    stage = exchanges[-1].role.replace("_", " ") if exchanges else "starting"
     return f"{len(items)} in flight: {len(exchanges)} model calls, {tokens} new tokens, last: {stage}"
 
 

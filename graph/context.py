@@ -121,6 +121,8 @@ class Context(BaseModel):
                             "on a fresh context, or fast (batched on one shared cache; log-probabilities move by up to 0.35 nats)",
                             flag="--decoding", choices=("exact", "fast"), group="models")
     ablations: list[str] = setting(help="parts of the method switched off (see ABLATIONS; `ethos eval --ablation`)", factory=list)
+    conversation_in_state: bool = setting(False, help="keep every model exchange in the graph state too (LangGraph Studio shows it; "
+                                          "every checkpoint then holds every prompt and reply). The run's record and trace have it either way")
 
     def with_ablation(self, spec: str) -> "Context":
         """This context with the ablations of `spec` (comma-separated names from ABLATIONS)."""
@@ -190,7 +192,8 @@ class Context(BaseModel):
         """Each setting's description, default, type and CLI detail (flag, bounds, choices, group)."""
         out = {}
         for name, f in cls.model_fields.items():
-            kind = "list" if f.annotation == list[str] else "int" if f.annotation is int else "float" if f.annotation in (float, float | None) else "str"
+            kind = ("list" if f.annotation == list[str] else "bool" if f.annotation is bool else "int" if f.annotation is int
+                    else "float" if f.annotation in (float, float | None) else "str")
             default = f.default_factory() if f.default_factory else f.default
             out[name] = {"help": f.description, "default": default, "type": kind, **(f.json_schema_extra or {}).get(CLI, {})}
         return out

@@ -19,13 +19,14 @@ from ethos.agents.baseline_prompts import COMMUNITIES
 from ethos.agents.baselines import community_comment, direct_answer, route_expert
 from ethos.agents.models import Decoding
 from ethos.agents.models.parallel import parallel_limit
-from ethos.agents.models.recording import labelled, recording
+from ethos.agents.models.recording import Exchange, labelled, recording
 from ethos.agents.moderators import moderators
 from ethos.agents.persona_agent import persona_agents
 from ethos.agents.seeds import derive_seed, request_key
 from ethos.errors import EthosError
 from ethos.graph.context import Context
 from ethos.graph.methods import METHODS, Method
+from ethos.graph.records import token_summary
 from ethos.graph.state import PersonaGraphState, PersonaTask, count_fallbacks, validate_request
 from ethos.personas.format import MIN_TOKENS_PER_PERSONA, persona_grammar, persona_json_schema
 from ethos.personas.generation import Ask
@@ -53,7 +54,7 @@ def agents_at_once(limit: int | None) -> Iterator[None]:
 
 
 @contextmanager
-def _agent_turn(task: PersonaTask) -> Iterator[list[dict]]:
+def _agent_turn(task: PersonaTask) -> Iterator[list[Exchange]]:
     """One agent's turn: a slot under --max-concurrency, its calls labelled by its voice (for
     streaming), and its model exchanges recorded."""
     with _agent_slots.get() or nullcontext(), recording() as exchanges, \
@@ -78,10 +79,18 @@ def call_seed(ctx: Context, request: dict, *parts) -> int:
     return derive_seed(ctx.seed, request_key(request), *parts)
 
 
-def _first_update(request: dict, ctx: Context, node: str, exchanges: list[dict], **state) -> dict:
-    """What a run's first node writes: the request and a fresh state. A run starts its comments and
-    conversation afresh: on a thread (a checkpointer, LangGraph Studio, `langgraph dev`) the reducers
-    would otherwise add this run's to the last run's, and the last run's personas would stay."""
+def _calls(ctx: Context, exchanges: list[Exchange]) -> dict:
+    """What a node writes of its model calls: their token counts, and the calls themselves only
+    when the run keeps its conversation in the state (`conversation_in_state`; the run's record
+    and trace have it either way)."""
+    stored = [e.as_dict() for e in exchanges]
+    return {"tokens": token_summary(stored), **({"conversation": stored} if ctx.conversation_in_state else {})}
+
+
+def _first_update(request: dict, ctx: Context, exchanges: list[Exchange], **state) -> dict:
+    """What a run's first node writes: the request and a fresh state. A run starts its comments,
+    tokens and conversation afresh: on a thread (a checkpointer, LangGraph Studio, `langgraph dev`)
+    the reducers would otherwise add this run's to the last run's, and the last run's personas would stay."""
     return {
         **request,
         "method": ctx.method,
@@ -92,7 +101,7 @@ def _first_update(request: dict, ctx: Context, node: str, exchanges: list[dict],
         "ablations": list(ctx.ablations),  # moderators read theirs from the state
         "choices": ctx.choices(),  # and the protocol's choices
         "comments": Overwrite([]),
-        "conversation": Overwrite([{"node": node, **e} for e in exchanges]),
+        **{key: Overwrite(value) for key, value in _calls(ctx, exchanges).items()},
         **state,
     }
 
@@ -139,13 +148,13 @@ def seed_personas(state: PersonaGraphState, runtime: Runtime[Context]) -> dict:
             top_up_library=not ctx.ablated("no-top-up"),
             add_target_holder=not ctx.ablated("no-target-persona"),
         )
-    return _first_update(request, ctx, "seed_personas", exchanges,
+    return _first_update(request, ctx, exchanges,
                          personas=[p.model_dump() for p in personas], persona_report=report.as_dict())
 
 
 def seed_communities(state: PersonaGraphState, runtime: Runtime[Context]) -> dict:
     """ModPlural's voices: the six community agents."""
-    return _first_update(validate_request(state), _context(runtime), "seed_communities", [], personas=COMMUNITIES)
+    return _first_update(validate_request(state), _context(runtime), [], personas=COMMUNITIES)
 
 
 def route_to_expert(state: PersonaGraphState, runtime: Runtime[Context]) -> dict:
@@ -154,7 +163,7 @@ def route_to_expert(state: PersonaGraphState, runtime: Runtime[Context]) -> dict
     with recording() as exchanges:
         chosen, router = route_expert(ctx.model(ctx.moderator_model), request, samples=ctx.samples, seed=call_seed(ctx, request, "moe_router"),
                                       choices=ctx.choices())
-    return _first_update(request, ctx, "route_expert", exchanges, personas=[chosen], router=router)
+    return _first_update(request, ctx, exchanges, personas=[chosen], router=router)
 
 
 def spawn_agents(state: PersonaGraphState, runtime: Runtime[Context]) -> list[Send]:
@@ -168,11 +177,8 @@ def spawn_agents(state: PersonaGraphState, runtime: Runtime[Context]) -> list[Se
     ]
 
 
-def _comment_update(node: str, task: PersonaTask, comment: dict, exchanges: list[dict]) -> dict:
-    return {
-        "comments": [{"index": task["index"], **comment}],
-        "conversation": [{"node": node, "persona_index": task["index"], **e} for e in exchanges],
-    }
+def _comment_update(ctx: Context, task: PersonaTask, comment: dict, exchanges: list[Exchange]) -> dict:
+    return {"comments": [{"index": task["index"], **comment}], **_calls(ctx, exchanges)}
 
 
 def persona_agent(task: PersonaTask, runtime: Runtime[Context]) -> dict:
@@ -188,7 +194,7 @@ def persona_agent(task: PersonaTask, runtime: Runtime[Context]) -> dict:
             decoding=Decoding(ctx.comment_tokens, ctx.comment_temperature, call_seed(ctx, task, "persona_agent", task["index"])),
             **conditioning,
         )
-    return _comment_update("persona_agent", task, comment, exchanges)
+    return _comment_update(ctx, task, comment, exchanges)
 
 
 def community_agent(task: PersonaTask, runtime: Runtime[Context]) -> dict:
@@ -196,7 +202,7 @@ def community_agent(task: PersonaTask, runtime: Runtime[Context]) -> dict:
     with _agent_turn(task) as exchanges:
         comment = community_comment(ctx.model(ctx.agent_model), task["persona"], task,
                                     Decoding(ctx.comment_tokens, ctx.comment_temperature, call_seed(ctx, task, "community_agent", task["index"])))
-    return _comment_update("community_agent", task, comment, exchanges)
+    return _comment_update(ctx, task, comment, exchanges)
 
 
 @cache
@@ -220,8 +226,8 @@ def answer(state: PersonaGraphState, runtime: Runtime[Context]) -> dict:
                                samples=ctx.samples, choices=ctx.choices())
     result = {"mode": request["mode"], "answered_by": "main_model", **result}
     if not method.voices:  # the run's first node
-        return _first_update(request, ctx, "answer", exchanges, result=result)
-    return {"result": result, "conversation": [{"node": "answer", **e} for e in exchanges]}
+        return _first_update(request, ctx, exchanges, result=result)
+    return {"result": result, **_calls(ctx, exchanges)}
 
 
 def moderator_node(mode: str):
@@ -238,10 +244,7 @@ def moderator_node(mode: str):
                 Decoding(ctx.moderator_tokens, ctx.moderator_temperature, call_seed(ctx, state, f"{mode}_moderator")),
                 ctx.samples,
             )
-        return {
-            "result": {"mode": mode, **result},
-            "conversation": [{"node": f"{mode}_moderator", **e} for e in exchanges],
-        }
+        return {"result": {"mode": mode, **result}, **_calls(ctx, exchanges)}
 
     moderate.__name__ = f"{mode}_moderator"
     return moderate
@@ -250,9 +253,9 @@ def moderator_node(mode: str):
 def summarise(state: PersonaGraphState, config: RunnableConfig) -> dict:
     """A served run's last step: the run id, usage and fallbacks that `ethos run --json` prints,
     so that a client of the server gets them in the state it reads back."""
-    from ethos.graph.records import token_summary, usage
+    from ethos.graph.records import usage
 
     ids = {**(config.get("configurable") or {}), **(config.get("metadata") or {})}
     return {"run": {"run_id": str(ids["run_id"]) if ids.get("run_id") else None,
                     "thread_id": str(ids["thread_id"]) if ids.get("thread_id") else None,
-                    "fallbacks": count_fallbacks(state), "usage": usage(token_summary(state.get("conversation") or []))}}
+                    "fallbacks": count_fallbacks(state), "usage": usage(state.get("tokens") or token_summary([]))}}

@@ -1,5 +1,5 @@
 """Run records on disk: one folder per run id with `record.json` (input, configuration, the whole
-agent conversation, tokens, timings, fallbacks) and `trace.jsonl` (the LangChain trace).
+agent conversation, tokens, timings, fallbacks) and `trace.jsonl` (each step as it ended, `tracing.py`).
 
 Nothing secret is written: every file passes `ethos.redaction.redact`.
 """
@@ -84,6 +84,19 @@ def token_summary(conversation: list[dict], prices: dict | None = None) -> dict:
     return summary
 
 
+def merge_tokens(a: dict, b: dict) -> dict:
+    """Two token summaries as one (the graph state's reducer: each node adds its calls')."""
+    if not a or not b:
+        return b or a or {}
+    merged = {key: a.get(key, 0) + b.get(key, 0) for key in ("calls", "cached_calls", "input_tokens", "output_tokens")}
+    for by in ("by_role", "by_model"):
+        rows = {name: dict(row) for name, row in a.get(by, {}).items()}
+        for name, row in b.get(by, {}).items():
+            rows[name] = {key: rows.get(name, {}).get(key, 0) + value for key, value in row.items()}
+        merged[by] = rows
+    return merged
+
+
 def usage(tokens: dict) -> dict:
     """A run's usage as `ethos run --json` and a served run give it, from its token summary."""
     return {"new_tokens": tokens["output_tokens"], "by_role": tokens["by_role"], "by_model": tokens["by_model"],
@@ -124,9 +137,9 @@ class RunRecord:
         }
         write_json(self.path, self.data)
 
-    def finish(self, state: dict, *, status: str, seconds: float, fallbacks: dict | None = None,
+    def finish(self, state: dict, conversation: list[dict], *, status: str, seconds: float, fallbacks: dict | None = None,
                error: str | None = None, prices: dict | None = None) -> None:
-        conversation = state.get("conversation") or []
+        """The run's outcome: from its final `state` and its `conversation` (its exchanges, stored form)."""
         self.data |= {
             "status": status, "finished": time.time(), "seconds": round(seconds, 3), "error": bounded(error),
             "personas": state.get("personas"), "persona_report": state.get("persona_report"),

@@ -20,7 +20,7 @@ from ethos.graph.context import Context
 CLIENT_SETTINGS = (
     "method", "protocol", "personas", "agent_variant", "n_personas", "persona_attempts", "persona_followup", "persona_repeat_penalty",
     "persona_tokens", "comment_tokens", "moderator_tokens", "persona_temperature", "comment_temperature", "moderator_temperature",
-    "samples", "seed", "ablations",
+    "samples", "seed", "ablations", "conversation_in_state",
 )
 # Tighter bounds than a local run's: one client's request must not hold the server for hours.
 CLIENT_LIMITS = {"persona_tokens": 4096, "comment_tokens": 2048, "moderator_tokens": 2048, "persona_attempts": 10, "samples": 100}

@@ -6,6 +6,7 @@ import operator
 from typing import Annotated, NotRequired, TypedDict
 
 from ethos.errors import EthosError
+from ethos.graph.records import merge_tokens
 
 
 class PersonaRequest(TypedDict):
@@ -40,8 +41,9 @@ class PersonaGraphState(PersonaRequest):
     comments: Annotated[list[dict], operator.add]  # one per persona agent, gathered in Send order
     router: dict  # MoE: the router's distribution over the community agents
     result: dict
-    # Every model exchange (who was asked what, and answered what), kept in the state so that it
-    # is in checkpoints too: entries carry their node, persona index, prompt, reply and usage.
+    tokens: Annotated[dict, merge_tokens]  # the run's calls and tokens so far, by role and by model (records.token_summary)
+    # Every model exchange, only when the run asks for it (`conversation_in_state`: LangGraph Studio
+    # then shows it, and every checkpoint holds it); the run's record and trace have it either way.
     conversation: Annotated[list[dict], operator.add]
     run: NotRequired[dict]  # a served run only: run id, usage and fallbacks (graph/builder.py summarise)
 

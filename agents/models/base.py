@@ -21,7 +21,6 @@ model) always gets raw prompts; messages then become their texts, one paragraph 
 from __future__ import annotations
 
 import copy
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -31,7 +30,7 @@ from langchain_core.messages import AIMessage
 from ethos.agents.models.local import message_text
 from ethos.agents.models.options import OptionDistribution, distribution_from_top_logprobs, leading_label, uniform
 from ethos.agents.models.parallel import in_parallel
-from ethos.agents.models.recording import Messages, call_labels, exchange_of, labelled, log, record
+from ethos.agents.models.recording import Messages, call_labels, labelled
 from ethos.agents.seeds import derive_seed
 from ethos.errors import EthosError
 
@@ -74,7 +73,6 @@ class Backend:
         *,
         top_logprobs: int = 20,
         explain: Callable[[Exception], EthosError | None] | None = None,
-        count_tokens: Callable[[str], int] | None = None,
         constraints: Sequence[str] = (),
         prefill: bool = False,
         penalties: bool = False,
@@ -87,7 +85,6 @@ class Backend:
         self.prefill = prefill
         self.penalties = penalties
         self._explain = explain
-        self._count_tokens = count_tokens  # for endpoints that report no usage
         self._rejects_constraint = rejects_constraint or (lambda exc: False)
         self.prompt_format = "auto"
         self._formats: dict[str, Backend] = {}
@@ -119,18 +116,16 @@ class Backend:
         return self.prompt_format == "auto" and isinstance(prompt, str)
 
     def _invoke(self, prompt: Prompt, role: str, **kwargs) -> AIMessage:
-        config = {"tags": [f"role:{role}"], "metadata": {"ethos_role": role, "ethos_model": self.spec, **call_labels()}}
         kwargs = {k: v for k, v in kwargs.items() if v is not None and (k != "repeat_penalty" or self.penalties and v != 1.0)}
-        if self.is_raw(prompt):
-            messages: Messages = [("raw", prompt_text(prompt))]
+        raw = self.is_raw(prompt)
+        if raw:
             kwargs["raw"] = True  # the backend sends the text as it is, with the model's BOS token where it has one
-        else:
-            messages = [("human", prompt)] if isinstance(prompt, str) else prompt
-        started = time.perf_counter()
+        # The metadata is what the recorder (recording.py) makes the call's Exchange from.
+        config = {"tags": [f"role:{role}"], "metadata": {"ethos_role": role, "ethos_model": self.spec, "ethos_params": kwargs, **call_labels()}}
+        messages = [("human", prompt_text(prompt))] if raw else [("human", prompt)] if isinstance(prompt, str) else list(prompt)
         try:
             with labelled(ethos_role=role):  # also for models that stream, whose `_stream` sees no tags
-                reply = self.chat.invoke([("human", text) for _, text in messages] if kwargs.get("raw") else list(messages),
-                                         config=config, **kwargs)
+                return self.chat.invoke(messages, config=config, **kwargs)
         except EthosError:
             raise
         except Exception as exc:
@@ -138,15 +133,6 @@ class Backend:
             if explained is None:
                 raise
             raise explained from exc
-        if not reply.usage_metadata and self._count_tokens:
-            prompt, text = sum(self._count_tokens(m[1]) for m in messages), self._count_tokens(message_text(reply))
-            reply.usage_metadata = {"input_tokens": prompt, "output_tokens": text, "total_tokens": prompt + text}
-        exchange = exchange_of(self.spec, role, messages, kwargs, reply, time.perf_counter() - started)
-        usage = exchange.get("usage") or {}
-        log.info("%s on %s: %s prompt + %s new tokens in %.2f s%s", role.replace("_", " "), self.spec, usage.get("input_tokens", "?"),
-                 usage.get("output_tokens", "?"), exchange["seconds"], " (from the cache)" if exchange.get("cached") else "")
-        record(exchange)
-        return reply
 
     def complete(
         self,

@@ -12,7 +12,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 
 from ethos import settings
 from ethos.agents.models.base import Backend
-from ethos.agents.models.local import ai_message, whole_chunk
+from ethos.agents.models.local import ai_message, message_text, whole_chunk
 from ethos.agents.models.tokens import openai_token_counter
 from ethos.errors import EthosError, RunFailure
 from ethos.redaction import public_endpoint, split_endpoint
@@ -46,6 +46,17 @@ def _chat_class():
                 yield whole_chunk(self._generate(messages, stop=stop, **kwargs))
                 return
             yield from super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
+
+        def _generate_with_cache(self, messages, stop=None, run_manager=None, **kwargs):
+            # An endpoint that reports no usage is counted with the model's tokenizer, streamed or
+            # not, before the callbacks (the recorder's Exchange) see the reply.
+            result = super()._generate_with_cache(messages, stop=stop, run_manager=run_manager, **kwargs)
+            for generation in result.generations:
+                if not generation.message.usage_metadata:
+                    count = openai_token_counter(self.model_name)
+                    sent, made = sum(count(message_text(m)) for m in messages), count(message_text(generation.message))
+                    generation.message.usage_metadata = {"input_tokens": sent, "output_tokens": made, "total_tokens": sent + made}
+            return result
 
         def _generate(self, messages, stop=None, run_manager=None, **kwargs):
             # A 200 reply that is not a completion (empty `choices`, a body that is not JSON, a
@@ -235,7 +246,7 @@ def openai_backend(
         return isinstance(exc, openai.APIStatusError) and ("response_format" in str(exc) or "grammar" in str(exc))
 
     return Backend(
-        spec, chat, top_logprobs=20, explain=explain, count_tokens=openai_token_counter(model),
+        spec, chat, top_logprobs=20, explain=explain,
         # OpenAI, vLLM and SGLang take `json_schema`; llama.cpp's servers take a GBNF `grammar` (much
         # faster there than their JSON-schema grammar), or a schema in their `json_object` dialect.
         constraints=["json_schema", "grammar", "json_object_schema"] if base_url else ["json_schema"],

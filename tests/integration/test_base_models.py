@@ -35,7 +35,7 @@ def test_a_gguf_base_model_runs_every_mode_with_raw_prompts(base_gguf):
     assert load_backend(spec).chat_template is False
     for protocol in ("ethos", "reference"):
         for mode, request in REQUESTS.items():
-            ctx = Context(generator_model=spec, agent_model=spec, moderator_model=spec, protocol=protocol, **SMALL)
+            ctx = Context(generator_model=spec, agent_model=spec, moderator_model=spec, protocol=protocol, conversation_in_state=True, **SMALL)
             state = graph.invoke(request, context=ctx)
             assert state["result"]["mode"] == mode and len(state["comments"]) == 2
             assert state["conversation"] and all(e["params"].get("raw") is True for e in state["conversation"])

@@ -56,9 +56,9 @@ def test_a_run_killed_on_one_machine_resumes_on_another_from_the_database(postgr
     assert second.returncode == 0, second.stderr
     # What ran in the second process is in its trace: no persona generator, and only the agents unfinished at the kill.
     trace = [json.loads(line) for line in (tmp_path / "b" / "runs" / run_id / "trace.jsonl").read_text().splitlines()]
-    models = [t for t in trace if t["run_type"] in ("llm", "chat_model")]
-    assert not [t for t in models if t["metadata"].get("langgraph_node") == "seed_personas"]
-    rerun = {t["metadata"]["ethos_persona_index"] for t in models if "ethos_persona_index" in t["metadata"]}
+    models = [t for t in trace if t["kind"] == "exchange"]
+    assert not [t for t in models if t["node"] == "seed_personas"]
+    rerun = {t["persona_index"] for t in models if "persona_index" in t}
     done_before = {int(i) - 1 for i in re.findall(r"^  \[(\d)/6\]", printed, re.MULTILINE)}
     assert 1 <= len(rerun) <= 4 and not rerun & done_before, (rerun, done_before)
     record = json.loads((tmp_path / "b" / "runs" / run_id / "record.json").read_text())
@@ -82,7 +82,7 @@ def test_runs_on_separate_threads_stay_separate_and_a_thread_reused_starts_afres
     assert first["situation"] == "Should the family be told first?" and len(first["comments"]) == 6
     assert {p["source"] for p in first["personas"]} == {"community"}
     assert second["situation"] == "Should the nurse decide?" and "community" not in {p.get("source") for p in second["personas"]}
-    again = graph.invoke(request, context=Context(**settings, method="vanilla"), config=one)
+    again = graph.invoke(request, context=Context(**settings, method="vanilla", conversation_in_state=True), config=one)
     assert again["comments"] == [] and again["personas"] == [] and {e["node"] for e in again["conversation"]} == {"answer"}
     assert graph.get_state(two).values["comments"] == second["comments"]
 

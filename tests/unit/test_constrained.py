@@ -143,12 +143,14 @@ def test_two_runs_on_one_thread_start_with_fresh_comments(fake):
     # each comment names its situation, so the first run's comments differ from the second's
     backend = fake(replies={"persona_agent": lambda prompt: "On this: " + prompt.split("Situation: ", 1)[-1][:40]})
     graph = build_graph().compile(checkpointer=InMemorySaver())
-    context = Context(generator_model=backend.spec, agent_model=backend.spec, moderator_model=backend.spec, n_personas=3)
+    context = Context(generator_model=backend.spec, agent_model=backend.spec, moderator_model=backend.spec, n_personas=3,
+                      conversation_in_state=True)
     config = {"configurable": {"thread_id": "one-thread"}}
     first = graph.invoke({"situation": SITUATION, "mode": "overton"}, config=config, context=context)
     second = graph.invoke({"situation": "Another situation.", "mode": "overton"}, config=config, context=context)
     assert len(first["comments"]) == len(second["comments"]) == 3
     assert [e["node"] for e in second["conversation"]] == ["seed_personas"] + ["persona_agent"] * 3 + ["overton_moderator"]
+    assert first["tokens"]["calls"] == second["tokens"]["calls"] == 5  # the token counts start afresh too
     assert all("Another situation." in human(c) for c in backend.chat.calls[-4:])
     assert second["comments"][0]["text"] in human(backend.chat.calls[-1])
     assert first["comments"][0]["text"] != second["comments"][0]["text"]

@@ -89,3 +89,22 @@ def test_a_toml_config_holds_the_settings_and_flags_win(fake, tmp_path, capsys):
     assert [(r["task"], r["method"]) for r in rows] == [("distributional-moralchoice", "vanilla")]  # the flag won over the file
     saved = json.loads((tmp_path / "out" / "vanilla" / "config.json").read_text())
     assert saved["context"]["n_personas"] == 2
+
+
+@pytest.mark.parametrize("line, message", [
+    ("n_personas = 0", "'n_personas' must be between 1 and 24, got 0"),  # checked by Context's own field
+    ("seed = 1.5", "'seed' must be an integer"),
+    ("colour = 3", "unknown setting 'colour'"),
+    ("no_progress = 1", "'no_progress' must be true or false"),
+])
+def test_a_bad_toml_config_is_one_line_naming_the_file_and_the_key(tmp_path, capsys, line, message):
+    config = tmp_path / "eval.toml"
+    config.write_text(f'task = ["distributional-moralchoice"]\ndata = "{FIXTURES}"\n{line}\n')
+    assert main(["eval", "--config", str(config)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"ethos: error: --config {config}: ") and message in err and "\n" not in err
+
+
+def test_eval_without_a_task_says_where_it_can_come_from(capsys):
+    assert main(["eval", "--data", str(FIXTURES)]) == 2
+    assert "ethos eval needs --task (or `task` in the --config file)" in capsys.readouterr().err

@@ -49,7 +49,8 @@ def test_every_method_runs_as_one_graph_invocation_through_its_nodes(fake, metho
                                context=ctx, stream_mode="updates"):
         ran += list(update)
     assert ran == nodes
-    state = graph.invoke({"situation": "Should the family be told first?", "mode": "distributional", "options": OPTIONS}, context=ctx)
+    state = graph.invoke({"situation": "Should the family be told first?", "mode": "distributional", "options": OPTIONS},
+                         context=ctx.replace(conversation_in_state=True))
     assert state["method"] == method
     assert len(state["result"]["distribution"]["probs"] if method in ("vanilla", "prompting", "moe") else state["result"]["distribution"]) == 3
     roles = {e["role"] for e in state["conversation"]}
@@ -90,7 +91,7 @@ def test_a_second_method_on_the_same_thread_starts_afresh(fake, tmp_path):
     settings = dict(generator_model=backend.spec, agent_model=backend.spec, moderator_model=backend.spec)
     first = checkpointed.invoke(request, context=Context(**settings, method="modplural"), config=config)
     assert len(first["comments"]) == 6
-    second = checkpointed.invoke(request, context=Context(**settings, method="vanilla"), config=config)
+    second = checkpointed.invoke(request, context=Context(**settings, method="vanilla", conversation_in_state=True), config=config)
     assert second["method"] == "vanilla"
     assert second["comments"] == [] and second["personas"] == []
     assert {e["node"] for e in second["conversation"]} == {"answer"}

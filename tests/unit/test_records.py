@@ -48,12 +48,15 @@ def test_the_record_holds_every_agents_exact_prompt_and_reply_in_its_place(fake,
     # The tree puts each persona's exchange under that persona, between generator and moderator.
     tree = render_tree(record, full=True)
     assert tree.index("persona generator") < tree.index("persona agent 1: The Truth Teller") < tree.index("persona agent 3: The Careful Clinician") < tree.index("overton moderator")
-    # The LangChain trace: each model call hangs under the graph node that made it.
+    # The trace: each model exchange hangs under the graph step that made it, and is the record's own.
     lines = [json.loads(line) for line in (runs_dir / "runs" / out["run_id"] / "trace.jsonl").read_text().splitlines()]
     by_id = {line["id"]: line for line in lines}
-    model_calls = [line for line in lines if line["run_type"] in ("llm", "chat_model")]
+    model_calls = [line for line in lines if line["kind"] == "exchange"]
     assert len(model_calls) == 5
     assert sorted(by_id[c["parent_id"]]["name"] for c in model_calls) == ["overton_moderator", "persona_agent", "persona_agent", "persona_agent", "seed_personas"]
+    assert sorted(json.dumps({k: v for k, v in c.items() if k not in ("kind", "id", "parent_id", "start", "end")}, sort_keys=True)
+                  for c in model_calls) == \
+        sorted(json.dumps(e, sort_keys=True) for e in conversation)  # one exchange, written once, read the same everywhere
 
 
 def test_a_cached_rerun_makes_no_model_calls(fake, capsys):

@@ -116,15 +116,16 @@ def test_every_eval_item_writes_its_trace(fake, tmp_path, method):
     assert len(traces) == 2
     for trace in traces:
         lines = [json.loads(line) for line in trace.read_text().splitlines()]
-        calls = [line for line in lines if line["run_type"] in ("llm", "chat_model")]
+        calls = [line for line in lines if line["kind"] == "exchange"]
         record = json.loads((trace.parent / "record.json").read_text())
         assert len(calls) == record["tokens"]["calls"] > 0  # every model call of the item, and only its own
 
 
 def test_the_progress_line_says_what_the_items_in_flight_have_done():
+    from ethos.agents.models.recording import Exchange
     from ethos.evaluation.runner import in_flight_summary
 
-    first = [{"role": "persona_generator", "usage": {"output_tokens": 90}}, {"role": "persona_agent", "usage": {"output_tokens": 40}}]
+    first = [Exchange("persona_generator", "fake", [], "", usage={"output_tokens": 90}), Exchange("persona_agent", "fake", [], "", usage={"output_tokens": 40})]
     assert in_flight_summary([first, []]) == "2 in flight: 2 model calls, 130 new tokens, last: persona agent"
     assert in_flight_summary([[]]) == "1 in flight: 0 model calls, 0 new tokens, last: starting"
     assert in_flight_summary([]) == ""

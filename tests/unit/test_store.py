@@ -47,7 +47,7 @@ def test_records_left_running_by_a_killed_eval_are_marked_interrupted(tmp_path):
     killed.start("eval", {"situation": "x"}, {})
     finished = RunRecord(runs)
     finished.start("eval", {"situation": "y"}, {})
-    finished.finish({}, status="ok", seconds=1.0)
+    finished.finish({}, [], status="ok", seconds=1.0)
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "running.jsonl").write_text(f"{killed.run_id}\n{finished.run_id}\n")
     store = ResultStore(tmp_path / "out", runs)
