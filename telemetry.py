@@ -107,7 +107,7 @@ class Spans:
         with self._lock:
             parent = self._open.get(str(step.parent_run_id))
         kind = "LLM" if step.run_type in ("llm", "chat_model") else "CHAIN"
-        session = (step.metadata or {}).get("thread_id")
+        session = (step.metadata or {}).get("thread_id") or (step.metadata or {}).get("ethos_run_id")  # ethos run's, an eval item's
         span = self.tracer.start_span(step.name, context=trace.set_span_in_context(parent) if parent else context.Context(),
                                       start_time=_nanoseconds(step.start_time),
                                       attributes={"openinference.span.kind": kind, **({"session.id": str(session)} if session else {})})

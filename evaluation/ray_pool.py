@@ -35,13 +35,13 @@ class ItemWorker:
     def pid(self) -> int:
         return os.getpid()
 
-    def run(self, task, request: dict, ctx: Context, server: str | None):
+    def run(self, task, request: dict, ctx: Context, server: str | None, run_id: str | None = None):
         from ethos.evaluation.runner import execute
         from ethos.telemetry import flush
 
         with tempfile.TemporaryDirectory(prefix="ethos-item-") as tmp:
             trace = Path(tmp) / "trace.jsonl"
-            outcome = execute(task, request, ctx, server, trace_path=trace)
+            outcome = execute(task, request, ctx, server, trace_path=trace, run_id=run_id)
             outcome.trace = trace.read_text(encoding="utf-8") if trace.exists() else ""
         flush()  # --otel: the item's spans leave before the actor may be stopped
         return outcome
@@ -97,7 +97,7 @@ class RayPool:
                     item, request = queue.popleft()
                     actor = idle.pop()
                     run = items.start(item, request)
-                    pending[actor.run.remote(items.task, request, items.ctx, items.server)] = (item, run, actor)
+                    pending[actor.run.remote(items.task, request, items.ctx, items.server, run.run_id if run else None)] = (item, run, actor)
                 if not pending:
                     if queue and not fatal:
                         raise RunFailure(f"every Ray actor died; {len(queue)} item(s) were not run: rerun the same command to run them")

@@ -153,11 +153,11 @@ class Outcome:
 
 
 def execute(task: Task, request: dict, ctx: Context, server: str | None = None, *,
-            trace_path: Path | None = None, in_flight: dict | None = None) -> Outcome:
+            trace_path: Path | None = None, run_id: str | None = None, in_flight: dict | None = None) -> Outcome:
     """Run one item; a failure is returned in the outcome, not raised."""
     outcome, started = Outcome(), time.perf_counter()
     state: dict = {}
-    with GraphRun(trace=trace_path) as run:
+    with GraphRun(trace=trace_path, run_id=run_id) as run:
         try:
             if in_flight is not None:
                 in_flight[id(outcome)] = run.exchanges  # the progress line reads it while the item runs
@@ -249,7 +249,7 @@ def _run_in_threads(todo, items: _Items, bar, max_concurrency: int) -> None:
         outcome = Outcome()
         try:
             outcome = execute(items.task, request, items.ctx, items.server, trace_path=run.trace_path if run else None,
-                              in_flight=in_flight)
+                              run_id=run.run_id if run else None, in_flight=in_flight)
         finally:
             with lock:  # an item still running when the interrupt closed it stays interrupted
                 active.pop(str(item["id"]), None)

@@ -21,8 +21,8 @@ from ethos.graph.tracing import TraceFile
 
 
 class GraphRun:
-    def __init__(self, *, trace: Path | None = None, max_concurrency: int | None = None, graph=None):
-        self.trace, self.max_concurrency, self._graph = trace, max_concurrency, graph
+    def __init__(self, *, trace: Path | None = None, max_concurrency: int | None = None, graph=None, run_id: str | None = None):
+        self.trace, self.max_concurrency, self._graph, self.run_id = trace, max_concurrency, graph, run_id
         self.exchanges: list = []
         self._stack = ExitStack()
 
@@ -50,8 +50,8 @@ class GraphRun:
 
     def invoke(self, request: dict, ctx: Context, server: str | None = None) -> dict:
         """The final state of one run, here or on the LangGraph server at `server`."""
-        if not server:
-            return self.graph.invoke(request, context=ctx)
+        if not server:  # the run id goes with every step (OpenTelemetry's session id)
+            return self.graph.invoke(request, context=ctx, config={"metadata": {"ethos_run_id": self.run_id}} if self.run_id else None)
         import httpx
 
         from ethos.graph.served import client_context

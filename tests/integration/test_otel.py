@@ -83,3 +83,18 @@ def test_the_endpoint_comes_from_the_flag_or_the_standard_variables(monkeypatch)
     assert traces_endpoint(None) == "http://collector:4318/v1/traces"
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://collector:4318/custom")
     assert traces_endpoint(None) == "http://collector:4318/custom"
+
+
+def test_an_eval_items_spans_carry_its_run_id(phoenix, tmp_path):
+    data = Path(__file__).parents[1] / "fixtures" / "vital_distributional_moralchoice.sample.json"
+    run = subprocess.run([sys.executable, "-m", "ethos.cli", "eval", "--model", "fake", "--task", "distributional-moralchoice",
+                          "--data", str(data), "--method", "vanilla", "--no-progress", "--otel", phoenix, "--out", str(tmp_path / "out")],
+                         env=os.environ | {"ETHOS_RUNS_DIR": str(tmp_path)}, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    run_id = json.loads((tmp_path / "out" / "vanilla" / "results.jsonl").read_text().splitlines()[0])["run_id"]
+    deadline = time.monotonic() + 30
+    while not [s for s in spans(phoenix) if s["attributes"].get("session.id") == run_id and s["span_kind"] == "LLM"]:
+        assert time.monotonic() < deadline, "no LLM span of the eval item arrived"
+        time.sleep(0.5)
+    calls = json.loads((tmp_path / "runs" / run_id / "record.json").read_text())["tokens"]["calls"]
+    assert len([s for s in spans(phoenix) if s["attributes"].get("session.id") == run_id and s["span_kind"] == "LLM"]) == calls
