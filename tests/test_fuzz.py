@@ -257,9 +257,9 @@ HAND_WRITTEN = [
     Case([*EVAL, "--prices", "{d}/prices_neg.json"], ("prices_neg.json: entry 'm'",)),
     Case([*EVAL, "--persona-file", "{d}/missing_field.toml"], ("missing_field.toml: persona 1 (Half): field",)),
     Case(["eval", "--config", "{d}/config_unknown.toml", "--data", str(GOQA)], ("--config {d}/config_unknown.toml: unknown setting 'bogus'",)),
-    Case(["eval", "--config", "{d}/config_value.toml", "--data", str(GOQA)], ("argument --n-personas: must be between 1 and 24, got 0",)),
+    Case(["eval", "--config", "{d}/config_value.toml", "--data", str(GOQA)], ("--config {d}/config_value.toml: 'n_personas' must be between 1 and 24, got 0",)),  # checked by Context's field
     Case(["eval", "--config", "{d}/config_type.toml", "--data", str(GOQA)], ("--config {d}/config_type.toml: 'no_progress' must be true or false",)),
-    Case(["eval", "--config", "{d}/config_table.toml", "--data", str(GOQA)], ("--config {d}/config_table.toml: 'model' must be a single value",)),
+    Case(["eval", "--config", "{d}/config_table.toml", "--data", str(GOQA)], ("--config {d}/config_table.toml: 'model' must be a value or a list of values",)),
     Case(["eval", "--config", "{d}/config_task.toml", "--data", str(GOQA)], ("argument --task: unknown 'nope'",)),
     Case(["eval", "--config", "{d}/bad.toml", "--data", str(GOQA)], ("--config {d}/bad.toml: cannot read it",)),
     Case(["eval", "--config", "/no/such.toml"], ("--config /no/such.toml: cannot read it",)),
