@@ -97,28 +97,24 @@ class Spans:
     carries its exchange."""
 
     def __init__(self, tracer):
-        self.tracer = tracer
+        from opentelemetry import context, trace
+
+        self.tracer, self._trace, self._root = tracer, trace, context.Context()  # a step without an open parent starts a trace
         self._open: dict[str, object] = {}
         self._lock = threading.Lock()
 
     def started(self, step) -> None:
-        from opentelemetry import context, trace
-
         with self._lock:
             parent = self._open.get(str(step.parent_run_id))
         kind = "LLM" if step.run_type in ("llm", "chat_model") else "CHAIN"
         session = (step.metadata or {}).get("thread_id") or (step.metadata or {}).get("ethos_run_id")  # ethos run's, an eval item's
-        span = self.tracer.start_span(step.name, context=trace.set_span_in_context(parent) if parent else context.Context(),
+        span = self.tracer.start_span(step.name, context=self._trace.set_span_in_context(parent) if parent else self._root,
                                       start_time=_nanoseconds(step.start_time),
                                       attributes={"openinference.span.kind": kind, **({"session.id": str(session)} if session else {})})
         with self._lock:
             self._open[str(step.id)] = span
 
     def ended(self, step, exchange) -> None:
-        from opentelemetry.trace import Status, StatusCode
-
-        from ethos.redaction import redact
-
         with self._lock:
             span = self._open.pop(str(step.id), None)
         if span is None:
@@ -126,7 +122,9 @@ class Spans:
         if exchange is not None:
             span.set_attributes(llm_attributes(exchange))
         if step.error:
-            span.set_status(Status(StatusCode.ERROR, redact(str(step.error)[:2000])))
+            from ethos.redaction import redact
+
+            span.set_status(self._trace.Status(self._trace.StatusCode.ERROR, redact(str(step.error)[:2000])))
         span.end(end_time=_nanoseconds(step.end_time) if step.end_time else None)
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ethos.cli.data import data_command
+from ethos.cli.dataset import data_command
 from ethos.cli.evaluate import eval_command, score_command
 from ethos.cli.personas import personas_command
-from ethos.cli.records import report_command, runs_command, trace_command, view_command
+from ethos.cli.review import report_command, runs_command, trace_command, view_command
 from ethos.cli.run import run_command
 
 COMMANDS = {"run": run_command, "eval": eval_command, "score": score_command, "report": report_command, "view": view_command,

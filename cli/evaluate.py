@@ -14,7 +14,8 @@ from ethos.errors import EthosError, RunFailure
 
 def eval_command(args) -> int:
     from ethos.evaluation.tasks import get_task, load_task, sample_items, task_file
-    from ethos.graph.records import finite, load_prices
+    from ethos.graph.records import finite
+    from ethos.graph.tokens import load_prices
 
     for flag in ("task", "data"):
         if getattr(args, flag) is None:

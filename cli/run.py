@@ -79,7 +79,8 @@ def run_command(args) -> int:
     from ethos.graph.builder import build_graph
     from ethos.graph.checkpoints import open_checkpointer, run_metadata
     from ethos.graph.graph_run import GraphRun
-    from ethos.graph.records import RunRecord, alive, load_prices, usage
+    from ethos.graph.records import RunRecord, alive
+    from ethos.graph.tokens import load_prices, usage
     from ethos.graph.state import count_fallbacks, fallback_warning, validate_request
 
     runs_dir = runs_dir_of(args)

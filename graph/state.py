@@ -6,7 +6,7 @@ import operator
 from typing import Annotated, NotRequired, TypedDict
 
 from ethos.errors import EthosError
-from ethos.graph.records import merge_tokens
+from ethos.graph.tokens import merge_tokens
 
 
 class PersonaRequest(TypedDict):
@@ -41,7 +41,7 @@ class PersonaGraphState(PersonaRequest):
     comments: Annotated[list[dict], operator.add]  # one per persona agent, gathered in Send order
     router: dict  # MoE: the router's distribution over the community agents
     result: dict
-    tokens: Annotated[dict, merge_tokens]  # the run's calls and tokens so far, by role and by model (records.token_summary)
+    tokens: Annotated[dict, merge_tokens]  # the run's calls and tokens so far, by role and by model (tokens.token_summary)
     # Every model exchange, only when the run asks for it (`conversation_in_state`: LangGraph Studio
     # then shows it, and every checkpoint holds it); the run's record and trace have it either way.
     conversation: Annotated[list[dict], operator.add]

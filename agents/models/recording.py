@@ -48,12 +48,6 @@ class Exchange:
         data["messages"] = [list(m) for m in self.messages]
         return {k: v for k, v in data.items() if v is not None}
 
-    @classmethod
-    def from_dict(cls, data: dict) -> "Exchange":
-        """An exchange read back from a stored record (fields it does not know are dropped)."""
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        return cls(**{"role": "model", "model": "?", "messages": [], "reply": "", **known})
-
 
 class Sink(Protocol):
     """Where recorded exchanges go. `step` is LangChain's run of a graph, a node or a model call."""

@@ -29,6 +29,12 @@ def readme_commands(page: Path = ROOT / "README.md") -> list[str]:
     return commands
 
 
+def ethos(argv: list[str], cwd: Path, runs: Path, model: str = "fake") -> subprocess.CompletedProcess:
+    """`ethos ARGV` in a process of its own, with its runs in `runs` and `model` as $ETHOS_MODEL."""
+    return subprocess.run([sys.executable, "-m", "ethos.cli", *argv], cwd=cwd, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "ETHOS_RUNS_DIR": str(runs), "ETHOS_MODEL": model})
+
+
 def test_every_readme_command_runs_as_written(tmp_path, vital_mirror):
     runs, (_, mirror) = tmp_path / "runs", vital_mirror
     substitutions = {
@@ -44,8 +50,7 @@ def test_every_readme_command_runs_as_written(tmp_path, vital_mirror):
             command = command.replace(old, new)
         argv = shlex.split(command)[1:]
         model = "fake:0" if argv[0] == "eval" and "--model" not in argv else "fake"  # the second model's evaluation
-        done = subprocess.run([sys.executable, "-m", "ethos.cli", *argv], cwd=tmp_path, capture_output=True, text=True, timeout=300,
-                              env={**os.environ, "ETHOS_RUNS_DIR": str(runs), "ETHOS_MODEL": model})
+        done = ethos(argv, tmp_path, runs, model)
         assert done.returncode == 0, (command, done.stderr[-800:])
         assert "Traceback" not in done.stderr and "warning" not in done.stderr.lower() or "ethos: warning" in done.stderr, command
     assert (tmp_path / "vital" / "SHA256SUMS").is_file() and list((runs / "eval").glob("fake*/*/distributional-moralchoice/vanilla"))
@@ -53,11 +58,6 @@ def test_every_readme_command_runs_as_written(tmp_path, vital_mirror):
 
 # A line that cannot run as written here: a synopsis, a model or cluster this machine lacks, a pipe.
 SYNOPSIS = re.compile(r"\[|\.\.\.|RUN_DIR|HEAD:|openai:|hf:|postgresql://|\|")
-
-
-def ethos(argv: list[str], cwd: Path, runs: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ethos.cli", *argv], cwd=cwd, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "ETHOS_RUNS_DIR": str(runs), "ETHOS_MODEL": "fake"})
 
 
 def test_every_command_in_the_docs_runs_or_names_real_flags(tmp_path, vital_mirror):
