@@ -1,3 +1,17 @@
-"""EthosAgents: role-driven pluralistic alignment for health care."""
+"""EthosAgents: role-driven pluralistic alignment for health care.
+
+The Python API (`cli/api.py`) takes the command line's options, with its defaults:
+`ethos.evaluate(task, method, data=..., **options)` and `ethos.run(situation, **options)`.
+"""
 
 __version__ = "0.1.0"
+__all__ = ["evaluate", "run"]
+
+
+def __getattr__(name: str):
+    # Loaded on first use: `import ethos` stays light, and the API sits above every folder.
+    if name in __all__:
+        from ethos.cli import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'ethos' has no attribute {name!r}")

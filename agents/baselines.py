@@ -13,21 +13,24 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from ethos.agents import reference
-from ethos.agents.baseline_prompts import (COMMUNITIES, community_messages, community_system, direct_messages, expert_choice_messages,
-                                           passage_messages, prompting_instruction)
+from ethos.agents.baseline_prompts import (COMMUNITIES, community_messages, direct_messages, expert_choice_messages, passage_messages,
+                                           prompting_instruction)
 from ethos.agents.models.base import Backend, Decoding
 from ethos.agents.persona_agent import write_with_choice
 from ethos.agents.prompts import option_labels
 
 
 def community_comment(backend: Backend, community: dict, request: dict, decoding: Decoding) -> dict:
-    """One community's message as `{persona, text, choice, choice_source}`."""
+    """One community's message as `{persona, text, choice, choice_source}`. Its seed comes from the
+    item and the community (not its place among the voices), so MoE's expert and ModPlural's same
+    community write the same message, which the call cache then holds once, as the reference
+    generates one message per item and community for both methods."""
     if "prompts" in (request.get("choices") or ()):
         comment = write_with_choice(backend, community_messages(community["description"], request), request["options"],
                                     role="community_agent", decoding=decoding)
-    else:  # the reference's community prompt; its community models are not asked to choose an option
-        text = backend.complete([("system", community_system(community["description"])), ("human", reference.community_prompt(request))],
-                                role="community_agent", max_tokens=decoding.max_tokens, temperature=decoding.temperature, seed=decoding.seed)
+    else:  # as the reference sends it: one user turn through the chat template, nucleus sampling; not asked to choose an option
+        text = backend.complete([("human", reference.community_prompt(request))], role="community_agent", max_tokens=decoding.max_tokens,
+                                temperature=decoding.temperature, seed=decoding.seed, top_p=reference.COMMUNITY_TOP_P)
         comment = {"text": text.strip(), "choice": None, "choice_source": "not_asked"}
     return {"persona": community["name"], **comment}
 
@@ -38,7 +41,8 @@ def route_expert(backend: Backend, request: dict, *, samples: int, seed: int, ch
     prompt = expert_choice_messages(request) if "prompts" in choices else reference.router_prompt(request)
     labels = option_labels(len(COMMUNITIES)) if "prompts" in choices else [str(i) for i in range(1, len(COMMUNITIES) + 1)]
     if "letters" in choices:
-        router = backend.option_distribution(prompt, labels, role="moe_router", samples=samples, seed=seed)
+        router = backend.option_distribution(prompt, labels, role="moe_router", samples=samples, seed=seed,
+                                             reading=reference.letter_reading(choices))
         return COMMUNITIES[labels.index(router.pick(seed))], router.as_dict()  # a uniform fallback picks at random
     budget = reference.ROUTER_TOKENS["generate" if reference.generates(request) else "probability"]
     reply = backend.complete(prompt, role="moe_router", max_tokens=budget, temperature=reference.TEMPERATURE, seed=seed)
@@ -63,5 +67,6 @@ def direct_answer(backend: Backend, request: dict, *, passage: str | None, instr
     if reference.generates(request) and "letters" not in choices:
         text = backend.complete(prompt, role="main_model", max_tokens=reference.SHORT_TOKENS, temperature=decoding.temperature, seed=decoding.seed)
         return {"answer": text.strip()}
-    dist = backend.option_distribution(prompt, option_labels(len(request["options"])), role="main_model", samples=samples, seed=decoding.seed)
+    dist = backend.option_distribution(prompt, option_labels(len(request["options"])), role="main_model", samples=samples, seed=decoding.seed,
+                                       reading=reference.letter_reading(choices))
     return {"distribution": dist.as_dict(), "choice": dist.pick(decoding.derive("tie").seed)}

@@ -75,7 +75,7 @@ def balanced_groups(n: int, size: int = MAX_SELECTION) -> list[list[int]]:
 
 
 def select_comment(
-    backend: Backend, texts: list[str], prompt: Callable[[list[str]], Prompt], *, samples: int, seed: int
+    backend: Backend, texts: list[str], prompt: Callable[[list[str]], Prompt], *, samples: int, seed: int, reading: str = "ethos"
 ) -> tuple[int, OptionDistribution]:
     """The comment that best reflects the target, and the selection probabilities over all comments.
     `prompt(texts)` asks for the best of `texts`, numbered from 1.
@@ -92,7 +92,7 @@ def select_comment(
     def ask(indices: list[int]) -> OptionDistribution:
         return backend.option_distribution(
             prompt([texts[i] for i in indices]), selection_labels(len(indices)),
-            role="steerable_select", samples=samples, seed=seed,
+            role="steerable_select", samples=samples, seed=seed, reading=reading,
         )
 
     labels = [str(i) for i in range(1, len(texts) + 1)]
@@ -129,7 +129,8 @@ class SteerableModerator:
         ours = _uses(request, "prompts")
         ask = (lambda shown: select_messages(situation, shown, target)) if ours else (lambda shown: reference.select_prompt(request, shown))
         if _uses(request, "letters"):
-            index, chosen = select_comment(backend, texts, ask, samples=samples, seed=decoding.seed)
+            index, chosen = select_comment(backend, texts, ask, samples=samples, seed=decoding.seed,
+                                           reading=reference.letter_reading(request.get("choices")))
             selection = chosen.as_dict()
         else:
             index, selection = generated_selection(backend, texts, ask(texts), decoding=decoding)
@@ -137,7 +138,8 @@ class SteerableModerator:
         prompt = answer_messages(situation, options, passage, target=target) if ours else reference.steerable_answer_prompt(request, passage)
         result = {"target": target, "selection": selection, "selected": index, "selected_persona": comments[index]["persona"]}
         if options and (_uses(request, "letters") or not reference.generates(request)):
-            answer = backend.option_distribution(prompt, option_labels(len(options)), role="steerable_answer", samples=samples, seed=decoding.seed)
+            answer = backend.option_distribution(prompt, option_labels(len(options)), role="steerable_answer", samples=samples,
+                                                 seed=decoding.seed, reading=reference.letter_reading(request.get("choices")))
             result |= {"distribution": answer.as_dict(), "choice": answer.pick(decoding.derive("tie").seed)}
         else:  # an open question, or a generated steerable ValueKaleidoscope answer (read by the scorer's parser)
             budget = reference.SHORT_TOKENS if options else decoding.max_tokens
@@ -167,6 +169,7 @@ class DistributionalModerator:
                 role="distributional_moderator",
                 samples=samples,
                 seed=decoding.derive(comment.get("index")).seed,
+                reading=reference.letter_reading(request.get("choices")),
             )
             persona = personas[comment["index"]] if comment.get("index", len(personas)) < len(personas) else {}
             # library personas may carry a population weight; the reference takes the plain mean

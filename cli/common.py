@@ -39,10 +39,7 @@ def context_from(args, **defaults):
         from ethos.redaction import split_endpoint
 
         split_endpoint(args.base_url)  # a malformed URL fails here, named, before any work
-    variant = values.get("agent_variant", "default")
-    if variant not in persona_agent_variants():
-        raise EthosError(f"unknown --agent-variant '{variant}': choose one of {', '.join(persona_agent_variants())}")
-    return Context(**values)
+    return Context(**values)  # checks every setting, the agent variant included
 
 
 def runs_dir_of(args) -> Path:

@@ -13,8 +13,20 @@ from ethos.errors import EthosError, RunFailure
 
 
 def eval_command(args) -> int:
-    from ethos.evaluation.tasks import get_task, load_task, sample_items, task_file
     from ethos.graph.records import finite
+
+    tables = evaluate_tasks(args)
+    if args.json:
+        print(json.dumps([finite(row) for rows in tables for row in rows]))
+    failed = sum(r.get("failed") or 0 for rows in tables for r in rows)
+    if failed:
+        raise RunFailure(f"{failed} item(s) failed (see the table; errors in each folder's results.jsonl): rerun the same command to retry them")
+    return 0
+
+
+def evaluate_tasks(args) -> list[list[dict]]:
+    """Every task's rows (one metrics dict per method and ablation), as `ethos eval` prints them."""
+    from ethos.evaluation.tasks import get_task, load_task, sample_items, task_file
     from ethos.graph.tokens import load_prices
 
     for flag in ("task", "data"):
@@ -48,12 +60,7 @@ def eval_command(args) -> int:
     with pool or nullcontext():
         for task in tasks:
             tables.append(_evaluate_task(args, task, runs, loaded[task.name], files[task.name], out, runs_dir, prices, pool))
-    if args.json:
-        print(json.dumps([finite(row) for rows in tables for row in rows]))
-    failed = sum(r.get("failed") or 0 for rows in tables for r in rows)
-    if failed:
-        raise RunFailure(f"{failed} item(s) failed (see the table; errors in each folder's results.jsonl): rerun the same command to retry them")
-    return 0
+    return tables
 
 
 def _ray_pool(args, context, runs_dir: Path):
@@ -67,7 +74,8 @@ def _ray_pool(args, context, runs_dir: Path):
 
 
 def _evaluate_task(args, task, runs, loaded, data: Path, out: Path | None, runs_dir: Path, prices, pool) -> list[dict]:
-    from ethos.evaluation.runner import EVAL_CONCURRENCY, config_folder, evaluate, run_name
+    from ethos.evaluation.identity import config_folder, run_name
+    from ethos.evaluation.runner import EVAL_CONCURRENCY, evaluate
 
     # default: runs/eval/MODEL/CONFIG-ID/TASK, so another model or other settings never collide
     task_out = (out / task.name if len(args.task) > 1 else out) if out else runs_dir / "eval" / config_folder(runs[0][1]) / task.name
@@ -81,7 +89,7 @@ def _evaluate_task(args, task, runs, loaded, data: Path, out: Path | None, runs_
             scoring={"parser": args.parser},
         ))
         info(f"{task.name} {out_dir.name}: predictions in {out_dir / 'predictions.json'}")
-    if not args.json:
+    if not args.json and getattr(args, "table", True):  # the Python API returns the rows instead
         print_metrics(rows)
     return rows
 
@@ -105,13 +113,14 @@ def score_command(args) -> int:
         if not isinstance(item, dict):
             raise EthosError(f"{args.file}: item {index}: not a JSON object")
         check_item(task, item, f"{args.file}: item {index} (id {item.get('id')})", prediction=True)
-    metrics = score_items(task, items, nli_model=args.nli_model, parser=args.parser)
+    context = config.get("context") if isinstance(config.get("context"), dict) else {}
+    protocol = context.get("protocol") if isinstance(context.get("protocol"), str) else "reference"  # eval's, else the reference's rules
+    metrics = score_items(task, items, nli_model=args.nli_model, parser=args.parser, protocol=protocol)
     if args.json:
         from ethos.graph.records import finite
 
         print(json.dumps(finite(metrics)))
     else:
-        context = config.get("context") if isinstance(config.get("context"), dict) else {}
         print_metrics([metrics | {"method": str(config.get("method") or args.file.stem), "ablations": context.get("ablations") or []}])
     return 0
 

@@ -15,46 +15,57 @@ import numpy as np
 from ethos.errors import EthosError
 from ethos.inputs import read_text
 from ethos.evaluation.groups import question_key
-from ethos.evaluation.metrics import VK_PARSERS, bootstrap_ci, js_distance, most_likely_correct
+from ethos.evaluation.metrics import bootstrap_ci
+from ethos.evaluation.scoring import SCORES_FILE, protocol_of, score
 from ethos.evaluation.tasks import Task
+from ethos.graph.records import stored_number
 
 
-def item_scores(task: Task, metric: str, folder: Path) -> dict[str, tuple[float, str]]:
-    """`metric` for every item of `folder/predictions.json` that has a prediction: {id: (value, question)}."""
-    path = folder / "predictions.json"
+def item_scores(task: Task, metric: str, folder: Path, row: dict | None = None) -> dict[str, tuple[float, str]]:
+    """`metric` for every item of the evaluation in `folder` that has a prediction: {id: (value, question)}.
+
+    The values are the ones the folder's table was made from (`scores.json`, written with its
+    metrics), so a paired difference measures exactly the table's metric, parser and protocol. A
+    folder written before that file existed is scored again from its predictions with the parser
+    and protocol its metrics record; a coverage metric that needs the NLI model is then left out."""
+    stored = _stored_scores(folder / SCORES_FILE)
+    if stored is not None:
+        values, questions = stored
+        return {i: (v, questions.get(i, i)) for i, v in (values.get(metric) or {}).items()}
+    items = _read_list(folder / "predictions.json")
+    row = row or {}
     try:
-        items = json.loads(read_text(path))  # the project's bounded reader of outside files
+        found = score(task, [i for i in items if isinstance(i, dict)], parser=row.get("parser") or "reference",
+                      protocol=protocol_of(row), embedding=metric.startswith("embedding")).values
+    except (EthosError, KeyError, TypeError, ValueError):
+        return {}  # predictions the scorer refuses: nothing to pair
+    values, among = found.get(metric, ([], []))
+    return {str(i.get("id")): (float(v), question_key(i)) for v, i in zip(values, among)}
+
+
+def _read_list(path: Path) -> list:
+    try:
+        data = json.loads(read_text(path))  # the project's bounded reader of outside files
     except (OSError, ValueError, RecursionError) as exc:
         raise EthosError(f"{path}: not readable predictions ({exc.__class__.__name__})") from None
-    if not isinstance(items, list):
+    if not isinstance(data, list):
         raise EthosError(f"{path}: not a list of items")
-    scorer = None
-    if metric.endswith("coverage"):
-        from ethos.evaluation.coverage import EmbeddingScorer
+    return data
 
-        scorer = EmbeddingScorer()
-    scores = {}
-    for item in items:
-        if not isinstance(item, dict):
-            continue
-        try:
-            if task.kind == "distribution":
-                if not item.get("pred_distribution"):
-                    continue
-                score = js_distance if metric == "jsd" else most_likely_correct
-                value = score(item["gold_distribution"], item["pred_distribution"])
-            elif task.kind == "steerable_vk":
-                if item.get("output") is None:
-                    continue
-                value = float(VK_PARSERS["reference"](item["output"]) == item["label"])
-            else:
-                if item.get("output") is None:
-                    continue
-                value = scorer.coverage(item["explanation"], item["output"])
-        except (KeyError, TypeError, ValueError):
-            continue  # an item the scorer already refuses by name; left out here
-        scores[str(item.get("id"))] = (float(value), question_key(item))
-    return scores
+
+def _stored_scores(path: Path) -> tuple[dict, dict] | None:
+    """`scores.json` as ({metric: {id: value}}, {id: question}), its bad entries left out; None when
+    the file is missing or unreadable."""
+    try:
+        data = json.loads(read_text(path))
+    except (OSError, ValueError, RecursionError, EthosError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("metrics"), dict):
+        return None
+    questions = {str(k): str(v) for k, v in (data.get("questions") or {}).items()} if isinstance(data.get("questions"), dict) else {}
+    values = {str(name): {str(i): float(v) for i, v in by_item.items() if stored_number(v) and v is not None}
+              for name, by_item in data["metrics"].items() if isinstance(by_item, dict)}
+    return values, questions
 
 
 def paired(reference: dict[str, tuple[float, str]], other: dict[str, tuple[float, str]], higher: bool) -> dict:
@@ -99,8 +110,8 @@ def paired_rows(task: Task, rows: list[dict], metric: str, higher: bool, against
         next((r for r in rows if r["method"] == "vanilla"), rows[0])
     if len(rows) < 2 or "path" not in reference:
         return None, []
-    base = item_scores(task, metric, Path(reference["path"]))
-    return reference, [(r, paired(base, item_scores(task, metric, Path(r["path"])), higher)) for r in rows
+    base = item_scores(task, metric, Path(reference["path"]), reference)
+    return reference, [(r, paired(base, item_scores(task, metric, Path(r["path"]), r), higher)) for r in rows
                        if r is not reference and "path" in r]
 
 

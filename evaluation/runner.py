@@ -25,75 +25,14 @@ from ethos.errors import EthosError
 from ethos.inputs import append_text, write_file
 from ethos.evaluation.predictions import Prediction, prediction_from_state
 from ethos.graph.methods import STAND_IN_NOTE
-from ethos.evaluation.scoring import score_items
+from ethos.evaluation.identity import check_config, run_config
+from ethos.evaluation.scoring import LEGACY_PROTOCOL, SCORES_FILE, score
 from ethos.evaluation.tasks import Task
 from ethos.graph.context import Context
 from ethos.evaluation.store import ResultStore
-from ethos.graph.records import RunRecord, finite, read_json_object, write_json
+from ethos.graph.records import RunRecord, finite
 from ethos.graph.graph_run import GraphRun
-from ethos.redaction import raw, redact
-from ethos.versions import file_sha256, package_version, prompts_version
-
-
-def run_config(task: Task, method: str, data: Path, ctx: Context) -> dict:
-    """What makes results comparable: the task, the method, the data file (resolved path and
-    content hash), every setting, and the versions of the code and of the prompts."""
-    return {"task": task.name, "method": method, "data": str(data.resolve()), "data_sha256": file_sha256(data),
-            "version": package_version(), "prompts": prompts_version(), "context": ctx.model_dump()}
-
-
-def run_name(method: str, ctx: Context) -> str:
-    """The folder of one evaluated configuration: the method, `protocol-ethos` when it is not the
-    reference protocol, and its ablations."""
-    return "+".join([method, *([f"protocol-{ctx.protocol}"] if ctx.protocol != "reference" else []), *ctx.ablations])
-
-
-# Settings that change how a run is carried out, not what it computes (and the method and ablations,
-# which name the folder inside): left out of a configuration's identity.
-_NOT_IDENTITY = ("method", "ablations", "base_url", "requests_per_second", "max_retries", "timeout", "conversation_in_state")
-
-
-def config_folder(ctx: Context) -> str:
-    """The default folder of an evaluation: the model and a short identity of the other settings, as
-    lm-evaluation-harness names its output, so an eval with other settings never meets this one's
-    results, and the same settings resume them. For example `embedded/3f2a9c01`."""
-    import hashlib
-    import re as _re
-
-    models = dict.fromkeys((ctx.generator_model, ctx.agent_model, ctx.moderator_model))
-    # a file or endpoint model by its own name (`gguf:/m/x.gguf` -> x.gguf), the fake by its spec (`fake:0` -> fake-0)
-    names = (m if m.startswith("fake") else Path(m.partition(":")[2] or m).name or m for m in models)
-    model = "+".join(_re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") for name in names)
-    identity = {k: v for k, v in sorted(ctx.model_dump().items()) if k not in _NOT_IDENTITY}
-    digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:8]
-    return f"{model[:80] or 'model'}/{digest}"
-
-
-# What a setting meant in runs recorded before it existed.
-BEFORE = {"context.protocol": "ethos"}
-
-
-def _flat(config: dict) -> dict:
-    return {f"context.{k}" if key == "context" else key: v for key, value in config.items()
-            for k, v in (value.items() if key == "context" and isinstance(value, dict) else [(key, value)])}
-
-
-def _check_config(out_dir: Path, config: dict) -> None:
-    path = out_dir / "config.json"
-    config = json.loads(redact(json.dumps(config, default=str)))  # compared as it is stored
-    if path.exists():
-        old = read_json_object(path, "configuration", ": move it away, or use another --out")
-        old, new = _flat(old), _flat(config)
-        if isinstance(old.get("data"), str):
-            old["data"] = str(Path(old["data"]).resolve())  # recorded before paths were resolved
-        # A setting the earlier run did not record did not exist yet: it is not a difference, unless
-        # the earlier code behaved as another value of it would (BEFORE).
-        old = {**{k: v for k, v in BEFORE.items() if k in new}, **old}
-        changed = sorted(k for k in old if old[k] != new.get(k))
-        if changed:
-            raise EthosError(f"{out_dir} holds results of another configuration (differs in {', '.join(changed)}): use another --out")
-    else:
-        write_json(path, config)
+from ethos.redaction import raw
 
 
 def evaluate(
@@ -121,7 +60,7 @@ def evaluate(
         raise EthosError(f"--out {out_dir}: cannot create the folder ({exc.strerror})") from None
     store = ResultStore(out_dir, runs_dir, distributions=task.kind == "distribution")  # refuses a second writer before anything is touched
     try:
-        _check_config(out_dir, run_config(task, method, data, ctx))
+        check_config(out_dir, run_config(task, method, data, ctx))
         repaired = store.report()
         if repaired:
             print(f"ethos: {repaired}", file=sys.stderr)
@@ -317,8 +256,11 @@ def finish(
                 fallbacks[key] = fallbacks.get(key, 0) + value
         predictions.append(out)
     write_file(out_dir / "predictions.json", json.dumps(predictions, ensure_ascii=False, indent=1))
-    metrics = score_items(task, predictions, nli_model=nli_model, **scoring)
     context = json.loads((out_dir / "config.json").read_text())["context"]
+    protocol = context.get("protocol", LEGACY_PROTOCOL)
+    scores = score(task, predictions, nli_model=nli_model, protocol=protocol, **scoring)
+    write_file(out_dir / SCORES_FILE, json.dumps(finite(scores.by_item()), ensure_ascii=False))  # what paired comparisons read
+    metrics = scores.metrics
     failed = sum(1 for item, _ in loaded if (store.records.get(str(item["id"])) or {}).get("status") == "failed")
     metrics |= {
         "method": method,
@@ -327,7 +269,7 @@ def finish(
         "fallbacks": fallbacks,
         "seconds_per_item": round(sum(seconds) / len(seconds), 2) if seconds else None,
         "model": context["moderator_model"],
-        "protocol": context.get("protocol", BEFORE["context.protocol"]),
+        "protocol": protocol,
     }
     if method in ("moe", "modplural"):
         metrics["note"] = STAND_IN_NOTE

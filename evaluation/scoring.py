@@ -9,6 +9,7 @@ counted in most-likely correctness, as the reference counts them; the figure wit
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -25,12 +26,26 @@ PRIMARY = {
     "distribution": ("jsd", False),
 }
 
+# What a missing `protocol` means: results recorded before the setting existed ran this project's.
+LEGACY_PROTOCOL = "ethos"
+SCORES_FILE = "scores.json"  # beside predictions.json: every item's value of every metric, as the table scored it
+
+
+def protocol_of(record: dict) -> str:
+    protocol = record.get("protocol")
+    return protocol if isinstance(protocol, str) else LEGACY_PROTOCOL
+
 
 def primary_metric(task: Task, metrics: dict) -> tuple[str, bool]:
+    """The metric a task's table is ranked by. Overton: under the reference protocol the reference's
+    headline, accuracy at 0.33 of NLI coverage; under this project's, the mean NLI coverage; without
+    an NLI model, the embedding proxy (named as one wherever it is shown)."""
     if task.name == "steerable-opinionqa":
         return "most_likely_correct", True
     if task.kind == "overton":
-        return ("nli_coverage" if "nli_coverage" in metrics else "embedding_coverage"), True
+        if "nli_coverage" in metrics:
+            return ("nli_coverage_acc@0.33" if protocol_of(metrics) == "reference" else "nli_coverage"), True
+        return "embedding_coverage", True
     return PRIMARY[task.kind]
 
 
@@ -68,18 +83,36 @@ def _summary(name: str, values: list[float], items: list[dict]) -> dict:
     }
 
 
-def score_items(
+@dataclass
+class Scores:
+    """A task's figures over a set of items: the metrics (`metrics.json`) and every item's value of
+    every per-item metric, which paired comparisons and group roll-ups read, so that they measure
+    exactly what the table shows."""
+
+    metrics: dict
+    values: dict[str, tuple[list[float], list[dict]]] = field(default_factory=dict)  # metric -> (values, their items)
+
+    def by_item(self) -> dict:
+        """The stored form (`scores.json`): {metric: {item id: value}}, and each item's question."""
+        return {"metrics": {name: {str(i.get("id")): v for v, i in zip(values, items)} for name, (values, items) in self.values.items()},
+                "questions": {str(i.get("id")): question_key(i) for _, items in self.values.values() for i in items}}
+
+
+def score(
     task: Task,
     items: list[dict],
     *,
     nli_model: str | None = None,
     embedding: bool = True,
     parser: str = "reference",
-) -> dict:
-    """Metrics over the items that carry a prediction; the others are counted as missing."""
+    protocol: str = "reference",
+) -> Scores:
+    """Metrics over the items that carry a prediction (the others are counted as missing), with
+    every item's values. `protocol` decides the reference's edge rules (an empty Overton response
+    scores -1 under the reference protocol) and the Overton headline (`primary_metric`)."""
     scored = [item for item in items if _has_prediction(task, item)]
     metrics: dict = {"task": task.name, "n": len(scored), "missing": len(items) - len(scored),
-                     "n_items": len(scored), "n_questions": len({question_key(i) for i in scored})}
+                     "n_items": len(scored), "n_questions": len({question_key(i) for i in scored}), "protocol": protocol}
     per_item: dict[str, tuple[list[float], list[dict]]] = {}
     if task.kind == "distribution":
         per_item["jsd"] = (_per_item(task, "jsd", js_distance, scored), scored)
@@ -97,16 +130,22 @@ def score_items(
         per_item["accuracy"] = ([float(p == i["label"]) for p, i in zip(preds, scored)], scored)
     else:
         scorers = ([NLIScorer(nli_model)] if nli_model else []) + ([EmbeddingScorer()] if embedding else [])
+        empty = -1.0 if protocol == "reference" else 0.0
         for scorer in scorers:
-            values = [scorer.coverage(i["explanation"], i["output"]) for i in scored]
+            values = [scorer.coverage(i["explanation"], i["output"], empty=empty) for i in scored]
             per_item[scorer.name] = (values, scored)
-            metrics[f"{scorer.name}_acc@{ACCURACY_THRESHOLD}"] = float(np.mean([v > ACCURACY_THRESHOLD for v in values])) if values else float("nan")
+            per_item[f"{scorer.name}_acc@{ACCURACY_THRESHOLD}"] = ([float(v > ACCURACY_THRESHOLD) for v in values], scored)
     for name, (values, among) in per_item.items():
         metrics |= _summary(name, values, among)  # for steerable VK the mean equals scikit-learn's accuracy
     if task.group_field:
         name = primary_metric(task, metrics)[0]
         metrics["groups"], metrics["categories"] = _groups(task, *per_item[name], name)
-    return metrics
+    return Scores(metrics, per_item)
+
+
+def score_items(task: Task, items: list[dict], **settings) -> dict:
+    """The metrics of `score` alone."""
+    return score(task, items, **settings).metrics
 
 
 def _groups(task: Task, values: list[float], items: list[dict], metric: str) -> tuple[dict, dict]:

@@ -119,7 +119,9 @@ def _readable(record, distributions: bool = False) -> bool:
     if record["status"] != "ok":
         return True
     distribution = record.get("distribution")
-    return (all(k in record for k in ("output", "distribution", "seconds")) and isinstance(record.get("fallbacks"), dict)
+    fallbacks = record.get("fallbacks")
+    return (all(k in record for k in ("output", "distribution", "seconds"))
+            and isinstance(fallbacks, dict) and all(isinstance(k, str) and _finite(v) for k, v in fallbacks.items())
             and (record["output"] is None or isinstance(record["output"], str))
             and (distribution is None or isinstance(distribution, list) and all(_finite(p) for p in distribution))
             and _finite(record["seconds"])

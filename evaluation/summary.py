@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ethos.errors import EthosError
-from ethos.evaluation.scoring import primary_metric
+from ethos.evaluation.scoring import primary_metric, protocol_of
 from ethos.evaluation.tasks import METHODS, TASKS, Task, get_task
+from ethos.graph.context import Context
 from ethos.graph.records import read_json_object, stored_number
 from ethos.redaction import neutral
 
@@ -45,8 +46,17 @@ def columns(task: Task, rows: list[dict]) -> list[tuple[str, str]]:
     if task.kind == "steerable_vk":
         return [("accuracy ↑", "accuracy"), ("balanced acc. ↑", "balanced_accuracy"), ("macro F1 ↑", "macro_f1"), ("micro F1 ↑", "micro_f1"),
                 ("binary acc. ↑", "binary_accuracy"), ("binary macro F1 ↑", "binary_macro_f1")]
-    names = [name for name in ("nli_coverage", "embedding_coverage") if any(name in r for r in rows)]
-    return [(f"{name} ↑", name) for name in names] + [(f"{name} acc@0.33 ↑", f"{name}_acc@0.33") for name in names]
+    found = [(f"{COVERAGE_NAMES[name]} ↑", name) for name in COVERAGE_NAMES if any(name in r for r in rows)]
+    found += [(f"{COVERAGE_NAMES[name]} acc@0.33 ↑", f"{name}_acc@0.33") for name in COVERAGE_NAMES if any(name in r for r in rows)]
+    primary = primary_metric(task, rows[0])[0] if rows else None
+    return sorted(found, key=lambda column: column[1] != primary)  # the primary column first
+
+
+# Overton's coverage columns by scorer: the proxy is named as one wherever it is shown.
+COVERAGE_NAMES = {"nli_coverage": "NLI coverage", "embedding_coverage": "coverage proxy (embedding, not NLI)"}
+PROXY_NOTE = ("Overton coverage here is an offline proxy (sentence-embedding similarity), not the reference's NLI coverage: "
+              "pass --nli-model DIR (a local copy of microsoft/deberta-v2-xlarge-mnli) for the reference metric and its headline, "
+              "accuracy at 0.33")
 
 
 def counted(row: dict) -> str:
@@ -151,19 +161,14 @@ def _sane(metrics: dict) -> dict:
     return out
 
 
-# Settings a row's label never names: the method's own (in its label), the models (the model
-# column), and what does not change results (endpoints, retries, files' places).
-_UNNAMED = {"method", "ablations", "choices", "protocol", "generator_model", "agent_model", "moderator_model", "base_url",
-            "requests_per_second", "max_retries", "timeout", "persona_files"}
-
-
 def _settings(folder: Path) -> dict:
     """The run settings an evaluation folder was made with (its config.json), scalars only."""
     try:
         context = read_json_object(folder / "config.json", "evaluation config").get("context")
     except EthosError:
         return {}
-    return {k: v for k, v in (context or {}).items() if k not in _UNNAMED and isinstance(v, (str, int, float, bool, type(None)))}
+    named = Context.declared("label")  # what a label may name, declared on the settings
+    return {k: v for k, v in (context or {}).items() if k in named and isinstance(v, (str, int, float, bool, type(None)))}
 
 
 def differing(rows: list[dict]) -> list[str]:
@@ -187,7 +192,8 @@ def row_label(row: dict, rows: list[dict]) -> str:
 def method_label(row: dict) -> str:
     """The method, with its protocol where it is not the reference's, and its ablations:
     `ethosagents [protocol ethos, no-target-persona]`."""
-    ablations = ([f"protocol {row['protocol']}"] if row.get("protocol", "reference") != "reference" else []) + list(row.get("ablations") or [])
+    protocol = protocol_of(row)
+    ablations = ([f"protocol {protocol}"] if protocol != "reference" else []) + list(row.get("ablations") or [])
     return row.get("method", "-") + (f" [{', '.join(ablations)}]" if ablations else "")
 
 
@@ -209,6 +215,8 @@ def summarise(metrics: list[dict]) -> list[TaskSummary]:
         parser = next((r["parser"] for r in rows if r.get("parser")), None)
         if parser:
             notes.append(f"answers read with the {parser} parser")
+        if task.kind == "overton" and metric.startswith("embedding"):
+            notes.append(PROXY_NOTE)
         notes.append("intervals: 95% bootstrap over questions (all items of a question resampled together)")
         if any(r["method"] in ("moe", "modplural") for r in rows):
             notes.append(STAND_IN_NOTE)

@@ -200,8 +200,10 @@ def persona_agent(task: PersonaTask, runtime: Runtime[Context]) -> dict:
 def community_agent(task: PersonaTask, runtime: Runtime[Context]) -> dict:
     ctx = _context(runtime)
     with _agent_turn(task) as exchanges:
+        # seeded by the community, not its place: MoE and ModPlural share one message per item and community
         comment = community_comment(ctx.model(ctx.agent_model), task["persona"], task,
-                                    Decoding(ctx.comment_tokens, ctx.comment_temperature, call_seed(ctx, task, "community_agent", task["index"])))
+                                    Decoding(ctx.comment_tokens, ctx.comment_temperature,
+                                             call_seed(ctx, task, "community_agent", task["persona"]["name"])))
     return _comment_update(ctx, task, comment, exchanges)
 
 

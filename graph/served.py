@@ -1,7 +1,8 @@
 """The graph a LangGraph server serves (`langgraph.json`): clients choose the method's settings only.
 
-A client of a served graph is outside text. Its `context` may set the settings in
-`CLIENT_SETTINGS`, within `CLIENT_LIMITS`; everything that reaches the host (models, endpoints and
+A client of a served graph is outside text. Its `context` may set the settings `Context` declares
+`client`, within their `client_high` (tighter than a local run's: one client's request must not
+hold the server for hours); everything that reaches the host (models, endpoints and
 their keys, persona files, decoding, timeouts) comes from the operator: the server's environment
 (`ETHOS_MODEL`, `ETHOS_BASE_URL`, `OPENAI_API_KEY`), as in `Context`'s defaults. A context key
 that is not a client setting is refused with its name, so `context={"base_url": ...}` can never
@@ -17,13 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from ethos.graph.builder import build_graph
 from ethos.graph.context import Context
 
-CLIENT_SETTINGS = (
-    "method", "protocol", "personas", "agent_variant", "n_personas", "persona_attempts", "persona_followup", "persona_repeat_penalty",
-    "persona_tokens", "comment_tokens", "moderator_tokens", "persona_temperature", "comment_temperature", "moderator_temperature",
-    "samples", "seed", "ablations", "conversation_in_state",
-)
-# Tighter bounds than a local run's: one client's request must not hold the server for hours.
-CLIENT_LIMITS = {"persona_tokens": 4096, "comment_tokens": 2048, "moderator_tokens": 2048, "persona_attempts": 10, "samples": 100}
+CLIENT_SETTINGS = Context.declared("client")  # the method's settings (graph/context.py says which)
 
 
 def _client_fields() -> dict[str, Any]:
@@ -32,7 +27,7 @@ def _client_fields() -> dict[str, Any]:
     for name, s in Context.settings().items():
         if name not in CLIENT_SETTINGS:
             continue
-        bounds = {"ge": s["low"], "le": min(s["high"], CLIENT_LIMITS.get(name, s["high"]))} if s["low"] is not None else {}
+        bounds = {"ge": s["low"], "le": min(s["high"], s["client_high"] or s["high"])} if s["low"] is not None else {}
         out[name] = (Context.model_fields[name].annotation, Field(s["default"], description=s["help"], **bounds))
     return out
 

@@ -102,6 +102,9 @@ def count_fallbacks(state: dict) -> dict:
         "uniform_choices": sum(1 for c in state.get("comments", []) if c.get("choice_source") == "uniform_fallback"),
         "uniform_distributions": sum(1 for d in distributions if d.get("source") == "uniform_fallback"),
         "sampled_distributions": sum(1 for d in distributions if d.get("source") == "sampling"),
+        # The reference protocol: an endpoint gave no logprobs (its fixed A-D stand-in), or fewer than 10 candidates.
+        "stand_in_distributions": sum(1 for d in distributions if d.get("source") == "reference_stand_in"),
+        "capped_candidates": sum(1 for d in distributions if d.get("capped")),
         "uniform_router": int((state.get("router") or {}).get("source") == "uniform_fallback"),  # MoE
         # The reference protocol: a reply that named no comment or expert, so one was drawn at random.
         "random_selections": int((result.get("selection") or {}).get("source") == "random_fallback")

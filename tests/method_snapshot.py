@@ -1,6 +1,7 @@
 """Each method's predictions on the fake model, for every fixture task: the reference that
 `tests/unit/test_methods_as_graph.py` compares against. Regenerated only when a method is meant to
-change (last: the reference protocol added; its entries end in "reference").
+change (last: the reference protocol's letter reading and community messages; its entries end in
+"reference").
 
     cd tests && python method_snapshot.py > fixtures/method_predictions.json
 """

@@ -28,7 +28,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage
 
 from ethos.agents.models.local import message_text
-from ethos.agents.models.options import OptionDistribution, distribution_from_top_logprobs, leading_label, uniform
+from ethos.agents.models.options import (REFERENCE_CANDIDATES, OptionDistribution, distribution_from_top_logprobs, leading_label,
+                                         reference_distribution, reference_stand_in, uniform)
 from ethos.agents.models.parallel import in_parallel
 from ethos.agents.models.recording import Messages, call_labels, labelled
 from ethos.agents.seeds import derive_seed
@@ -143,17 +144,19 @@ class Backend:
         temperature: float,
         seed: int | None = None,
         prefix: str = "",
+        top_p: float | None = None,
     ) -> str:
         """The reply text. A `prefix` starts the reply and is part of the returned text: a backend
-        with `prefill` continues it; any other is told to begin with it."""
+        with `prefill` continues it; any other is told to begin with it. `top_p`: nucleus sampling
+        (None: the backend's default)."""
         if prefix and not self.prefill and not self.is_raw(messages):
             if isinstance(messages, str):
                 messages = [("human", messages)]
             *head, (kind, last) = messages
             messages = [*head, (kind, f'{last}\nBegin your reply with "{prefix}".')]
-            text = message_text(self._invoke(messages, role, max_tokens=max_tokens, temperature=temperature, seed=seed)).lstrip()
+            text = message_text(self._invoke(messages, role, max_tokens=max_tokens, temperature=temperature, seed=seed, top_p=top_p)).lstrip()
             return f"{prefix} {text.removeprefix(prefix).lstrip()}"
-        reply = self._invoke(messages, role, max_tokens=max_tokens, temperature=temperature, seed=seed, prefix=prefix or None)
+        reply = self._invoke(messages, role, max_tokens=max_tokens, temperature=temperature, seed=seed, prefix=prefix or None, top_p=top_p)
         return prefix + message_text(reply) if prefix else message_text(reply)
 
     def complete_constrained(
@@ -188,17 +191,26 @@ class Backend:
         return text, f"{self.spec} " + ("; ".join(notes) if notes else "cannot constrain its output") + ": the reply was parsed"
 
     def option_distribution(
-        self, messages: Prompt, labels: Sequence[str], *, role: str, samples: int = 10, seed: int = 0
+        self, messages: Prompt, labels: Sequence[str], *, role: str, samples: int = 10, seed: int = 0, reading: str = "ethos"
     ) -> OptionDistribution:
-        """The next-token distribution over `labels` (same signature for every backend)."""
+        """The next-token distribution over `labels` (same signature for every backend), read as
+        `reading` says (see `options.READINGS`: Modular Pluralism's top 10, or every candidate)."""
         labels = list(labels)
+        reference = reading == "reference"
         reply = self._invoke(
-            messages, role, max_tokens=1, temperature=0.0, logprobs=True, top_logprobs=self.top_logprobs
+            messages, role, max_tokens=1, temperature=0.0, logprobs=True, top_logprobs=REFERENCE_CANDIDATES if reference else self.top_logprobs
         )
         content = (reply.response_metadata.get("logprobs") or {}).get("content")
         if content:
-            probs = distribution_from_top_logprobs(content[0].get("top_logprobs") or [], labels)
+            top = content[0].get("top_logprobs") or []
+            if reference:
+                capped = reply.response_metadata.get("top_logprobs_cap")  # an API that gives fewer than 10
+                probs = reference_distribution(top, labels)
+                return OptionDistribution(labels, probs, "logprobs", capped) if probs else uniform(labels, capped)
+            probs = distribution_from_top_logprobs(top, labels)
             return OptionDistribution(labels, probs, "logprobs") if probs else uniform(labels)
+        if reference:
+            return reference_stand_in(labels)
         return self._sampled_distribution(messages, labels, role=role, samples=samples, seed=seed)
 
     def _sampled_distribution(

@@ -18,7 +18,7 @@ from pydantic import Field, PrivateAttr
 
 from ethos import settings
 from ethos.agents.models.local import ai_message, chat_dicts, stream_pieces, whole_chunk
-from ethos.agents.models.llama_batch import LlamaBatchEngine
+from ethos.agents.models.llama_batch import DEFAULT_TOP_P, LlamaBatchEngine
 from ethos.errors import EthosError
 
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -114,6 +114,7 @@ class ChatLlamaCpp(BaseChatModel):
                 stop=stop,  # the engine ends a reply at the end-of-turn token itself
                 grammar=kwargs.get("grammar"),
                 repeat_penalty=kwargs.get("repeat_penalty") or 1.0,
+                top_p=kwargs.get("top_p") or DEFAULT_TOP_P,
                 on_text=on_text,
             )
         return ai_message(done.text, prompt_tokens=done.prompt_tokens, completion_tokens=done.completion_tokens,

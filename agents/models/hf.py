@@ -85,7 +85,7 @@ class ChatTransformers(BaseChatModel):
             message = ai_message(top[0]["token"], prompt_tokens=prompt_tokens, completion_tokens=1, model=model, top=top)
         else:
             # Calls that differ only in their seed share a batch, seeded by the batch's lowest seed.
-            key = (kwargs.get("max_tokens", 256), kwargs.get("temperature", 0.8), kwargs.get("grammar"))
+            key = (kwargs.get("max_tokens", 256), kwargs.get("temperature", 0.8), kwargs.get("grammar"), kwargs.get("top_p"))
             text = self._batcher.submit(key, (prompt, kwargs.get("seed")))
             completion_tokens = len(tokenizer(text, add_special_tokens=False)["input_ids"])
             message = ai_message(text, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, model=model)
@@ -112,7 +112,7 @@ class ChatTransformers(BaseChatModel):
         tokenizer = pipe.tokenizer
         prompt = self._render(messages, kwargs.get("prefix") or "", bool(kwargs.get("raw")))
         ids = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
-        settings = self._decoding(kwargs.get("max_tokens", 256), kwargs.get("temperature", 0.8), kwargs.get("grammar"))
+        settings = self._decoding(kwargs.get("max_tokens", 256), kwargs.get("temperature", 0.8), kwargs.get("grammar"), kwargs.get("top_p"))
         settings |= {"pad_token_id": tokenizer.pad_token_id, "streamer": Streamer(tokenizer, skip_prompt=True, skip_special_tokens=True)}
         with self._batcher.model_lock, torch.inference_mode():
             if kwargs.get("seed") is not None:
@@ -125,22 +125,25 @@ class ChatTransformers(BaseChatModel):
     def _generate_batch(self, key: tuple, items: list[tuple[str, int | None]]) -> list[str]:
         import torch
 
-        max_tokens, temperature, grammar = key
+        max_tokens, temperature, grammar, top_p = key
         prompts = [prompt for prompt, _ in items]
         seeds = [seed for _, seed in items if seed is not None]
         if seeds:
             torch.manual_seed(min(seeds))
         # The pipeline would add the tokenizer's special tokens (a second BOS): the prompts hold theirs.
-        pipeline_kwargs = self._decoding(max_tokens, temperature, grammar) | {"return_full_text": False, "add_special_tokens": False}
+        pipeline_kwargs = self._decoding(max_tokens, temperature, grammar, top_p) | {"return_full_text": False, "add_special_tokens": False}
         with torch.inference_mode():
             result = self._llm.generate(prompts, pipeline_kwargs=pipeline_kwargs)
         return [generations[0].text for generations in result.generations]
 
-    def _decoding(self, max_tokens: int, temperature: float, grammar: str | None) -> dict:
-        """`generate` settings for a budget, a temperature (0: greedy) and an optional GBNF grammar."""
+    def _decoding(self, max_tokens: int, temperature: float, grammar: str | None, top_p: float | None = None) -> dict:
+        """`generate` settings for a budget, a temperature (0: greedy), nucleus sampling (None: the
+        model's default) and an optional GBNF grammar."""
         settings: dict = {"max_new_tokens": max_tokens, "do_sample": temperature > 0}
         if temperature > 0:
             settings["temperature"] = temperature
+            if top_p is not None:
+                settings["top_p"] = top_p
         if grammar:
             import xgrammar
 

@@ -38,6 +38,8 @@ from ethos.agents.seeds import SEED_SPACE
 from ethos.errors import EthosError, RunFailure
 
 
+DEFAULT_TOP_P = 0.95  # llama.cpp's usual nucleus, unless a call asks for its own (the reference's community messages: 0.9)
+
 # Exact reading reads prompts in chunks that end at multiples of this many tokens (see `_step`).
 CHUNK = 64
 
@@ -60,6 +62,7 @@ class _Call:
     grammar: str | None
     top_logprobs: int
     repeat_penalty: float = 1.0  # llama.cpp's penalty on the last 64 tokens (1: none)
+    top_p: float = DEFAULT_TOP_P
     future: Future = field(default_factory=Future)
     slot: _Slot | None = None
     sampler: Any = None
@@ -138,6 +141,7 @@ class LlamaBatchEngine:
         top_logprobs: int = 20,
         on_text: Callable[[str], None] | None = None,
         repeat_penalty: float = 1.0,
+        top_p: float = DEFAULT_TOP_P,
     ) -> Completion:
         """Run one call to the end (blocking); calls submitted meanwhile from other threads join its batch.
         `on_text` gets the reply piece by piece as it is decoded, from the engine's thread."""
@@ -148,7 +152,7 @@ class LlamaBatchEngine:
                 f"the prompt ({len(tokens)} tokens) and the reply budget ({max_tokens}) exceed the model context of {self.n_ctx} tokens"
             )
         call = _Call(list(tokens), max_tokens, temperature, seed % SEED_SPACE, [s for s in (stop or []) if s], grammar, top_logprobs,
-                     repeat_penalty, on_text=on_text)
+                     repeat_penalty, top_p, on_text=on_text)
         with self._cond:
             if self._closed:
                 raise RunFailure("the llama.cpp engine is closed")
@@ -274,7 +278,7 @@ class LlamaBatchEngine:
                 lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_penalties(self._n_vocab, 64, call.repeat_penalty, 0.0, 0.0))
             for sampler in (
                 lib.llama_sampler_init_top_k(40),
-                lib.llama_sampler_init_top_p(0.95, 1),
+                lib.llama_sampler_init_top_p(call.top_p, 1),
                 lib.llama_sampler_init_min_p(0.05, 1),
                 lib.llama_sampler_init_temp(temperature),
                 lib.llama_sampler_init_dist(seed),  # below SEED_SPACE: never llama.cpp's "random"

@@ -18,6 +18,7 @@ from ethos.errors import EthosError, RunFailure
 from ethos.redaction import public_endpoint, split_endpoint
 
 API_KEY_ENV = "OPENAI_API_KEY"
+OPENAI_COMPLETION_CANDIDATES = 5  # OpenAI's completions endpoint gives at most this many logprobs
 
 
 def _chat_class():
@@ -79,11 +80,13 @@ def _chat_class():
                     time.sleep(min(8.0, 0.5 * 2**attempt))
 
         def _completion(self, prompt: str, stop, *, max_tokens=None, temperature=None, seed=None, logprobs=None, top_logprobs=None,
-                        prefix=None, **body):
+                        prefix=None, top_p=None, **body):
             params = {"model": self.model_name, "prompt": prompt + (prefix or ""), "max_tokens": max_tokens, "temperature": temperature,
-                      "seed": seed, "stop": stop}
+                      "seed": seed, "stop": stop, "top_p": top_p}
+            cap = None
             if logprobs:  # OpenAI's completions give at most 5 alternatives; compatible servers more
-                params["logprobs"] = (top_logprobs or 5) if self.compatible else min(top_logprobs or 5, 5)
+                params["logprobs"] = (top_logprobs or 5) if self.compatible else min(top_logprobs or 5, OPENAI_COMPLETION_CANDIDATES)
+                cap = params["logprobs"] if params["logprobs"] < (top_logprobs or 5) else None
             extra = {k: v for k, v in body.items() if k in ("grammar", "response_format") and v is not None}
             response = self.root_client.completions.create(**{k: v for k, v in params.items() if v is not None}, extra_body=extra or None)
             choice = response.choices[0]
@@ -96,6 +99,8 @@ def _chat_class():
                                  completion_tokens=usage.completion_tokens if usage else 0, model=self.model_name, top=top)
             if not usage:
                 message.usage_metadata = None  # the backend's token counter counts them
+            if cap:
+                message.response_metadata["top_logprobs_cap"] = cap  # the reading says so, and the run counts it
             return ChatResult(generations=[ChatGeneration(message=message)])
 
         def _get_request_payload(self, input_, *, stop=None, **kwargs):

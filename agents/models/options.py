@@ -13,11 +13,24 @@ import numpy as np
 from ethos.agents.seeds import seeded_argmax
 
 
+# How the letters are read from the next-token candidates (`option_distribution(reading=...)`):
+# - "reference": Modular Pluralism's reading (its `lm_utils.py` and `vanilla_lm.py`): the top 10
+#   candidates keyed by their decoded text, the first key whose stripped text is the label, 0 for a
+#   label outside the top 10, uniform when no label is there; an endpoint without logprobs gives
+#   its fixed stand-in (A-D at 0.25 each, see `reference_stand_in`);
+# - "ethos": this project's (the ablation `ethos-letter-reading`): every candidate the backend
+#   gives, every token that names a label summed ("A", " A", "(A", "A."), and a sampled estimate
+#   where an endpoint gives no logprobs.
+READINGS = ("reference", "ethos")
+REFERENCE_CANDIDATES = 10
+
+
 @dataclass
 class OptionDistribution:
     labels: list[str]
     probs: list[float]
-    source: str  # "logprobs", "sampling" or "uniform_fallback"
+    source: str  # "logprobs", "sampling", "uniform_fallback" or "reference_stand_in"
+    capped: int | None = None  # the endpoint gave at most this many candidates, fewer than the reading asks
 
     def pick(self, seed: int) -> str:
         """The most likely label; a tie (a uniform fallback, say) is broken by a draw from `seed`."""
@@ -32,11 +45,51 @@ class OptionDistribution:
         return self.labels[int(np.random.default_rng(seed).choice(len(probs), p=weights / weights.sum()))]
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        found = asdict(self)
+        if self.capped is None:
+            del found["capped"]
+        return found
 
 
-def uniform(labels: Sequence[str]) -> OptionDistribution:
-    return OptionDistribution(list(labels), [1 / len(labels)] * len(labels), "uniform_fallback")
+def uniform(labels: Sequence[str], capped: int | None = None) -> OptionDistribution:
+    return OptionDistribution(list(labels), [1 / len(labels)] * len(labels), "uniform_fallback", capped)
+
+
+def _usable(entry: dict) -> float | None:
+    """A candidate's probability; an endpoint's logprob that is no log-probability (NaN, above 0,
+    text) counts as absent."""
+    logprob = entry.get("logprob") if isinstance(entry, dict) else None
+    if isinstance(logprob, (int, float)) and not isinstance(logprob, bool) and math.isfinite(logprob) and logprob <= 1e-6:
+        return math.exp(logprob)
+    return None
+
+
+def _normalised(probs: list[float]) -> list[float] | None:
+    total = sum(probs)
+    return [p / total for p in probs] if total > 0 else None
+
+
+def reference_distribution(top: Sequence[dict], labels: Sequence[str]) -> list[float] | None:
+    """Modular Pluralism's reading of the next-token candidates, renormalised over `labels` (None:
+    no label among them). The top 10 go into a dict keyed by decoded text, in rank order, so a
+    lower-ranked token with the same text overwrites the probability and keeps the first one's
+    place; each label takes the first key whose stripped text equals it."""
+    ranked = sorted((e for e in top if _usable(e) is not None), key=lambda e: -_usable(e))[:REFERENCE_CANDIDATES]
+    keyed: dict[str, float] = {}
+    for entry in ranked:
+        keyed[str(entry.get("token", ""))] = _usable(entry)
+    return _normalised([next((p for key, p in keyed.items() if key.strip() == label), 0.0) for label in labels])
+
+
+# The reference's stand-in when an OpenAI reply holds no logprobs (`lm_utils.llm_response`): these
+# token probabilities, read as any reply's; a fifth option (E) gets 0.
+REFERENCE_STAND_IN = [{"token": t, "logprob": math.log(p)} for t, p in
+                      [("A", 0.25), ("B", 0.25), ("C", 0.25), ("D", 0.25), *((str(i), 0.2) for i in range(1, 6))]]
+
+
+def reference_stand_in(labels: Sequence[str]) -> OptionDistribution:
+    probs = reference_distribution(REFERENCE_STAND_IN, labels)
+    return OptionDistribution(list(labels), probs, "reference_stand_in") if probs else uniform(labels)
 
 
 def _token_label(token: str) -> str:
@@ -48,15 +101,10 @@ def distribution_from_top_logprobs(top: Sequence[dict], labels: Sequence[str]) -
     """Sum the probability of every candidate token that names a label, renormalised over the labels."""
     mass = dict.fromkeys(labels, 0.0)
     for entry in top:
-        label = _token_label(str(entry.get("token", "")))
-        logprob = entry.get("logprob")
-        # an endpoint's logprob that is no log-probability (NaN, above 0, text) counts as absent
-        if label in mass and isinstance(logprob, (int, float)) and math.isfinite(logprob) and logprob <= 1e-6:
-            mass[label] += math.exp(logprob)
-    total = sum(mass.values())
-    if total <= 0:
-        return None
-    return [mass[label] / total for label in labels]
+        label = _token_label(str(entry.get("token", ""))) if isinstance(entry, dict) else None
+        if label in mass and _usable(entry) is not None:
+            mass[label] += _usable(entry)
+    return _normalised([mass[label] for label in labels])
 
 
 # A label only counts when punctuation or the end of the reply follows it: "B. ...", "(C) ...",

@@ -90,7 +90,8 @@ def test_distributional_averages_the_per_persona_distributions(fake, run_graph):
     prompts = [human_prompt(c) for c in backend.chat.calls if c["role"] == "distributional_moderator"]
     assert len(prompts) == 6 and all("Answer as a person from Japan" in p for p in prompts)
     assert count_fallbacks(out) == {"library_personas": 0, "target_personas_added": 0, "parsed_personas": 0, "comments_without_choice": 0,
-                                    "uniform_choices": 0, "uniform_distributions": 0, "sampled_distributions": 0, "uniform_router": 0, "random_selections": 0,
+                                    "uniform_choices": 0, "uniform_distributions": 0, "sampled_distributions": 0, "stand_in_distributions": 0, "capped_candidates": 0,
+                                    "uniform_router": 0, "random_selections": 0,
                                     "copied_personas": 0, "empty_slots": 0, "looping_texts": 0, "truncated_texts": 0}
 
 
@@ -127,7 +128,8 @@ def test_fallbacks_are_counted_when_no_logprobs_and_no_letter_come_back(fake, ru
     # Each comment still opens with a choice, drawn uniformly: counted as a uniform choice.
     assert out["comments"] and all(c["choice"] in "AB" and c["choice_source"] == "uniform_fallback" for c in out["comments"])
     assert count_fallbacks(out) == {"library_personas": 0, "target_personas_added": 0, "parsed_personas": 0, "comments_without_choice": 0,
-                                    "uniform_choices": 3, "uniform_distributions": 3, "sampled_distributions": 0, "uniform_router": 0, "random_selections": 0,
+                                    "uniform_choices": 3, "uniform_distributions": 3, "sampled_distributions": 0, "stand_in_distributions": 0,
+                                    "capped_candidates": 0, "uniform_router": 0, "random_selections": 0,
                                     "copied_personas": 0, "empty_slots": 0, "looping_texts": 0, "truncated_texts": 0}
 
 

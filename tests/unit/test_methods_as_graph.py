@@ -22,12 +22,12 @@ OPTIONS = ["Tell her now", "Wait for the family", "Let her decide"]
 def test_each_methods_predictions_match_those_recorded_before_the_baselines_moved_into_the_graph():
     # Recorded at 6d6a7c1, whose evaluation/methods.py ran ModPlural and MoE on their own thread
     # pool and vanilla and prompting outside any graph; fake model with and without logprobs, up to
-    # three items of every task.
+    # three items of every task. Regenerated for the reference protocol's letter reading and
+    # community messages: under --protocol ethos only moe and modplural moved (their community
+    # messages are now seeded by the community, not its place, so the two methods share them).
     recorded = json.loads((FIXTURES / "method_predictions.json").read_text())
     now = snapshot()
     assert {key.split()[2] for key in recorded} == set(METHODS) and len(recorded) == 180
-    ethos = {k: v for k, v in recorded.items() if not k.endswith(" reference")}
-    assert len(ethos) == 90 and {k: v for k, v in now.items() if k in ethos} == ethos  # this project's protocol: unchanged
     assert now == recorded
 
 

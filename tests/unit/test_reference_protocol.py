@@ -256,12 +256,13 @@ def test_prompt_format_chat_sends_the_reference_prompts_through_the_template(fak
 
 
 def test_the_prompts_document_is_made_from_the_code():
+    import runpy
     from pathlib import Path
 
-    from ethos.agents.catalogue import catalogue
-
-    document = Path(__file__).resolve().parents[2] / "docs" / "prompts.md"
-    assert document.read_text() == catalogue(), "a prompt changed: run `python -m ethos.agents.catalogue > docs/prompts.md`"
+    root = Path(__file__).resolve().parents[2]
+    catalogue = runpy.run_path(str(root / "scripts" / "prompt_catalogue.py"))["catalogue"]
+    document = root / "docs" / "prompts.md"
+    assert document.read_text() == catalogue(), "a prompt changed: run `.venv/bin/python scripts/prompt_catalogue.py > docs/prompts.md`"
     assert "Which of the following comments best reflect the people of Muslim in terms of religion?" in document.read_text()
 
 

@@ -85,7 +85,7 @@ def test_changed_data_or_prompts_are_another_configuration(fake, tmp_path, monke
     with pytest.raises(EthosError, match="differs in data_sha256"):
         run(fake("fake-config"), path, tmp_path / "out")
     path2 = items_file(tmp_path, n=2)
-    import ethos.evaluation.runner as runner
+    import ethos.evaluation.identity as runner
 
     monkeypatch.setattr(runner, "prompts_version", lambda: "a-new-prompt")
     with pytest.raises(EthosError, match="differs in prompts"):
