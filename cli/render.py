@@ -200,14 +200,16 @@ def print_metrics(rows: list[dict]) -> None:
     from ethos.evaluation.summary import counted, fmt, summarise
 
     (s,) = summarise(rows)
-    print(f"\n{s.task.name}: {s.metric} ({'higher' if s.higher else 'lower'} is better), 95% bootstrap CI over questions")
-    others = s.columns[1:]  # the first is the primary metric
+    primary = s.columns[0][0].rstrip(" ↑↓")  # the first column is the primary metric, named as the report names it
+    print(f"\n{s.task.name}: {primary} ({'higher' if s.higher else 'lower'} is better), 95% bootstrap CI over questions")
+    others = s.columns[1:]
     table = [[label, str(r.get("n", "-")), str(r.get("n_questions", "-")), fmt(r.get(s.metric), r.get(f"{s.metric}_ci")),
               *(fmt(r.get(key)) for _, key in others), str(r.get("seconds_per_item") if r.get("seconds_per_item") is not None else "-"),
               counted(r)] for r, label in zip(s.rows, s.labels)]
-    header = ["method", "items", "quest.", f"{s.metric} [CI]", *(key for _, key in others), "s/item", "fallbacks"]
+    header = ["method", "items", "quest.", f"{primary} [CI]", *(heading for heading, _ in others), "s/item", "fallbacks"]
     width = max(13, *(len(row[0]) + 2 for row in table))
-    plain = [f"{{:<{width}}}", "{:>6}", "{:>7}", "  {:<30}", *["{:>20}"] * len(others), "{:>9}", "  {}"]
+    plain = [f"{{:<{width}}}", "{:>6}", "{:>7}", f"  {{:<{max(30, len(header[3]) + 2)}}}",
+             *[f"{{:>{max(20, len(heading) + 2)}}}" for heading, _ in others], "{:>9}", "  {}"]
     print_table(header, table, plain, right=range(1, len(header) - 1), indent="  ")
     for note in s.notes:
         if not note.startswith("intervals:"):  # that one is in the heading

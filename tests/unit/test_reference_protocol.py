@@ -101,8 +101,9 @@ def test_moe_routes_with_the_expert_list_then_answers_with_the_passage(fake, nam
     generated(router, router_budget)
     assert state["router"] == {"reply": " 2", "chosen": "2", "source": "generated"} and state["personas"][0]["name"] == "news-left"
     community = only(backend, "community_agent")  # a chat message, as the reference prompts its community models
-    assert community["kwargs"].get("raw") is None and community["messages"][-1] == ("human", community_lead + text)
-    assert community["kwargs"]["temperature"] == 1.0 and community["kwargs"]["max_tokens"] == 200
+    # one user turn, as generate_community_lm_msg.py sends it: no system turn, temperature 1.0, top_p 0.9, 200 tokens
+    assert community["kwargs"].get("raw") is None and community["messages"] == [("human", community_lead + text)]
+    assert community["kwargs"]["temperature"] == 1.0 and community["kwargs"]["max_tokens"] == 200 and community["kwargs"]["top_p"] == 0.9
     assert state["comments"][0]["choice_source"] == "not_asked" and state["comments"][0]["choice"] is None
     answer = only(backend, "main_model")
     assert sent(answer) == f"Passage: {state['comments'][0]['text']}\n\n{text}"
