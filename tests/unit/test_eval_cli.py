@@ -72,7 +72,7 @@ def test_tasks_and_methods_take_comma_lists_and_score_reads_evals_own_config(fak
     predictions = out / "distributional-moralchoice" / "prompting" / "predictions.json"
     assert main(["score", str(predictions)]) == 0  # no --task: eval's config.json beside the file says it
     printed = capsys.readouterr().out
-    assert "distributional-moralchoice: jsd" in printed and "  prompting " in printed
+    assert "distributional-moralchoice: JS distance" in printed and "  prompting " in printed
 
 
 def test_version(capsys):
