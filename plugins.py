@@ -5,6 +5,7 @@
 | `ethosagents.moderators`   | a class (or instance) with `moderate(...)`; its name is a --mode |
 | `ethosagents.persona_agents` | a function like `ethos.agents.persona_agent.draft_comment`     |
 | `ethosagents.personas`     | a function returning personas (dicts), or a TOML file or folder |
+| `ethosagents.tasks`        | a `Task` subclass (evaluation/tasks/base.py); its name is a --task |
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ethos.errors import EthosError
 MODERATORS = "ethosagents.moderators"
 PERSONA_AGENTS = "ethosagents.persona_agents"
 PERSONAS = "ethosagents.personas"
+TASKS = "ethosagents.tasks"
 
 
 def load_group(group: str) -> dict[str, object]:

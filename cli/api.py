@@ -53,7 +53,7 @@ def evaluate(task: str, method: str | list[str] = "ethosagents", data: str | Pat
     (`model`, `limit`, `seed`, `protocol`, `out`, `runs_dir`, ...)."""
     from ethos.cli.evaluate import evaluate_tasks
 
-    methods = [method] if isinstance(method, str) else list(method)
+    methods = method if isinstance(method, str) else ",".join(method)  # eval's --method takes a comma list
     args = _parsed(_argv("eval", [], {"task": task, "method": methods, "data": data, "no_progress": True, **options}))
     args.table = False
     return [row for rows in evaluate_tasks(args) for row in rows]

@@ -37,8 +37,9 @@ def evaluate_tasks(args) -> list[list[dict]]:
         raise EthosError("--ray-actors, --ray-cpus and --ray-gpus size the Ray actors: add --ray")
     if args.ray is not None and args.max_concurrency:
         raise EthosError("--max-concurrency sets the items in flight in this process; with --ray, use --ray-actors")
-    if args.ablation and "ethosagents" not in methods:
-        raise EthosError("--ablation switches off parts of ethosagents: use it with --method ethosagents or all")
+    method_ablations = [a for a in args.ablation if not _protocol_only(a)]
+    if method_ablations and "ethosagents" not in methods:
+        raise EthosError(f"--ablation {method_ablations[0]} switches off parts of ethosagents: use it with --method ethosagents or all")
     tasks = [get_task(name) for name in args.task]
     files = {task.name: task_file(task, args.data) for task in tasks}
     loaded = {}
@@ -53,14 +54,22 @@ def evaluate_tasks(args) -> list[list[dict]]:
         pool = _ray_pool(args, context, runs_dir)
     else:
         prepare_backends(context, args, runs_dir)
-    # Each ablation is a run of its own, beside the full method.
-    runs = [(method, context) for method in methods] + [("ethosagents", context.with_ablation(a)) for a in args.ablation]
+    # Each ablation is a run of its own, beside the full method; a protocol's ablation, of every method.
+    runs = [(method, context) for method in methods] + [(method, context.with_ablation(a)) for a in args.ablation
+                                                         for method in (methods if _protocol_only(a) else ["ethosagents"])]
     out = writable_dir(args.out, "--out") if args.out else None
     tables = []
     with pool or nullcontext():
         for task in tasks:
             tables.append(_evaluate_task(args, task, runs, loaded[task.name], files[task.name], out, runs_dir, prices, pool))
     return tables
+
+
+def _protocol_only(ablation: str) -> bool:
+    """Whether an --ablation changes only the protocol (`ethos-NAME`, `reference-NAME`), so that every method gets its row."""
+    from ethos.graph.context import PROTOCOL_ABLATIONS
+
+    return all(name.strip() in PROTOCOL_ABLATIONS for name in ablation.split(",") if name.strip())
 
 
 def _ray_pool(args, context, runs_dir: Path):
@@ -96,7 +105,7 @@ def _evaluate_task(args, task, runs, loaded, data: Path, out: Path | None, runs_
 
 def score_command(args) -> int:
     from ethos.evaluation.scoring import score_items
-    from ethos.evaluation.tasks import TASKS, check_item, get_task, task_of_file
+    from ethos.evaluation.tasks import get_task, task_of_file, tasks
     from ethos.evaluation.vital import load_items
 
     if not args.file.is_file():
@@ -104,7 +113,7 @@ def score_command(args) -> int:
     config = _eval_config(args.file)  # eval's own output folder says its task and method
     if args.task:
         task = get_task(args.task)
-    elif config.get("task") in TASKS:
+    elif config.get("task") in tasks():
         task = get_task(config["task"])
     else:
         task = task_of_file(args.file)
@@ -112,7 +121,7 @@ def score_command(args) -> int:
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             raise EthosError(f"{args.file}: item {index}: not a JSON object")
-        check_item(task, item, f"{args.file}: item {index} (id {item.get('id')})", prediction=True)
+        task.check_item(item, f"{args.file}: item {index} (id {item.get('id')})", prediction=True)
     context = config.get("context") if isinstance(config.get("context"), dict) else {}
     protocol = context.get("protocol") if isinstance(context.get("protocol"), str) else "reference"  # eval's, else the reference's rules
     metrics = score_items(task, items, nli_model=args.nli_model, parser=args.parser, protocol=protocol)

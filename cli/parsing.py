@@ -189,8 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help="how --limit picks items: spread over questions, seeded (default), or the first N in the file")
     evaluate.add_argument("--sample-seed", type=_integer(0, SEED_MAX), default=0, metavar="N", help="seed of the spread sample (default 0)")
     evaluate.add_argument("--ablation", action="append", default=[], metavar="NAMES",
-                          help="also run ethosagents with these parts switched off (or, ethos-NAME, this project's choice switched "
-                               "on), as its own row (repeatable; comma-join names to combine): " + ", ".join(ABLATIONS))
+                          help="also run ethosagents with these parts switched off, as its own row; a protocol's ablation "
+                               "(ethos-NAME: this project's choice under the reference protocol; reference-NAME: the reference's way "
+                               "under --protocol ethos) makes a row of every method (repeatable; comma-join names to combine): "
+                               + ", ".join(ABLATIONS))
     evaluate.add_argument("--out", type=Path, metavar="DIR", help="where predictions and results go (default: under the runs directory)")
     evaluate.add_argument("--nli-model", metavar="DIR", help="local NLI model for value coverage (e.g. deberta-v2-xlarge-mnli)")
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -16,8 +16,8 @@ from ethos.errors import EthosError
 from ethos.inputs import read_text
 from ethos.evaluation.groups import question_key
 from ethos.evaluation.metrics import bootstrap_ci
-from ethos.evaluation.scoring import SCORES_FILE, protocol_of, score
-from ethos.evaluation.tasks import Task
+from ethos.evaluation.scoring import SCORES_FILE, score
+from ethos.evaluation.tasks import Task, protocol_of
 from ethos.graph.records import stored_number
 
 

@@ -71,7 +71,7 @@ def _checked(name: str, body: bytes, where: str) -> None:
     """A whole task file: every item passes eval's checks (the error names the item and field)."""
     import json
 
-    from ethos.evaluation.tasks import check_item, task_of_file
+    from ethos.evaluation.tasks import checked_items, task_of_file
 
     task = task_of_file(Path(name))
     try:
@@ -80,8 +80,7 @@ def _checked(name: str, body: bytes, where: str) -> None:
         raise EthosError(f"{where}: not a VITAL file (not JSON: {exc.__class__.__name__})") from None
     if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items):
         raise EthosError(f"{where}: not a VITAL file (expected a list of items)")
-    for index, item in enumerate(items):
-        check_item(task, item, f"{where}: item {index}")
+    checked_items(task, items, where)  # as eval loads them: a file recorded here is one eval takes
 
 
 def fetch(folder: Path, *, source: str | None = None, timeout: float = 60.0, files: list[str] | None = None) -> list[dict]:

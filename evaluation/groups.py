@@ -1,17 +1,11 @@
-"""Per-group breakdowns: the exact group of an item, and the category it rolls up into.
-
-- OpinionQA: `POLPARTY_Democrat` rolls up into `POLPARTY`.
-- GlobalOpinionQA: a country rolls up into its world region.
-- MoralChoice: the ambiguity level (no roll-up).
-- Steerable ValueKaleidoscope: the type of the value, right or duty (`right`, `duty`, `value`),
-  not each unique text.
-"""
+"""What per-group breakdowns and intervals group items by: the question an item belongs to, a
+country's world region, the kind of a ValueKaleidoscope value. Each task says which it uses
+(`Task.groups`)."""
 
 from __future__ import annotations
 
 import re
 
-from ethos.personas.targets import group_of
 
 # World regions of the GlobalOpinionQA countries (survey spellings; sample notes are stripped).
 REGIONS = {
@@ -40,22 +34,6 @@ def vrd_type(vrd: str) -> str:
     """`right`, `duty` or `value`: how ValueKaleidoscope words its three kinds."""
     first = vrd.strip().split(" ")[0].lower()
     return first if first in ("right", "duty") else "value"
-
-
-def item_groups(task_name: str, item: dict) -> tuple[str, str] | None:
-    """(exact group, category) of an item, or None for tasks without groups."""
-    if task_name == "steerable-vk":
-        return item["vrd"], vrd_type(item["vrd"])
-    attribute = item.get("attribute")
-    if not isinstance(attribute, str):
-        return None
-    if task_name == "steerable-opinionqa":
-        return attribute, attribute.partition("_")[0] if group_of(attribute) else "other"
-    if task_name == "distributional-globalopinionqa":
-        return attribute, region_of(attribute)
-    if task_name == "distributional-moralchoice":
-        return attribute, attribute
-    return None
 
 
 def question_key(item: dict) -> str:

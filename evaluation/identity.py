@@ -14,8 +14,7 @@ import re
 from pathlib import Path
 
 from ethos.errors import EthosError
-from ethos.evaluation.scoring import LEGACY_PROTOCOL
-from ethos.evaluation.tasks import Task
+from ethos.evaluation.tasks import LEGACY_PROTOCOL, Task
 from ethos.graph.context import Context
 from ethos.graph.records import read_json_object, write_json
 from ethos.redaction import redact

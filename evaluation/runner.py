@@ -23,11 +23,10 @@ from tqdm import tqdm
 from ethos.agents.models.recording import Exchange
 from ethos.errors import EthosError
 from ethos.inputs import append_text, write_file
-from ethos.evaluation.predictions import Prediction, prediction_from_state
 from ethos.graph.methods import STAND_IN_NOTE
 from ethos.evaluation.identity import check_config, run_config
-from ethos.evaluation.scoring import LEGACY_PROTOCOL, SCORES_FILE, score
-from ethos.evaluation.tasks import Task
+from ethos.evaluation.scoring import SCORES_FILE, score
+from ethos.evaluation.tasks import LEGACY_PROTOCOL, Prediction, Task
 from ethos.graph.context import Context
 from ethos.evaluation.store import ResultStore
 from ethos.graph.records import RunRecord, finite
@@ -58,7 +57,7 @@ def evaluate(
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise EthosError(f"--out {out_dir}: cannot create the folder ({exc.strerror})") from None
-    store = ResultStore(out_dir, runs_dir, distributions=task.kind == "distribution")  # refuses a second writer before anything is touched
+    store = ResultStore(out_dir, runs_dir, distributions=task.distribution)  # refuses a second writer before anything is touched
     try:
         check_config(out_dir, run_config(task, method, data, ctx))
         repaired = store.report()
@@ -101,7 +100,7 @@ def execute(task: Task, request: dict, ctx: Context, server: str | None = None, 
             if in_flight is not None:
                 in_flight[id(outcome)] = run.exchanges  # the progress line reads it while the item runs
             state = run.invoke(request, ctx, server)
-            outcome.prediction = prediction_from_state(task, state)
+            outcome.prediction = task.read_prediction(state)
             outcome.status = "ok"
         except EthosError as exc:
             outcome.status, outcome.error, outcome.fatal = "failed", str(exc), exc
@@ -247,10 +246,7 @@ def finish(
         record = store.records.get(str(item["id"]))
         out = copy.deepcopy(item)
         if record and record["status"] == "ok":
-            if task.kind == "distribution":
-                out["pred_distribution"] = record["distribution"]
-            else:
-                out["output"] = record["output"] if record["output"] is not None else ""
+            out = task.with_prediction(out, record["output"], record["distribution"])
             seconds.append(record["seconds"])
             for key, value in record["fallbacks"].items():
                 fallbacks[key] = fallbacks.get(key, 0) + value

@@ -1,6 +1,7 @@
 """One summary of evaluation results, which every view draws: the table `ethos eval` prints, the
 Markdown report and the HTML page. A task knows its primary metric and its columns; a row knows
-its label, its colour and its counts, written the same way everywhere."""
+its label, its colour and its counts, written the same way everywhere. What a task's metrics and
+columns are, its task says (`evaluation/tasks`)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ethos.errors import EthosError
-from ethos.evaluation.scoring import primary_metric, protocol_of
-from ethos.evaluation.tasks import METHODS, TASKS, Task, get_task
+from ethos.evaluation.scoring import primary_metric
+from ethos.evaluation.tasks import METHODS, Task, get_task, protocol_of, tasks
 from ethos.graph.context import Context
 from ethos.graph.records import read_json_object, stored_number
 from ethos.redaction import neutral
@@ -32,31 +33,6 @@ def colour(label: str) -> str:
 def as_number(value) -> float:
     """A metric as read back from JSON, where NaN is stored as null."""
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else float("nan")
-
-
-def columns(task: Task, rows: list[dict]) -> list[tuple[str, str]]:
-    """The task's metrics as (heading, key), the primary one first."""
-    if task.kind == "distribution":
-        found = [("JS distance ↓", "jsd"), ("most-likely correct ↑", "most_likely_correct")]
-        if task.name == "steerable-opinionqa":
-            found.reverse()
-        if any(r.get("most_likely_correct_multi") is not None for r in rows):
-            found.append(("most-likely correct, multi-option items ↑", "most_likely_correct_multi"))
-        return found
-    if task.kind == "steerable_vk":
-        return [("accuracy ↑", "accuracy"), ("balanced acc. ↑", "balanced_accuracy"), ("macro F1 ↑", "macro_f1"), ("micro F1 ↑", "micro_f1"),
-                ("binary acc. ↑", "binary_accuracy"), ("binary macro F1 ↑", "binary_macro_f1")]
-    found = [(f"{COVERAGE_NAMES[name]} ↑", name) for name in COVERAGE_NAMES if any(name in r for r in rows)]
-    found += [(f"{COVERAGE_NAMES[name]} acc@0.33 ↑", f"{name}_acc@0.33") for name in COVERAGE_NAMES if any(name in r for r in rows)]
-    primary = primary_metric(task, rows[0])[0] if rows else None
-    return sorted(found, key=lambda column: column[1] != primary)  # the primary column first
-
-
-# Overton's coverage columns by scorer: the proxy is named as one wherever it is shown.
-COVERAGE_NAMES = {"nli_coverage": "NLI coverage", "embedding_coverage": "coverage proxy (embedding, not NLI)"}
-PROXY_NOTE = ("Overton coverage here is an offline proxy (sentence-embedding similarity), not the reference's NLI coverage: "
-              "pass --nli-model DIR (a local copy of microsoft/deberta-v2-xlarge-mnli) for the reference metric and its headline, "
-              "accuracy at 0.33")
 
 
 def counted(row: dict) -> str:
@@ -125,7 +101,7 @@ def find_metrics(run_dirs: list[Path]) -> list[dict]:
         for path in sorted(run_dir.rglob("metrics.json")):
             metrics = read_json_object(path, "metrics file", ": rerun `ethos eval`, or remove it")
             if "task" in metrics and "method" in metrics:
-                if not isinstance(metrics["task"], str) or metrics["task"] not in TASKS or not isinstance(metrics["method"], str):
+                if not isinstance(metrics["task"], str) or metrics["task"] not in tasks() or not isinstance(metrics["method"], str):
                     raise EthosError(f"{path}: unknown task {str(metrics['task'])[:40]!r} or method {str(metrics['method'])[:40]!r}")
                 found.append(_sane(metrics) | {"path": str(path.parent), "settings": _settings(path.parent)})
     if not found:
@@ -207,19 +183,9 @@ def summarise(metrics: list[dict]) -> list[TaskSummary]:
                       key=lambda r: (METHODS.index(r["method"]) if r["method"] in METHODS else len(METHODS), method_label(r)))
         task = get_task(name)
         metric, higher = primary_metric(task, rows[0])
-        notes = []
-        single = next((r["single_option_items"] for r in rows if r.get("single_option_items")), 0)
-        if single:
-            notes.append(f"most-likely correctness counts the {single} single-option items, as the reference does; the multi-option "
-                         "column leaves them out")
-        parser = next((r["parser"] for r in rows if r.get("parser")), None)
-        if parser:
-            notes.append(f"answers read with the {parser} parser")
-        if task.kind == "overton" and metric.startswith("embedding"):
-            notes.append(PROXY_NOTE)
-        notes.append("intervals: 95% bootstrap over questions (all items of a question resampled together)")
+        notes = [*task.notes(rows, metric), "intervals: 95% bootstrap over questions (all items of a question resampled together)"]
         if any(r["method"] in ("moe", "modplural") for r in rows):
             notes.append(STAND_IN_NOTE)
-        out.append(TaskSummary(task, metric, higher, columns(task, rows), rows, [row_label(r, rows) for r in rows],
+        out.append(TaskSummary(task, metric, higher, task.columns(rows), rows, [row_label(r, rows) for r in rows],
                                sorted({str(r.get("model")) for r in rows}), notes))
     return out

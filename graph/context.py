@@ -35,7 +35,10 @@ ABLATIONS = {
     "no-top-up": "no library personas fill a short generation (the set may be smaller)",
     "personas-N": "N personas instead of the default number",
     **{f"ethos-{name}": f"this project's choice under the reference protocol: {about}" for name, about in ETHOS_CHOICES.items()},
+    **{f"reference-{name}": f"the reference's way under --protocol ethos, instead of this project's choice '{name}'" for name in ETHOS_CHOICES},
 }
+# Ablations that change the protocol, not the persona method: they make a row of every evaluated method.
+PROTOCOL_ABLATIONS = tuple(name for name in ABLATIONS if name.startswith(("ethos-", "reference-")))
 
 
 SEED_MAX = 2**32 - 1  # llama.cpp and numpy take 32-bit unsigned seeds
@@ -152,15 +155,18 @@ class Context(BaseModel):
             elif name not in ABLATIONS:
                 choices = ", ".join(ABLATIONS)
                 raise EthosError(f"unknown --ablation '{name}': choose from {choices}")
+            elif name.startswith(("ethos-", "reference-")) and name.startswith(f"{'ethos' if self.protocol == 'ethos' else 'reference'}-"):
+                raise EthosError(f"--ablation {name}: already so under --protocol {self.protocol}")
         return self.replace(**changes)
 
     def ablated(self, name: str) -> bool:
         return name in self.ablations
 
     def choices(self) -> list[str]:
-        """This project's choices in effect (ETHOS_CHOICES): all under `--protocol ethos`, else those an ablation adds."""
+        """This project's choices in effect (ETHOS_CHOICES): under `--protocol ethos` all but those a
+        `reference-NAME` ablation takes back, under the reference protocol those an `ethos-NAME` adds."""
         if self.protocol == "ethos":
-            return sorted(ETHOS_CHOICES)
+            return sorted(name for name in ETHOS_CHOICES if f"reference-{name}" not in self.ablations)
         return sorted(a.removeprefix("ethos-") for a in self.ablations if a.removeprefix("ethos-") in ETHOS_CHOICES)
 
     def load_models(self, cache: Path | None = None) -> None:

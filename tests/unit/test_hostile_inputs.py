@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from ethos.agents.models.options import distribution_from_top_logprobs
 from ethos.cli import main
 from ethos.errors import EthosError
-from ethos.evaluation.tasks import check_item, get_task
+from ethos.evaluation.tasks import get_task
 from ethos.graph.conversation import node_lines
 from ethos.inputs import read_text
 from ethos.personas.generation import is_duplicate
@@ -32,7 +32,7 @@ def test_a_persona_weight_must_be_a_finite_positive_number(weight):
 def test_gold_values_whose_sum_overflows_are_refused():
     item = {"id": 1, "question": "q", "options": ["a", "b"], "attribute": "Japan", "gold_distribution": [1e308, 1e308]}
     with pytest.raises(EthosError, match="gold_distribution.*finite sum"):
-        check_item(get_task("distributional-globalopinionqa"), item, "f.json: item 0")
+        get_task("distributional-globalopinionqa").check_item(item, "f.json: item 0")
 
 
 def test_nonsense_logprobs_count_as_absent_and_the_trace_still_prints():

@@ -162,11 +162,9 @@ def test_jsd_of_equal_and_nearly_equal_distributions_is_zero():
 @pytest.mark.parametrize("pred", [[float("nan"), 0.5], [float("inf"), 1.0], [-0.1, 1.1], [0.0, 0.0]])
 def test_a_non_finite_score_fails_naming_the_item(pred):
     from ethos.errors import EthosError
-    from ethos.evaluation.scoring import _per_item
-    from ethos.evaluation.metrics import js_distance
-    from ethos.evaluation.tasks import TASKS
+    from ethos.evaluation.tasks import get_task
 
-    items = [{"id": "ok-1", "gold_distribution": [0.5, 0.5], "pred_distribution": [0.4, 0.6]},
-             {"id": "bad-7", "gold_distribution": [0.5, 0.5], "pred_distribution": pred}]
+    items = [{"id": "ok-1", "options": ["a", "b"], "gold_distribution": [0.5, 0.5], "pred_distribution": [0.4, 0.6]},
+             {"id": "bad-7", "options": ["a", "b"], "gold_distribution": [0.5, 0.5], "pred_distribution": pred}]
     with pytest.raises(EthosError, match="bad-7"):
-        _per_item(TASKS["distributional-moralchoice"], "jsd", js_distance, items)
+        get_task("distributional-moralchoice").score(items, nli_model=None, embedding=False, parser="reference", protocol="reference")

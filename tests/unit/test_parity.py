@@ -6,7 +6,7 @@ import json
 import pytest
 
 from ethos.cli import main
-from ethos.evaluation.groups import item_groups, region_of, vrd_type
+from ethos.evaluation.groups import region_of, vrd_type
 from ethos.evaluation.predictions import predict
 from ethos.evaluation.scoring import score_items
 from ethos.evaluation.tasks import get_task, sample_items
@@ -77,8 +77,8 @@ def test_groups_roll_up_into_categories():
     assert region_of("Japan") == "Asia" and region_of("Nigeria (Non-national sample)") == "Africa"
     assert region_of("Great Britain") == "Europe" and region_of("Atlantis") == "other"
     assert [vrd_type(v) for v in ("Right to privacy", "Duty to prevent harm", "Honesty")] == ["right", "duty", "value"]
-    assert item_groups("steerable-opinionqa", {"attribute": "EDUCATION_College graduate"}) == ("EDUCATION_College graduate", "EDUCATION")
-    assert item_groups("distributional-globalopinionqa", {"attribute": "Mexico"}) == ("Mexico", "Latin America")
+    assert get_task("steerable-opinionqa").groups({"attribute": "EDUCATION_College graduate"}) == ("EDUCATION_College graduate", "EDUCATION")
+    assert get_task("distributional-globalopinionqa").groups({"attribute": "Mexico"}) == ("Mexico", "Latin America")
 
 
 def test_every_globalopinionqa_country_of_the_fixture_has_a_region():
@@ -149,4 +149,4 @@ def test_eval_runs_each_ablation_as_its_own_row_and_the_report_shows_them(fake, 
 
 def test_ablation_needs_ethosagents(capsys):
     assert main(["eval", "--task", "steerable-opinionqa", "--data", str(FIXTURES), "--method", "vanilla", "--ablation", "no-top-up"]) == 2
-    assert "--ablation switches off parts of ethosagents" in capsys.readouterr().err
+    assert "--ablation no-top-up switches off parts of ethosagents" in capsys.readouterr().err

@@ -138,9 +138,9 @@ OVERTON = [{"id": i, "situation": f"s{i}", "vrd": ["Right to know"], "explanatio
 
 
 def test_overtons_headline_is_accuracy_at_033_of_nli_coverage_and_an_empty_response_covers_minus_one(monkeypatch):
-    import ethos.evaluation.scoring as scoring
+    import ethos.evaluation.tasks.overton as overton
 
-    monkeypatch.setattr(scoring, "NLIScorer", ToyNLI)
+    monkeypatch.setattr(overton, "NLIScorer", ToyNLI)
     task = TASKS["overton-vk"]
     reference = score(task, OVERTON, nli_model="toy", embedding=False, protocol="reference")
     assert reference.values["nli_coverage"][0] == pytest.approx([1.0, 0.6, -1.0, 0.0])
