@@ -197,7 +197,8 @@ def print_table(header: list[str], rows: list[list[str]], plain: list[str], righ
 
 def print_metrics(rows: list[dict]) -> None:
     """The evaluation summary of one task's rows, as `ethos eval` ends."""
-    from ethos.evaluation.summary import counted, fmt, summarise
+    from ethos.evaluation.presentation import counted, fmt
+    from ethos.evaluation.summary import summarise
 
     (s,) = summarise(rows)
     primary = s.columns[0][0].rstrip(" ↑↓")  # the first column is the primary metric, named as the report names it

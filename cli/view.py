@@ -30,7 +30,7 @@ def _templates():
 
 def run_page(record: dict) -> str:
     """One run record as a page."""
-    from ethos.evaluation.summary import counted
+    from ethos.evaluation.presentation import counted
 
     request, result = record.get("request") or {}, record.get("result") or {}
     options = request.get("options") or []
@@ -85,7 +85,8 @@ def _result_parts(result: dict, options: list[str]) -> list[dict]:
 def eval_page(folders: list[Path], metrics: list[dict], against: str | None = None) -> str:
     """Every metrics.json under the evaluation folders, by task, drawn from the evaluation summary."""
     from ethos.evaluation.compare import PAIRED_NOTE
-    from ethos.evaluation.summary import counted, fmt, summarise
+    from ethos.evaluation.presentation import counted, fmt
+    from ethos.evaluation.summary import summarise
 
     tasks = []
     for s in summarise(metrics):

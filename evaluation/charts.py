@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 
-from ethos.evaluation.summary import METHOD_COLOURS, colour
+from ethos.evaluation.presentation import METHOD_COLOURS, colour
 
 COLOURS = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C"]  # series without a method
 

@@ -16,6 +16,7 @@ from ethos.errors import EthosError
 from ethos.inputs import read_text
 from ethos.evaluation.groups import question_key
 from ethos.evaluation.metrics import bootstrap_ci
+from ethos.evaluation.presentation import method_label, row_label
 from ethos.evaluation.scoring import SCORES_FILE, score
 from ethos.evaluation.tasks import Task, protocol_of
 from ethos.graph.records import stored_number
@@ -104,8 +105,6 @@ def run_ids(folder: Path) -> dict[str, str]:
 def paired_rows(task: Task, rows: list[dict], metric: str, higher: bool, against: str | None) -> tuple[dict | None, list[tuple[dict, dict]]]:
     """The reference row (`against`, else vanilla, else the first) and every other row's paired
     difference from it, on the items both predicted, with intervals over questions."""
-    from ethos.evaluation.summary import method_label, row_label
-
     reference = next((r for r in rows if method_label(r) == against or row_label(r, rows) == against), None) or \
         next((r for r in rows if r["method"] == "vanilla"), rows[0])
     if len(rows) < 2 or "path" not in reference:

@@ -14,7 +14,8 @@ from ethos.evaluation.summary import find_metrics
 
 def write_report(run_dirs: list[Path], out_dir: Path, against: str | None = None) -> Path:
     """report.md with its charts (SVG files beside it, drawn as `ethos view` draws them)."""
-    from ethos.evaluation.summary import counted, fmt, summarise
+    from ethos.evaluation.presentation import counted, fmt
+    from ethos.evaluation.summary import summarise
 
     summaries = summarise(find_metrics(run_dirs))  # first: a wrong folder is named before anything is written
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -142,7 +142,7 @@ def test_personas_list_has_a_source_column_and_marks_cut_text(capsys):
 def test_the_page_compares_two_models_paired_with_one_colour_per_row_in_every_chart(fake, tmp_path, capsys):
     import re
 
-    from ethos.evaluation.summary import colour
+    from ethos.evaluation.presentation import colour
 
     first, second = fake(), fake()
     data = ["--task", "distributional-moralchoice", "--data", str(FIXTURES), "--method", "vanilla,ethosagents", "--n-personas", "2"]
