@@ -1,10 +1,11 @@
-"""Files in and out. Files given from outside (items, persona files, prices, settings) are read
+"""Files in and out, and the shapes of what they hold. Files given from outside (items, persona files, prices, settings) are read
 bounded in size, so `/dev/zero` or a runaway file is refused by name instead of filling the
 memory. Files this project writes are written whole or not at all, and never through a link
 someone planted at their name."""
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from pathlib import Path
@@ -52,3 +53,35 @@ def append_text(path: str | Path, text: str, *, sync: bool = False) -> None:
             os.fsync(fd)
     finally:
         os.close(fd)
+
+
+# ---- what stored JSON holds -----------------------------------------------------------------
+
+MAX_STORED_TEXT = 64 * 1024  # characters of one text in a trace or record: an endpoint's 5 MB error body is not kept whole
+
+
+def bounded(data, limit: int = MAX_STORED_TEXT):
+    """`data` with every string longer than `limit` cut, and the cut said in the text itself."""
+    if isinstance(data, str):
+        return data if len(data) <= limit else data[:limit] + f"... [{len(data) - limit} more characters not kept]"
+    if isinstance(data, dict):
+        return {k: bounded(v, limit) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [bounded(v, limit) for v in data]
+    return data
+
+
+def finite(data):
+    """`data` with NaN and infinities as None: JSON has no such numbers (Python would write bare NaN)."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: finite(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [finite(v) for v in data]
+    return data
+
+
+def stored_number(value) -> bool:
+    """A count, time or metric a record or metrics file can hold: a finite int or float (not a bool), of sane size."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and abs(value) < 1e15

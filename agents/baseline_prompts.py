@@ -12,8 +12,7 @@ ValueKaleidoscope items carry no population, and their messages none.
 from __future__ import annotations
 
 from ethos.agents.prompts import LETTER_ANSWER, letter_choice, option_labels, question_block
-from ethos.personas.targets import describe_attribute, describe_population, describe_target
-from ethos.personas.targets import group_of
+from ethos.personas.targets import describe_attribute, describe_population, describe_target, group_of
 
 # The community agents' voices, in the graph's persona slots (`source` tells them from personas), in
 # the reference's order: news, then Reddit; centre, left, right.

@@ -13,8 +13,14 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from ethos.agents import reference
-from ethos.agents.baseline_prompts import (COMMUNITIES, community_messages, direct_messages, expert_choice_messages, passage_messages,
-                                           prompting_instruction)
+from ethos.agents.baseline_prompts import (
+    COMMUNITIES,
+    community_messages,
+    direct_messages,
+    expert_choice_messages,
+    passage_messages,
+    prompting_instruction,
+)
 from ethos.agents.models.base import Backend, Decoding
 from ethos.agents.persona_agent import write_with_choice
 from ethos.agents.prompts import option_labels

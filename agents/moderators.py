@@ -23,8 +23,8 @@ from ethos.agents import reference
 from ethos.agents.models.base import Backend, Decoding, Prompt
 from ethos.agents.models.options import OptionDistribution
 from ethos.agents.models.parallel import in_parallel
-from ethos.agents.seeds import derive_seed, seeded_argmax
 from ethos.agents.prompts import MAX_SELECTION, answer_messages, option_labels, overton_messages, select_messages, selection_labels
+from ethos.agents.seeds import derive_seed, seeded_argmax
 from ethos.errors import EthosError
 from ethos.plugins import MODERATORS, load_group
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from functools import cache
+
 from ethos.agents.models.base import Backend, Decoding
 from ethos.agents.models.options import strip_leading_label
 from ethos.agents.models.recording import Messages

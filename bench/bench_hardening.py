@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 def measure_fuzz() -> dict:
     """Runs inside the measured version's process: every hand-written and generated case."""
     import test_fuzz as fuzz
+
     from ethos.cli import main
 
     folder = Path(tempfile.mkdtemp())

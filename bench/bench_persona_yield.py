@@ -18,8 +18,8 @@ from pathlib import Path
 from langgraph.runtime import Runtime
 
 from ethos.evaluation.tasks import TASKS, load_task, sample_items, task_file
-from ethos.graph.nodes import seed_personas
 from ethos.graph.context import Context
+from ethos.graph.nodes import seed_personas
 
 
 def main() -> None:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import os
 import sys
 
+from ethos import settings
 from ethos.cli.commands import COMMANDS
 from ethos.cli.common import default_runs_dir, start_telemetry
-from ethos.cli.parsing import with_config, build_parser
+from ethos.cli.parsing import build_parser, with_config
 from ethos.cli.render import configure_output
 from ethos.errors import EthosError
-from ethos import settings
 
 __all__ = ["main", "build_parser", "default_runs_dir"]
 
@@ -68,8 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         sys.stdout, sys.stderr = streams
-        if "ethos.telemetry" in sys.modules:
-            sys.modules["ethos.telemetry"].flush()  # spans of a failed run are sent too
+        if "ethos.graph.telemetry" in sys.modules:
+            sys.modules["ethos.graph.telemetry"].flush()  # spans of a failed run are sent too
 
 
 def _check_text(args) -> None:
@@ -90,8 +90,8 @@ def _exit_now(code: int) -> None:
     import threading
 
     if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.current_thread()):
-        if "ethos.telemetry" in sys.modules:
-            sys.modules["ethos.telemetry"].flush()
+        if "ethos.graph.telemetry" in sys.modules:
+            sys.modules["ethos.graph.telemetry"].flush()
         for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
             try:
                 stream.flush()

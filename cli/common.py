@@ -10,7 +10,6 @@ from ethos import settings
 from ethos.errors import EthosError
 
 
-
 def writable_dir(path: Path, flag: str) -> Path:
     """`path` as a folder EthosAgents can write to (created if missing), or an error naming the flag."""
     if path.exists() and not path.is_dir():
@@ -67,7 +66,7 @@ def cut(text: str, width: int) -> str:
 
 
 def start_telemetry(args) -> None:
-    from ethos.telemetry import export_traces, traces_endpoint
+    from ethos.graph.telemetry import export_traces, traces_endpoint
 
     endpoint = traces_endpoint(args.otel)
     if endpoint:

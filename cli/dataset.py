@@ -6,7 +6,6 @@ from ethos.cli.render import info
 from ethos.errors import EthosError
 
 
-
 def data_command(args) -> int:
     from ethos.evaluation.data import check, fetch
 

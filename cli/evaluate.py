@@ -11,9 +11,8 @@ from ethos.cli.render import info, print_metrics
 from ethos.errors import EthosError, RunFailure
 
 
-
 def eval_command(args) -> int:
-    from ethos.graph.records import finite
+    from ethos.inputs import finite
 
     tables = evaluate_tasks(args)
     if args.json:
@@ -74,8 +73,8 @@ def _protocol_only(ablation: str) -> bool:
 
 def _ray_pool(args, context, runs_dir: Path):
     from ethos.evaluation.ray_pool import RayPool
+    from ethos.graph.telemetry import traces_endpoint
     from ethos.personas.library import load_library
-    from ethos.telemetry import traces_endpoint
 
     load_library(context.persona_files)  # the models load in the actors
     return RayPool(args.ray, context, actors=args.ray_actors, num_cpus=args.ray_cpus, num_gpus=args.ray_gpus,
@@ -126,7 +125,7 @@ def score_command(args) -> int:
     protocol = context.get("protocol") if isinstance(context.get("protocol"), str) else "reference"  # eval's, else the reference's rules
     metrics = score_items(task, items, nli_model=args.nli_model, parser=args.parser, protocol=protocol)
     if args.json:
-        from ethos.graph.records import finite
+        from ethos.inputs import finite
 
         print(json.dumps(finite(metrics)))
     else:

@@ -25,7 +25,7 @@ class LiveView:
         self.started = time.monotonic()
         self.live = Live(console=console or Console(file=raw(sys.stdout)), get_renderable=self.render, refresh_per_second=8, transient=True, redirect_stdout=True, redirect_stderr=True)
 
-    def __enter__(self) -> "LiveView":
+    def __enter__(self) -> LiveView:
         self.live.__enter__()
         return self
 

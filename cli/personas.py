@@ -9,7 +9,6 @@ from ethos.cli.render import info
 from ethos.errors import EthosError
 
 
-
 def personas_command(args) -> int:
     from ethos.personas.library import LIBRARY_DIR, load_library, load_persona_path, user_persona_dir
     from ethos.personas.schema import normalise

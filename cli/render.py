@@ -7,8 +7,8 @@ import json
 import sys
 import textwrap
 
-from ethos.redaction import raw
 from ethos import settings
+from ethos.redaction import raw
 
 _QUIET = False
 

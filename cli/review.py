@@ -10,9 +10,9 @@ from ethos.cli.common import cut, default_runs_dir
 from ethos.cli.render import info, print_table
 
 
-
 def runs_command(args) -> int:
-    from ethos.graph.records import finite, list_runs, started
+    from ethos.graph.records import list_runs, started
+    from ethos.inputs import finite
 
     records = [r for r in list_runs(args.runs_dir or default_runs_dir()) if _wanted(r, args)][: args.limit]
     if args.json:

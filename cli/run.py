@@ -17,7 +17,6 @@ from ethos.cli.render import info, live_view, print_result, print_score, show_up
 from ethos.errors import EthosError, RunFailure
 
 
-
 def _request(args) -> dict:
     from ethos.evaluation.vital import item_request, load_items
 
@@ -80,8 +79,8 @@ def run_command(args) -> int:
     from ethos.graph.checkpoints import open_checkpointer, run_metadata
     from ethos.graph.graph_run import GraphRun
     from ethos.graph.records import RunRecord, alive
-    from ethos.graph.tokens import load_prices, usage
     from ethos.graph.state import count_fallbacks, fallback_warning, validate_request
+    from ethos.graph.tokens import load_prices, usage
 
     runs_dir = runs_dir_of(args)
     prices = load_prices(args.prices) if args.prices else None

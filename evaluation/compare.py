@@ -13,13 +13,12 @@ from pathlib import Path
 import numpy as np
 
 from ethos.errors import EthosError
-from ethos.inputs import read_text
 from ethos.evaluation.groups import question_key
 from ethos.evaluation.metrics import bootstrap_ci
 from ethos.evaluation.presentation import method_label, row_label
 from ethos.evaluation.scoring import SCORES_FILE, score
 from ethos.evaluation.tasks import Task, protocol_of
-from ethos.graph.records import stored_number
+from ethos.inputs import read_text, stored_number
 
 
 def item_scores(task: Task, metric: str, folder: Path, row: dict | None = None) -> dict[str, tuple[float, str]]:

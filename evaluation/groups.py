@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 
-
 # World regions of the GlobalOpinionQA countries (survey spellings; sample notes are stripped).
 REGIONS = {
     "Africa": "Angola, Burkina Faso, Ethiopia, Ghana, Ivory Coast, Kenya, Mali, Nigeria, S. Africa, South Africa, "

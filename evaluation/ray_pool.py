@@ -26,7 +26,7 @@ class ItemWorker:
     """A Ray actor: one process with its own backends (and model-call cache, on a shared disk)."""
 
     def __init__(self, ctx: Context, cache: str | None, otel: str | None):
-        from ethos.telemetry import export_traces
+        from ethos.graph.telemetry import export_traces
 
         if otel:
             export_traces(otel)  # the actor's runs are exported as the driver's would be
@@ -37,7 +37,7 @@ class ItemWorker:
 
     def run(self, task, request: dict, ctx: Context, server: str | None, run_id: str | None = None):
         from ethos.evaluation.runner import execute
-        from ethos.telemetry import flush
+        from ethos.graph.telemetry import flush
 
         with tempfile.TemporaryDirectory(prefix="ethos-item-") as tmp:
             trace = Path(tmp) / "trace.jsonl"
@@ -130,7 +130,7 @@ class RayPool:
     def close(self) -> None:
         self.ray.shutdown()  # a local cluster stops with it; a joined one keeps running
 
-    def __enter__(self) -> "RayPool":
+    def __enter__(self) -> RayPool:
         return self
 
     def __exit__(self, *exc) -> None:

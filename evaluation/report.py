@@ -6,10 +6,10 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from ethos.inputs import write_file
-from ethos.redaction import neutral
 from ethos.evaluation.compare import PAIRED_NOTE
 from ethos.evaluation.summary import find_metrics
+from ethos.inputs import write_file
+from ethos.redaction import neutral
 
 
 def write_report(run_dirs: list[Path], out_dir: Path, against: str | None = None) -> Path:

@@ -13,8 +13,8 @@ import signal
 import sys
 import threading
 import time
-from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -22,15 +22,15 @@ from tqdm import tqdm
 
 from ethos.agents.models.recording import Exchange
 from ethos.errors import EthosError
-from ethos.inputs import append_text, write_file
-from ethos.graph.methods import STAND_IN_NOTE
 from ethos.evaluation.identity import check_config, run_config
 from ethos.evaluation.scoring import SCORES_FILE, score
+from ethos.evaluation.store import ResultStore
 from ethos.evaluation.tasks import LEGACY_PROTOCOL, Prediction, Task
 from ethos.graph.context import Context
-from ethos.evaluation.store import ResultStore
-from ethos.graph.records import RunRecord, finite
 from ethos.graph.graph_run import GraphRun
+from ethos.graph.methods import STAND_IN_NOTE
+from ethos.graph.records import RunRecord
+from ethos.inputs import append_text, finite, write_file
 from ethos.redaction import raw
 
 

@@ -19,8 +19,7 @@ import threading
 from pathlib import Path
 
 from ethos.errors import EthosError, RunFailure
-from ethos.graph.records import finite
-from ethos.inputs import append_text, write_file
+from ethos.inputs import append_text, finite, write_file
 from ethos.redaction import redact
 
 

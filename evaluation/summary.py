@@ -15,7 +15,8 @@ from ethos.evaluation.scoring import primary_metric
 from ethos.evaluation.tasks import METHODS, Task, get_task, tasks
 from ethos.graph.context import Context
 from ethos.graph.methods import STAND_IN_NOTE
-from ethos.graph.records import read_json_object, stored_number
+from ethos.graph.records import read_json_object
+from ethos.inputs import stored_number
 
 
 @dataclass

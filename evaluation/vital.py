@@ -10,9 +10,9 @@ import json
 import re
 from pathlib import Path
 
-from ethos.personas.targets import AMBIGUITY_LEVELS, group_of
 from ethos.errors import EthosError
 from ethos.inputs import read_text
+from ethos.personas.targets import AMBIGUITY_LEVELS, group_of
 
 STEERABLE_VK_OPTIONS = ["supports the action", "opposes the action", "either, it depends"]
 _OPTIONS_TAIL = re.compile(r"\n\s*(?:Options:|A\.\s).*\Z", re.DOTALL)

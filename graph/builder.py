@@ -17,6 +17,7 @@ from ethos.graph.context import Context
 from ethos.graph.nodes import (
     answer,
     community_agent,
+    moderator_node,
     persona_agent,
     route_comments,
     route_start,
@@ -25,7 +26,6 @@ from ethos.graph.nodes import (
     seed_personas,
     spawn_agents,
     summarise,
-    moderator_node,
 )
 from ethos.graph.state import PersonaGraphState, PersonaRequest
 

@@ -139,7 +139,7 @@ class Context(BaseModel):
     conversation_in_state: bool = setting(False, help="keep every model exchange in the graph state too (LangGraph Studio shows it; "
                                           "every checkpoint then holds every prompt and reply). The run's record and trace have it either way", results=False, client=True)
 
-    def with_ablation(self, spec: str) -> "Context":
+    def with_ablation(self, spec: str) -> Context:
         """This context with the ablations of `spec` (comma-separated names from ABLATIONS)."""
         from ethos.errors import EthosError
 
@@ -204,7 +204,7 @@ class Context(BaseModel):
         return values
 
     @model_validator(mode="after")
-    def _known_choices(self) -> "Context":
+    def _known_choices(self) -> Context:
         for name, f in type(self).model_fields.items():
             cli = (f.json_schema_extra or {}).get(CLI, {})
             value = getattr(self, name)
@@ -216,7 +216,7 @@ class Context(BaseModel):
             raise ValueError(f"unknown --agent-variant '{self.agent_variant}': choose one of {', '.join(persona_agents())}")
         return self
 
-    def replace(self, **changes) -> "Context":
+    def replace(self, **changes) -> Context:
         """This context with `changes`, checked as any context is."""
         return type(self)(**(self.model_dump() | changes))
 
@@ -239,8 +239,9 @@ class Context(BaseModel):
     @classmethod
     def check(cls, name: str, value):
         """`value` for setting `name`, checked by its field alone (the CLI's flag types use it)."""
-        from pydantic import TypeAdapter
         from typing import Annotated
+
+        from pydantic import TypeAdapter
 
         f = cls.model_fields[name]
         try:

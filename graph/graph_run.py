@@ -26,7 +26,7 @@ class GraphRun:
         self.exchanges: list = []
         self._stack = ExitStack()
 
-    def __enter__(self) -> "GraphRun":
+    def __enter__(self) -> GraphRun:
         self.exchanges = self._stack.enter_context(recording())
         if self.trace:
             self._stack.enter_context(sending_to(TraceFile(self.trace)))

@@ -26,15 +26,14 @@ from ethos.agents.seeds import derive_seed, request_key
 from ethos.errors import EthosError
 from ethos.graph.context import Context
 from ethos.graph.methods import METHODS, Method
-from ethos.graph.tokens import token_summary
 from ethos.graph.state import PersonaGraphState, PersonaTask, count_fallbacks, validate_request
+from ethos.graph.tokens import token_summary
 from ethos.personas.format import MIN_TOKENS_PER_PERSONA, persona_grammar, persona_json_schema
 from ethos.personas.generation import Ask
 from ethos.personas.library import load_library
+from ethos.personas.schema import Persona
 from ethos.personas.seed_prompt import persona_messages
 from ethos.personas.selection import build_persona_set
-from ethos.personas.schema import Persona
-
 
 # How many agents may call their model at once (`ethos run --max-concurrency`). LangGraph's own
 # `max_concurrency` also sizes the pool that saves finished tasks' writes, so a finished comment

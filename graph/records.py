@@ -7,7 +7,6 @@ Nothing secret is written: every file passes `ethos.redaction.redact`.
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import secrets
@@ -17,33 +16,8 @@ from pathlib import Path
 
 from ethos.errors import EthosError
 from ethos.graph.tokens import token_summary
-from ethos.inputs import read_text, write_file
+from ethos.inputs import bounded, finite, read_text, stored_number, write_file
 from ethos.redaction import redact
-
-
-MAX_STORED_TEXT = 64 * 1024  # characters of one text in a trace or record: an endpoint's 5 MB error body is not kept whole
-
-
-def bounded(data, limit: int = MAX_STORED_TEXT):
-    """`data` with every string longer than `limit` cut, and the cut said in the text itself."""
-    if isinstance(data, str):
-        return data if len(data) <= limit else data[:limit] + f"... [{len(data) - limit} more characters not kept]"
-    if isinstance(data, dict):
-        return {k: bounded(v, limit) for k, v in data.items()}
-    if isinstance(data, (list, tuple)):
-        return [bounded(v, limit) for v in data]
-    return data
-
-
-def finite(data):
-    """`data` with NaN and infinities as None: JSON has no such numbers (Python would write bare NaN)."""
-    if isinstance(data, float):
-        return data if math.isfinite(data) else None
-    if isinstance(data, dict):
-        return {k: finite(v) for k, v in data.items()}
-    if isinstance(data, (list, tuple)):
-        return [finite(v) for v in data]
-    return data
 
 
 def write_json(path: Path, data) -> None:
@@ -94,9 +68,6 @@ def read_json_object(path: Path, what: str, fix: str = "") -> dict:
     return data
 
 
-def stored_number(value) -> bool:
-    """A count, time or metric a record or metrics file can hold: a finite int or float (not a bool), of sane size."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and abs(value) < 1e15
 
 
 def _of(kind: type):

@@ -11,8 +11,8 @@ from pathlib import Path
 from langchain_core.tracers.schemas import Run
 
 from ethos.agents.models.recording import Exchange
-from ethos.graph.records import bounded, redact
-from ethos.inputs import append_text
+from ethos.graph.records import redact
+from ethos.inputs import append_text, bounded
 
 
 def step_line(step: Run, exchange: Exchange | None) -> dict:

@@ -16,8 +16,8 @@ from pydantic import ValidationError
 
 from ethos.personas.format import personas_from_json
 from ethos.personas.library import top_up
-from ethos.personas.seed_prompt import EXAMPLE_NAME
 from ethos.personas.schema import SLOTS, Persona, normalise
+from ethos.personas.seed_prompt import EXAMPLE_NAME
 
 _LEADER = re.compile(r"^(?:\s*(?:#+|\*+|[-•>]|\d{1,2}[.):]))+\s*")
 _NAME_REST = re.compile(r"^(?P<name>[^:;|]{1,80}?)\s*(?::|\s[-–—]\s)\s*(?P<rest>.+)$")

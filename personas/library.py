@@ -9,11 +9,11 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from ethos import settings
 from ethos.errors import EthosError
 from ethos.inputs import read_text
 from ethos.personas.schema import Persona, normalise
 from ethos.plugins import PERSONAS, load_group
-from ethos import settings
 
 LIBRARY_DIR = Path(__file__).parent / "library"
 

@@ -6,6 +6,7 @@ from ethos.agents.models import register_backend
 from ethos.agents.models.fake import fake_backend
 from ethos.graph.builder import graph
 from ethos.graph.context import Context
+
 _names = itertools.count()
 
 

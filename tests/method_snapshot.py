@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 
+from tests_paths import FIXTURES
+
 from ethos.agents.models import register_backend
 from ethos.agents.models.fake import fake_backend
 from ethos.evaluation.predictions import predict
 from ethos.evaluation.tasks import METHODS, TASKS, load_task, task_file
 from ethos.graph.context import Context
-from tests_paths import FIXTURES
 
 SPECS = ("fake", "fake-nolp")  # with logprobs, and sampled (an endpoint that gives none)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -65,7 +66,7 @@ def langgraph_dev(workdir: Path, env: dict, jobs: int = 4):
     """`langgraph dev` serving this repository's graph, with no outside connection."""
     port = free_port()
     (workdir / "langgraph.json").write_text(
-        '{"dependencies": ["%s"], "graphs": {"ethos": "%s/graph/served.py:graph"}}' % (ROOT, ROOT)
+        json.dumps({"dependencies": [str(ROOT)], "graphs": {"ethos": f"{ROOT}/graph/served.py:graph"}})
     )
     command = [str(Path(sys.executable).parent / "langgraph"), "dev", "--no-browser", "--no-reload", "--host", "127.0.0.1",
                "--port", str(port), "--n-jobs-per-worker", str(jobs)]

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from importlib.metadata import EntryPoint
 
 import pytest
+from tests_paths import FIXTURES
 
 from ethos.cli import main
-from tests_paths import FIXTURES
 
 SITUATION = "A family asks a doctor to withhold a terminal diagnosis from their mother."
 GOQA = FIXTURES / "vital_distributional_globalopinionqa.sample.json"

@@ -8,9 +8,9 @@ import json
 import shutil
 
 import pytest
+from tests_paths import FIXTURES
 
 from ethos.cli import main
-from tests_paths import FIXTURES
 
 DEEP = "[" * 5000 + "]" * 5000
 ODD = {  # JSON text of values no writer of this project produces

@@ -28,8 +28,15 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage
 
 from ethos.agents.models.local import message_text
-from ethos.agents.models.options import (REFERENCE_CANDIDATES, OptionDistribution, distribution_from_top_logprobs, leading_label,
-                                         reference_distribution, reference_stand_in, uniform)
+from ethos.agents.models.options import (
+    REFERENCE_CANDIDATES,
+    OptionDistribution,
+    distribution_from_top_logprobs,
+    leading_label,
+    reference_distribution,
+    reference_stand_in,
+    uniform,
+)
 from ethos.agents.models.parallel import in_parallel
 from ethos.agents.models.recording import Messages, call_labels, labelled
 from ethos.agents.seeds import derive_seed
@@ -47,7 +54,7 @@ class Decoding:
     temperature: float
     seed: int = 0
 
-    def derive(self, *parts) -> "Decoding":
+    def derive(self, *parts) -> Decoding:
         """The same budget and temperature, with the seed of the sub-call that `parts` name."""
         return replace(self, seed=derive_seed(self.seed, *parts))
 
@@ -95,7 +102,7 @@ class Backend:
         """Whether the model has a chat template (a base model has none, and gets raw prompts)."""
         return getattr(self.chat, "chat_template", True)
 
-    def formatted(self, prompt_format: str) -> "Backend":
+    def formatted(self, prompt_format: str) -> Backend:
         """This backend sending prompts as `prompt_format` says (one of PROMPT_FORMATS): the same
         model, one view per format."""
         if prompt_format == self.prompt_format:

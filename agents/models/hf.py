@@ -19,8 +19,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import PrivateAttr
 
-from ethos.agents.models.local import ai_message, chat_dicts, stream_pieces, top_logprobs_from_logits, whole_chunk
 from ethos.agents.models.batching import MicroBatcher
+from ethos.agents.models.local import ai_message, chat_dicts, stream_pieces, top_logprobs_from_logits, whole_chunk
 from ethos.errors import EthosError
 
 

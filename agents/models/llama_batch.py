@@ -37,7 +37,6 @@ from ethos.agents.models.local import top_logprobs_from_logits
 from ethos.agents.seeds import SEED_SPACE
 from ethos.errors import EthosError, RunFailure
 
-
 DEFAULT_TOP_P = 0.95  # llama.cpp's usual nucleus, unless a call asks for its own (the reference's community messages: 0.9)
 
 # Exact reading reads prompts in chunks that end at multiples of this many tokens (see `_step`).

@@ -7,7 +7,6 @@ import time
 from functools import cache
 
 import httpx
-
 from langchain_core.outputs import ChatGeneration, ChatResult
 
 from ethos import settings

@@ -12,7 +12,6 @@ import numpy as np
 
 from ethos.agents.seeds import seeded_argmax
 
-
 # How the letters are read from the next-token candidates (`option_distribution(reading=...)`):
 # - "reference": Modular Pluralism's reading (its `lm_utils.py` and `vanilla_lm.py`): the top 10
 #   candidates keyed by their decoded text, the first key whose stripped text is the label, 0 for a

@@ -9,7 +9,6 @@ from contextvars import ContextVar
 
 from langchain_core.runnables.config import ContextThreadPoolExecutor
 
-
 _limit: ContextVar[int | None] = ContextVar("ethos_parallel_limit", default=None)
 
 

@@ -59,7 +59,7 @@ class Sink(Protocol):
 
 _sinks: ContextVar[tuple[Sink, ...]] = ContextVar("ethos_sinks", default=())
 _process_sinks: list[Sink] = []  # for the whole process (OpenTelemetry export)
-_labels: ContextVar[dict] = ContextVar("ethos_call_labels", default={})
+_labels: ContextVar[dict] = ContextVar("ethos_call_labels", default={})  # noqa: B039  (never changed in place: `labelled` sets a new dict)
 
 
 @contextmanager
@@ -192,5 +192,5 @@ class Recorder(BaseTracer):
 
 
 # The recorder joins every LangChain run (graph nodes and model calls alike), in every thread.
-_recorder: ContextVar[Recorder | None] = ContextVar("ethos_recorder", default=Recorder())
+_recorder: ContextVar[Recorder | None] = ContextVar("ethos_recorder", default=Recorder())  # noqa: B039  (one recorder for the process, on purpose)
 register_configure_hook(_recorder, inheritable=True)

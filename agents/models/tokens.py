@@ -6,14 +6,14 @@ tiktoken downloads its BPE files on first use; the `bpe-openai` package ships th
 
 from __future__ import annotations
 
-from ethos import settings
-
 import gzip
 import hashlib
 import importlib.util
 import os
 from functools import cache
 from pathlib import Path
+
+from ethos import settings
 
 _SOURCE = "https://openaipublic.blob.core.windows.net/encodings/{name}.tiktoken"
 

@@ -16,7 +16,8 @@ from ethos.evaluation.tasks.base import LEGACY_PROTOCOL, PerItem, Prediction, Ta
 from ethos.evaluation.vital import item_request, load_items
 from ethos.graph.methods import METHODS as GRAPH_METHODS
 from ethos.graph.state import validate_request
-from ethos.plugins import TASKS as TASKS_GROUP, load_group
+from ethos.plugins import TASKS as TASKS_GROUP
+from ethos.plugins import load_group
 
 __all__ = ["LEGACY_PROTOCOL", "METHODS", "SAMPLES", "PerItem", "Prediction", "Task", "checked_items", "get_task", "load_task", "protocol_of", "sample_items",
            "task_file", "task_for_item", "task_of_file", "tasks"]

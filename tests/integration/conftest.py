@@ -9,6 +9,7 @@ import pytest
 
 from ethos.agents.models.hf import export_embedded_to_transformers
 
+
 def pytest_collection_modifyitems(items):
     for item in items:
         item.add_marker(pytest.mark.integration)

@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
+from openai_stub import StubOpenAI
 
 from ethos.cli import main
-from openai_stub import StubOpenAI
 
 RUN = ["run", "--n-personas", "2", "--persona-attempts", "1", "--no-cache", "--max-retries", "0"]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ethos.telemetry import traces_endpoint
+from ethos.graph.telemetry import traces_endpoint
 
 PHOENIX = Path(os.environ.get("ETHOS_PHOENIX") or Path(__file__).parents[2] / ".venv-phoenix" / "bin" / "phoenix")
 

@@ -5,13 +5,13 @@ import json
 
 import pytest
 from langgraph_sdk import get_sync_client
+from openai_stub import StubOpenAI
+from servers import langgraph_dev, llama_server
+from tests_paths import FIXTURES
 
 from ethos.cli import main
 from ethos.graph.context import Context
 from ethos.graph.served import CLIENT_SETTINGS, ServedContext, client_context
-from openai_stub import StubOpenAI
-from servers import langgraph_dev, llama_server
-from tests_paths import FIXTURES
 
 SMALL = ["--n-personas", "3", "--persona-attempts", "1", "--persona-tokens", "60", "--comment-tokens", "24", "--moderator-tokens", "24"]
 QUESTION = ["Should hospitals publish their prices?", "--option", "Yes", "--option", "No", "--option", "Not sure"]

@@ -1,9 +1,9 @@
 import json
 
 import pytest
+from tests_paths import FIXTURES
 
 from ethos.cli import main
-from tests_paths import FIXTURES
 
 SITUATION = "A family asks a doctor to withhold a terminal diagnosis from their mother."
 

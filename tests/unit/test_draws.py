@@ -13,8 +13,8 @@ from ethos.agents.moderators import balanced_groups, select_comment
 from ethos.agents.persona_agent import write_with_choice
 from ethos.agents.prompts import select_messages
 from ethos.agents.seeds import SEED_SPACE, derive_seed, request_key, seeded_argmax
-from ethos.graph.nodes import call_seed
 from ethos.graph.context import Context
+from ethos.graph.nodes import call_seed
 
 
 class KnownChoice:

@@ -1,9 +1,9 @@
 import json
 
 import pytest
+from tests_paths import FIXTURES
 
 from ethos.cli import main
-from tests_paths import FIXTURES
 
 
 @pytest.mark.parametrize(

@@ -1,13 +1,12 @@
 import pytest
-
-from ethos.graph.nodes import call_seed
-from ethos.graph.context import Context
+from probes import Overlap
 
 from ethos.agents.models import load_backend
 from ethos.errors import EthosError
 from ethos.graph.builder import graph
+from ethos.graph.context import Context
+from ethos.graph.nodes import call_seed
 from ethos.graph.state import count_fallbacks
-from probes import Overlap
 
 SITUATION = "A family asks a doctor to withhold a terminal diagnosis from their mother."
 

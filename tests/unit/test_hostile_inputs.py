@@ -161,7 +161,7 @@ def test_resume_refuses_a_finished_run_and_one_still_running(fake, runs_dir, cap
 
 
 def test_otel_credentials_travel_as_headers_never_in_the_url():
-    from ethos.telemetry import _credentials_apart
+    from ethos.graph.telemetry import _credentials_apart
 
     url, headers = _credentials_apart("http://user:p%2Fss@127.0.0.1:6006/v1/traces?api-key=abc")
     assert url == "http://127.0.0.1:6006/v1/traces" and headers["api-key"] == "abc" and headers["Authorization"].startswith("Basic ")

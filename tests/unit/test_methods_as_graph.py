@@ -6,6 +6,8 @@ import sqlite3
 
 import pytest
 from langgraph.checkpoint.sqlite import SqliteSaver
+from method_snapshot import snapshot
+from tests_paths import FIXTURES
 
 from ethos.agents.baseline_prompts import COMMUNITIES
 from ethos.cli import main
@@ -13,8 +15,6 @@ from ethos.graph.builder import build_graph, graph
 from ethos.graph.context import Context
 from ethos.graph.methods import METHODS
 from ethos.graph.state import count_fallbacks
-from method_snapshot import snapshot
-from tests_paths import FIXTURES
 
 OPTIONS = ["Tell her now", "Wait for the family", "Let her decide"]
 

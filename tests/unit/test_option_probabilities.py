@@ -3,10 +3,9 @@ import math
 import numpy as np
 import pytest
 
-from ethos.agents.seeds import derive_seed
-
 from ethos.agents.models.local import top_logprobs_from_logits
 from ethos.agents.models.options import OptionDistribution, distribution_from_top_logprobs, leading_label, strip_leading_label
+from ethos.agents.seeds import derive_seed
 
 
 def lp(p):

@@ -5,6 +5,8 @@ NLI model and its protocol, and comparisons read those values."""
 import json
 
 import pytest
+from test_coverage import tiny_nli
+from tests_paths import FIXTURES
 
 from ethos.cli import main
 from ethos.evaluation.compare import item_scores, paired_rows
@@ -12,8 +14,6 @@ from ethos.evaluation.coverage import EmbeddingScorer, NLIScorer
 from ethos.evaluation.metrics import parse_vk_reference, parse_vk_strict
 from ethos.evaluation.summary import find_metrics, summarise
 from ethos.evaluation.tasks import get_task
-from test_coverage import tiny_nli
-from tests_paths import FIXTURES
 
 
 def evaluate(fake_spec, task, out, *flags):

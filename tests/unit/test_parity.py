@@ -4,6 +4,7 @@ fair baselines, ablations and category roll-ups."""
 import json
 
 import pytest
+from tests_paths import FIXTURES
 
 from ethos.cli import main
 from ethos.evaluation.groups import region_of, vrd_type
@@ -11,7 +12,6 @@ from ethos.evaluation.predictions import predict
 from ethos.evaluation.scoring import score_items
 from ethos.evaluation.tasks import get_task, sample_items
 from ethos.graph.context import Context
-from tests_paths import FIXTURES
 
 
 def oqa_item(i, question, group, gold, pred, options=("Yes", "No")):

@@ -4,12 +4,12 @@ made, and settings that do not change results never refusing a folder."""
 import json
 
 import pytest
+from tests_paths import FIXTURES
 
 import ethos
 from ethos.cli import main
 from ethos.errors import EthosError
 from ethos.graph.context import Context
-from tests_paths import FIXTURES
 
 
 def test_evaluate_from_python_is_eval_with_its_defaults(fake, runs_dir):

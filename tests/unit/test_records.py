@@ -1,17 +1,17 @@
-from ethos.graph.nodes import call_seed
-from ethos.graph.context import Context
 import json
 
 import pytest
+from openai_stub import StubOpenAI
 
 from ethos.agents.models.fake import PERSONA_LINES
 from ethos.agents.prompts import comment_messages, overton_messages
 from ethos.cli import main
+from ethos.graph.context import Context
 from ethos.graph.conversation import render_tree
+from ethos.graph.nodes import call_seed
 from ethos.graph.records import list_runs, load_record, redact
-from ethos.personas.seed_prompt import persona_messages
 from ethos.personas.schema import Persona
-from openai_stub import StubOpenAI
+from ethos.personas.seed_prompt import persona_messages
 
 SITUATION = "A family asks a doctor to withhold a terminal diagnosis from their mother."
 

@@ -9,13 +9,13 @@ import json
 from collections import Counter
 
 import pytest
+from tests_paths import FIXTURES
 
 from ethos.agents.reference import first_label
 from ethos.cli import main
 from ethos.evaluation.vital import item_request, load_items
 from ethos.graph.builder import graph
 from ethos.graph.context import Context
-from tests_paths import FIXTURES
 
 FILES = {
     "overton": "vital_overton_valuekaleidoscope.sample.json",
@@ -166,8 +166,8 @@ def test_library_weights_enter_the_mean_only_as_this_projects_choice(fake):
     personas = [{"name": "Heavy", "core_value": "v", "framework": "f", "right_or_duty": "r", "emotion": "e", "stakeholder": "s", "weight": 9.0},
                 {"name": "Light", "core_value": "w", "framework": "g", "right_or_duty": "q", "emotion": "e", "stakeholder": "t", "weight": 1.0}]
     comments = [{"index": 0, "persona": "Heavy", "text": "A. yes"}, {"index": 1, "persona": "Light", "text": "B. no"}]
-    from ethos.agents.moderators import DistributionalModerator
     from ethos.agents.models.base import Decoding
+    from ethos.agents.moderators import DistributionalModerator
 
     backend = fake()
     request = {"situation": "q", "mode": "distributional", "options": ["yes", "no"], "attribute": None, "personas": personas}

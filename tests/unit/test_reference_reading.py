@@ -7,6 +7,8 @@ import json
 import math
 
 import pytest
+from openai_stub import StubOpenAI
+from tests_paths import FIXTURES
 
 from ethos.agents.models.options import reference_distribution
 from ethos.cli import main
@@ -16,8 +18,6 @@ from ethos.evaluation.vital import item_request, load_items
 from ethos.graph.builder import graph
 from ethos.graph.context import Context
 from ethos.graph.state import count_fallbacks
-from openai_stub import StubOpenAI
-from tests_paths import FIXTURES
 
 
 def top(*pairs):

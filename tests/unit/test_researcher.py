@@ -3,9 +3,9 @@
 import json
 
 import pytest
+from tests_paths import FIXTURES
 
 from ethos.cli import main
-from tests_paths import FIXTURES
 
 EVAL = ["eval", "--task", "distributional-globalopinionqa", "--data", str(FIXTURES), "--method", "vanilla", "--no-progress"]
 

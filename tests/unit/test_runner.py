@@ -1,12 +1,12 @@
 import json
 
 import pytest
+from probes import Overlap
 
 from ethos.errors import EthosError
 from ethos.evaluation.runner import ResultStore, evaluate
 from ethos.evaluation.tasks import get_task, load_task
 from ethos.graph.context import Context
-from probes import Overlap
 
 TASK = get_task("distributional-globalopinionqa")
 

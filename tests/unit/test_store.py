@@ -4,12 +4,12 @@ and the configuration a folder's results belong to."""
 import json
 
 import pytest
+from test_runner import items_file, run
 
 from ethos.cli import main
 from ethos.errors import EthosError, RunFailure
 from ethos.evaluation.store import ResultStore
 from ethos.graph.records import RunRecord
-from test_runner import items_file, run
 
 
 def test_a_cut_line_and_unreadable_lines_are_repaired_counted_and_their_items_run_again(fake, tmp_path):

@@ -1,10 +1,10 @@
 import json
 
 import pytest
+from tests_paths import FIXTURES
 
 from ethos.errors import EthosError
 from ethos.evaluation.tasks import TASKS, get_task, load_task, task_file
-from tests_paths import FIXTURES
 
 SAMPLES = {
     "overton-vk": "vital_overton_valuekaleidoscope.sample.json",

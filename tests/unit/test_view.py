@@ -4,8 +4,9 @@ browser shows: tests/integration/test_browser.py)."""
 import json
 import re
 
-from ethos.cli import main
 from tests_paths import FIXTURES
+
+from ethos.cli import main
 
 QUESTION = ["Should she be told?", "--mode", "distributional", "--option", "Yes", "--option", "No"]
 

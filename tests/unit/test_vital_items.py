@@ -1,10 +1,10 @@
 import json
 
 import pytest
+from tests_paths import FIXTURES
 
 from ethos.errors import EthosError
 from ethos.evaluation.vital import item_request, load_items, question_stem
-from tests_paths import FIXTURES
 
 
 def request_of(name, index=0):

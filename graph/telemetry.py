@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import threading
 
-from ethos.errors import EthosError
 from ethos import settings
+from ethos.errors import EthosError
 
 PROJECT = "ethosagents"
 _provider = None
@@ -71,7 +71,7 @@ _AUTHORS = {"human": "user", "raw": "user", "ai": "assistant", "system": "system
 
 def llm_attributes(exchange) -> dict:
     """An exchange as OpenInference span attributes (what Phoenix shows of a model call)."""
-    from ethos.graph.records import bounded
+    from ethos.inputs import bounded
     from ethos.redaction import redact
 
     def text(value: str) -> str:
