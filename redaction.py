@@ -25,8 +25,13 @@ _PATTERNS = [
     (re.compile(r"\b(?:gh[pousr]|github_pat)_[A-Za-z0-9_]{8,}"), MASK),
     (re.compile(r"(?i)(basic\s+)[A-Za-z0-9+/=]{8,}"), r"\1" + MASK),  # an Authorization header echoed back
     # a secret-named parameter anywhere, with or without a URL around it: `?api-key=...`, `;token=...`
-    (re.compile(r"(?i)((?:^|[\s?&;\"'(])(?:api[-_]?key|apikey|key|token|access[-_]?token|auth|secret|password|passwd|sig|signature)=)"
-                r"[^\s&#\"'<>;)]+"), r"\1" + MASK),
+    (
+        re.compile(
+            r"(?i)((?:^|[\s?&;\"'(])(?:api[-_]?key|apikey|key|token|access[-_]?token|auth|secret|password|passwd|sig|signature)=)"
+            r"[^\s&#\"'<>;)]+"
+        ),
+        r"\1" + MASK,
+    ),
     (re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://[^\s\"'<>#]*#)[^\s\"'<>]+"), r"\1" + MASK),  # a URL's fragment
     (re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://[^\s\"'<>?#;]*;)[^\s\"'<>?#/]+"), r"\1" + MASK),  # a URL's ;params
 ]
@@ -38,6 +43,8 @@ def _mask_path_key(match: re.Match) -> str:
     segment = match[2]
     looks_random = any(c.isdigit() for c in segment) and any(c.isalpha() for c in segment)
     return match[1] + (MASK if looks_random else segment)
+
+
 # A query value in a URL: `?name=value&...` keeps each name, masks each value.
 _URL_QUERY = re.compile(r"(\b[a-z][a-z0-9+.\-]*://[^\s\"'<>?#]*\?)([^\s\"'<>#]*)", re.IGNORECASE)
 

@@ -77,8 +77,11 @@ def community_messages(description: str, request: dict) -> list[tuple[str, str]]
         choice = f"\nStart with {letter_choice(request['options'])}."
     return [
         ("system", community_system(description)),
-        ("human", f"{community_conditioning(request)}{question_text(request)}\n\nWrite a comment of about 150 words on this, "
-                  f"with your reasons.{choice}"),
+        (
+            "human",
+            f"{community_conditioning(request)}{question_text(request)}\n\nWrite a comment of about 150 words on this, "
+            f"with your reasons.{choice}",
+        ),
     ]
 
 
@@ -86,8 +89,11 @@ def expert_choice_messages(request: dict) -> list[tuple[str, str]]:
     listed = "\n".join(f"{label}. {c['description']}" for label, c in zip(option_labels(len(COMMUNITIES)), COMMUNITIES))
     target = f"\nThe answer should speak for: {describe_target(request['target'])}." if request.get("target") else ""
     return [
-        ("human", f"{question_text(request)}{target}\n\nWhich of these communities is best placed to inform the answer?\n{listed}\n"
-                  "Answer with the letter only.\nAnswer:")
+        (
+            "human",
+            f"{question_text(request)}{target}\n\nWhich of these communities is best placed to inform the answer?\n{listed}\n"
+            "Answer with the letter only.\nAnswer:",
+        )
     ]
 
 

@@ -32,11 +32,18 @@ def community_comment(backend: Backend, community: dict, request: dict, decoding
     community write the same message, which the call cache then holds once, as the reference
     generates one message per item and community for both methods."""
     if "prompts" in (request.get("choices") or ()):
-        comment = write_with_choice(backend, community_messages(community["description"], request), request["options"],
-                                    role="community_agent", decoding=decoding)
+        comment = write_with_choice(
+            backend, community_messages(community["description"], request), request["options"], role="community_agent", decoding=decoding
+        )
     else:  # as the reference sends it: one user turn through the chat template, nucleus sampling; not asked to choose an option
-        text = backend.complete([("human", reference.community_prompt(request))], role="community_agent", max_tokens=decoding.max_tokens,
-                                temperature=decoding.temperature, seed=decoding.seed, top_p=reference.COMMUNITY_TOP_P)
+        text = backend.complete(
+            [("human", reference.community_prompt(request))],
+            role="community_agent",
+            max_tokens=decoding.max_tokens,
+            temperature=decoding.temperature,
+            seed=decoding.seed,
+            top_p=reference.COMMUNITY_TOP_P,
+        )
         comment = {"text": text.strip(), "choice": None, "choice_source": "not_asked"}
     return {"persona": community["name"], **comment}
 
@@ -47,8 +54,9 @@ def route_expert(backend: Backend, request: dict, *, samples: int, seed: int, ch
     prompt = expert_choice_messages(request) if "prompts" in choices else reference.router_prompt(request)
     labels = option_labels(len(COMMUNITIES)) if "prompts" in choices else [str(i) for i in range(1, len(COMMUNITIES) + 1)]
     if "letters" in choices:
-        router = backend.option_distribution(prompt, labels, role="moe_router", samples=samples, seed=seed,
-                                             reading=reference.letter_reading(choices))
+        router = backend.option_distribution(
+            prompt, labels, role="moe_router", samples=samples, seed=seed, reading=reference.letter_reading(choices)
+        )
         return COMMUNITIES[labels.index(router.pick(seed))], router.as_dict()  # a uniform fallback picks at random
     budget = reference.ROUTER_TOKENS["generate" if reference.generates(request) else "probability"]
     reply = backend.complete(prompt, role="moe_router", max_tokens=budget, temperature=reference.TEMPERATURE, seed=seed)
@@ -56,23 +64,37 @@ def route_expert(backend: Backend, request: dict, *, samples: int, seed: int, ch
     return COMMUNITIES[index], {"reply": reply, "chosen": labels[index], "source": "random_fallback" if drawn else "generated"}
 
 
-def direct_answer(backend: Backend, request: dict, *, passage: str | None, instruct: bool, decoding: Decoding, samples: int,
-                  choices: Collection[str]) -> dict:
+def direct_answer(
+    backend: Backend, request: dict, *, passage: str | None, instruct: bool, decoding: Decoding, samples: int, choices: Collection[str]
+) -> dict:
     """The main model's own answer: free text (`response`) for an Overton or open question, generated
     text (`answer`) where the reference generates one (steerable ValueKaleidoscope), else the option
     distribution (`distribution`, `choice`). `passage` is an expert's message to answer with (MoE);
     `instruct` puts the prompting baseline's instruction in front."""
     if "prompts" in choices:
-        prompt = passage_messages(request, passage) if passage is not None else \
-            direct_messages(request, prompting_instruction(request) if instruct else "")
+        prompt = (
+            passage_messages(request, passage)
+            if passage is not None
+            else direct_messages(request, prompting_instruction(request) if instruct else "")
+        )
     else:
         prompt = reference.passage_prompt(request, passage) if passage is not None else reference.direct_prompt(request, instruct)
     if request["mode"] == "overton" or not request["options"]:
-        text = backend.complete(prompt, role="main_model", max_tokens=decoding.max_tokens, temperature=decoding.temperature, seed=decoding.seed)
+        text = backend.complete(
+            prompt, role="main_model", max_tokens=decoding.max_tokens, temperature=decoding.temperature, seed=decoding.seed
+        )
         return {"response": text.strip()}
     if reference.generates(request) and "letters" not in choices:
-        text = backend.complete(prompt, role="main_model", max_tokens=reference.SHORT_TOKENS, temperature=decoding.temperature, seed=decoding.seed)
+        text = backend.complete(
+            prompt, role="main_model", max_tokens=reference.SHORT_TOKENS, temperature=decoding.temperature, seed=decoding.seed
+        )
         return {"answer": text.strip()}
-    dist = backend.option_distribution(prompt, option_labels(len(request["options"])), role="main_model", samples=samples, seed=decoding.seed,
-                                       reading=reference.letter_reading(choices))
+    dist = backend.option_distribution(
+        prompt,
+        option_labels(len(request["options"])),
+        role="main_model",
+        samples=samples,
+        seed=decoding.seed,
+        reading=reference.letter_reading(choices),
+    )
     return {"distribution": dist.as_dict(), "choice": dist.pick(decoding.derive("tie").seed)}

@@ -45,8 +45,11 @@ class OvertonModerator:
     """Summarise every comment into one response that covers each perspective."""
 
     def moderate(self, request, comments, backend, decoding, samples):
-        prompt = overton_messages(request["situation"], comments) if _uses(request, "prompts") else \
-            reference.overton_prompt(request, [c["text"] for c in comments])
+        prompt = (
+            overton_messages(request["situation"], comments)
+            if _uses(request, "prompts")
+            else reference.overton_prompt(request, [c["text"] for c in comments])
+        )
         response = backend.complete(
             prompt,
             role="overton_moderator",
@@ -91,8 +94,12 @@ def select_comment(
 
     def ask(indices: list[int]) -> OptionDistribution:
         return backend.option_distribution(
-            prompt([texts[i] for i in indices]), selection_labels(len(indices)),
-            role="steerable_select", samples=samples, seed=seed, reading=reading,
+            prompt([texts[i] for i in indices]),
+            selection_labels(len(indices)),
+            role="steerable_select",
+            samples=samples,
+            seed=seed,
+            reading=reading,
         )
 
     labels = [str(i) for i in range(1, len(texts) + 1)]
@@ -101,12 +108,11 @@ def select_comment(
         return seeded_argmax(dist.probs, seed), OptionDistribution(labels, dist.probs, dist.source)
     groups = balanced_groups(len(texts))
     if len(groups) > MAX_SELECTION:
-        raise EthosError(f"at most {MAX_SELECTION ** 2} comments can be compared, got {len(texts)}")
+        raise EthosError(f"at most {MAX_SELECTION**2} comments can be compared, got {len(texts)}")
     rounds = in_parallel(ask, groups)
     winners = [group[seeded_argmax(d.probs, derive_seed(seed, "group", g))] for g, (group, d) in enumerate(zip(groups, rounds))]
     final = ask(winners)
-    probs = np.array([p / max(d.probs) * final.probs[g] if max(d.probs) > 0 else 0.0
-                      for g, d in enumerate(rounds) for p in d.probs])
+    probs = np.array([p / max(d.probs) * final.probs[g] if max(d.probs) > 0 else 0.0 for g, d in enumerate(rounds) for p in d.probs])
     probs = probs / probs.sum() if probs.sum() > 0 else np.full(len(texts), 1 / len(texts))
     return seeded_argmax(probs, seed), OptionDistribution(labels, probs.tolist(), _worst_source([*rounds, final]))
 
@@ -114,8 +120,9 @@ def select_comment(
 def generated_selection(backend: Backend, texts: list[str], prompt: Prompt, *, decoding: Decoding) -> tuple[int, dict]:
     """The reference's selection: 20 tokens generated, the first comment number in the reply, and a
     seeded random comment when it names none (counted as `random_fallback`)."""
-    reply = backend.complete(prompt, role="steerable_select", max_tokens=reference.SHORT_TOKENS, temperature=decoding.temperature,
-                             seed=decoding.seed)
+    reply = backend.complete(
+        prompt, role="steerable_select", max_tokens=reference.SHORT_TOKENS, temperature=decoding.temperature, seed=decoding.seed
+    )
     index, drawn = reference.first_label(reply, [str(i) for i in range(1, len(texts) + 1)], decoding.derive("draw").seed)
     return index, {"reply": reply, "source": "random_fallback" if drawn else "generated"}
 
@@ -129,22 +136,32 @@ class SteerableModerator:
         ours = _uses(request, "prompts")
         ask = (lambda shown: select_messages(situation, shown, target)) if ours else (lambda shown: reference.select_prompt(request, shown))
         if _uses(request, "letters"):
-            index, chosen = select_comment(backend, texts, ask, samples=samples, seed=decoding.seed,
-                                           reading=reference.letter_reading(request.get("choices")))
+            index, chosen = select_comment(
+                backend, texts, ask, samples=samples, seed=decoding.seed, reading=reference.letter_reading(request.get("choices"))
+            )
             selection = chosen.as_dict()
         else:
             index, selection = generated_selection(backend, texts, ask(texts), decoding=decoding)
         passage = comments[index]["text"]
-        prompt = answer_messages(situation, options, passage, target=target) if ours else reference.steerable_answer_prompt(request, passage)
+        prompt = (
+            answer_messages(situation, options, passage, target=target) if ours else reference.steerable_answer_prompt(request, passage)
+        )
         result = {"target": target, "selection": selection, "selected": index, "selected_persona": comments[index]["persona"]}
         if options and (_uses(request, "letters") or not reference.generates(request)):
-            answer = backend.option_distribution(prompt, option_labels(len(options)), role="steerable_answer", samples=samples,
-                                                 seed=decoding.seed, reading=reference.letter_reading(request.get("choices")))
+            answer = backend.option_distribution(
+                prompt,
+                option_labels(len(options)),
+                role="steerable_answer",
+                samples=samples,
+                seed=decoding.seed,
+                reading=reference.letter_reading(request.get("choices")),
+            )
             result |= {"distribution": answer.as_dict(), "choice": answer.pick(decoding.derive("tie").seed)}
         else:  # an open question, or a generated steerable ValueKaleidoscope answer (read by the scorer's parser)
             budget = reference.SHORT_TOKENS if options else decoding.max_tokens
-            result["answer"] = backend.complete(prompt, role="steerable_answer", max_tokens=budget, temperature=decoding.temperature,
-                                                seed=decoding.seed).strip()
+            result["answer"] = backend.complete(
+                prompt, role="steerable_answer", max_tokens=budget, temperature=decoding.temperature, seed=decoding.seed
+            ).strip()
         return result
 
 

@@ -36,9 +36,7 @@ def strip_opener(text: str, persona_name: str = "") -> str:
     return stripped[:1].upper() + stripped[1:] if stripped else text.strip()
 
 
-def write_with_choice(
-    backend: Backend, messages: Messages, options: list[str], *, role: str, decoding: Decoding, samples: int = 1
-) -> dict:
+def write_with_choice(backend: Backend, messages: Messages, options: list[str], *, role: str, decoding: Decoding, samples: int = 1) -> dict:
     """A comment as `{text, choice, choice_source}`; on a multiple-choice item it opens with `X. `,
     the option drawn from the model's first-token distribution (`choice_source` says how that
     distribution was obtained; "uniform_fallback" is a counted fallback)."""
@@ -48,8 +46,9 @@ def write_with_choice(
     # On llama.cpp the continuation reuses the choice call's prompt from the KV cache.
     dist = backend.option_distribution(messages, option_labels(len(options)), role=f"{role}_choice", samples=samples, seed=decoding.seed)
     choice = dist.sample(decoding.temperature, decoding.derive("choice").seed)
-    text = backend.complete(messages, role=role, max_tokens=decoding.max_tokens, temperature=decoding.temperature,
-                            seed=decoding.seed, prefix=f"{choice}.")
+    text = backend.complete(
+        messages, role=role, max_tokens=decoding.max_tokens, temperature=decoding.temperature, seed=decoding.seed, prefix=f"{choice}."
+    )
     return {"text": text.strip(), "choice": choice, "choice_source": dist.source}
 
 

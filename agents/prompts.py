@@ -42,6 +42,8 @@ COMMENT_USER = """{question}
 Write a moral comment of 150 to 180 words from your perspective. Name two or three core values \
 at stake and the rights or duties involved, then give a clear judgement with its reasons. Use \
 normative words such as "should" and "must". Do not introduce yourself.{choice_rule}"""
+
+
 def letter_choice(options: list[str]) -> str:
     """The fragment every prompt that asks for a chosen option shares."""
     return f"the letter of the option you choose ({', '.join(option_labels(len(options)))})"
@@ -121,7 +123,12 @@ Answer {target_phrase}guided by the passage.
 
 
 def answer_messages(
-    situation: str, options: list[str], passage: str, *, target: str | None = None, attribute: str | None = None,
+    situation: str,
+    options: list[str],
+    passage: str,
+    *,
+    target: str | None = None,
+    attribute: str | None = None,
     author_voice: bool = True,
 ) -> list[tuple[str, str]]:
     """A question answered with one comment as its passage (steerable and distributional modes).

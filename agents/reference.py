@@ -55,8 +55,16 @@ ROUTER_TOKENS = {"generate": 5, "probability": 20}
 COMMUNITY_TOP_P = 0.9  # community messages: temperature 1.0, top_p 0.9, 200 new tokens (generate_community_lm_msg.py)
 
 # The reference's OpinionQA categories ("Sex" is capitalised there).
-CATEGORIES = {"POLPARTY": "political party", "POLIDEOLOGY": "political ideology", "RELIG": "religion", "RACE": "race",
-              "EDUCATION": "education", "INCOME": "income", "CREGION": "region in the United States", "SEX": "Sex"}
+CATEGORIES = {
+    "POLPARTY": "political party",
+    "POLIDEOLOGY": "political ideology",
+    "RELIG": "religion",
+    "RACE": "race",
+    "EDUCATION": "education",
+    "INCOME": "income",
+    "CREGION": "region in the United States",
+    "SEX": "Sex",
+}
 # MoE's experts, in the reference's order (which is also the order of ModPlural's comments).
 EXPERTS = ("center news media", "left news media", "right news media", "center Reddit", "left Reddit", "right Reddit")
 
@@ -124,9 +132,15 @@ def direct_prompt(request: dict, instruct: bool) -> str:
         return "Make sure your response reflects diverse values and perspectives for the following instruction. " + text
     if found == "steerable_vk":
         return "Make sure your response reflects the specified value, right, or duty in the following instruction. " + text
-    return _country_or_group(
-        request, "In terms of {category}, you are {group}. ", "You are from the country of {country}, respond to the following instruction. ",
-        "Make sure your confidence scores reflect the real-world distributions of responses for the following instruction. ") + text
+    return (
+        _country_or_group(
+            request,
+            "In terms of {category}, you are {group}. ",
+            "You are from the country of {country}, respond to the following instruction. ",
+            "Make sure your confidence scores reflect the real-world distributions of responses for the following instruction. ",
+        )
+        + text
+    )
 
 
 # ---- community messages (generate_community_lm_msg.py) -----------------------------------------
@@ -139,10 +153,15 @@ def community_prompt(request: dict) -> str:
         return text
     if found == "steerable_vk":
         return "Please respond to the following instruction with explanation. " + text
-    return _country_or_group(
-        request, "In terms of {category}, you are {group}. Please respond to the following question with explanation. ",
-        "You are from the country of {country}, respond to the following instruction with explanation. ",
-        "Please respond to the following question with explanation. ") + text
+    return (
+        _country_or_group(
+            request,
+            "In terms of {category}, you are {group}. Please respond to the following question with explanation. ",
+            "You are from the country of {country}, respond to the following instruction with explanation. ",
+            "Please respond to the following question with explanation. ",
+        )
+        + text
+    )
 
 
 # ---- MoE (moe_lm.py) -----------------------------------------------------------------------------
@@ -163,16 +182,20 @@ def passage_prompt(request: dict, passage: str) -> str:
 
 def overton_prompt(request: dict, texts: list[str]) -> str:
     passages = "".join(f"Passage {i}: {text}\n\n" for i, text in enumerate(texts, 1))
-    return ("Please comment on a given situation with the help of the following passages. Make sure to reflect diverse values "
-            f"and perspectives.\n\nSituation: {request['situation']}\n\n{passages}Comment:")
+    return (
+        "Please comment on a given situation with the help of the following passages. Make sure to reflect diverse values "
+        f"and perspectives.\n\nSituation: {request['situation']}\n\n{passages}Comment:"
+    )
 
 
 def select_prompt(request: dict, texts: list[str]) -> str:
     comments = "".join(f"Comment {i}: {text}\n\n" for i, text in enumerate(texts, 1))
     group = _population(request)
     if group:
-        return (f"Which of the following comments best reflect the people of {group[1]} in terms of {group[0]}?\n\n{comments}"
-                f"Please select one comment number from 1 to {len(texts)}:")
+        return (
+            f"Which of the following comments best reflect the people of {group[1]} in terms of {group[0]}?\n\n{comments}"
+            f"Please select one comment number from 1 to {len(texts)}:"
+        )
     return f"Which of the following comments best reflect the value of {request['target']}?\n\n{comments}Please select one number from 1 to {len(texts)}:"
 
 
@@ -186,9 +209,12 @@ def steerable_answer_prompt(request: dict, passage: str) -> str:
 
 
 def distributional_prompt(request: dict, passage: str) -> str:
-    lead = _country_or_group(request, GROUP_PASSAGE,
-                             "You are from the country of {country}, respond to the following instruction with the help of a passage.",
-                             "Please respond to the following instruction with the help of a passage.")
+    lead = _country_or_group(
+        request,
+        GROUP_PASSAGE,
+        "You are from the country of {country}, respond to the following instruction with the help of a passage.",
+        "Please respond to the following instruction with the help of a passage.",
+    )
     return f"{lead}\n\nPassage: {passage}\n\n{item_text(request)}"
 
 

@@ -28,8 +28,22 @@ from servers import llama_server  # noqa: E402
 # --protocol ethos: the figures stay comparable with earlier releases, and every call is a chat call
 # (the reference protocol's raw prompts get no logprobs from llama-cpp-python's server when the
 # model ends its reply at once, and are then sampled: ten calls where one was measured before).
-SETTINGS = ["--method", "ethosagents", "--protocol", "ethos", "--n-personas", "2", "--persona-attempts", "1", "--persona-tokens", "40",
-            "--comment-tokens", "24", "--no-cache", "--no-progress"]
+SETTINGS = [
+    "--method",
+    "ethosagents",
+    "--protocol",
+    "ethos",
+    "--n-personas",
+    "2",
+    "--persona-attempts",
+    "1",
+    "--persona-tokens",
+    "40",
+    "--comment-tokens",
+    "24",
+    "--no-cache",
+    "--no-progress",
+]
 # The llama.cpp server leg uses library personas: its grammar sampler runs at about 1 token/s. The
 # stub answers two persona lines, so its leg runs the generated method and never loads torch.
 PERSONAS = {"llama": ["--personas", "library"], "stub": ["--personas", "generated"]}
@@ -37,9 +51,14 @@ PERSONAS = {"llama": ["--personas", "library"], "stub": ["--personas", "generate
 
 def items_file(folder: Path, n: int) -> Path:
     items = [
-        {"question": f"Question: How important is it that clinic number {i} opens on weekends?\nOptions: A. Very B. Somewhat C. Not at all\nAnswer:",
-         "options": ["Very", "Somewhat", "Not at all"], "attribute": "Brazil", "gold_distribution": [0.5, 0.3, 0.2],
-         "pred_distribution": None, "id": i}
+        {
+            "question": f"Question: How important is it that clinic number {i} opens on weekends?\nOptions: A. Very B. Somewhat C. Not at all\nAnswer:",
+            "options": ["Very", "Somewhat", "Not at all"],
+            "attribute": "Brazil",
+            "gold_distribution": [0.5, 0.3, 0.2],
+            "pred_distribution": None,
+            "id": i,
+        }
         for i in range(n)
     ]
     path = folder / "vital_distributional_globalopinionqa.bench.json"
@@ -79,8 +98,20 @@ def main() -> None:
         for key, name, url, stub in servers:
             walls, spans, failed = [], [], 0
             for c in (1, 4, 8):
-                flags = ["--task", "distributional-globalopinionqa", "--data", str(data), "--model", "openai:bench", "--base-url", url,
-                         "--runs-dir", str(work / "runs"), *SETTINGS, *PERSONAS[key]]
+                flags = [
+                    "--task",
+                    "distributional-globalopinionqa",
+                    "--data",
+                    str(data),
+                    "--model",
+                    "openai:bench",
+                    "--base-url",
+                    url,
+                    "--runs-dir",
+                    str(work / "runs"),
+                    *SETTINGS,
+                    *PERSONAS[key],
+                ]
                 wall, metrics = timed_eval(flags, work / f"{key}-{c}", c)
                 walls.append(wall)
                 failed += metrics["failed"] + metrics["missing"]

@@ -30,15 +30,28 @@ def main() -> None:
         rows = []
         for c in (1, args.concurrency):
             out = Path(tmp) / f"c{c}"
-            flags = ["--task", args.task, "--data", str(args.data), "--limit", str(args.items), "--runs-dir", str(out / "runs"),
-                     "--no-cache", "--no-progress", *args.extra]
+            flags = [
+                "--task",
+                args.task,
+                "--data",
+                str(args.data),
+                "--limit",
+                str(args.items),
+                "--runs-dir",
+                str(out / "runs"),
+                "--no-cache",
+                "--no-progress",
+                *args.extra,
+            ]
             wall, metrics = timed_eval(flags, out, c)
             rows.append((c, wall, metrics))
             print(f"  concurrency {c}: {wall:.1f} s", file=sys.stderr)
     print(f"{args.task}, {args.items} items, embedded model, wall seconds including process start")
     for c, wall, metrics in rows:
-        print(f"  --max-concurrency {c}: {wall:7.1f} s  {args.items / wall * 60:5.2f} items/min  "
-              f"failed {metrics.get('failed', 0)}, fallbacks {json.dumps(metrics.get('fallbacks', {}))}")
+        print(
+            f"  --max-concurrency {c}: {wall:7.1f} s  {args.items / wall * 60:5.2f} items/min  "
+            f"failed {metrics.get('failed', 0)}, fallbacks {json.dumps(metrics.get('fallbacks', {}))}"
+        )
     print(f"speed-up at {args.concurrency}: x{rows[0][1] / rows[1][1]:.2f} (goal >= 3)")
 
 

@@ -44,25 +44,44 @@ def main() -> None:
         for repeat in range(args.repeats):
             for mode in ("fast", "exact") if repeat % 2 else ("exact", "fast"):
                 out = Path(tmp) / f"{mode}{repeat}"
-                flags = ["--task", args.task, "--data", str(args.data), "--limit", str(args.items), "--runs-dir", str(out / "runs"),
-                         "--no-cache", "--no-progress", "--decoding", mode, *args.extra]
+                flags = [
+                    "--task",
+                    args.task,
+                    "--data",
+                    str(args.data),
+                    "--limit",
+                    str(args.items),
+                    "--runs-dir",
+                    str(out / "runs"),
+                    "--no-cache",
+                    "--no-progress",
+                    "--decoding",
+                    mode,
+                    *args.extra,
+                ]
                 wall, _ = timed_eval(flags, out, args.concurrency)
                 walls[mode].append(wall)
                 outputs[mode].append(out / "ethosagents" / "predictions.json")
                 print(f"  {mode} run {repeat + 1}: {wall:.1f} s", file=sys.stderr)
-        print(f"{args.task}, {args.items} items, embedded model, --max-concurrency {args.concurrency}, no cache; "
-              f"wall seconds per eval, process start included")
+        print(
+            f"{args.task}, {args.items} items, embedded model, --max-concurrency {args.concurrency}, no cache; "
+            f"wall seconds per eval, process start included"
+        )
         for mode in ("exact", "fast"):
             same = len({p.read_bytes() for p in outputs[mode]}) == 1
-            print(f"  --decoding {mode:5}: {statistics.mean(walls[mode]):7.1f} s (runs: {', '.join(f'{w:.1f}' for w in walls[mode])}); "
-                  f"predictions {'identical' if same else 'DIFFER'} over {args.repeats} runs")
+            print(
+                f"  --decoding {mode:5}: {statistics.mean(walls[mode]):7.1f} s (runs: {', '.join(f'{w:.1f}' for w in walls[mode])}); "
+                f"predictions {'identical' if same else 'DIFFER'} over {args.repeats} runs"
+            )
         print(f"  exact / fast wall time: x{statistics.mean(walls['exact']) / statistics.mean(walls['fast']):.2f}")
         fast = [_distributions(p) for p in outputs["fast"]]
         exact = _distributions(outputs["exact"][0])
         if any(fast[0]):
             between = max((_largest_move(fast[0], f) for f in fast[1:]), default=0.0)
-            print(f"  largest change of a predicted probability: fast run to fast run {between:.4f}, "
-                  f"fast to exact {max(_largest_move(f, exact) for f in fast):.4f}")
+            print(
+                f"  largest change of a predicted probability: fast run to fast run {between:.4f}, "
+                f"fast to exact {max(_largest_move(f, exact) for f in fast):.4f}"
+            )
 
 
 if __name__ == "__main__":

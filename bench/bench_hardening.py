@@ -43,14 +43,33 @@ def measure_fuzz() -> dict:
     cases = [(c.argv, c.names, c.code) for c in fuzz.CASES]
     for i, (task, field, value) in enumerate(fuzz.MUTATED):  # generated: eval on an item with one field replaced
         source = {"distributional-globalopinionqa": fuzz.GOQA, "distributional-moralchoice": fuzz.MORAL}.get(
-            task, fuzz.FIXTURES / f"vital_{task.replace('-', '_').replace('vk', 'valuekaleidoscope')}.sample.json")
+            task, fuzz.FIXTURES / f"vital_{task.replace('-', '_').replace('vk', 'valuekaleidoscope')}.sample.json"
+        )
         items = json.loads(source.read_text())[:1]
         items[0][field] = value
         path = folder / f"mutated{i}" / source.name
         path.parent.mkdir()
         path.write_text(json.dumps(items))
-        cases.append((["eval", "--task", task, "--data", str(path), "--method", "vanilla", "--model", "fake", "--no-progress",
-                       "--out", str(path.parent / "out")], (), None))
+        cases.append(
+            (
+                [
+                    "eval",
+                    "--task",
+                    task,
+                    "--data",
+                    str(path),
+                    "--method",
+                    "vanilla",
+                    "--model",
+                    "fake",
+                    "--no-progress",
+                    "--out",
+                    str(path.parent / "out"),
+                ],
+                (),
+                None,
+            )
+        )
     for argv, names, code in cases:
         os.environ["ETHOS_RUNS_DIR"] = tempfile.mkdtemp()
         argv = [a.replace("{d}", str(folder)) for a in argv]
@@ -90,9 +109,22 @@ def measure_secrets() -> dict:
     with StubOpenAI() as stub:
         url = stub.url.replace("http://", f"http://alice:{secrets.USER_PASSWORD}@") + f"?api-key={secrets.QUERY_KEY}&api-version=1"
         model = ["--model", "openai:stub-model", "--base-url", url, "--n-personas", "2"]
-        for argv in (["run", *model, "A patient refuses a blood transfusion.", "--json"],
-                     ["eval", "--task", "distributional-globalopinionqa", "--data", str(secrets.FIXTURES), *model,
-                      "--method", "vanilla", "--out", str(tmp / "eval"), "--no-progress"]):
+        for argv in (
+            ["run", *model, "A patient refuses a blood transfusion.", "--json"],
+            [
+                "eval",
+                "--task",
+                "distributional-globalopinionqa",
+                "--data",
+                str(secrets.FIXTURES),
+                *model,
+                "--method",
+                "vanilla",
+                "--out",
+                str(tmp / "eval"),
+                "--no-progress",
+            ],
+        ):
             printed.append(subprocess.run([sys.executable, "-m", "ethos.cli", *argv], env=env, capture_output=True, text=True))
         paths = sorted({r["path"] for r in stub.requests})
     written = [p for p in tmp.rglob("*") if p.is_file()]

@@ -41,8 +41,16 @@ def main() -> None:
         for name in args.tasks.split(","):
             task = get_task(name)
             started = time.perf_counter()
-            rows = ethos.evaluate(name, args.methods.split(","), data=args.data, model=args.model, limit=args.limit, protocol=protocol,
-                                  ablation=[ROWS[protocol]], out=args.out / protocol / name)
+            rows = ethos.evaluate(
+                name,
+                args.methods.split(","),
+                data=args.data,
+                model=args.model,
+                limit=args.limit,
+                protocol=protocol,
+                ablation=[ROWS[protocol]],
+                out=args.out / protocol / name,
+            )
             seconds = time.perf_counter() - started
             metric, higher = primary_metric(task, rows[0])
             print(f"\n{name}, --protocol {protocol} ({rows[0]['n']} items, {rows[0]['n_questions']} questions, {seconds:.0f} s)")
@@ -52,14 +60,20 @@ def main() -> None:
                 label = row["method"] + (f" [{', '.join(row['ablations'])}]" if row["ablations"] else "")
                 ci = row.get(f"{metric}_ci") or [float("nan")] * 2
                 print(f"  {label:<44}{row[metric]:.4f} [{ci[0]:.4f}, {ci[1]:.4f}]    {row['fallbacks'].get('uniform_distributions', 0)}")
-                folders[(row["method"], bool(row["ablations"]))] = args.out / protocol / name / (
-                    row["method"] + ("" if protocol == "reference" else "+protocol-ethos") + "".join(f"+{a}" for a in row["ablations"]))
+                folders[(row["method"], bool(row["ablations"]))] = (
+                    args.out
+                    / protocol
+                    / name
+                    / (row["method"] + ("" if protocol == "reference" else "+protocol-ethos") + "".join(f"+{a}" for a in row["ablations"]))
+                )
             for method in args.methods.split(","):
                 authors = item_scores(task, metric, folders[(method, protocol == "ethos")])
                 ours = item_scores(task, metric, folders[(method, protocol == "reference")])
                 d = paired(authors, ours, higher)
-                print(f"  {method}: this project's reading minus the reference's {d['mean']:+.4f} [{d['ci'][0]:+.4f}, {d['ci'][1]:+.4f}]"
-                      f" (n={d['n']}, better/worse {d['better']}/{d['worse']}){'  holds' if d['holds'] else ''}")
+                print(
+                    f"  {method}: this project's reading minus the reference's {d['mean']:+.4f} [{d['ci'][0]:+.4f}, {d['ci'][1]:+.4f}]"
+                    f" (n={d['n']}, better/worse {d['better']}/{d['worse']}){'  holds' if d['holds'] else ''}"
+                )
             print(json.dumps({"task": name, "protocol": protocol, "seconds": round(seconds, 1)}))
 
 

@@ -71,16 +71,21 @@ def measure(data: Path, k: int, sources: list[str], out: Path) -> None:
                     state = graph.invoke(request, context=Context(personas=source))
                     seconds = time.perf_counter() - started
                     personas, result = state["personas"], state["result"]
-                    row = {"task": task, "index": index, "source": source, "seconds": seconds,
-                           "slots": len(personas),
-                           "generated": sum(p["source"] in ("generated", "constrained", "parsed") for p in personas),
-                           "names": len({normalise(p["name"]) for p in personas}),
-                           "frameworks": len({normalise(p["framework"]) for p in personas}),
-                           "stakeholders": len({normalise(p["stakeholder"]) for p in personas}),
-                           "diversity": (state["persona_report"].get("diagnostics") or {}).get("diversity")
-                                        or embedding_diversity([Persona.model_validate(p) for p in personas]),
-                           "mc_comments": len(state["comments"]) if request.get("options") else 0,
-                           "no_choice": sum(1 for c in state["comments"] if request.get("options") and not c.get("choice"))}
+                    row = {
+                        "task": task,
+                        "index": index,
+                        "source": source,
+                        "seconds": seconds,
+                        "slots": len(personas),
+                        "generated": sum(p["source"] in ("generated", "constrained", "parsed") for p in personas),
+                        "names": len({normalise(p["name"]) for p in personas}),
+                        "frameworks": len({normalise(p["framework"]) for p in personas}),
+                        "stakeholders": len({normalise(p["stakeholder"]) for p in personas}),
+                        "diversity": (state["persona_report"].get("diagnostics") or {}).get("diversity")
+                        or embedding_diversity([Persona.model_validate(p) for p in personas]),
+                        "mc_comments": len(state["comments"]) if request.get("options") else 0,
+                        "no_choice": sum(1 for c in state["comments"] if request.get("options") and not c.get("choice")),
+                    }
                     if task == "overton-vk":
                         row["coverage"] = coverage.coverage(item["explanation"], result["response"])
                     else:
@@ -89,8 +94,12 @@ def measure(data: Path, k: int, sources: list[str], out: Path) -> None:
                         row["most_likely"] = float(int(np.argmax(item["gold_distribution"])) == int(np.argmax(pred)))
                     f.write(json.dumps(row) + "\n")
                     f.flush()
-                    print(f"  {task} item {index} {source}: {seconds:.1f} s, {row['generated']}/{row['slots']} generated, "
-                          f"{row['no_choice']}/{row['mc_comments']} without choice", file=sys.stderr, flush=True)
+                    print(
+                        f"  {task} item {index} {source}: {seconds:.1f} s, {row['generated']}/{row['slots']} generated, "
+                        f"{row['no_choice']}/{row['mc_comments']} without choice",
+                        file=sys.stderr,
+                        flush=True,
+                    )
 
 
 def ci(values: list[float]) -> str:
@@ -119,7 +128,10 @@ def summarise(rows: list[dict]) -> dict:
         "distinct frameworks / set": f"{mean('frameworks'):.2f}",
         "distinct stakeholders / set": f"{mean('stakeholders'):.2f}",
         "embedding diversity": ci([r["diversity"] for r in rows]),
-        **{f"JSD {t}": ci([r["jsd"] for r in rows if r["task"] == t]) for t in ("distributional-moralchoice", "distributional-globalopinionqa")},
+        **{
+            f"JSD {t}": ci([r["jsd"] for r in rows if r["task"] == t])
+            for t in ("distributional-moralchoice", "distributional-globalopinionqa")
+        },
         "most-likely steerable-opinionqa": ci([r["most_likely"] for r in rows if r["task"] == "steerable-opinionqa"]),
         "embedding coverage overton-vk": ci([r["coverage"] for r in rows if r["task"] == "overton-vk"]),
         "seconds / item": f"{mean('seconds'):.1f}",
@@ -134,8 +146,18 @@ def run_version(root: Path | None, args, out: Path) -> list[dict]:
         link = Path(tempfile.mkdtemp()) / "ethos"
         link.symlink_to(root.resolve())
         env["PYTHONPATH"] = str(link.parent)
-    cmd = [sys.executable, __file__, "--data", str(args.data), "--items", str(args.items), "--sources", ",".join(args.sources),
-           "--measure-into", str(out)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--data",
+        str(args.data),
+        "--items",
+        str(args.items),
+        "--sources",
+        ",".join(args.sources),
+        "--measure-into",
+        str(out),
+    ]
     subprocess.run(cmd, env=env, check=True)
     return [json.loads(line) for line in out.read_text().splitlines()]
 

@@ -20,15 +20,40 @@ SITUATION = "A family asks a doctor to withhold a terminal diagnosis from their 
 QUESTION = "Should the doctor tell the mother about her terminal diagnosis?"
 MODES = {
     "overton": [SITUATION],
-    "steerable": ["--mode", "steerable", "--target", "Right to know", QUESTION, "--option", "Tell her", "--option", "Withhold it", "--option", "Let the family decide"],
+    "steerable": [
+        "--mode",
+        "steerable",
+        "--target",
+        "Right to know",
+        QUESTION,
+        "--option",
+        "Tell her",
+        "--option",
+        "Withhold it",
+        "--option",
+        "Let the family decide",
+    ],
     "distributional": ["--mode", "distributional", "--attribute", "Japan", QUESTION, "--option", "Tell her", "--option", "Withhold it"],
 }
 
 
 def run_once(mode: str, model: str, seed: int, runs_dir: str) -> dict:
     # No cache: every token is generated, so tokens/s is the model's real speed.
-    argv = [sys.executable, "-m", "ethos.cli", "run", "--json", "--no-cache", "--runs-dir", runs_dir, "--model", model,
-            "--seed", str(seed), *MODES[mode]]
+    argv = [
+        sys.executable,
+        "-m",
+        "ethos.cli",
+        "run",
+        "--json",
+        "--no-cache",
+        "--runs-dir",
+        runs_dir,
+        "--model",
+        model,
+        "--seed",
+        str(seed),
+        *MODES[mode],
+    ]
     with tempfile.TemporaryFile() as out:
         started = time.perf_counter()
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.PIPE)
@@ -57,7 +82,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="print the rows as JSON lines")
     args = parser.parse_args()
-    print(f"model {args.model}, {os.cpu_count()} CPU cores, budgets: personas 480, comments 6 x 200, moderator 200 new tokens", file=sys.stderr)
+    print(
+        f"model {args.model}, {os.cpu_count()} CPU cores, budgets: personas 480, comments 6 x 200, moderator 200 new tokens",
+        file=sys.stderr,
+    )
     header = f"{'mode':<15}{'run s':>8}{'process s':>11}{'new tok':>9}{'tok/s':>8}{'peak MB':>9}  fallbacks"
     if not args.json:
         print(header)
@@ -68,7 +96,9 @@ def main() -> None:
             if args.json:
                 print(json.dumps(row))
             else:
-                print(f"{mode:<15}{row['run_s']:>8.1f}{row['process_s']:>11.1f}{row['new_tokens']:>9}{row['tokens_per_s']:>8.1f}{row['peak_rss_mb']:>9}  {row['fallbacks'] or 'none'}")
+                print(
+                    f"{mode:<15}{row['run_s']:>8.1f}{row['process_s']:>11.1f}{row['new_tokens']:>9}{row['tokens_per_s']:>8.1f}{row['peak_rss_mb']:>9}  {row['fallbacks'] or 'none'}"
+                )
 
 
 if __name__ == "__main__":

@@ -47,8 +47,10 @@ def main() -> None:
             generated += report["generated"]
             calls += report["attempts"]
         slots = ctx.n_personas * len(items)
-        print(f"  --persona-followup {followup:7} --persona-attempts {attempts}: {generated} of {slots} slots generated ({generated / slots:.0%}), "
-              f"{calls / len(items):.2f} generator calls per item, {statistics.mean(seconds):.1f} s per item")
+        print(
+            f"  --persona-followup {followup:7} --persona-attempts {attempts}: {generated} of {slots} slots generated ({generated / slots:.0%}), "
+            f"{calls / len(items):.2f} generator calls per item, {statistics.mean(seconds):.1f} s per item"
+        )
 
 
 if __name__ == "__main__":

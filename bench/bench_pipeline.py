@@ -31,14 +31,40 @@ def ethos(package_parent: str, argv: list[str], runs: Path) -> tuple[float, str]
 
 def measure(package_parent: str, data: Path, limit: int) -> dict:
     runs = Path(tempfile.mkdtemp(prefix="ethos-bench-"))
-    wall, _ = ethos(package_parent, ["eval", "--task", "distributional-moralchoice", "--data", str(data.resolve()), "--limit", str(limit),
-                                     "--method", ",".join(METHODS), "--model", "fake", "--no-cache", "--no-progress", "--json",
-                                     "--out", str(runs / "out")], runs)
+    wall, _ = ethos(
+        package_parent,
+        [
+            "eval",
+            "--task",
+            "distributional-moralchoice",
+            "--data",
+            str(data.resolve()),
+            "--limit",
+            str(limit),
+            "--method",
+            ",".join(METHODS),
+            "--model",
+            "fake",
+            "--no-cache",
+            "--no-progress",
+            "--json",
+            "--out",
+            str(runs / "out"),
+        ],
+        runs,
+    )
     predictions = b"".join((runs / "out" / m / "predictions.json").read_bytes() for m in METHODS)
-    run_wall, out = ethos(package_parent, ["run", "--json", "--model", "fake", "--n-personas", "6", "A nurse is asked to hide a medication error."], runs)
+    run_wall, out = ethos(
+        package_parent, ["run", "--json", "--model", "fake", "--n-personas", "6", "A nurse is asked to hide a medication error."], runs
+    )
     record = runs / "runs" / json.loads(out)["run_id"] / "record.json"
-    return {"eval_s": wall, "run_s": run_wall, "checkpoint_kib": sum(p.stat().st_size for p in runs.glob("checkpoints.sqlite*")) / 1024,
-            "record_kib": record.stat().st_size / 1024, "predictions": hashlib.sha256(predictions).hexdigest()[:12]}
+    return {
+        "eval_s": wall,
+        "run_s": run_wall,
+        "checkpoint_kib": sum(p.stat().st_size for p in runs.glob("checkpoints.sqlite*")) / 1024,
+        "record_kib": record.stat().st_size / 1024,
+        "predictions": hashlib.sha256(predictions).hexdigest()[:12],
+    }
 
 
 def main() -> None:
@@ -52,8 +78,11 @@ def main() -> None:
     for _ in range(args.repeats):
         for name, where in (("before", args.before), ("after", "")):  # after: the installed (editable) checkout
             m = measure(where, args.data, args.limit)
-            print(f"{name:7s} eval {m['eval_s']:5.1f} s  run {m['run_s']:4.2f} s  checkpoints {m['checkpoint_kib']:4.0f} KiB  "
-                  f"record {m['record_kib']:4.1f} KiB  predictions {m['predictions']}", flush=True)
+            print(
+                f"{name:7s} eval {m['eval_s']:5.1f} s  run {m['run_s']:4.2f} s  checkpoints {m['checkpoint_kib']:4.0f} KiB  "
+                f"record {m['record_kib']:4.1f} KiB  predictions {m['predictions']}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

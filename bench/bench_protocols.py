@@ -27,15 +27,19 @@ from ethos.evaluation.metrics import bootstrap_ci
 from ethos.evaluation.tasks import METHODS, TASKS
 
 ABLATIONS = ("ethos-letters", "ethos-prompts", "ethos-weights")
-METRICS = {"steerable-opinionqa": ("most_likely_correct", True), "overton-vk": ("embedding_coverage", True),
-           "steerable-vk": ("accuracy", True)}  # the rest: JS distance, lower is better
+METRICS = {
+    "steerable-opinionqa": ("most_likely_correct", True),
+    "overton-vk": ("embedding_coverage", True),
+    "steerable-vk": ("accuracy", True),
+}  # the rest: JS distance, lower is better
 
 
 def show(d: dict) -> str:
     if d["n"] < 2:
         return "n/a"
-    return (f"{d['mean']:+.3f} [{d['ci'][0]:+.3f}, {d['ci'][1]:+.3f}] (n={d['n']}, better/worse {d['better']}/{d['worse']})"
-            + ("  holds" if d["holds"] else ""))
+    return f"{d['mean']:+.3f} [{d['ci'][0]:+.3f}, {d['ci'][1]:+.3f}] (n={d['n']}, better/worse {d['better']}/{d['worse']})" + (
+        "  holds" if d["holds"] else ""
+    )
 
 
 def main() -> None:
@@ -54,8 +58,24 @@ def main() -> None:
     for protocol in args.protocols.split(","):
         if args.analyse_only:
             break
-        argv = ["eval", "--task", args.tasks, "--data", str(args.data), "--limit", str(args.limit), "--method", "all", "--protocol", protocol,
-                "--out", str(args.out / protocol), "--no-progress", "--max-concurrency", args.max_concurrency]
+        argv = [
+            "eval",
+            "--task",
+            args.tasks,
+            "--data",
+            str(args.data),
+            "--limit",
+            str(args.limit),
+            "--method",
+            "all",
+            "--protocol",
+            protocol,
+            "--out",
+            str(args.out / protocol),
+            "--no-progress",
+            "--max-concurrency",
+            args.max_concurrency,
+        ]
         if protocol == "reference":
             argv += [x for name in ABLATIONS for x in ("--ablation", name)]
         code = ethos(argv)

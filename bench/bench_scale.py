@@ -35,8 +35,26 @@ BUDGETS = ["--n-personas", "3", "--persona-tokens", "240", "--comment-tokens", "
 
 
 def _eval(data: Path, out: Path, items: int, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "ethos.cli", "eval", "--task", "distributional-globalopinionqa", "--data", str(data),
-            "--limit", str(items), "--model", "embedded", *BUDGETS, "--out", str(out), "--no-progress", "--no-cache", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "ethos.cli",
+        "eval",
+        "--task",
+        "distributional-globalopinionqa",
+        "--data",
+        str(data),
+        "--limit",
+        str(items),
+        "--model",
+        "embedded",
+        *BUDGETS,
+        "--out",
+        str(out),
+        "--no-progress",
+        "--no-cache",
+        *extra,
+    ]
 
 
 def _items_span(out: Path, runs: Path) -> float:
@@ -52,9 +70,11 @@ def _items_span(out: Path, runs: Path) -> float:
 def throughput(data: Path, items: int, only: list[str] | None = None) -> None:
     print(f"\n## throughput: distributional GlobalOpinionQA, embedded model, {items} items, ethosagents with {' '.join(BUDGETS)}")
     print(f"{'configuration':<34}{'command s':>10}{'items s':>10}{'items/min':>11}{'items/min (items alone)':>25}  jsd")
-    configurations = (("in-process, --max-concurrency 2", ["--max-concurrency", "2"]),
-                      ("Ray local, 1 actor of 2 CPUs", ["--ray", "local", "--ray-actors", "1", "--ray-cpus", "2"]),
-                      ("Ray local, 2 actors of 1 CPU", ["--ray", "local", "--ray-actors", "2"]))
+    configurations = (
+        ("in-process, --max-concurrency 2", ["--max-concurrency", "2"]),
+        ("Ray local, 1 actor of 2 CPUs", ["--ray", "local", "--ray-actors", "1", "--ray-cpus", "2"]),
+        ("Ray local, 2 actors of 1 CPU", ["--ray", "local", "--ray-actors", "2"]),
+    )
     for name, extra in configurations:
         if only and not any(word in name for word in only):
             continue
@@ -78,9 +98,19 @@ def overhead(items: int) -> None:
     from ethos.graph.context import Context
 
     task = get_task("distributional-globalopinionqa")
-    loaded = [({"question": f"Q{i}?", "options": ["Yes", "No"], "gold_distribution": [0.5, 0.5], "attribute": "Japan", "id": i},
-               {"situation": f"Should the clinic open on day {i}?", "mode": "distributional", "options": ["Yes", "No"], "target": None,
-                "attribute": "Japan"}) for i in range(items)]
+    loaded = [
+        (
+            {"question": f"Q{i}?", "options": ["Yes", "No"], "gold_distribution": [0.5, 0.5], "attribute": "Japan", "id": i},
+            {
+                "situation": f"Should the clinic open on day {i}?",
+                "mode": "distributional",
+                "options": ["Yes", "No"],
+                "target": None,
+                "attribute": "Japan",
+            },
+        )
+        for i in range(items)
+    ]
     ctx = Context(generator_model="fake", agent_model="fake", moderator_model="fake")
     print(f"\n## overhead: {items} vanilla items on the fake model (no delay), records and results written as in a real run")
     with tempfile.TemporaryDirectory() as tmp:
@@ -121,11 +151,15 @@ def checkpoints(invokes: int) -> None:
             times.append(time.perf_counter() - started)
         return times
 
-    print(f"\n## checkpoints: {invokes} runs of the ethosagents graph on the fake model (six persona agents, {steps} super-steps), "
-          "durability sync")
+    print(
+        f"\n## checkpoints: {invokes} runs of the ethosagents graph on the fake model (six persona agents, {steps} super-steps), "
+        "durability sync"
+    )
     with tempfile.TemporaryDirectory() as tmp:
-        results = {"none": timed(build_graph().compile()),
-                   "SQLite": timed(build_graph().compile(checkpointer=open_checkpointer(None, Path(tmp))))}
+        results = {
+            "none": timed(build_graph().compile()),
+            "SQLite": timed(build_graph().compile(checkpointer=open_checkpointer(None, Path(tmp)))),
+        }
         if can_run_postgres():
             with postgres_server() as uri:
                 results["PostgreSQL"] = timed(build_graph().compile(checkpointer=open_checkpointer(uri, Path(tmp))))
@@ -150,8 +184,11 @@ def main() -> None:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     print(f"machine: {os.cpu_count()} CPUs")
     for part in args.part or ["overhead", "checkpoints", "throughput"]:
-        {"throughput": lambda: throughput(args.data, args.items, args.only), "overhead": lambda: overhead(args.overhead_items),
-         "checkpoints": lambda: checkpoints(args.invokes)}[part]()
+        {
+            "throughput": lambda: throughput(args.data, args.items, args.only),
+            "overhead": lambda: overhead(args.overhead_items),
+            "checkpoints": lambda: checkpoints(args.invokes),
+        }[part]()
 
 
 if __name__ == "__main__":

@@ -28,10 +28,12 @@ from pathlib import Path
 
 SITUATION = "A family asks a doctor to withhold a terminal diagnosis from their mother."
 # Runs `ethos` and writes its peak RSS (KB) to a file when it exits.
-WITH_RSS = ("import atexit, resource, sys\n"
-            "atexit.register(lambda: open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)))\n"
-            "from ethos.cli import main\n"
-            "sys.exit(main(sys.argv[2:]))")
+WITH_RSS = (
+    "import atexit, resource, sys\n"
+    "atexit.register(lambda: open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)))\n"
+    "from ethos.cli import main\n"
+    "sys.exit(main(sys.argv[2:]))"
+)
 
 
 def baseline(situation: str) -> dict:
@@ -66,13 +68,20 @@ def baseline(situation: str) -> dict:
     personas, _ = generate_personas(lambda attempt: (text, None), n=ctx.n_personas, attempts=1, library=list(load_library()))
     phase = time.perf_counter()
     new_before = usage["new"]
-    comments = [{"text": chat(comment_messages(p, situation, []), ctx.comment_tokens, ctx.comment_temperature, ctx.seed + i)}
-                for i, p in enumerate(personas)]
+    comments = [
+        {"text": chat(comment_messages(p, situation, []), ctx.comment_tokens, ctx.comment_temperature, ctx.seed + i)}
+        for i, p in enumerate(personas)
+    ]
     comment_seconds, comment_tokens = time.perf_counter() - phase, usage["new"] - new_before
     chat(overton_messages(situation, comments), ctx.moderator_tokens, ctx.moderator_temperature, ctx.seed)
-    return {"seconds_in_process": time.perf_counter() - started, "new_tokens": usage["new"], "prompt_tokens": usage["prompt"],
-            "comment_seconds": comment_seconds, "comment_tokens": comment_tokens,
-            "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {
+        "seconds_in_process": time.perf_counter() - started,
+        "new_tokens": usage["new"],
+        "prompt_tokens": usage["prompt"],
+        "comment_seconds": comment_seconds,
+        "comment_tokens": comment_tokens,
+        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def decode_rate(leg: str) -> float:
@@ -88,7 +97,9 @@ def decode_rate(leg: str) -> float:
 
         llm = Llama(model_path=str(embedded_gguf_path()), n_ctx=1024, n_threads=os.cpu_count(), verbose=False)
         started = time.perf_counter()
-        new = sum(llm.create_completion(p, max_tokens=150, temperature=0.0, stop=["<|im_end|>"])["usage"]["completion_tokens"] for p in prompts)
+        new = sum(
+            llm.create_completion(p, max_tokens=150, temperature=0.0, stop=["<|im_end|>"])["usage"]["completion_tokens"] for p in prompts
+        )
         return new / (time.perf_counter() - started)
     from ethos.agents.models import load_backend
 
@@ -119,8 +130,11 @@ def run_ethos(situation: str, runs_dir: Path, *flags: str) -> dict:
     runs_dir.mkdir(parents=True, exist_ok=True)
     rss_file = runs_dir / "rss"
     started = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", WITH_RSS, str(rss_file), "run", "--json", "--no-cache", "--runs-dir", str(runs_dir), *flags, situation],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", WITH_RSS, str(rss_file), "run", "--json", "--no-cache", "--runs-dir", str(runs_dir), *flags, situation],
+        capture_output=True,
+        text=True,
+    )
     wall = time.perf_counter() - started
     if out.returncode:
         raise SystemExit(f"bench: ethos run failed: {out.stderr[-800:]}")
@@ -130,10 +144,16 @@ def run_ethos(situation: str, runs_dir: Path, *flags: str) -> dict:
     when = lambda s: datetime.fromisoformat(s).timestamp()  # noqa: E731
     phase = max(when(s["end"]) for s in agents) - min(when(s["start"]) for s in agents)
     roles = result["usage"]["by_role"]
-    return {"wall": wall, "seconds_in_process": result["seconds"], "new_tokens": result["usage"]["new_tokens"],
-            "prompt_tokens": sum(r["input_tokens"] for r in roles.values()),
-            "comment_seconds": phase, "comment_tokens": roles["persona_agent"]["output_tokens"],
-            "rss_mb": int(rss_file.read_text()) / 1024, "fallbacks": result["fallbacks"]}
+    return {
+        "wall": wall,
+        "seconds_in_process": result["seconds"],
+        "new_tokens": result["usage"]["new_tokens"],
+        "prompt_tokens": sum(r["input_tokens"] for r in roles.values()),
+        "comment_seconds": phase,
+        "comment_tokens": roles["persona_agent"]["output_tokens"],
+        "rss_mb": int(rss_file.read_text()) / 1024,
+        "fallbacks": result["fallbacks"],
+    }
 
 
 def main() -> None:
@@ -157,7 +177,9 @@ def main() -> None:
                 out = subprocess.run([sys.executable, __file__, "--decode-leg", leg], capture_output=True, text=True, check=True)
                 rates[leg].append(float(out.stdout.strip().splitlines()[-1]))
         single, batched = statistics.median(rates["single"]), statistics.median(rates["batched"])
-        print(f"llama-cpp-python, one stream {single:7.1f} new tokens/s; engine, six in one batch {batched:7.1f} (median of {args.repeats})")
+        print(
+            f"llama-cpp-python, one stream {single:7.1f} new tokens/s; engine, six in one batch {batched:7.1f} (median of {args.repeats})"
+        )
         print(f"ratio x{batched / single:.2f}")
         return
     # "one call at a time" is ethos run with batching out of the picture (--max-concurrency 1).
@@ -167,17 +189,23 @@ def main() -> None:
             rows["seed-style pipeline"].append(run_baseline(args.situation))
             rows["ethos run"].append(run_ethos(args.situation, Path(tmp) / f"r{i}"))
             rows["  one call at a time"].append(run_ethos(args.situation, Path(tmp) / f"s{i}", "--max-concurrency", "1"))
-            print(f"  repeat {i + 1}: " + ", ".join(f"{leg.strip()} {runs[-1]['wall']:.1f} s" for leg, runs in rows.items()), file=sys.stderr)
+            print(
+                f"  repeat {i + 1}: " + ", ".join(f"{leg.strip()} {runs[-1]['wall']:.1f} s" for leg, runs in rows.items()), file=sys.stderr
+            )
     med = {leg: {k: statistics.median(r[k] for r in runs) for k in runs[0] if k != "fallbacks"} for leg, runs in rows.items()}
     print(f"Overton run on the embedded model, {os.cpu_count()} cores, median of {args.repeats}")
     print(f"{'':<22}{'wall s':>8}{'new tok':>9}{'tok/s':>7}{'comments s':>12}{'comment tok/s':>15}{'prompt tok':>12}{'peak RSS MB':>13}")
     for leg, m in med.items():
-        print(f"{leg:<22}{m['wall']:>8.1f}{m['new_tokens']:>9.0f}{m['new_tokens'] / m['wall']:>7.1f}{m['comment_seconds']:>12.1f}"
-              f"{m['comment_tokens'] / m['comment_seconds']:>15.1f}{m['prompt_tokens']:>12.0f}{m['rss_mb']:>13.0f}")
+        print(
+            f"{leg:<22}{m['wall']:>8.1f}{m['new_tokens']:>9.0f}{m['new_tokens'] / m['wall']:>7.1f}{m['comment_seconds']:>12.1f}"
+            f"{m['comment_tokens'] / m['comment_seconds']:>15.1f}{m['prompt_tokens']:>12.0f}{m['rss_mb']:>13.0f}"
+        )
     base, ours = med["seed-style pipeline"], med["ethos run"]
-    print(f"ethos run / baseline: wall x{ours['wall'] / base['wall']:.2f} (goal <= 0.6), "
-          f"comment-phase throughput x{(ours['comment_tokens'] / ours['comment_seconds']) / (base['comment_tokens'] / base['comment_seconds']):.2f} (goal >= 2), "
-          f"peak RSS {ours['rss_mb']:.0f} MB (goal <= 400)")
+    print(
+        f"ethos run / baseline: wall x{ours['wall'] / base['wall']:.2f} (goal <= 0.6), "
+        f"comment-phase throughput x{(ours['comment_tokens'] / ours['comment_seconds']) / (base['comment_tokens'] / base['comment_seconds']):.2f} (goal >= 2), "
+        f"peak RSS {ours['rss_mb']:.0f} MB (goal <= 400)"
+    )
     print(f"batched / one call at a time: wall x{ours['wall'] / med['  one call at a time']['wall']:.2f}")
     print("ethos run fallbacks: " + "; ".join(json.dumps(r["fallbacks"]) for r in rows["ethos run"]))
 

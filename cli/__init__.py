@@ -48,8 +48,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ethos: error: {_bounded(redact(str(exc)))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt as exc:  # a command that knows the way to continue says it; else the general one
-        print(f"ethos: {exc.args[0] if exc.args else 'interrupted; finished work is saved (rerun the same command to continue)'}",
-              file=sys.stderr)
+        print(
+            f"ethos: {exc.args[0] if exc.args else 'interrupted; finished work is saved (rerun the same command to continue)'}",
+            file=sys.stderr,
+        )
         if process:
             _exit_now(130)
         return 130
@@ -63,8 +65,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except Exception as exc:  # a bug: one line, and the way to the traceback
         _debug_traceback(debug)
-        print(f"ethos: internal error: {exc.__class__.__name__}: {redact(str(exc))[:300]} "
-              f"(a bug in EthosAgents: rerun with --debug and report the traceback)", file=sys.stderr)
+        print(
+            f"ethos: internal error: {exc.__class__.__name__}: {redact(str(exc))[:300]} "
+            f"(a bug in EthosAgents: rerun with --debug and report the traceback)",
+            file=sys.stderr,
+        )
         return 1
     finally:
         sys.stdout, sys.stderr = streams
@@ -78,8 +83,9 @@ def _check_text(args) -> None:
     for name, value in vars(args).items():
         for text in value if isinstance(value, list) else [value]:
             if isinstance(text, str) and any("\udc80" <= c <= "\udcff" for c in text):
-                flag = {"text": "the situation text", "name": "the persona name", "run_id": "the run id",
-                        "targets": "the view target"}.get(name, "--" + name.replace("_", "-"))
+                flag = {"text": "the situation text", "name": "the persona name", "run_id": "the run id", "targets": "the view target"}.get(
+                    name, "--" + name.replace("_", "-")
+                )
                 raise EthosError(f"{flag}: not valid UTF-8 text (check the terminal's or the script's encoding)")
 
 

@@ -70,6 +70,9 @@ def run(situation: str, **options) -> dict:
     args = _parsed(_argv("run", [situation], options))
     ctx = context_from(args)
     prepare_backends(ctx, args, runs_dir_of(args))
-    request = {"situation": situation, **{k: getattr(args, k) for k in ("mode", "options", "target", "attribute") if getattr(args, k) is not None}}
+    request = {
+        "situation": situation,
+        **{k: getattr(args, k) for k in ("mode", "options", "target", "attribute") if getattr(args, k) is not None},
+    }
     with GraphRun() as graph_run:
         return graph_run.invoke(validate_request(request), ctx)

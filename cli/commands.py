@@ -8,5 +8,14 @@ from ethos.cli.personas import personas_command
 from ethos.cli.review import report_command, runs_command, trace_command, view_command
 from ethos.cli.run import run_command
 
-COMMANDS = {"run": run_command, "eval": eval_command, "score": score_command, "report": report_command, "view": view_command,
-            "runs": runs_command, "trace": trace_command, "personas": personas_command, "data": data_command}
+COMMANDS = {
+    "run": run_command,
+    "eval": eval_command,
+    "score": score_command,
+    "report": report_command,
+    "view": view_command,
+    "runs": runs_command,
+    "trace": trace_command,
+    "personas": personas_command,
+    "data": data_command,
+}

@@ -19,7 +19,9 @@ def eval_command(args) -> int:
         print(json.dumps([finite(row) for rows in tables for row in rows]))
     failed = sum(r.get("failed") or 0 for rows in tables for r in rows)
     if failed:
-        raise RunFailure(f"{failed} item(s) failed (see the table; errors in each folder's results.jsonl): rerun the same command to retry them")
+        raise RunFailure(
+            f"{failed} item(s) failed (see the table; errors in each folder's results.jsonl): rerun the same command to retry them"
+        )
     return 0
 
 
@@ -54,8 +56,9 @@ def evaluate_tasks(args) -> list[list[dict]]:
     else:
         prepare_backends(context, args, runs_dir)
     # Each ablation is a run of its own, beside the full method; a protocol's ablation, of every method.
-    runs = [(method, context) for method in methods] + [(method, context.with_ablation(a)) for a in args.ablation
-                                                         for method in (methods if _protocol_only(a) else ["ethosagents"])]
+    runs = [(method, context) for method in methods] + [
+        (method, context.with_ablation(a)) for a in args.ablation for method in (methods if _protocol_only(a) else ["ethosagents"])
+    ]
     out = writable_dir(args.out, "--out") if args.out else None
     tables = []
     with pool or nullcontext():
@@ -77,8 +80,15 @@ def _ray_pool(args, context, runs_dir: Path):
     from ethos.personas.library import load_library
 
     load_library(context.persona_files)  # the models load in the actors
-    return RayPool(args.ray, context, actors=args.ray_actors, num_cpus=args.ray_cpus, num_gpus=args.ray_gpus,
-                   cache=None if args.no_cache else runs_dir / "cache.sqlite", otel=traces_endpoint(args.otel))
+    return RayPool(
+        args.ray,
+        context,
+        actors=args.ray_actors,
+        num_cpus=args.ray_cpus,
+        num_gpus=args.ray_gpus,
+        cache=None if args.no_cache else runs_dir / "cache.sqlite",
+        otel=traces_endpoint(args.otel),
+    )
 
 
 def _evaluate_task(args, task, runs, loaded, data: Path, out: Path | None, runs_dir: Path, prices, pool) -> list[dict]:
@@ -90,12 +100,24 @@ def _evaluate_task(args, task, runs, loaded, data: Path, out: Path | None, runs_
     rows = []
     for method, ctx in runs:
         out_dir = task_out / run_name(method, ctx)
-        rows.append(evaluate(
-            task, method, loaded, ctx, data=data, out_dir=out_dir,
-            max_concurrency=args.max_concurrency or EVAL_CONCURRENCY, nli_model=args.nli_model, progress=not (args.no_progress or args.quiet),
-            runs_dir=runs_dir, prices=prices, server=args.server, ray_pool=pool,
-            scoring={"parser": args.parser},
-        ))
+        rows.append(
+            evaluate(
+                task,
+                method,
+                loaded,
+                ctx,
+                data=data,
+                out_dir=out_dir,
+                max_concurrency=args.max_concurrency or EVAL_CONCURRENCY,
+                nli_model=args.nli_model,
+                progress=not (args.no_progress or args.quiet),
+                runs_dir=runs_dir,
+                prices=prices,
+                server=args.server,
+                ray_pool=pool,
+                scoring={"parser": args.parser},
+            )
+        )
         info(f"{task.name} {out_dir.name}: predictions in {out_dir / 'predictions.json'}")
     if not args.json and getattr(args, "table", True):  # the Python API returns the rows instead
         print_metrics(rows)
@@ -108,7 +130,9 @@ def score_command(args) -> int:
     from ethos.evaluation.vital import load_items
 
     if not args.file.is_file():
-        raise EthosError(f"predictions file not found: {args.file}" if not args.file.exists() else f"{args.file} is a folder: give a predictions file")
+        raise EthosError(
+            f"predictions file not found: {args.file}" if not args.file.exists() else f"{args.file} is a folder: give a predictions file"
+        )
     config = _eval_config(args.file)  # eval's own output folder says its task and method
     if args.task:
         task = get_task(args.task)

@@ -23,7 +23,14 @@ class LiveView:
         self.rows: dict[tuple, dict] = {}  # (role, persona index) -> {"title", "text", "tokens", "started"}
         self.done = 0  # persona agents finished
         self.started = time.monotonic()
-        self.live = Live(console=console or Console(file=raw(sys.stdout)), get_renderable=self.render, refresh_per_second=8, transient=True, redirect_stdout=True, redirect_stderr=True)
+        self.live = Live(
+            console=console or Console(file=raw(sys.stdout)),
+            get_renderable=self.render,
+            refresh_per_second=8,
+            transient=True,
+            redirect_stdout=True,
+            redirect_stderr=True,
+        )
 
     def __enter__(self) -> LiveView:
         self.live.__enter__()
@@ -68,7 +75,7 @@ class LiveView:
         lines = [head]
         for row in self.rows.values():
             rate = row["tokens"] / max(now - row["started"], 1e-3)
-            tail = " ".join(row["text"].split())[-self.width:]
+            tail = " ".join(row["text"].split())[-self.width :]
             line = Text(f"  {row['title']} ", style="bold")
             line.append(f"writing: {row['tokens']} tokens, {rate:.1f} tok/s ", style="dim")
             line.append(tail)

@@ -92,14 +92,21 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     from ethos.agents.models import SPEC_HELP
     from ethos.graph.context import Context
 
-    groups = {"models": parser.add_argument_group("models", f"a model spec is one of: {SPEC_HELP}"),
-              "method settings": parser.add_argument_group("method settings (defaults follow the published method)")}
+    groups = {
+        "models": parser.add_argument_group("models", f"a model spec is one of: {SPEC_HELP}"),
+        "method settings": parser.add_argument_group("method settings (defaults follow the published method)"),
+    }
     groups["models"].add_argument("--model", metavar="SPEC", help="model for every role (default: embedded, or $ETHOS_MODEL)")
     for name, s in Context.settings().items():
         if not s["flag"]:
             continue
         default = f" (default {s['default']})" if s["default"] not in (None, []) and s["type"] != "list" else ""
-        options: dict = {"dest": name, "help": s["help"] + default, "default": None, "metavar": s["metavar"] or "NAME"}  # None: the Context's default
+        options: dict = {
+            "dest": name,
+            "help": s["help"] + default,
+            "default": None,
+            "metavar": s["metavar"] or "NAME",
+        }  # None: the Context's default
         if s["type"] == "list":
             options |= {"action": "append", "default": []}
         elif s["choices"]:
@@ -107,27 +114,46 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
         elif s["type"] in ("int", "float"):
             options |= {"type": _setting(name, s["type"]), "metavar": "N" if s["type"] == "int" else "X"}
         groups[s["group"]].add_argument(s["flag"], **options)
-    groups["method settings"].add_argument("--max-concurrency", type=_integer(1, 1024), metavar="N",
-                                           help="persona agents (run; default: all at once) or items (eval; default 4, measured in docs/scaling.md) in flight at once")
+    groups["method settings"].add_argument(
+        "--max-concurrency",
+        type=_integer(1, 1024),
+        metavar="N",
+        help="persona agents (run; default: all at once) or items (eval; default 4, measured in docs/scaling.md) in flight at once",
+    )
     _add_runs_arguments(parser)
     _add_otel_argument(parser)
     parser.add_argument("--no-cache", action="store_true", help="call the models even where the model-call cache has the answer")
-    parser.add_argument("--prices", type=Path, metavar="FILE", help='JSON price table {"MODEL": {"input": USD/1M, "output": USD/1M}} for cost')
+    parser.add_argument(
+        "--prices", type=Path, metavar="FILE", help='JSON price table {"MODEL": {"input": USD/1M, "output": USD/1M}} for cost'
+    )
 
 
 def _add_scoring_arguments(parser: argparse.ArgumentParser) -> None:
     scoring = parser.add_argument_group("scoring")
-    scoring.add_argument("--parser", choices=["reference", "strict"], default="reference",
-                         help="steerable ValueKaleidoscope answers: the reference evaluation's rules (default) or a leading letter only")
+    scoring.add_argument(
+        "--parser",
+        choices=["reference", "strict"],
+        default="reference",
+        help="steerable ValueKaleidoscope answers: the reference evaluation's rules (default) or a leading letter only",
+    )
 
 
 def _add_otel_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--otel", metavar="URL", help="export each run's spans (OpenInference) to an OTLP/HTTP receiver such as Arize "
-                                                      "Phoenix, e.g. http://127.0.0.1:6006 (default: $OTEL_EXPORTER_OTLP_ENDPOINT, or off)")
+    parser.add_argument(
+        "--otel",
+        metavar="URL",
+        help="export each run's spans (OpenInference) to an OTLP/HTTP receiver such as Arize "
+        "Phoenix, e.g. http://127.0.0.1:6006 (default: $OTEL_EXPORTER_OTLP_ENDPOINT, or off)",
+    )
 
 
 def _add_runs_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--runs-dir", type=Path, metavar="DIR", help="records (DIR/runs/RUN_ID), checkpoints, cache and evaluations (default: $ETHOS_RUNS_DIR or ~/.local/share/ethosagents)")
+    parser.add_argument(
+        "--runs-dir",
+        type=Path,
+        metavar="DIR",
+        help="records (DIR/runs/RUN_ID), checkpoints, cache and evaluations (default: $ETHOS_RUNS_DIR or ~/.local/share/ethosagents)",
+    )
 
 
 def _version() -> str:
@@ -141,8 +167,11 @@ def build_parser() -> argparse.ArgumentParser:
     # LangChain or LangGraph. Modes are checked when the request is (plugins may add modes).
     from ethos.evaluation.tasks import METHODS, TASKS
 
-    parser = _Parser(prog="ethos", description="Role-driven pluralistic alignment for health care.",
-                     epilog="Exit status: 0 done, 1 runtime failure (endpoint, model, failed items), 2 usage or input error, 130 interrupted.")
+    parser = _Parser(
+        prog="ethos",
+        description="Role-driven pluralistic alignment for health care.",
+        epilog="Exit status: 0 done, 1 runtime failure (endpoint, model, failed items), 2 usage or input error, 130 interrupted.",
+    )
     parser.add_argument("--debug", action="store_true", help="on an error, also print the traceback (or set ETHOS_DEBUG=1)")
     parser.add_argument("--version", action="version", version=f"ethos {_version()}")
     # -q and -v after any command: `ethos run -q ...`, `ethos eval -v ...`
@@ -151,60 +180,105 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("-v", "--verbose", action="store_true", help="also log each model call as it ends (role, model, tokens, seconds)")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = commands.add_parser(
-        "run", parents=[common],
+        "run",
+        parents=[common],
         help="generate personas, draft their comments in parallel, and moderate them",
         description=f'Example: ethos run "{EXAMPLE}"',
     )
     run.add_argument("text", nargs="?", help="the health situation or survey question")
-    run.add_argument("--mode", help="how the moderator combines the comments: overton (default), steerable, distributional, or a plugin's mode")
+    run.add_argument(
+        "--mode", help="how the moderator combines the comments: overton (default), steerable, distributional, or a plugin's mode"
+    )
     run.add_argument("--target", help="steerable: a value/right/duty, a VITAL group code such as POLPARTY_Democrat, or plain words")
     run.add_argument("--option", action="append", dest="options", metavar="TEXT", help="an answer option (repeat for each)")
     run.add_argument("--attribute", help="distributional: the population answering, e.g. a country")
-    run.add_argument("--method", choices=list(METHODS), help="ethosagents (default: the published method), or a baseline run as a "
-                     "configuration of the same graph: vanilla, prompting, moe, modplural")
+    run.add_argument(
+        "--method",
+        choices=list(METHODS),
+        help="ethosagents (default: the published method), or a baseline run as a "
+        "configuration of the same graph: vanilla, prompting, moe, modplural",
+    )
     run.add_argument("--item", type=Path, metavar="FILE", help="run an item from a file in the VITAL schema")
     run.add_argument("--index", type=_integer(0), default=0, metavar="N", help="which item of --item to run (0-based, default 0)")
     run.add_argument("--json", action="store_true", help="print one machine-readable JSON result")
     run.add_argument("--trace", action="store_true", help="print the agent conversation as a tree, live, as agents finish")
-    run.add_argument("--resume", metavar="RUN_ID", help="continue an interrupted or failed run from its last checkpoint (a run id, or last)")
-    run.add_argument("--checkpointer", metavar="URI|FILE",
-                     help="where checkpoints go: a postgresql:// URI (resumable from any machine that reaches it; the postgres extra) "
-                          "or a SQLite file (default: checkpoints.sqlite in the runs folder, or $ETHOS_CHECKPOINTER)")
-    run.add_argument("--diversity", action="store_true",
-                     help="also measure the persona set's embedding diversity (loads torch and MiniLM: about 6 s and 430 MB)")
+    run.add_argument(
+        "--resume", metavar="RUN_ID", help="continue an interrupted or failed run from its last checkpoint (a run id, or last)"
+    )
+    run.add_argument(
+        "--checkpointer",
+        metavar="URI|FILE",
+        help="where checkpoints go: a postgresql:// URI (resumable from any machine that reaches it; the postgres extra) "
+        "or a SQLite file (default: checkpoints.sqlite in the runs folder, or $ETHOS_CHECKPOINTER)",
+    )
+    run.add_argument(
+        "--diversity",
+        action="store_true",
+        help="also measure the persona set's embedding diversity (loads torch and MiniLM: about 6 s and 430 MB)",
+    )
     _add_model_arguments(run)
 
     evaluate = commands.add_parser("eval", parents=[common], help="run methods over a VITAL task file and score them (resumable)")
-    evaluate.add_argument("--task", type=_comma_list(list(TASKS)), metavar="TASKS",
-                          help=f"one or more of {', '.join(TASKS)} (required; comma-separated; --data is then a folder)")
-    evaluate.add_argument("--method", type=_comma_list(list(METHODS), every="all"), metavar="METHODS",
-                          help=f"one or more of {', '.join(METHODS)}, or all (comma-separated; default ethosagents)")
+    evaluate.add_argument(
+        "--task",
+        type=_comma_list(list(TASKS)),
+        metavar="TASKS",
+        help=f"one or more of {', '.join(TASKS)} (required; comma-separated; --data is then a folder)",
+    )
+    evaluate.add_argument(
+        "--method",
+        type=_comma_list(list(METHODS), every="all"),
+        metavar="METHODS",
+        help=f"one or more of {', '.join(METHODS)}, or all (comma-separated; default ethosagents)",
+    )
     evaluate.add_argument("--json", action="store_true", help="print the metrics of every task and method as one JSON list")
-    evaluate.add_argument("--config", type=Path, metavar="FILE.toml",
-                          help="settings from a TOML file, keys named as the flags (task, method, data, model, n_personas, ablation, ...); "
-                               "flags on the command line win")
+    evaluate.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE.toml",
+        help="settings from a TOML file, keys named as the flags (task, method, data, model, n_personas, ablation, ...); "
+        "flags on the command line win",
+    )
     evaluate.add_argument("--data", type=Path, metavar="PATH", help="the task's VITAL file, or a folder of VITAL files (required)")
     evaluate.add_argument("--limit", type=_integer(), metavar="N", help="only N items, drawn over distinct questions (see --sample)")
-    evaluate.add_argument("--sample", choices=["spread", "first"], default="spread",
-                          help="how --limit picks items: spread over questions, seeded (default), or the first N in the file")
+    evaluate.add_argument(
+        "--sample",
+        choices=["spread", "first"],
+        default="spread",
+        help="how --limit picks items: spread over questions, seeded (default), or the first N in the file",
+    )
     evaluate.add_argument("--sample-seed", type=_integer(0, SEED_MAX), default=0, metavar="N", help="seed of the spread sample (default 0)")
-    evaluate.add_argument("--ablation", action="append", default=[], metavar="NAMES",
-                          help="also run ethosagents with these parts switched off, as its own row; a protocol's ablation "
-                               "(ethos-NAME: this project's choice under the reference protocol; reference-NAME: the reference's way "
-                               "under --protocol ethos) makes a row of every method (repeatable; comma-join names to combine): "
-                               + ", ".join(ABLATIONS))
+    evaluate.add_argument(
+        "--ablation",
+        action="append",
+        default=[],
+        metavar="NAMES",
+        help="also run ethosagents with these parts switched off, as its own row; a protocol's ablation "
+        "(ethos-NAME: this project's choice under the reference protocol; reference-NAME: the reference's way "
+        "under --protocol ethos) makes a row of every method (repeatable; comma-join names to combine): " + ", ".join(ABLATIONS),
+    )
     evaluate.add_argument("--out", type=Path, metavar="DIR", help="where predictions and results go (default: under the runs directory)")
     evaluate.add_argument("--nli-model", metavar="DIR", help="local NLI model for value coverage (e.g. deberta-v2-xlarge-mnli)")
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
     evaluate.add_argument("--server", metavar="URL", help="run the graph on a LangGraph server (langgraph dev, LangGraph Server)")
     ray = evaluate.add_argument_group("Ray (the ray extra)", "items on a Ray cluster: one actor per worker holds its models")
-    ray.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
-                     help="run items on Ray actors: `local` (the default) starts a cluster on this machine; HOST:PORT, ray://HOST:PORT "
-                          "or auto joins a running one")
+    ray.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        metavar="ADDRESS",
+        help="run items on Ray actors: `local` (the default) starts a cluster on this machine; HOST:PORT, ray://HOST:PORT "
+        "or auto joins a running one",
+    )
     ray.add_argument("--ray-actors", type=_integer(1, 4096), metavar="N", help="actors (default: the cluster's CPUs / --ray-cpus)")
     ray.add_argument("--ray-cpus", type=_number(above=True), default=1.0, metavar="X", help="CPUs per actor (default 1)")
-    ray.add_argument("--ray-gpus", type=_number(0, 1024), default=0.0, metavar="X",
-                     help="GPUs per actor (default 0; e.g. 1 for the hf backend on GPU workers)")
+    ray.add_argument(
+        "--ray-gpus",
+        type=_number(0, 1024),
+        default=0.0,
+        metavar="X",
+        help="GPUs per actor (default 0; e.g. 1 for the hf backend on GPU workers)",
+    )
     _add_scoring_arguments(evaluate)
     _add_model_arguments(evaluate)
 
@@ -230,8 +304,11 @@ def build_parser() -> argparse.ArgumentParser:
     data = commands.add_parser("data", parents=[common], help="fetch the VITAL files from their public repository, or check them")
     data_actions = data.add_subparsers(dest="action", required=True, parser_class=_Parser)
     fetch = data_actions.add_parser("fetch", parents=[common], help="download the VITAL task files and check them (schema and SHA-256)")
-    fetch.add_argument("--source", metavar="URL", help="a mirror holding the files as URL/NAME (default: github.com/anudeex/VITAL "
-                       "at the commit that holds each file)")
+    fetch.add_argument(
+        "--source",
+        metavar="URL",
+        help="a mirror holding the files as URL/NAME (default: github.com/anudeex/VITAL at the commit that holds each file)",
+    )
     fetch.add_argument("--timeout", type=_number(above=True), default=60.0, metavar="S", help="seconds for each file (default 60)")
     check = data_actions.add_parser("check", parents=[common], help="check the files in the folder against its SHA256SUMS")
     for action in (fetch, check):
@@ -253,16 +330,29 @@ def build_parser() -> argparse.ArgumentParser:
     _add_runs_arguments(trace)
 
     view = commands.add_parser("view", parents=[common], help="write a run or an evaluation as one self-contained HTML page (offline)")
-    view.add_argument("targets", nargs="+", metavar="RUN_ID|EVAL_DIR", help="a run id (its unique beginning, or last), or one or more evaluation folders to compare")
-    view.add_argument("--out", type=Path, metavar="FILE", help="where the page goes (default: view.html in the run's or the evaluation's folder)")
-    view.add_argument("--against", metavar="ROW", help="evaluations: the row every other row is compared with, paired (as in `ethos report`)")
+    view.add_argument(
+        "targets",
+        nargs="+",
+        metavar="RUN_ID|EVAL_DIR",
+        help="a run id (its unique beginning, or last), or one or more evaluation folders to compare",
+    )
+    view.add_argument(
+        "--out", type=Path, metavar="FILE", help="where the page goes (default: view.html in the run's or the evaluation's folder)"
+    )
+    view.add_argument(
+        "--against", metavar="ROW", help="evaluations: the row every other row is compared with, paired (as in `ethos report`)"
+    )
     _add_runs_arguments(view)
 
     report = commands.add_parser("report", parents=[common], help="turn finished eval runs into a Markdown report with plots")
     report.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
     report.add_argument("--out", type=Path, metavar="DIR", help="default: RUN_DIR/report")
-    report.add_argument("--against", metavar="ROW", help="the row every other row is compared with, paired on the same items "
-                        "(a method, with its ablations as in the table: `ethosagents [no-top-up]`; default vanilla, else the first row)")
+    report.add_argument(
+        "--against",
+        metavar="ROW",
+        help="the row every other row is compared with, paired on the same items "
+        "(a method, with its ablations as in the table: `ethosagents [no-top-up]`; default vanilla, else the first row)",
+    )
     parser.eval_parser = evaluate  # where `--config` sets its defaults (with_config)
     return parser
 
@@ -275,7 +365,7 @@ def with_config(argv: list[str], parser: argparse.ArgumentParser) -> None:
         return
     found = argparse.ArgumentParser(add_help=False)
     found.add_argument("--config", type=Path)
-    path = found.parse_known_args(argv[argv.index("eval") + 1:])[0].config
+    path = found.parse_known_args(argv[argv.index("eval") + 1 :])[0].config
     if path is None:
         return
     import tomllib

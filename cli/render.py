@@ -50,8 +50,15 @@ def _wrap(text: str, indent: str = "    ") -> str:
 
 def _print_personas(update: dict) -> None:
     report = update["persona_report"]
-    extra = "".join(f", {report[k]} {label}" for k, label in (("from_library", "chosen from the library"),
-                    ("library_added", "added for coverage"), ("target_added", "added to hold the target")) if report.get(k))
+    extra = "".join(
+        f", {report[k]} {label}"
+        for k, label in (
+            ("from_library", "chosen from the library"),
+            ("library_added", "added for coverage"),
+            ("target_added", "added to hold the target"),
+        )
+        if report.get(k)
+    )
     how = f" ({report.get('constrained', 0)} constrained, {report.get('parsed', 0)} parsed)" if report["generated"] else ""
     print(
         f"Personas: {len(update['personas'])} ({report['generated']} generated{how}, {report['topped_up']} library top-up(s){extra}; "
@@ -114,8 +121,10 @@ def print_score(score: dict, options: list[str]) -> None:
 
         gold = "  ".join(f"{label} {g:.3f}" for label, g in zip(option_labels(len(options)), score["gold_distribution"]))
         print(f"\nGold distribution: {gold}")
-        print(f"Score: JS distance {score['jsd']:.3f} (lower is better), most likely option "
-              f"{'correct' if score['most_likely_correct'] else 'wrong'}")
+        print(
+            f"Score: JS distance {score['jsd']:.3f} (lower is better), most likely option "
+            f"{'correct' if score['most_likely_correct'] else 'wrong'}"
+        )
     else:
         print(f"\nGold label: {score['gold_label']}; answer read as {score['answer']}: {'correct' if score['correct'] else 'wrong'}")
 
@@ -155,14 +164,22 @@ def show_update(chunk: dict, state: dict, context, exchanges: list | None) -> No
             _print_personas(update)
         elif node in ("seed_communities", "route_expert"):  # a baseline's community agents
             voices = update.get("personas") or []
-            print(f"Community agents ({'chosen by the router' if node == 'route_expert' else 'all six'}): "
-                  f"{', '.join(v['name'] for v in voices)}")
+            print(
+                f"Community agents ({'chosen by the router' if node == 'route_expert' else 'all six'}): "
+                f"{', '.join(v['name'] for v in voices)}"
+            )
             if trace and calls(node):
                 print("\n".join(node_lines("router", calls(node), last=False)))
         elif node in ("persona_agent", "community_agent"):
             for comment in update["comments"]:
                 if trace:
-                    print("\n".join(node_lines(persona_title(comment["index"], state.get("personas") or []), calls(node, comment["index"]), last=False)))
+                    print(
+                        "\n".join(
+                            node_lines(
+                                persona_title(comment["index"], state.get("personas") or []), calls(node, comment["index"]), last=False
+                            )
+                        )
+                    )
                 else:
                     total = len(state.get("personas") or []) or context.n_personas  # hybrid sets can be larger
                     print(f"  [{comment['index'] + 1}/{total}] {comment['persona']}:")
@@ -189,9 +206,13 @@ def print_table(header: list[str], rows: list[list[str]], plain: list[str], righ
 
     table = Table(header_style="bold cyan", show_edge=False)
     for i, name in enumerate(header):
-        table.add_column(name, justify="right" if i in right else "left", style="bold" if i == 0 else None, no_wrap=True, overflow="ellipsis")
+        table.add_column(
+            name, justify="right" if i in right else "left", style="bold" if i == 0 else None, no_wrap=True, overflow="ellipsis"
+        )
     for row in rows:
-        table.add_row(*(Text(cell, style="red" if cell in ("failed", "interrupted") else "") for cell in row))  # Text: "[0.1, 0.2]" is no markup
+        table.add_row(
+            *(Text(cell, style="red" if cell in ("failed", "interrupted") else "") for cell in row)
+        )  # Text: "[0.1, 0.2]" is no markup
     Console(file=raw(sys.stdout)).print(table)  # rich strips control codes from the cells itself
 
 
@@ -204,13 +225,29 @@ def print_metrics(rows: list[dict]) -> None:
     primary = s.columns[0][0].rstrip(" ↑↓")  # the first column is the primary metric, named as the report names it
     print(f"\n{s.task.name}: {primary} ({'higher' if s.higher else 'lower'} is better), 95% bootstrap CI over questions")
     others = s.columns[1:]
-    table = [[label, str(r.get("n", "-")), str(r.get("n_questions", "-")), fmt(r.get(s.metric), r.get(f"{s.metric}_ci")),
-              *(fmt(r.get(key)) for _, key in others), str(r.get("seconds_per_item") if r.get("seconds_per_item") is not None else "-"),
-              counted(r)] for r, label in zip(s.rows, s.labels)]
+    table = [
+        [
+            label,
+            str(r.get("n", "-")),
+            str(r.get("n_questions", "-")),
+            fmt(r.get(s.metric), r.get(f"{s.metric}_ci")),
+            *(fmt(r.get(key)) for _, key in others),
+            str(r.get("seconds_per_item") if r.get("seconds_per_item") is not None else "-"),
+            counted(r),
+        ]
+        for r, label in zip(s.rows, s.labels)
+    ]
     header = ["method", "items", "quest.", f"{primary} [CI]", *(heading for heading, _ in others), "s/item", "fallbacks"]
     width = max(13, *(len(row[0]) + 2 for row in table))
-    plain = [f"{{:<{width}}}", "{:>6}", "{:>7}", f"  {{:<{max(30, len(header[3]) + 2)}}}",
-             *[f"{{:>{max(20, len(heading) + 2)}}}" for heading, _ in others], "{:>9}", "  {}"]
+    plain = [
+        f"{{:<{width}}}",
+        "{:>6}",
+        "{:>7}",
+        f"  {{:<{max(30, len(header[3]) + 2)}}}",
+        *[f"{{:>{max(20, len(heading) + 2)}}}" for heading, _ in others],
+        "{:>9}",
+        "  {}",
+    ]
     print_table(header, table, plain, right=range(1, len(header) - 1), indent="  ")
     for note in s.notes:
         if not note.startswith("intervals:"):  # that one is in the heading

@@ -16,7 +16,11 @@ def runs_command(args) -> int:
 
     records = [r for r in list_runs(args.runs_dir or default_runs_dir()) if _wanted(r, args)][: args.limit]
     if args.json:
-        print(json.dumps(finite([{k: r.get(k) for k in ("run_id", "kind", "status", "started", "seconds", "request", "tokens")} for r in records])))
+        print(
+            json.dumps(
+                finite([{k: r.get(k) for k in ("run_id", "kind", "status", "started", "seconds", "request", "tokens")} for r in records])
+            )
+        )
         return 0
     if not records:
         info("no runs yet")
@@ -29,8 +33,19 @@ def runs_command(args) -> int:
         tokens = r["tokens"].get("output_tokens", "-") if isinstance(r.get("tokens"), dict) else "-"
         seconds = f"{r['seconds']:.1f}" if isinstance(r.get("seconds"), (int, float)) and math.isfinite(r["seconds"]) else "-"
         excerpt = cut(" ".join(str(request.get("situation", "")).split()), 50)
-        table.append([str(r.get("run_id")), when, str(r.get("kind", "-")), _run_context(r).get("method", "-"), str(request.get("mode", "-")),
-                      str(r.get("status", "-")), str(tokens), seconds, excerpt])
+        table.append(
+            [
+                str(r.get("run_id")),
+                when,
+                str(r.get("kind", "-")),
+                _run_context(r).get("method", "-"),
+                str(request.get("mode", "-")),
+                str(r.get("status", "-")),
+                str(tokens),
+                seconds,
+                excerpt,
+            ]
+        )
     print_table(header, table, ["{:<24}", "{:<17}", "{:<7}", "{:<12}", "{:<15}", "{:<12}", "{:>8}", "{:>9}", "  {}"], right=(6, 7))
     return 0
 
@@ -45,8 +60,12 @@ def _wanted(record: dict, args) -> bool:
     """`ethos runs --kind/--method/--status/--model`: every filter given must match."""
     context = _run_context(record)
     models = {context.get(k) for k in ("generator_model", "agent_model", "moderator_model")}
-    return ((not args.kind or record.get("kind") == args.kind) and (not args.method or context.get("method") == args.method)
-            and (not args.status or record.get("status") == args.status) and (not args.model or args.model in models))
+    return (
+        (not args.kind or record.get("kind") == args.kind)
+        and (not args.method or context.get("method") == args.method)
+        and (not args.status or record.get("status") == args.status)
+        and (not args.model or args.model in models)
+    )
 
 
 def trace_command(args) -> int:

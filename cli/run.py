@@ -94,8 +94,12 @@ def run_command(args) -> int:
         if status == "ok":
             raise EthosError(f"run {record.run_id} finished: nothing to resume (`ethos trace {record.run_id}` shows it)")
         # another process still running it (a record made here from the checkpointer is this process's own)
-        if status == "running" and record.data.get("host") == socket.gethostname() and record.data.get("pid") != os.getpid() \
-                and alive(record.data.get("pid")):
+        if (
+            status == "running"
+            and record.data.get("host") == socket.gethostname()
+            and record.data.get("pid") != os.getpid()
+            and alive(record.data.get("pid"))
+        ):
             raise EthosError(f"run {record.run_id} is still running (pid {record.data.get('pid')}): wait for it, or stop it first")
         request, context = None, _resumed_context(record, args)
     else:
@@ -110,9 +114,15 @@ def run_command(args) -> int:
     started = time.perf_counter()
     quiet = args.json
     if not quiet:
-        verb = ("Resuming" if args.resume else f"Running the {context.method} baseline for" if context.method != "ethosagents"
-                else f"Choosing {context.n_personas} library personas for" if context.personas == "library"
-                else f"Generating {context.n_personas} personas with {context.generator_model} for")
+        verb = (
+            "Resuming"
+            if args.resume
+            else f"Running the {context.method} baseline for"
+            if context.method != "ethosagents"
+            else f"Choosing {context.n_personas} library personas for"
+            if context.personas == "library"
+            else f"Generating {context.n_personas} personas with {context.generator_model} for"
+        )
         info(f"{verb} run {record.run_id} ...")
     state: dict = dict(graph.get_state(config).values) if args.resume else {}  # a finished thread streams nothing
     earlier = list(record.data.get("conversation") or []) if args.resume else []  # what ran before the run stopped
@@ -134,8 +144,14 @@ def run_command(args) -> int:
     except BaseException as exc:
         state = graph.get_state(config).values or state
         status = "interrupted" if isinstance(exc, (KeyboardInterrupt, BrokenPipeError)) else "failed"  # `| head` closed the pipe
-        record.finish(state, earlier + run.conversation(), status=status, seconds=time.perf_counter() - started,
-                      error=f"{exc.__class__.__name__}: {exc}", prices=prices)
+        record.finish(
+            state,
+            earlier + run.conversation(),
+            status=status,
+            seconds=time.perf_counter() - started,
+            error=f"{exc.__class__.__name__}: {exc}",
+            prices=prices,
+        )
         hint = f"run {record.run_id} is saved: continue it with `ethos run --resume {record.run_id}`"
         if isinstance(exc, BrokenPipeError):
             raise
@@ -161,11 +177,16 @@ def run_command(args) -> int:
     score = score_item(args.gold_item, state) if getattr(args, "gold_item", None) else None
     if args.json:
         keys = ("method", "situation", "mode", "options", "target", "attribute", "personas", "persona_report", "comments", "result")
-        out = {"run_id": record.run_id} | {k: state.get(k) for k in keys} | {
-            "fallbacks": fallbacks,
-            "usage": usage(tokens),
-            "seconds": round(seconds, 2),
-        } | ({"score": score} if score else {})
+        out = (
+            {"run_id": record.run_id}
+            | {k: state.get(k) for k in keys}
+            | {
+                "fallbacks": fallbacks,
+                "usage": usage(tokens),
+                "seconds": round(seconds, 2),
+            }
+            | ({"score": score} if score else {})
+        )
         print(json.dumps(out, ensure_ascii=False))
     else:
         print_result(state)
@@ -181,6 +202,8 @@ def run_command(args) -> int:
         print(f"Quality signs: {signs or 'none'}")
         cached = f", {tokens['cached_calls']} of {tokens['calls']} calls from the cache" if tokens["cached_calls"] else ""
         cost = f", ${tokens['cost_usd']:.4f}" if "cost_usd" in tokens else ""
-        info(f"Done in {seconds:.1f} s: {tokens['output_tokens']} new tokens{cached}{cost}. "
-              f"Run {record.run_id}: `ethos trace {record.run_id}`")
+        info(
+            f"Done in {seconds:.1f} s: {tokens['output_tokens']} new tokens{cached}{cost}. "
+            f"Run {record.run_id}: `ethos trace {record.run_id}`"
+        )
     return 0

@@ -39,13 +39,26 @@ def run_page(record: dict) -> str:
         source = p.get("source", "")
         kind = "generated" if source in GENERATED else "library" if source in WRITTEN else source
         personas.append({"cells": [p.get(k) or "" for k in ("name", *SLOTS)], "source": source, "kind": kind})
-    comments = [{"persona": c.get("persona", ""), "choice": c.get("choice"), "text": c.get("text", "")}
-                for c in sorted(record.get("comments") or [], key=lambda c: c.get("index", 0) if isinstance(c.get("index"), int) else 0)]
-    return _templates().get_template("run.html.j2").render(
-        title=f"EthosAgents run {record.get('run_id')}", record={k: record.get(k) for k in ("run_id", "kind", "status", "seconds", "error")},
-        request={"mode": request.get("mode"), "situation": request.get("situation")}, options=options,
-        tokens=(record.get("tokens") or {}).get("output_tokens"), personas=personas, slot_labels=list(SLOT_LABELS.values()),
-        comments=comments, result=_result_parts(result, options), fallbacks=counted(record))
+    comments = [
+        {"persona": c.get("persona", ""), "choice": c.get("choice"), "text": c.get("text", "")}
+        for c in sorted(record.get("comments") or [], key=lambda c: c.get("index", 0) if isinstance(c.get("index"), int) else 0)
+    ]
+    return (
+        _templates()
+        .get_template("run.html.j2")
+        .render(
+            title=f"EthosAgents run {record.get('run_id')}",
+            record={k: record.get(k) for k in ("run_id", "kind", "status", "seconds", "error")},
+            request={"mode": request.get("mode"), "situation": request.get("situation")},
+            options=options,
+            tokens=(record.get("tokens") or {}).get("output_tokens"),
+            personas=personas,
+            slot_labels=list(SLOT_LABELS.values()),
+            comments=comments,
+            result=_result_parts(result, options),
+            fallbacks=counted(record),
+        )
+    )
 
 
 def _result_parts(result: dict, options: list[str]) -> list[dict]:
@@ -58,9 +71,15 @@ def _result_parts(result: dict, options: list[str]) -> list[dict]:
         parts.append({"lead": "Overton response.", "text": result.get("response")})
     elif mode == "steerable":
         selection = result.get("selection") or {}
-        parts.append({"text": f"Target {result.get('target')}: selected comment {(result.get('selected') or 0) + 1} ({result.get('selected_persona')})."})
+        parts.append(
+            {
+                "text": f"Target {result.get('target')}: selected comment {(result.get('selected') or 0) + 1} ({result.get('selected_persona')})."
+            }
+        )
         if selection.get("probs"):
-            parts.append({"chart": bars([f"comment {i + 1}" for i in range(len(selection["probs"]))], {"P(selected)": selection["probs"]}, top=1.0)})
+            parts.append(
+                {"chart": bars([f"comment {i + 1}" for i in range(len(selection["probs"]))], {"P(selected)": selection["probs"]}, top=1.0)}
+            )
         elif "reply" in selection:  # a generated selection (the reference protocol)
             parts.append({"meta": True, "text": f"The moderator replied {selection['reply']} [{selection.get('source')}]."})
         if "distribution" in result:
@@ -92,21 +111,54 @@ def eval_page(folders: list[Path], metrics: list[dict], against: str | None = No
     for s in summarise(metrics):
         reference, found = s.paired(against)
         categories = sorted({c for r in s.rows for c in (r.get("categories") or {})})
-        tasks.append({
-            "name": s.task.name, "models": ", ".join(s.models), "metric": s.metric, "higher": s.higher,
-            "chart": s.chart(),
-            "headings": [heading for heading, _ in s.columns], "notes": "; ".join(s.notes).capitalize() + ".",
-            "rows": [{"label": label, "colour": s.colour(i), "model": r.get("model"), "n": r.get("n"), "questions": r.get("n_questions"),
-                      "cells": [fmt(r.get(key), r.get(f"{key}_ci")) for _, key in s.columns], "seconds": r.get("seconds_per_item"),
-                      "counted": counted(r)} for i, (r, label) in enumerate(zip(s.rows, s.labels))],
-            "reference": reference,
-            "paired": [{"label": label, "n": d["n"], "difference": fmt(d["mean"], d["ci"]), "better": d["better"],
-                        "worse": d["worse"], "holds": d["holds"]} for label, d in found],
-            "categories": s.breakdown("categories", categories) if categories else "",
-            "first_items": _items(s.rows, s.labels),
-        })
-    return _templates().get_template("eval.html.j2").render(
-        title=f"EthosAgents evaluation {', '.join(map(str, folders))}", folders=", ".join(map(str, folders)), tasks=tasks, paired_note=PAIRED_NOTE)
+        tasks.append(
+            {
+                "name": s.task.name,
+                "models": ", ".join(s.models),
+                "metric": s.metric,
+                "higher": s.higher,
+                "chart": s.chart(),
+                "headings": [heading for heading, _ in s.columns],
+                "notes": "; ".join(s.notes).capitalize() + ".",
+                "rows": [
+                    {
+                        "label": label,
+                        "colour": s.colour(i),
+                        "model": r.get("model"),
+                        "n": r.get("n"),
+                        "questions": r.get("n_questions"),
+                        "cells": [fmt(r.get(key), r.get(f"{key}_ci")) for _, key in s.columns],
+                        "seconds": r.get("seconds_per_item"),
+                        "counted": counted(r),
+                    }
+                    for i, (r, label) in enumerate(zip(s.rows, s.labels))
+                ],
+                "reference": reference,
+                "paired": [
+                    {
+                        "label": label,
+                        "n": d["n"],
+                        "difference": fmt(d["mean"], d["ci"]),
+                        "better": d["better"],
+                        "worse": d["worse"],
+                        "holds": d["holds"],
+                    }
+                    for label, d in found
+                ],
+                "categories": s.breakdown("categories", categories) if categories else "",
+                "first_items": _items(s.rows, s.labels),
+            }
+        )
+    return (
+        _templates()
+        .get_template("eval.html.j2")
+        .render(
+            title=f"EthosAgents evaluation {', '.join(map(str, folders))}",
+            folders=", ".join(map(str, folders)),
+            tasks=tasks,
+            paired_note=PAIRED_NOTE,
+        )
+    )
 
 
 def _items(rows: list[dict], labels: list[str], n: int = 4) -> list[dict]:
@@ -118,8 +170,9 @@ def _items(rows: list[dict], labels: list[str], n: int = 4) -> list[dict]:
     predictions, runs = {}, {}
     for r in rows:
         try:
-            predictions[r["path"]] = {str(i.get("id")): i for i in json.loads(read_text(Path(r["path"]) / "predictions.json"))
-                                      if isinstance(i, dict)}
+            predictions[r["path"]] = {
+                str(i.get("id")): i for i in json.loads(read_text(Path(r["path"]) / "predictions.json")) if isinstance(i, dict)
+            }
         except (OSError, ValueError, RecursionError, AttributeError, TypeError, EthosError):
             continue
         runs[r["path"]] = run_ids(Path(r["path"]))
@@ -129,17 +182,28 @@ def _items(rows: list[dict], labels: list[str], n: int = 4) -> list[dict]:
     out = []
     for item, text in zip(items, texts):
         key = str(item.get("id"))
-        shown = {"id": key, "attribute": item.get("attribute"), "cut": bool(shared),
-                 "text": " ".join(text[shared:].split())[:300] or " ".join(text.split())[:300], "links": [], "options": [], "chart": "",
-                 "answers": [], "gold": None}
+        shown = {
+            "id": key,
+            "attribute": item.get("attribute"),
+            "cut": bool(shared),
+            "text": " ".join(text[shared:].split())[:300] or " ".join(text.split())[:300],
+            "links": [],
+            "options": [],
+            "chart": "",
+            "answers": [],
+            "gold": None,
+        }
         for r, label in zip(rows, labels):
             run_id = runs.get(r["path"], {}).get(key)
             if run_id and r.get("runs_dir"):
-                shown["links"].append({"label": label, "run_id": run_id,
-                                       "href": (Path(r["runs_dir"]).resolve() / "runs" / run_id / "trace.jsonl").as_uri()})
+                shown["links"].append(
+                    {"label": label, "run_id": run_id, "href": (Path(r["runs_dir"]).resolve() / "runs" / run_id / "trace.jsonl").as_uri()}
+                )
         predicted = [((predictions.get(r["path"]) or {}).get(key) or {}, label) for r, label in zip(rows, labels)]
         if isinstance(item.get("gold_distribution"), list) and isinstance(item.get("options"), list):
-            series = {"gold": item["gold_distribution"]} | {label: p["pred_distribution"] for p, label in predicted if p.get("pred_distribution")}
+            series = {"gold": item["gold_distribution"]} | {
+                label: p["pred_distribution"] for p, label in predicted if p.get("pred_distribution")
+            }
             shown |= {"options": item["options"], "chart": bars([chr(65 + k) for k in range(len(item["options"]))], series, top=1.0)}
         else:
             shown["answers"] = [{"label": label, "text": str(p["output"])[:1500]} for p, label in predicted if p.get("output")]

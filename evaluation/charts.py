@@ -14,17 +14,28 @@ def _e(value) -> str:
     return html.escape(str(value if value is not None else ""))
 
 
-def bars(labels: list[str], series: dict[str, list[float]], *, intervals: dict[str, list[list[float]]] | None = None,
-         top: float | None = None, height: int = 220, colours: list[str] | None = None) -> str:
+def bars(
+    labels: list[str],
+    series: dict[str, list[float]],
+    *,
+    intervals: dict[str, list[list[float]]] | None = None,
+    top: float | None = None,
+    height: int = 220,
+    colours: list[str] | None = None,
+) -> str:
     """A grouped bar chart as inline SVG: one group per label, one bar per series, optional intervals.
     `colours`: one per label (a chart of methods, each in its own colour), else one per series."""
-    values = [v for vs in series.values() for v in vs if v == v] + [c for cs in (intervals or {}).values() for ci in cs for c in ci if c == c]
+    values = [v for vs in series.values() for v in vs if v == v] + [
+        c for cs in (intervals or {}).values() for ci in cs for c in ci if c == c
+    ]
     top = top or max(values + [1e-9]) * 1.1
     group, bar = max(24 + 22 * len(series), 120), 22  # a group is wide enough for its label
     width = max(60 + group * len(labels), 60 + 150 * len(series))  # room for the bars and the legend
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 70}" role="img">',
-           f'<line x1="50" y1="{height}" x2="{width}" y2="{height}" stroke="#999"/>',
-           f'<text x="4" y="14">{top:.2f}</text><text x="4" y="{height}">0</text>']
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 70}" role="img">',
+        f'<line x1="50" y1="{height}" x2="{width}" y2="{height}" stroke="#999"/>',
+        f'<text x="4" y="14">{top:.2f}</text><text x="4" y="{height}">0</text>',
+    ]
     for g, label in enumerate(labels):
         x0 = 60 + g * group
         for s, (name, vs) in enumerate(series.items()):
@@ -32,8 +43,10 @@ def bars(labels: list[str], series: dict[str, list[float]], *, intervals: dict[s
             h = height * v / top
             x = x0 + s * bar
             fill = colours[g] if colours else series_colour(name, s)
-            out.append(f'<rect x="{x}" y="{height - h:.1f}" width="{bar - 4}" height="{h:.1f}" fill="{fill}">'
-                       f'<title>{_e(label if colours else name)}: {v:.3f}</title></rect>')
+            out.append(
+                f'<rect x="{x}" y="{height - h:.1f}" width="{bar - 4}" height="{h:.1f}" fill="{fill}">'
+                f"<title>{_e(label if colours else name)}: {v:.3f}</title></rect>"
+            )
             ci = (intervals or {}).get(name)
             if ci and g < len(ci) and all(c == c for c in ci[g]):
                 lo, hi = (height - height * c / top for c in ci[g])
@@ -41,8 +54,10 @@ def bars(labels: list[str], series: dict[str, list[float]], *, intervals: dict[s
                 out.append(f'<line x1="{mid}" y1="{lo:.1f}" x2="{mid}" y2="{hi:.1f}" stroke="#222" stroke-width="1.5"/>')
         out.append(f'<text x="{x0}" y="{height + 16}">{_e(label[:18])}</text>')
     for s, name in enumerate(series if not colours else []):  # the legend (a chart of methods is labelled below its bars)
-        out.append(f'<rect x="{60 + 150 * s}" y="{height + 34}" width="12" height="12" fill="{series_colour(name, s)}"/>'
-                   f'<text x="{76 + 150 * s}" y="{height + 45}">{_e(name[:20])}</text>')
+        out.append(
+            f'<rect x="{60 + 150 * s}" y="{height + 34}" width="12" height="12" fill="{series_colour(name, s)}"/>'
+            f'<text x="{76 + 150 * s}" y="{height + 45}">{_e(name[:20])}</text>'
+        )
     out.append("</svg>")
     return "".join(out)
 

@@ -35,8 +35,13 @@ def item_scores(task: Task, metric: str, folder: Path, row: dict | None = None) 
     items = _read_list(folder / "predictions.json")
     row = row or {}
     try:
-        found = score(task, [i for i in items if isinstance(i, dict)], parser=row.get("parser") or "reference",
-                      protocol=protocol_of(row), embedding=metric.startswith("embedding")).values
+        found = score(
+            task,
+            [i for i in items if isinstance(i, dict)],
+            parser=row.get("parser") or "reference",
+            protocol=protocol_of(row),
+            embedding=metric.startswith("embedding"),
+        ).values
     except (EthosError, KeyError, TypeError, ValueError):
         return {}  # predictions the scorer refuses: nothing to pair
     values, among = found.get(metric, ([], []))
@@ -63,8 +68,11 @@ def _stored_scores(path: Path) -> tuple[dict, dict] | None:
     if not isinstance(data, dict) or not isinstance(data.get("metrics"), dict):
         return None
     questions = {str(k): str(v) for k, v in (data.get("questions") or {}).items()} if isinstance(data.get("questions"), dict) else {}
-    values = {str(name): {str(i): float(v) for i, v in by_item.items() if stored_number(v) and v is not None}
-              for name, by_item in data["metrics"].items() if isinstance(by_item, dict)}
+    values = {
+        str(name): {str(i): float(v) for i, v in by_item.items() if stored_number(v) and v is not None}
+        for name, by_item in data["metrics"].items()
+        if isinstance(by_item, dict)
+    }
     return values, questions
 
 
@@ -77,9 +85,14 @@ def paired(reference: dict[str, tuple[float, str]], other: dict[str, tuple[float
         return {"n": len(ids), "mean": float("nan"), "ci": [float("nan")] * 2, "better": 0, "worse": 0, "holds": False}
     low, high = bootstrap_ci(diffs, clusters=[reference[i][1] for i in ids])
     sign = 1 if higher else -1
-    return {"n": len(ids), "mean": float(np.mean(diffs)), "ci": [low, high],
-            "better": sum(sign * d > 0 for d in diffs), "worse": sum(sign * d < 0 for d in diffs),
-            "holds": bool(low > 0 or high < 0)}
+    return {
+        "n": len(ids),
+        "mean": float(np.mean(diffs)),
+        "ci": [low, high],
+        "better": sum(sign * d > 0 for d in diffs),
+        "worse": sum(sign * d < 0 for d in diffs),
+        "holds": bool(low > 0 or high < 0),
+    }
 
 
 def run_ids(folder: Path) -> dict[str, str]:
@@ -101,16 +114,20 @@ def run_ids(folder: Path) -> dict[str, str]:
     return found
 
 
-def paired_rows(task: Task, rows: list[dict], metric: str, higher: bool, against: str | None) -> tuple[dict | None, list[tuple[dict, dict]]]:
+def paired_rows(
+    task: Task, rows: list[dict], metric: str, higher: bool, against: str | None
+) -> tuple[dict | None, list[tuple[dict, dict]]]:
     """The reference row (`against`, else vanilla, else the first) and every other row's paired
     difference from it, on the items both predicted, with intervals over questions."""
-    reference = next((r for r in rows if method_label(r) == against or row_label(r, rows) == against), None) or \
-        next((r for r in rows if r["method"] == "vanilla"), rows[0])
+    reference = next((r for r in rows if method_label(r) == against or row_label(r, rows) == against), None) or next(
+        (r for r in rows if r["method"] == "vanilla"), rows[0]
+    )
     if len(rows) < 2 or "path" not in reference:
         return None, []
     base = item_scores(task, metric, Path(reference["path"]), reference)
-    return reference, [(r, paired(base, item_scores(task, metric, Path(r["path"]), r), higher)) for r in rows
-                       if r is not reference and "path" in r]
+    return reference, [
+        (r, paired(base, item_scores(task, metric, Path(r["path"]), r), higher)) for r in rows if r is not reference and "path" in r
+    ]
 
 
 PAIRED_NOTE = "row minus reference, on the same items; 95% bootstrap over questions; holds: the interval leaves out 0"

@@ -72,8 +72,11 @@ class NLIScorer:
         with torch.inference_mode():
             for i in range(0, len(premises), self.batch_size):
                 batch = self.tokenizer(
-                    premises[i : i + self.batch_size], hypotheses[i : i + self.batch_size],
-                    return_tensors="pt", padding=True, truncation=True,
+                    premises[i : i + self.batch_size],
+                    hypotheses[i : i + self.batch_size],
+                    return_tensors="pt",
+                    padding=True,
+                    truncation=True,
                 ).to(self.device)
                 probs = self.model(**batch).logits.float().softmax(-1)[:, self.entail_index]
                 out.extend(probs.tolist())

@@ -63,8 +63,10 @@ def _download(url: str, timeout: float) -> bytes:
                     raise RunFailure(f"{url}: larger than {MAX_INPUT_BYTES // 2**20} MB: not a VITAL file")
             return bytes(body)
     except httpx.HTTPError as exc:
-        raise RunFailure(f"cannot reach {url} ({exc.__class__.__name__}): are you offline? Download the files by hand "
-                         f"into the folder, or pass --source with a mirror") from None
+        raise RunFailure(
+            f"cannot reach {url} ({exc.__class__.__name__}): are you offline? Download the files by hand "
+            f"into the folder, or pass --source with a mirror"
+        ) from None
 
 
 def _checked(name: str, body: bytes, where: str) -> None:
@@ -95,8 +97,9 @@ def fetch(folder: Path, *, source: str | None = None, timeout: float = 60.0, fil
         body = _download(url, timeout)
         digest = hashlib.sha256(body).hexdigest()
         if name in sums and sums[name] != digest:
-            raise EthosError(f"{url}: SHA-256 {digest[:16]}… differs from {folder / SUMS} ({sums[name][:16]}…): "
-                             "the file changed; nothing was written")
+            raise EthosError(
+                f"{url}: SHA-256 {digest[:16]}… differs from {folder / SUMS} ({sums[name][:16]}…): the file changed; nothing was written"
+            )
         _checked(name, body, url)
         write_file(folder / name, body)
         rows.append({"file": name, "bytes": len(body), "sha256": digest, "status": "checked" if name in sums else "recorded"})

@@ -9,14 +9,14 @@ import re
 # World regions of the GlobalOpinionQA countries (survey spellings; sample notes are stripped).
 REGIONS = {
     "Africa": "Angola, Burkina Faso, Ethiopia, Ghana, Ivory Coast, Kenya, Mali, Nigeria, S. Africa, South Africa, "
-              "Senegal, Tanzania, Uganda, Zimbabwe",
+    "Senegal, Tanzania, Uganda, Zimbabwe",
     "Asia": "Bangladesh, China, Hong Kong SAR, India, Indonesia, Japan, Kazakhstan, Malaysia, Pakistan, Philippines, "
-            "S. Korea, South Korea, Singapore, Taiwan, Thailand, Uzbekistan, Vietnam",
+    "S. Korea, South Korea, Singapore, Taiwan, Thailand, Uzbekistan, Vietnam",
     "Europe": "Andorra, Armenia, Austria, Britain, Great Britain, Bulgaria, Czech Rep., Denmark, France, Georgia, Germany, "
-              "Greece, Hungary, Iceland, Italy, Lithuania, Montenegro, Netherlands, North Macedonia, Northern Ireland, "
-              "Poland, Romania, Russia, Serbia, Slovakia, Slovenia, Spain, Sweden, Turkey, Ukraine",
+    "Greece, Hungary, Iceland, Italy, Lithuania, Montenegro, Netherlands, North Macedonia, Northern Ireland, "
+    "Poland, Romania, Russia, Serbia, Slovakia, Slovenia, Spain, Sweden, Turkey, Ukraine",
     "Latin America": "Argentina, Bolivia, Brazil, Chile, Colombia, Ecuador, El Salvador, Guatemala, Honduras, Mexico, "
-                     "Nicaragua, Peru, Venezuela",
+    "Nicaragua, Peru, Venezuela",
     "Middle East and North Africa": "Egypt, Iraq, Israel, Jordan, Kuwait, Lebanon, Libya, Morocco, Palest. ter., Tunisia",
     "North America": "Canada, United States",
     "Oceania": "Australia, New Zealand",

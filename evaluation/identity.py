@@ -24,8 +24,15 @@ from ethos.versions import file_sha256, package_version, prompts_version
 def run_config(task: Task, method: str, data: Path, ctx: Context) -> dict:
     """What makes results comparable: the task, the method, the data file (resolved path and
     content hash), every setting, and the versions of the code and of the prompts."""
-    return {"task": task.name, "method": method, "data": str(data.resolve()), "data_sha256": file_sha256(data),
-            "version": package_version(), "prompts": prompts_version(), "context": ctx.model_dump()}
+    return {
+        "task": task.name,
+        "method": method,
+        "data": str(data.resolve()),
+        "data_sha256": file_sha256(data),
+        "version": package_version(),
+        "prompts": prompts_version(),
+        "context": ctx.model_dump(),
+    }
 
 
 def run_name(method: str, ctx: Context) -> str:

@@ -31,8 +31,14 @@ def js_distance(gold: Sequence[float], pred: Sequence[float]) -> float:
     """scipy's value wherever scipy gives one. For (nearly) equal distributions scipy can take the
     square root of a rounding error below zero and return `nan`; the divergence is 0 there."""
     gold, pred = np.asarray(gold, dtype=float), np.asarray(pred, dtype=float)
-    if not (np.isfinite(gold).all() and np.isfinite(pred).all()) or (gold < 0).any() or (pred < 0).any() \
-            or gold.sum() <= 0 or pred.sum() <= 0 or gold.shape != pred.shape:
+    if (
+        not (np.isfinite(gold).all() and np.isfinite(pred).all())
+        or (gold < 0).any()
+        or (pred < 0).any()
+        or gold.sum() <= 0
+        or pred.sum() <= 0
+        or gold.shape != pred.shape
+    ):
         raise ValueError("a distribution is not finite, non-negative and of positive sum, or the two differ in length")
     with np.errstate(invalid="ignore"):
         distance = float(jensenshannon(gold, pred))
@@ -123,9 +129,7 @@ def steerable_vk_scores(gold: Sequence[str], pred: Sequence[str]) -> dict:
     return three_way | {f"binary_{k}": v for k, v in binary.items()}
 
 
-def bootstrap_ci(
-    values: Sequence[float], *, clusters: Sequence | None = None, resamples: int = 1000, seed: int = 0
-) -> tuple[float, float]:
+def bootstrap_ci(values: Sequence[float], *, clusters: Sequence | None = None, resamples: int = 1000, seed: int = 0) -> tuple[float, float]:
     """95% percentile bootstrap interval of the mean.
 
     With `clusters` (one key per value, e.g. the question), whole clusters are resampled: the

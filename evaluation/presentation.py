@@ -12,8 +12,14 @@ from ethos.redaction import neutral
 
 # One colour per method in every chart; a variant of a method (its ablations, protocol, another
 # model or other settings) takes a colour of its own from the rest, by its label.
-METHOD_COLOURS = {"vanilla": "#8C8C8C", "prompting": "#DD8452", "moe": "#55A868", "modplural": "#8172B3", "ethosagents": "#4C72B0",
-                  "gold": "#222222"}
+METHOD_COLOURS = {
+    "vanilla": "#8C8C8C",
+    "prompting": "#DD8452",
+    "moe": "#55A868",
+    "modplural": "#8172B3",
+    "ethosagents": "#4C72B0",
+    "gold": "#222222",
+}
 
 VARIANT_COLOURS = ["#C44E52", "#937860", "#DA8BC3", "#64B5CD", "#CCB974", "#2F4B7C", "#A05195", "#F95D6A"]
 
@@ -73,4 +79,3 @@ def method_label(row: dict) -> str:
     protocol = protocol_of(row)
     ablations = ([f"protocol {protocol}"] if protocol != "reference" else []) + list(row.get("ablations") or [])
     return row.get("method", "-") + (f" [{', '.join(ablations)}]" if ablations else "")
-

@@ -59,8 +59,17 @@ class RayPool:
     """Actors on a Ray cluster: `local` starts one on this machine for the pool's lifetime; an
     address (`HOST:PORT`, `ray://HOST:PORT`, `auto`) joins a running cluster."""
 
-    def __init__(self, address: str, ctx: Context, *, actors: int | None = None, num_cpus: float = 1.0, num_gpus: float = 0.0,
-                 cache: Path | None = None, otel: str | None = None):
+    def __init__(
+        self,
+        address: str,
+        ctx: Context,
+        *,
+        actors: int | None = None,
+        num_cpus: float = 1.0,
+        num_gpus: float = 0.0,
+        cache: Path | None = None,
+        otel: str | None = None,
+    ):
         ray = self.ray = _import_ray()
         options = {"include_dashboard": False, "configure_logging": False, "log_to_driver": False}
         try:
@@ -79,8 +88,10 @@ class RayPool:
             found = re.findall(r"(?:EthosError|RunFailure): (.*)", str(exc))
             self.close()
             raise RunFailure(f"--ray: a worker could not load its models: {found[-1] if found else exc.__class__.__name__}") from None
-        print(f"ethos: {count} Ray actor(s) on {address} ({cpus:g} CPUs in the cluster; {num_cpus:g} CPU and {num_gpus:g} GPU each)",
-              file=sys.stderr)
+        print(
+            f"ethos: {count} Ray actor(s) on {address} ({cpus:g} CPUs in the cluster; {num_cpus:g} CPU and {num_gpus:g} GPU each)",
+            file=sys.stderr,
+        )
 
     def pids(self) -> list[int]:
         return self.ray.get([a.pid.remote() for a in self.actors])
@@ -97,7 +108,11 @@ class RayPool:
                     item, request = queue.popleft()
                     actor = idle.pop()
                     run = items.start(item, request)
-                    pending[actor.run.remote(items.task, request, items.ctx, items.server, run.run_id if run else None)] = (item, run, actor)
+                    pending[actor.run.remote(items.task, request, items.ctx, items.server, run.run_id if run else None)] = (
+                        item,
+                        run,
+                        actor,
+                    )
                 if not pending:
                     if queue and not fatal:
                         raise RunFailure(f"every Ray actor died; {len(queue)} item(s) were not run: rerun the same command to run them")

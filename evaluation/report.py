@@ -22,29 +22,50 @@ def write_report(run_dirs: list[Path], out_dir: Path, against: str | None = None
     lines = ["# EthosAgents evaluation report", ""]
     for s in summaries:
         name = s.task.name
-        lines += [f"## {name}", "", f"Model: {_md(', '.join(s.models))}. Primary metric: `{s.metric}` "
-                  f"({'higher' if s.higher else 'lower'} is better).", ""]
-        header = "| row | items (questions) | " + " | ".join(heading for heading, _ in s.columns) + " | s/item | fallbacks, quality signs, failed |"
+        lines += [
+            f"## {name}",
+            "",
+            f"Model: {_md(', '.join(s.models))}. Primary metric: `{s.metric}` ({'higher' if s.higher else 'lower'} is better).",
+            "",
+        ]
+        header = (
+            "| row | items (questions) | "
+            + " | ".join(heading for heading, _ in s.columns)
+            + " | s/item | fallbacks, quality signs, failed |"
+        )
         lines += [header, "|" + "---|" * (header.count("|") - 1)]
         for r, label in zip(s.rows, s.labels):
             seconds = r["seconds_per_item"] if r.get("seconds_per_item") is not None else "–"
-            lines.append(f"| {_md(label)} | {r.get('n', '–')} ({r.get('n_questions', '–')}) | "
-                         + " | ".join(fmt(r.get(key), r.get(f"{key}_ci")) for _, key in s.columns) + f" | {seconds} | {counted(r)} |")
+            lines.append(
+                f"| {_md(label)} | {r.get('n', '–')} ({r.get('n_questions', '–')}) | "
+                + " | ".join(fmt(r.get(key), r.get(f"{key}_ci")) for _, key in s.columns)
+                + f" | {seconds} | {counted(r)} |"
+            )
         lines += ["", "; ".join(s.notes).capitalize() + ".", ""]
         reference, found = s.paired(against)
         if reference is not None:
-            lines += [f"Paired against {_md(reference)} ({s.metric}, {PAIRED_NOTE}):", "",
-                      "| row | items | difference [95% CI] | better / worse items | holds |", "|---|---|---|---|---|"]
-            lines += [f"| {_md(label)} | {d['n']} | {fmt(d['mean'], d['ci'])} | {d['better']} / {d['worse']} | "
-                      f"{'yes' if d['holds'] else 'no'} |" for label, d in found] + [""]
+            lines += [
+                f"Paired against {_md(reference)} ({s.metric}, {PAIRED_NOTE}):",
+                "",
+                "| row | items | difference [95% CI] | better / worse items | holds |",
+                "|---|---|---|---|---|",
+            ]
+            lines += [
+                f"| {_md(label)} | {d['n']} | {fmt(d['mean'], d['ci'])} | {d['better']} / {d['worse']} | {'yes' if d['holds'] else 'no'} |"
+                for label, d in found
+            ] + [""]
         write_file(out_dir / f"{name}.svg", s.chart())
         lines += [f"![{name}]({name}.svg)", ""]
         for key, title in (("categories", "category"), ("groups", "group")):
             if not any(r.get(key) for r in s.rows) or key == "groups" and _same_breakdown(s.rows):
                 continue  # MoralChoice's groups are its categories: one table says it all
             groups = sorted({g for r in s.rows for g in (r.get(key) or {})})
-            lines += [f"Per {title} ({s.metric}):", "", f"| {title} | " + " | ".join(_md(label) for label in s.labels) + " |",
-                      "|---|" + "---|" * len(s.rows)]
+            lines += [
+                f"Per {title} ({s.metric}):",
+                "",
+                f"| {title} | " + " | ".join(_md(label) for label in s.labels) + " |",
+                "|---|" + "---|" * len(s.rows),
+            ]
             for g in groups:
                 cells = [fmt((r.get(key) or {}).get(g, {}).get(s.metric)) for r in s.rows]
                 n = max((r.get(key) or {}).get(g, {}).get("n", 0) for r in s.rows)

@@ -63,8 +63,13 @@ def evaluate(
         repaired = store.report()
         if repaired:
             print(f"ethos: {repaired}", file=sys.stderr)
-        _run_items(loaded, _Items(task, ctx, store, runs_dir, prices, server), max_concurrency=max_concurrency, progress=progress,
-                   ray_pool=ray_pool)
+        _run_items(
+            loaded,
+            _Items(task, ctx, store, runs_dir, prices, server),
+            max_concurrency=max_concurrency,
+            progress=progress,
+            ray_pool=ray_pool,
+        )
         return finish(task, method, loaded, store, out_dir, nli_model=nli_model, ablations=ctx.ablations, **(scoring or {}))
     finally:
         store.close()
@@ -90,8 +95,16 @@ class Outcome:
     trace: str = ""  # the JSONL trace, when the item ran in another process (a Ray worker)
 
 
-def execute(task: Task, request: dict, ctx: Context, server: str | None = None, *,
-            trace_path: Path | None = None, run_id: str | None = None, in_flight: dict | None = None) -> Outcome:
+def execute(
+    task: Task,
+    request: dict,
+    ctx: Context,
+    server: str | None = None,
+    *,
+    trace_path: Path | None = None,
+    run_id: str | None = None,
+    in_flight: dict | None = None,
+) -> Outcome:
     """Run one item; a failure is returned in the outcome, not raised."""
     outcome, started = Outcome(), time.perf_counter()
     state: dict = {}
@@ -128,7 +141,12 @@ class _Items:
         run = RunRecord(self.runs_dir) if self.runs_dir else None
         if run:
             self.store.started(run.run_id)  # first, so that a kill at any later moment leaves no record "running"
-            run.start("eval", request, {"context": self.ctx.model_dump()}, eval={"task": self.task.name, "method": self.method, "item_id": item["id"]})
+            run.start(
+                "eval",
+                request,
+                {"context": self.ctx.model_dump()},
+                eval={"task": self.task.name, "method": self.method, "item_id": item["id"]},
+            )
         return run
 
     def finish(self, item: dict, run: RunRecord | None, outcome: Outcome) -> None:
@@ -137,20 +155,38 @@ class _Items:
             if outcome.trace:
                 append_text(run.trace_path, outcome.trace)
             state = {**prediction.detail, "result": {"output": prediction.output, "pred_distribution": prediction.distribution}}
-            run.finish(state, outcome.conversation, status=outcome.status, seconds=outcome.seconds, fallbacks=prediction.fallbacks,
-                       error=outcome.error, prices=self.prices)
+            run.finish(
+                state,
+                outcome.conversation,
+                status=outcome.status,
+                seconds=outcome.seconds,
+                fallbacks=prediction.fallbacks,
+                error=outcome.error,
+                prices=self.prices,
+            )
         if outcome.status == "interrupted":
             return  # no line: the next run runs the item again, as one that never ran
-        result = {"id": item["id"], "method": self.method, "run_id": run.run_id if run else None, "status": outcome.status,
-                  **({"error": outcome.error} if outcome.error else {})}
+        result = {
+            "id": item["id"],
+            "method": self.method,
+            "run_id": run.run_id if run else None,
+            "status": outcome.status,
+            **({"error": outcome.error} if outcome.error else {}),
+        }
         self.store.add(result | {**asdict(prediction), "seconds": round(outcome.seconds, 3)})
 
 
 def _run_items(loaded: list[tuple[dict, dict]], items: _Items, *, max_concurrency: int, progress: bool, ray_pool=None) -> None:
     done = items.store.succeeded()
     todo = [(item, request) for item, request in loaded if str(item["id"]) not in done]
-    bar = tqdm(total=len(loaded), initial=len(loaded) - len(todo), desc=f"{items.task.name} {items.method}", unit="item",
-               file=raw(sys.stderr), disable=not progress)  # the bar's own escapes are meant
+    bar = tqdm(
+        total=len(loaded),
+        initial=len(loaded) - len(todo),
+        desc=f"{items.task.name} {items.method}",
+        unit="item",
+        file=raw(sys.stderr),
+        disable=not progress,
+    )  # the bar's own escapes are meant
     try:
         if ray_pool is not None:
             ray_pool.run(todo, items, bar)
@@ -186,8 +222,15 @@ def _run_in_threads(todo, items: _Items, bar, max_concurrency: int) -> None:
             active[str(item["id"])] = run
         outcome = Outcome()
         try:
-            outcome = execute(items.task, request, items.ctx, items.server, trace_path=run.trace_path if run else None,
-                              run_id=run.run_id if run else None, in_flight=in_flight)
+            outcome = execute(
+                items.task,
+                request,
+                items.ctx,
+                items.server,
+                trace_path=run.trace_path if run else None,
+                run_id=run.run_id if run else None,
+                in_flight=in_flight,
+            )
         finally:
             with lock:  # an item still running when the interrupt closed it stays interrupted
                 active.pop(str(item["id"]), None)
@@ -219,8 +262,15 @@ def _run_in_threads(todo, items: _Items, bar, max_concurrency: int) -> None:
                 stopped.set()
                 for run in active.values():
                     if run is not None:
-                        run.finish({}, [], status="interrupted", seconds=0.0, error="KeyboardInterrupt: stopped by the user"
-                                   if isinstance(exc, KeyboardInterrupt) else f"stopped: another item failed ({exc.__class__.__name__})")
+                        run.finish(
+                            {},
+                            [],
+                            status="interrupted",
+                            seconds=0.0,
+                            error="KeyboardInterrupt: stopped by the user"
+                            if isinstance(exc, KeyboardInterrupt)
+                            else f"stopped: another item failed ({exc.__class__.__name__})",
+                        )
                 active.clear()
         raise
     pool.shutdown()
@@ -237,8 +287,15 @@ def in_flight_summary(items: list[list[Exchange]]) -> str:
 
 
 def finish(
-    task: Task, method: str, loaded: list[tuple[dict, dict]], store: ResultStore, out_dir: Path, *,
-    nli_model: str | None, ablations: list[str] = (), **scoring,
+    task: Task,
+    method: str,
+    loaded: list[tuple[dict, dict]],
+    store: ResultStore,
+    out_dir: Path,
+    *,
+    nli_model: str | None,
+    ablations: list[str] = (),
+    **scoring,
 ) -> dict:
     predictions = []
     seconds, fallbacks = [], {}

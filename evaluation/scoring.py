@@ -45,8 +45,10 @@ class Scores:
 
     def by_item(self) -> dict:
         """The stored form (`scores.json`): {metric: {item id: value}}, and each item's question."""
-        return {"metrics": {name: {str(i.get("id")): v for v, i in zip(values, items)} for name, (values, items) in self.values.items()},
-                "questions": {str(i.get("id")): question_key(i) for _, items in self.values.values() for i in items}}
+        return {
+            "metrics": {name: {str(i.get("id")): v for v, i in zip(values, items)} for name, (values, items) in self.values.items()},
+            "questions": {str(i.get("id")): question_key(i) for _, items in self.values.values() for i in items},
+        }
 
 
 def score(
@@ -62,8 +64,14 @@ def score(
     every item's values, as the task scores them. `protocol` decides the reference's edge rules (an
     empty Overton response scores -1 under the reference protocol) and the Overton headline."""
     scored = [item for item in items if task.has_prediction(item)]
-    metrics: dict = {"task": task.name, "n": len(scored), "missing": len(items) - len(scored),
-                     "n_items": len(scored), "n_questions": len({question_key(i) for i in scored}), "protocol": protocol}
+    metrics: dict = {
+        "task": task.name,
+        "n": len(scored),
+        "missing": len(items) - len(scored),
+        "n_items": len(scored),
+        "n_questions": len({question_key(i) for i in scored}),
+        "protocol": protocol,
+    }
     per_item, extra = task.score(scored, nli_model=nli_model, embedding=embedding, parser=parser, protocol=protocol)
     metrics |= extra
     for name, (values, among) in per_item.items():
@@ -89,8 +97,10 @@ def _groups(task: Task, values: list[float], items: list[dict], metric: str) -> 
             by["category"][groups[1]].append((value, item))
 
     def table(rows: dict) -> dict:
-        return {key: {"n": len(pairs), "questions": len({question_key(i) for _, i in pairs}),
-                      metric: float(np.mean([v for v, _ in pairs]))} for key, pairs in sorted(rows.items())}
+        return {
+            key: {"n": len(pairs), "questions": len({question_key(i) for _, i in pairs}), metric: float(np.mean([v for v, _ in pairs]))}
+            for key, pairs in sorted(rows.items())
+        }
 
     return table(by["group"]), table(by["category"])
 

@@ -95,9 +95,15 @@ class ResultStore:
             append_text(path, text, sync=True)
 
     def report(self) -> str | None:
-        parts = [f"{n} {what}" for what, n in (("line cut short by a kill was cut off", self.repairs["cut_lines"]),
-                                             ("unreadable line(s) skipped", self.repairs["unreadable_lines"]),
-                                             ("item run(s) left running by a killed process marked interrupted", self.repairs["interrupted_runs"])) if n]
+        parts = [
+            f"{n} {what}"
+            for what, n in (
+                ("line cut short by a kill was cut off", self.repairs["cut_lines"]),
+                ("unreadable line(s) skipped", self.repairs["unreadable_lines"]),
+                ("item run(s) left running by a killed process marked interrupted", self.repairs["interrupted_runs"]),
+            )
+            if n
+        ]
         return f"{self.path}: " + "; ".join(parts) + " (those items run again)" if parts else None
 
     def close(self) -> None:
@@ -119,12 +125,15 @@ def _readable(record, distributions: bool = False) -> bool:
         return True
     distribution = record.get("distribution")
     fallbacks = record.get("fallbacks")
-    return (all(k in record for k in ("output", "distribution", "seconds"))
-            and isinstance(fallbacks, dict) and all(isinstance(k, str) and _finite(v) for k, v in fallbacks.items())
-            and (record["output"] is None or isinstance(record["output"], str))
-            and (distribution is None or isinstance(distribution, list) and all(_finite(p) for p in distribution))
-            and _finite(record["seconds"])
-            and (not distributions or isinstance(distribution, list) and bool(distribution) and min(distribution) >= 0 < sum(distribution)))
+    return (
+        all(k in record for k in ("output", "distribution", "seconds"))
+        and isinstance(fallbacks, dict)
+        and all(isinstance(k, str) and _finite(v) for k, v in fallbacks.items())
+        and (record["output"] is None or isinstance(record["output"], str))
+        and (distribution is None or isinstance(distribution, list) and all(_finite(p) for p in distribution))
+        and _finite(record["seconds"])
+        and (not distributions or isinstance(distribution, list) and bool(distribution) and min(distribution) >= 0 < sum(distribution))
+    )
 
 
 def _finite(value) -> bool:
@@ -142,7 +151,9 @@ def _acquire(path: Path):
         f.seek(0)
         holder = f.read().strip() or "unknown"
         f.close()
-        raise RunFailure(f"{path.parent} is in use by another ethos eval (pid {holder}): wait for it to finish, or use another --out") from None
+        raise RunFailure(
+            f"{path.parent} is in use by another ethos eval (pid {holder}): wait for it to finish, or use another --out"
+        ) from None
     f.seek(0)
     f.truncate()
     f.write(str(os.getpid()))

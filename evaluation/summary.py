@@ -37,12 +37,19 @@ class TaskSummary:
         """The primary metric of every row, with its interval, each row in its colour (SVG)."""
         values = [as_number(r.get(self.metric)) for r in self.rows]
         cis = [[as_number(c) for c in (r.get(f"{self.metric}_ci") or [None, None])] for r in self.rows]
-        return bars(self.labels, {self.metric: values}, intervals={self.metric: cis}, colours=[self.colour(i) for i in range(len(self.rows))])
+        return bars(
+            self.labels, {self.metric: values}, intervals={self.metric: cis}, colours=[self.colour(i) for i in range(len(self.rows))]
+        )
 
     def breakdown(self, key: str, groups: list[str]) -> str:
         """The primary metric per category or group (`key`), a bar per row (SVG)."""
-        return bars(groups, {label: [as_number(((r.get(key) or {}).get(g) or {}).get(self.metric)) for g in groups]
-                             for r, label in zip(self.rows, self.labels)})
+        return bars(
+            groups,
+            {
+                label: [as_number(((r.get(key) or {}).get(g) or {}).get(self.metric)) for g in groups]
+                for r, label in zip(self.rows, self.labels)
+            },
+        )
 
     def paired(self, against: str | None) -> tuple[str | None, list[tuple[str, dict]]]:
         """The reference row's label and every other row's label with its paired difference from it."""
@@ -109,13 +116,25 @@ def summarise(metrics: list[dict]) -> list[TaskSummary]:
     """The metrics rows (metrics.json files, each with its `path`) grouped by task."""
     out = []
     for name in sorted({m["task"] for m in metrics}):
-        rows = sorted((m for m in metrics if m["task"] == name),
-                      key=lambda r: (METHODS.index(r["method"]) if r["method"] in METHODS else len(METHODS), method_label(r)))
+        rows = sorted(
+            (m for m in metrics if m["task"] == name),
+            key=lambda r: (METHODS.index(r["method"]) if r["method"] in METHODS else len(METHODS), method_label(r)),
+        )
         task = get_task(name)
         metric, higher = primary_metric(task, rows[0])
         notes = [*task.notes(rows, metric), "intervals: 95% bootstrap over questions (all items of a question resampled together)"]
         if any(r["method"] in ("moe", "modplural") for r in rows):
             notes.append(STAND_IN_NOTE)
-        out.append(TaskSummary(task, metric, higher, task.columns(rows), rows, [row_label(r, rows) for r in rows],
-                               sorted({str(r.get("model")) for r in rows}), notes))
+        out.append(
+            TaskSummary(
+                task,
+                metric,
+                higher,
+                task.columns(rows),
+                rows,
+                [row_label(r, rows) for r in rows],
+                sorted({str(r.get("model")) for r in rows}),
+                notes,
+            )
+        )
     return out

@@ -76,7 +76,9 @@ def _postgres(uri: str):
         from langgraph.checkpoint.postgres import PostgresSaver
         from psycopg.rows import dict_row
     except ImportError:
-        raise EthosError("--checkpointer postgresql://... needs the postgres extra: bash scripts/setup.sh --postgres (or, in a checkout, .venv/bin/pip install -e '.[postgres]')") from None
+        raise EthosError(
+            "--checkpointer postgresql://... needs the postgres extra: bash scripts/setup.sh --postgres (or, in a checkout, .venv/bin/pip install -e '.[postgres]')"
+        ) from None
     try:
         # PostgresSaver's own settings: autocommit, no prepared statements, rows as dicts.
         conn = psycopg.connect(uri, autocommit=True, prepare_threshold=0, row_factory=dict_row, connect_timeout=10)

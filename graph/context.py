@@ -19,13 +19,13 @@ from ethos.graph.methods import METHODS
 # ethos` makes every one of these choices; a reference run adds one with `--ablation ethos-NAME`.
 ETHOS_CHOICES = {
     "letters": "comment selection, MoE's expert choice and steerable ValueKaleidoscope answers are read from first-token "
-               "probabilities, not parsed from 20 generated tokens",
+    "probabilities, not parsed from 20 generated tokens",
     "prompts": "this project's chat prompts (the situation beside the comments, the target phrased 'in terms of ...', answers "
-               "'as the passage's author would') instead of the reference's completion prompts",
+    "'as the passage's author would') instead of the reference's completion prompts",
     "weights": "the distributional mean is weighted by library personas' population weights, not a plain mean",
     "letter-reading": "option letters are read from every next-token candidate the backend gives (100 local, 20 on an endpoint) "
-                      "with every token that names a letter summed ('A', ' A', '(A'), and estimated by sampling where an endpoint "
-                      "gives no logprobs, not from the top 10 by the first match as the reference reads them",
+    "with every token that names a letter summed ('A', ' A', '(A'), and estimated by sampling where an endpoint "
+    "gives no logprobs, not from the top 10 by the first match as the reference reads them",
 }
 
 # Parts of the method that can be switched off (or, ethos-NAME, switched on), each measured as its own evaluation row.
@@ -35,7 +35,10 @@ ABLATIONS = {
     "no-top-up": "no library personas fill a short generation (the set may be smaller)",
     "personas-N": "N personas instead of the default number",
     **{f"ethos-{name}": f"this project's choice under the reference protocol: {about}" for name, about in ETHOS_CHOICES.items()},
-    **{f"reference-{name}": f"the reference's way under --protocol ethos, instead of this project's choice '{name}'" for name in ETHOS_CHOICES},
+    **{
+        f"reference-{name}": f"the reference's way under --protocol ethos, instead of this project's choice '{name}'"
+        for name in ETHOS_CHOICES
+    },
 }
 # Ablations that change the protocol, not the persona method: they make a row of every evaluated method.
 PROTOCOL_ABLATIONS = tuple(name for name in ABLATIONS if name.startswith(("ethos-", "reference-")))
@@ -49,10 +52,23 @@ def _env(name: str, default: str | None) -> str | None:
     return settings.env(name) or default
 
 
-def setting(default=None, *, help: str, flag: str | None = None, factory=None, low: float | None = None,
-            high: float | None = None, positive: bool = False, choices: tuple[str, ...] | None = None, group: str = "method settings",
-            metavar: str | None = None, results: bool = True, client: bool = False, client_high: float | None = None,
-            label: bool = True):
+def setting(
+    default=None,
+    *,
+    help: str,
+    flag: str | None = None,
+    factory=None,
+    low: float | None = None,
+    high: float | None = None,
+    positive: bool = False,
+    choices: tuple[str, ...] | None = None,
+    group: str = "method settings",
+    metavar: str | None = None,
+    results: bool = True,
+    client: bool = False,
+    client_high: float | None = None,
+    label: bool = True,
+):
     """A run setting, described once: its default, its description (the CLI's help and the LangGraph
     server's context schema), its flag and its bounds. Pydantic checks the bounds of every context,
     and the CLI's flag types check a value through the same field (`Context.check`).
@@ -63,8 +79,19 @@ def setting(default=None, *, help: str, flag: str | None = None, factory=None, l
     - `client`: whether a client of a served graph may set it (`served.py`), within `client_high`;
     - `label`: whether a row label names it where rows differ in it (`evaluation/summary.py`); the
       method, protocol, ablations and models are named by the label's own parts."""
-    cli = {"flag": flag, "low": low, "high": high, "positive": positive, "choices": choices, "group": group, "metavar": metavar,
-           "results": results, "client": client, "client_high": client_high, "label": label and results}
+    cli = {
+        "flag": flag,
+        "low": low,
+        "high": high,
+        "positive": positive,
+        "choices": choices,
+        "group": group,
+        "metavar": metavar,
+        "results": results,
+        "client": client,
+        "client_high": client_high,
+        "label": label and results,
+    }
     bounds = {"gt": 0} if positive else {"ge": low, "le": high} if low is not None else {}
     given = {"default_factory": factory} if factory else {"default": default}
     return Field(**given, description=help, json_schema_extra={CLI: cli}, **bounds)
@@ -80,8 +107,14 @@ def _describe(schema: dict, cls) -> None:
 
 
 def _model(flag: str, role: str):
-    return setting(help=f"model {role} (a spec; default: embedded, or $ETHOS_MODEL)", flag=flag, metavar="SPEC",
-                   factory=lambda: _env("ETHOS_MODEL", "embedded"), group="models", label=False)
+    return setting(
+        help=f"model {role} (a spec; default: embedded, or $ETHOS_MODEL)",
+        flag=flag,
+        metavar="SPEC",
+        factory=lambda: _env("ETHOS_MODEL", "embedded"),
+        group="models",
+        label=False,
+    )
 
 
 class Context(BaseModel):
@@ -93,51 +126,161 @@ class Context(BaseModel):
     generator_model: str = _model("--generator-model", "that generates the personas")
     agent_model: str = _model("--agent-model", "the persona agents use")
     moderator_model: str = _model("--moderator-model", "the moderator uses (the main model of the baselines)")
-    base_url: str | None = setting(help="OpenAI-compatible endpoint for openai:MODEL (key from $OPENAI_API_KEY; default $ETHOS_BASE_URL)",
-                                   flag="--base-url", metavar="URL", factory=lambda: _env("ETHOS_BASE_URL", None), group="models", results=False)
-    requests_per_second: float | None = setting(help="at most this many requests per second to the endpoint, shared by all roles and items",
-                                                flag="--rps", positive=True, group="models", results=False)
-    max_retries: int = setting(4, help="retries with backoff on 429/5xx/timeouts and malformed replies", flag="--max-retries", low=0,
-                               high=100, group="models", results=False)
+    base_url: str | None = setting(
+        help="OpenAI-compatible endpoint for openai:MODEL (key from $OPENAI_API_KEY; default $ETHOS_BASE_URL)",
+        flag="--base-url",
+        metavar="URL",
+        factory=lambda: _env("ETHOS_BASE_URL", None),
+        group="models",
+        results=False,
+    )
+    requests_per_second: float | None = setting(
+        help="at most this many requests per second to the endpoint, shared by all roles and items",
+        flag="--rps",
+        positive=True,
+        group="models",
+        results=False,
+    )
+    max_retries: int = setting(
+        4,
+        help="retries with backoff on 429/5xx/timeouts and malformed replies",
+        flag="--max-retries",
+        low=0,
+        high=100,
+        group="models",
+        results=False,
+    )
     timeout: float = setting(120.0, help="seconds per request", flag="--timeout", positive=True, group="models", results=False)
-    method: str = setting("ethosagents", help="ethosagents (the published method) or a baseline run as a configuration of the "
-                          "same graph: " + ", ".join(METHODS), choices=tuple(METHODS), client=True, label=False)
-    personas: str = setting("generated", help="generated (the published method), library only, or generated plus library personas "
-                            "for coverage", flag="--personas", choices=("generated", "library", "hybrid"), client=True)
-    persona_files: list[str] = setting(help="add personas from a TOML file or folder (repeatable)", flag="--persona-file", metavar="FILE",
-                                       factory=list, label=False)
-    agent_variant: str = setting("default", help="a registered persona-agent variant (see `ethos personas list --roles`)", flag="--agent-variant", client=True)
-    n_personas: int = setting(6, help="personas per run (room for hybrid additions within the 26 comment labels)", flag="--n-personas",
-                              low=1, high=24, client=True)
-    persona_attempts: int = setting(4, help="generator requests before library top-up (see --persona-followup)", flag="--persona-attempts", low=1, high=100, client=True, client_high=10)
-    persona_followup: str = setting("full", help="what a follow-up request for personas asks: full, the whole set again (the "
-                                    "distinct personas of every reply are pooled), or missing, only the missing ones, naming those taken",
-                                    flag="--persona-followup", choices=("full", "missing"), client=True)
-    persona_repeat_penalty: float = setting(1.1, help="llama.cpp's repetition penalty on the persona generator's last 64 tokens "
-                                            "(1: none; measured with 2 requests: 60 of 60 slots generated at 1.1, 45 of 60 at 1)",
-                                            flag="--persona-repeat-penalty", low=1, high=3, client=True)
-    persona_tokens: int = setting(480, help="token budget of the persona generator", flag="--persona-tokens", low=1, high=INT_MAX, client=True, client_high=4096)
-    comment_tokens: int = setting(200, help="token budget of each persona agent's comment", flag="--comment-tokens", low=1, high=INT_MAX, client=True, client_high=2048)
-    moderator_tokens: int = setting(200, help="token budget of the Overton response or a free-text steerable answer",
-                                    flag="--moderator-tokens", low=1, high=INT_MAX, client=True, client_high=2048)
-    persona_temperature: float = setting(1.0, help="sampling temperature of the persona generator", flag="--persona-temperature", low=0, high=5, client=True)
-    comment_temperature: float = setting(1.0, help="sampling temperature of the persona agents", flag="--comment-temperature", low=0, high=5, client=True)
-    moderator_temperature: float = setting(0.1, help="sampling temperature of the moderator", flag="--moderator-temperature", low=0, high=5, client=True)
-    samples: int = setting(10, help="samples per estimate when an endpoint gives no logprobs", flag="--samples", low=1, high=10_000, client=True, client_high=100)
+    method: str = setting(
+        "ethosagents",
+        help="ethosagents (the published method) or a baseline run as a configuration of the same graph: " + ", ".join(METHODS),
+        choices=tuple(METHODS),
+        client=True,
+        label=False,
+    )
+    personas: str = setting(
+        "generated",
+        help="generated (the published method), library only, or generated plus library personas for coverage",
+        flag="--personas",
+        choices=("generated", "library", "hybrid"),
+        client=True,
+    )
+    persona_files: list[str] = setting(
+        help="add personas from a TOML file or folder (repeatable)", flag="--persona-file", metavar="FILE", factory=list, label=False
+    )
+    agent_variant: str = setting(
+        "default", help="a registered persona-agent variant (see `ethos personas list --roles`)", flag="--agent-variant", client=True
+    )
+    n_personas: int = setting(
+        6,
+        help="personas per run (room for hybrid additions within the 26 comment labels)",
+        flag="--n-personas",
+        low=1,
+        high=24,
+        client=True,
+    )
+    persona_attempts: int = setting(
+        4,
+        help="generator requests before library top-up (see --persona-followup)",
+        flag="--persona-attempts",
+        low=1,
+        high=100,
+        client=True,
+        client_high=10,
+    )
+    persona_followup: str = setting(
+        "full",
+        help="what a follow-up request for personas asks: full, the whole set again (the "
+        "distinct personas of every reply are pooled), or missing, only the missing ones, naming those taken",
+        flag="--persona-followup",
+        choices=("full", "missing"),
+        client=True,
+    )
+    persona_repeat_penalty: float = setting(
+        1.1,
+        help="llama.cpp's repetition penalty on the persona generator's last 64 tokens "
+        "(1: none; measured with 2 requests: 60 of 60 slots generated at 1.1, 45 of 60 at 1)",
+        flag="--persona-repeat-penalty",
+        low=1,
+        high=3,
+        client=True,
+    )
+    persona_tokens: int = setting(
+        480, help="token budget of the persona generator", flag="--persona-tokens", low=1, high=INT_MAX, client=True, client_high=4096
+    )
+    comment_tokens: int = setting(
+        200,
+        help="token budget of each persona agent's comment",
+        flag="--comment-tokens",
+        low=1,
+        high=INT_MAX,
+        client=True,
+        client_high=2048,
+    )
+    moderator_tokens: int = setting(
+        200,
+        help="token budget of the Overton response or a free-text steerable answer",
+        flag="--moderator-tokens",
+        low=1,
+        high=INT_MAX,
+        client=True,
+        client_high=2048,
+    )
+    persona_temperature: float = setting(
+        1.0, help="sampling temperature of the persona generator", flag="--persona-temperature", low=0, high=5, client=True
+    )
+    comment_temperature: float = setting(
+        1.0, help="sampling temperature of the persona agents", flag="--comment-temperature", low=0, high=5, client=True
+    )
+    moderator_temperature: float = setting(
+        0.1, help="sampling temperature of the moderator", flag="--moderator-temperature", low=0, high=5, client=True
+    )
+    samples: int = setting(
+        10,
+        help="samples per estimate when an endpoint gives no logprobs",
+        flag="--samples",
+        low=1,
+        high=10_000,
+        client=True,
+        client_high=100,
+    )
     seed: int = setting(0, help="seed of every sampled choice and reply", flag="--seed", low=0, high=SEED_MAX, client=True)
-    protocol: str = setting("ethos", help="reference: the baselines and the moderator run as Modular Pluralism's code runs them "
-                            "(its prompts, generated answers read by its rules, seeded random fallbacks, a plain mean; the default of "
-                            "`ethos eval`); ethos: this project's choices (letters, prompts, weights: see ETHOS_CHOICES)",
-                            flag="--protocol", choices=("reference", "ethos"), client=True, label=False)
-    prompt_format: str = setting("auto", help="auto: completion prompts (the reference protocol's) go without a chat template, chat "
-                                 "messages with it; chat or raw: every prompt one way. A model without a chat template always gets raw prompts",
-                                 flag="--prompt-format", choices=("auto", "chat", "raw"), group="models")
-    decoding: str = setting("exact", help="llama.cpp models (embedded, gguf:): exact, every reply as the same call would give alone "
-                            "on a fresh context, or fast (batched on one shared cache; log-probabilities move by up to 0.35 nats)",
-                            flag="--decoding", choices=("exact", "fast"), group="models")
-    ablations: list[str] = setting(help="parts of the method switched off (see ABLATIONS; `ethos eval --ablation`)", factory=list, client=True, label=False)
-    conversation_in_state: bool = setting(False, help="keep every model exchange in the graph state too (LangGraph Studio shows it; "
-                                          "every checkpoint then holds every prompt and reply). The run's record and trace have it either way", results=False, client=True)
+    protocol: str = setting(
+        "ethos",
+        help="reference: the baselines and the moderator run as Modular Pluralism's code runs them "
+        "(its prompts, generated answers read by its rules, seeded random fallbacks, a plain mean; the default of "
+        "`ethos eval`); ethos: this project's choices (letters, prompts, weights: see ETHOS_CHOICES)",
+        flag="--protocol",
+        choices=("reference", "ethos"),
+        client=True,
+        label=False,
+    )
+    prompt_format: str = setting(
+        "auto",
+        help="auto: completion prompts (the reference protocol's) go without a chat template, chat "
+        "messages with it; chat or raw: every prompt one way. A model without a chat template always gets raw prompts",
+        flag="--prompt-format",
+        choices=("auto", "chat", "raw"),
+        group="models",
+    )
+    decoding: str = setting(
+        "exact",
+        help="llama.cpp models (embedded, gguf:): exact, every reply as the same call would give alone "
+        "on a fresh context, or fast (batched on one shared cache; log-probabilities move by up to 0.35 nats)",
+        flag="--decoding",
+        choices=("exact", "fast"),
+        group="models",
+    )
+    ablations: list[str] = setting(
+        help="parts of the method switched off (see ABLATIONS; `ethos eval --ablation`)", factory=list, client=True, label=False
+    )
+    conversation_in_state: bool = setting(
+        False,
+        help="keep every model exchange in the graph state too (LangGraph Studio shows it; "
+        "every checkpoint then holds every prompt and reply). The run's record and trace have it either way",
+        results=False,
+        client=True,
+    )
 
     def with_ablation(self, spec: str) -> Context:
         """This context with the ablations of `spec` (comma-separated names from ABLATIONS)."""
@@ -181,8 +324,9 @@ class Context(BaseModel):
         """The backend a role's spec names, with this run's endpoint settings."""
         from ethos.agents.models import load_backend
 
-        return load_backend(spec, self.base_url, rps=self.requests_per_second, max_retries=self.max_retries, timeout=self.timeout,
-                            decoding=self.decoding).formatted(self.prompt_format)
+        return load_backend(
+            spec, self.base_url, rps=self.requests_per_second, max_retries=self.max_retries, timeout=self.timeout, decoding=self.decoding
+        ).formatted(self.prompt_format)
 
     def __init__(self, **values):
         try:
@@ -225,8 +369,17 @@ class Context(BaseModel):
         """Each setting's description, default, type and CLI detail (flag, bounds, choices, group)."""
         out = {}
         for name, f in cls.model_fields.items():
-            kind = ("list" if f.annotation == list[str] else "bool" if f.annotation is bool else "int" if f.annotation is int
-                    else "float" if f.annotation in (float, float | None) else "str")
+            kind = (
+                "list"
+                if f.annotation == list[str]
+                else "bool"
+                if f.annotation is bool
+                else "int"
+                if f.annotation is int
+                else "float"
+                if f.annotation in (float, float | None)
+                else "str"
+            )
             default = f.default_factory() if f.default_factory else f.default
             out[name] = {"help": f.description, "default": default, "type": kind, **(f.json_schema_extra or {}).get(CLI, {})}
         return out
@@ -245,7 +398,9 @@ class Context(BaseModel):
 
         f = cls.model_fields[name]
         try:
-            return TypeAdapter(Annotated[f.annotation, *f.metadata], config=ConfigDict(strict=True, allow_inf_nan=False)).validate_python(value)
+            return TypeAdapter(Annotated[f.annotation, *f.metadata], config=ConfigDict(strict=True, allow_inf_nan=False)).validate_python(
+                value
+            )
         except ValidationError as exc:
             raise ValueError(_message(exc.errors()[0], name, flag=False)) from None
 

@@ -80,7 +80,9 @@ def render_tree(record: dict, *, full: bool = False) -> str:
     agents = ("persona_agent", "community_agent")  # a baseline's community agents sit in the persona slots
     indices = sorted({e["persona_index"] for e in conversation if e.get("node") in agents})
     for index in indices:
-        groups.append((persona_title(index, personas), [e for e in conversation if e.get("persona_index") == index and e.get("node") in agents]))
+        groups.append(
+            (persona_title(index, personas), [e for e in conversation if e.get("persona_index") == index and e.get("node") in agents])
+        )
     others = [e for e in conversation if e.get("node") not in ("seed_personas", *agents)]
     for node in dict.fromkeys(e.get("node", "model") for e in others):
         groups.append((str(node).replace("_", " "), [e for e in others if e.get("node", "model") == node]))

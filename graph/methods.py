@@ -23,12 +23,24 @@ class Method:
 METHODS = {
     "vanilla": Method(None, None, "answer", about="the main model answers the question as it is"),
     "prompting": Method(None, None, "answer", instruct=True, about="the same, with one steering instruction in front"),
-    "moe": Method("route_expert", "community_agent", "answer",
-                  about="a router picks one community agent; the main model answers with its message as a passage"),
-    "modplural": Method("seed_communities", "community_agent", "moderator",
-                        about="six community agents comment; the mode's moderator combines them (Modular Pluralism)"),
-    "ethosagents": Method("seed_personas", "persona_agent", "moderator",
-                          about="generated personas comment; the mode's moderator combines them (the published method)"),
+    "moe": Method(
+        "route_expert",
+        "community_agent",
+        "answer",
+        about="a router picks one community agent; the main model answers with its message as a passage",
+    ),
+    "modplural": Method(
+        "seed_communities",
+        "community_agent",
+        "moderator",
+        about="six community agents comment; the mode's moderator combines them (Modular Pluralism)",
+    ),
+    "ethosagents": Method(
+        "seed_personas",
+        "persona_agent",
+        "moderator",
+        about="generated personas comment; the mode's moderator combines them (the published method)",
+    ),
 }
 
 STAND_IN_NOTE = "modplural and moe use prompted community agents as a stand-in for Modular Pluralism's fine-tuned community models"

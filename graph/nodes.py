@@ -56,8 +56,11 @@ def agents_at_once(limit: int | None) -> Iterator[None]:
 def _agent_turn(task: PersonaTask) -> Iterator[list[Exchange]]:
     """One agent's turn: a slot under --max-concurrency, its calls labelled by its voice (for
     streaming), and its model exchanges recorded."""
-    with _agent_slots.get() or nullcontext(), recording() as exchanges, \
-            labelled(ethos_persona_index=task["index"], ethos_persona=task["persona"]["name"]):
+    with (
+        _agent_slots.get() or nullcontext(),
+        recording() as exchanges,
+        labelled(ethos_persona_index=task["index"], ethos_persona=task["persona"]["name"]),
+    ):
         yield exchanges
 
 
@@ -123,8 +126,9 @@ def seed_personas(state: PersonaGraphState, runtime: Runtime[Context]) -> dict:
         # --persona-followup full: every request asks for the whole set; missing: only for what is missing
         n, taken = (ask.missing, ask.taken) if ctx.persona_followup == "missing" else (ctx.n_personas, ())
         return generator.complete_constrained(
-            persona_messages(request["situation"], n, options=request["options"], target=request["target"],
-                             attribute=request["attribute"], taken=taken),
+            persona_messages(
+                request["situation"], n, options=request["options"], target=request["target"], attribute=request["attribute"], taken=taken
+            ),
             grammar=persona_grammar(n),
             json_schema=persona_json_schema(n),
             role="persona_generator",
@@ -147,8 +151,7 @@ def seed_personas(state: PersonaGraphState, runtime: Runtime[Context]) -> dict:
             top_up_library=not ctx.ablated("no-top-up"),
             add_target_holder=not ctx.ablated("no-target-persona"),
         )
-    return _first_update(request, ctx, exchanges,
-                         personas=[p.model_dump() for p in personas], persona_report=report.as_dict())
+    return _first_update(request, ctx, exchanges, personas=[p.model_dump() for p in personas], persona_report=report.as_dict())
 
 
 def seed_communities(state: PersonaGraphState, runtime: Runtime[Context]) -> dict:
@@ -160,8 +163,9 @@ def route_to_expert(state: PersonaGraphState, runtime: Runtime[Context]) -> dict
     """MoE's router: the main model picks the one community agent that writes."""
     ctx, request = _context(runtime), validate_request(state)
     with recording() as exchanges:
-        chosen, router = route_expert(ctx.model(ctx.moderator_model), request, samples=ctx.samples, seed=call_seed(ctx, request, "moe_router"),
-                                      choices=ctx.choices())
+        chosen, router = route_expert(
+            ctx.model(ctx.moderator_model), request, samples=ctx.samples, seed=call_seed(ctx, request, "moe_router"), choices=ctx.choices()
+        )
     return _first_update(request, ctx, exchanges, personas=[chosen], router=router)
 
 
@@ -169,9 +173,20 @@ def spawn_agents(state: PersonaGraphState, runtime: Runtime[Context]) -> list[Se
     """One agent per voice, in parallel: persona agents, or the baselines' community agents."""
     node = _method(runtime).agent
     return [
-        Send(node, PersonaTask(index=i, persona=p, situation=state["situation"], mode=state["mode"], options=state["options"],
-                               target=state.get("target"), attribute=state.get("attribute"), item_text=state.get("item_text"),
-                               choices=state.get("choices") or []))
+        Send(
+            node,
+            PersonaTask(
+                index=i,
+                persona=p,
+                situation=state["situation"],
+                mode=state["mode"],
+                options=state["options"],
+                target=state.get("target"),
+                attribute=state.get("attribute"),
+                item_text=state.get("item_text"),
+                choices=state.get("choices") or [],
+            ),
+        )
         for i, p in enumerate(state["personas"])
     ]
 
@@ -200,9 +215,12 @@ def community_agent(task: PersonaTask, runtime: Runtime[Context]) -> dict:
     ctx = _context(runtime)
     with _agent_turn(task) as exchanges:
         # seeded by the community, not its place: MoE and ModPlural share one message per item and community
-        comment = community_comment(ctx.model(ctx.agent_model), task["persona"], task,
-                                    Decoding(ctx.comment_tokens, ctx.comment_temperature,
-                                             call_seed(ctx, task, "community_agent", task["persona"]["name"])))
+        comment = community_comment(
+            ctx.model(ctx.agent_model),
+            task["persona"],
+            task,
+            Decoding(ctx.comment_tokens, ctx.comment_temperature, call_seed(ctx, task, "community_agent", task["persona"]["name"])),
+        )
     return _comment_update(ctx, task, comment, exchanges)
 
 
@@ -222,9 +240,15 @@ def answer(state: PersonaGraphState, runtime: Runtime[Context]) -> dict:
     request = validate_request(state)
     comments = sorted(state.get("comments") or [], key=lambda c: c["index"]) if method.voices else []
     with recording() as exchanges:
-        result = direct_answer(ctx.model(ctx.moderator_model), request, passage=comments[0]["text"] if comments else None,
-                               instruct=method.instruct, decoding=Decoding(ctx.moderator_tokens, ctx.moderator_temperature, call_seed(ctx, request, "answer")),
-                               samples=ctx.samples, choices=ctx.choices())
+        result = direct_answer(
+            ctx.model(ctx.moderator_model),
+            request,
+            passage=comments[0]["text"] if comments else None,
+            instruct=method.instruct,
+            decoding=Decoding(ctx.moderator_tokens, ctx.moderator_temperature, call_seed(ctx, request, "answer")),
+            samples=ctx.samples,
+            choices=ctx.choices(),
+        )
     result = {"mode": request["mode"], "answered_by": "main_model", **result}
     if not method.voices:  # the run's first node
         return _first_update(request, ctx, exchanges, result=result)
@@ -257,6 +281,11 @@ def summarise(state: PersonaGraphState, config: RunnableConfig) -> dict:
     from ethos.graph.tokens import usage
 
     ids = {**(config.get("configurable") or {}), **(config.get("metadata") or {})}
-    return {"run": {"run_id": str(ids["run_id"]) if ids.get("run_id") else None,
-                    "thread_id": str(ids["thread_id"]) if ids.get("thread_id") else None,
-                    "fallbacks": count_fallbacks(state), "usage": usage(state.get("tokens") or token_summary([]))}}
+    return {
+        "run": {
+            "run_id": str(ids["run_id"]) if ids.get("run_id") else None,
+            "thread_id": str(ids["thread_id"]) if ids.get("thread_id") else None,
+            "fallbacks": count_fallbacks(state),
+            "usage": usage(state.get("tokens") or token_summary([])),
+        }
+    }

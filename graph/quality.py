@@ -10,10 +10,11 @@ from collections import Counter
 from ethos.personas.schema import SLOT_LABELS, SLOTS, normalise
 
 # Words of the prompts themselves: a persona named "Situation" or a slot reading "core value" copied them.
-PROMPT_WORDS = {normalise(w) for w in ("situation", "question", "options", "answer", "name", "perspective", "persona",
-                                       *SLOT_LABELS.values())}
+PROMPT_WORDS = {
+    normalise(w) for w in ("situation", "question", "options", "answer", "name", "perspective", "persona", *SLOT_LABELS.values())
+}
 FILLER = {"the", "a", "an", "to", "of", "and", "or", "in", "on", "for", "with", "is", "be"}
-ENDINGS = ('.', '!', '?', '"', "'", ')', '”', '’', '…', '*')
+ENDINGS = (".", "!", "?", '"', "'", ")", "”", "’", "…", "*")
 
 
 SIGNS = ("copied_personas", "empty_slots", "looping_texts", "truncated_texts")
@@ -21,7 +22,8 @@ SIGNS = ("copied_personas", "empty_slots", "looping_texts", "truncated_texts")
 
 def copies_prompt(persona: dict) -> bool:
     return normalise(str(persona.get("name", ""))) in PROMPT_WORDS or any(
-        normalise(str(persona.get(slot, ""))) in PROMPT_WORDS for slot in SLOTS)
+        normalise(str(persona.get(slot, ""))) in PROMPT_WORDS for slot in SLOTS
+    )
 
 
 def empty_slots(persona: dict) -> int:
@@ -34,7 +36,7 @@ def empty_slots(persona: dict) -> int:
 def loops(text: str, n: int = 4) -> bool:
     """A text that says one thing over and over: some run of `n` words occurs three times or more."""
     words = re.findall(r"\w+", text.lower())
-    grams = Counter(tuple(words[i:i + n]) for i in range(len(words) - n + 1))
+    grams = Counter(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
     return bool(grams) and max(grams.values()) >= 3
 
 

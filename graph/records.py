@@ -39,20 +39,42 @@ class RunRecord:
 
     def start(self, kind: str, request: dict | None, config: dict, **extra) -> None:
         self.data = {
-            "run_id": self.run_id, "kind": kind, "status": "running", "started": time.time(),
-            "pid": os.getpid(), "host": socket.gethostname(),  # a killed run is found by its dead pid
-            "request": request, "config": config, **extra,
+            "run_id": self.run_id,
+            "kind": kind,
+            "status": "running",
+            "started": time.time(),
+            "pid": os.getpid(),
+            "host": socket.gethostname(),  # a killed run is found by its dead pid
+            "request": request,
+            "config": config,
+            **extra,
         }
         write_json(self.path, self.data)
 
-    def finish(self, state: dict, conversation: list[dict], *, status: str, seconds: float, fallbacks: dict | None = None,
-               error: str | None = None, prices: dict | None = None) -> None:
+    def finish(
+        self,
+        state: dict,
+        conversation: list[dict],
+        *,
+        status: str,
+        seconds: float,
+        fallbacks: dict | None = None,
+        error: str | None = None,
+        prices: dict | None = None,
+    ) -> None:
         """The run's outcome: from its final `state` and its `conversation` (its exchanges, stored form)."""
         self.data |= {
-            "status": status, "finished": time.time(), "seconds": round(seconds, 3), "error": bounded(error),
-            "personas": state.get("personas"), "persona_report": state.get("persona_report"),
-            "comments": state.get("comments"), "result": state.get("result"), "fallbacks": fallbacks,
-            "tokens": token_summary(conversation, prices), "conversation": conversation,
+            "status": status,
+            "finished": time.time(),
+            "seconds": round(seconds, 3),
+            "error": bounded(error),
+            "personas": state.get("personas"),
+            "persona_report": state.get("persona_report"),
+            "comments": state.get("comments"),
+            "result": state.get("result"),
+            "fallbacks": fallbacks,
+            "tokens": token_summary(conversation, prices),
+            "conversation": conversation,
         }
         write_json(self.path, self.data)
 
@@ -68,8 +90,6 @@ def read_json_object(path: Path, what: str, fix: str = "") -> dict:
     return data
 
 
-
-
 def _of(kind: type):
     return lambda value: isinstance(value, kind)
 
@@ -77,11 +97,24 @@ def _of(kind: type):
 # What each field of a record holds, and what a field of another shape reads as: a record some
 # other program (or a disk error) spoilt still lists, traces and views, with that field empty.
 _SHAPES = {
-    "kind": (_of(str), "-"), "status": (_of(str), "-"), "started": (stored_number, None), "finished": (stored_number, None),
-    "seconds": (stored_number, None), "request": (_of(dict), {}), "config": (_of(dict), {}), "tokens": (_of(dict), {}),
-    "result": (_of(dict), {}), "fallbacks": (_of(dict), {}), "persona_report": (_of(dict), {}), "personas": (_of(list), []),
-    "comments": (_of(list), []), "conversation": (_of(list), []), "error": (_of(str), None), "eval": (_of(dict), None),
-    "host": (_of(str), None), "pid": (stored_number, None),
+    "kind": (_of(str), "-"),
+    "status": (_of(str), "-"),
+    "started": (stored_number, None),
+    "finished": (stored_number, None),
+    "seconds": (stored_number, None),
+    "request": (_of(dict), {}),
+    "config": (_of(dict), {}),
+    "tokens": (_of(dict), {}),
+    "result": (_of(dict), {}),
+    "fallbacks": (_of(dict), {}),
+    "persona_report": (_of(dict), {}),
+    "personas": (_of(list), []),
+    "comments": (_of(list), []),
+    "conversation": (_of(list), []),
+    "error": (_of(str), None),
+    "eval": (_of(dict), None),
+    "host": (_of(str), None),
+    "pid": (stored_number, None),
 }  # (the check, what a field of another shape becomes; None: it is left out)
 
 

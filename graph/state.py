@@ -97,8 +97,9 @@ def count_fallbacks(state: dict) -> dict:
         "target_personas_added": report.get("target_added", 0),
         "parsed_personas": report.get("parsed", 0),
         # The reference's community messages are not asked to choose (choice_source "not_asked").
-        "comments_without_choice": sum(1 for c in state.get("comments", []) if options and not c.get("choice")
-                                       and c.get("choice_source") != "not_asked"),
+        "comments_without_choice": sum(
+            1 for c in state.get("comments", []) if options and not c.get("choice") and c.get("choice_source") != "not_asked"
+        ),
         "uniform_choices": sum(1 for c in state.get("comments", []) if c.get("choice_source") == "uniform_fallback"),
         "uniform_distributions": sum(1 for d in distributions if d.get("source") == "uniform_fallback"),
         "sampled_distributions": sum(1 for d in distributions if d.get("source") == "sampling"),
@@ -108,7 +109,7 @@ def count_fallbacks(state: dict) -> dict:
         "uniform_router": int((state.get("router") or {}).get("source") == "uniform_fallback"),  # MoE
         # The reference protocol: a reply that named no comment or expert, so one was drawn at random.
         "random_selections": int((result.get("selection") or {}).get("source") == "random_fallback")
-                             + int((state.get("router") or {}).get("source") == "random_fallback"),
+        + int((state.get("router") or {}).get("source") == "random_fallback"),
         **quality_signs(state),  # not fallbacks, but signs of output that says little, counted beside them
     }
 
@@ -135,5 +136,7 @@ def fallback_warning(state: dict) -> str | None:
         found.append(f"{fallbacks['copied_personas']} of {generated} generated personas copy the prompt's words")
     if not found:
         return None
-    return ("; ".join(found) + ": the result says little about the model's own perspectives "
-            "(a larger --model or --generator-model, more --persona-tokens, or --personas hybrid help)")
+    return (
+        "; ".join(found) + ": the result says little about the model's own perspectives "
+        "(a larger --model or --generator-model, more --persona-tokens, or --personas hybrid help)"
+    )

@@ -56,7 +56,9 @@ def export_traces(endpoint: str, project: str = PROJECT) -> None:
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
     except ImportError:
-        raise EthosError("--otel needs the otel extra: bash scripts/setup.sh --otel (or, in a checkout, .venv/bin/pip install -e '.[otel]')") from None
+        raise EthosError(
+            "--otel needs the otel extra: bash scripts/setup.sh --otel (or, in a checkout, .venv/bin/pip install -e '.[otel]')"
+        ) from None
     from ethos.agents.models.recording import send_everything_to
 
     _provider = TracerProvider(resource=Resource.create({"service.name": project, "openinference.project.name": project}))
@@ -77,11 +79,17 @@ def llm_attributes(exchange) -> dict:
     def text(value: str) -> str:
         return redact(bounded(value))
 
-    out = {"llm.model_name": exchange.model, "output.value": text(exchange.reply),
-           "input.value": text(exchange.messages[-1][1] if exchange.messages else ""),
-           "llm.output_messages.0.message.role": "assistant", "llm.output_messages.0.message.content": text(exchange.reply),
-           "llm.invocation_parameters": text(json.dumps(exchange.params, default=str)),
-           "metadata": json.dumps({"role": exchange.role, "node": exchange.node, "persona_index": exchange.persona_index, "cached": exchange.cached})}
+    out = {
+        "llm.model_name": exchange.model,
+        "output.value": text(exchange.reply),
+        "input.value": text(exchange.messages[-1][1] if exchange.messages else ""),
+        "llm.output_messages.0.message.role": "assistant",
+        "llm.output_messages.0.message.content": text(exchange.reply),
+        "llm.invocation_parameters": text(json.dumps(exchange.params, default=str)),
+        "metadata": json.dumps(
+            {"role": exchange.role, "node": exchange.node, "persona_index": exchange.persona_index, "cached": exchange.cached}
+        ),
+    }
     for i, (kind, content) in enumerate(exchange.messages):
         out[f"llm.input_messages.{i}.message.role"] = _AUTHORS.get(kind, kind)
         out[f"llm.input_messages.{i}.message.content"] = text(content)
@@ -108,9 +116,12 @@ class Spans:
             parent = self._open.get(str(step.parent_run_id))
         kind = "LLM" if step.run_type in ("llm", "chat_model") else "CHAIN"
         session = (step.metadata or {}).get("thread_id") or (step.metadata or {}).get("ethos_run_id")  # ethos run's, an eval item's
-        span = self.tracer.start_span(step.name, context=self._trace.set_span_in_context(parent) if parent else self._root,
-                                      start_time=_nanoseconds(step.start_time),
-                                      attributes={"openinference.span.kind": kind, **({"session.id": str(session)} if session else {})})
+        span = self.tracer.start_span(
+            step.name,
+            context=self._trace.set_span_in_context(parent) if parent else self._root,
+            start_time=_nanoseconds(step.start_time),
+            attributes={"openinference.span.kind": kind, **({"session.id": str(session)} if session else {})},
+        )
         with self._lock:
             self._open[str(step.id)] = span
 

@@ -58,8 +58,13 @@ def merge_tokens(a: dict, b: dict) -> dict:
 
 def usage(tokens: dict) -> dict:
     """A run's usage as `ethos run --json` and a served run give it, from its token summary."""
-    return {"new_tokens": tokens["output_tokens"], "by_role": tokens["by_role"], "by_model": tokens["by_model"],
-            "cached_calls": tokens["cached_calls"], **({"cost_usd": tokens["cost_usd"]} if "cost_usd" in tokens else {})}
+    return {
+        "new_tokens": tokens["output_tokens"],
+        "by_role": tokens["by_role"],
+        "by_model": tokens["by_model"],
+        "cached_calls": tokens["cached_calls"],
+        **({"cost_usd": tokens["cost_usd"]} if "cost_usd" in tokens else {}),
+    }
 
 
 def _price_ok(value) -> bool:
@@ -73,7 +78,7 @@ def load_prices(path: Path) -> dict:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise EthosError(f"cannot read the price table {path}: {exc}") from exc
     if not isinstance(prices, dict):
-        raise EthosError(f"{path}: a price table is a JSON object of models, e.g. {{\"gpt-4o\": {{\"input\": 2.5, \"output\": 10}}}}")
+        raise EthosError(f'{path}: a price table is a JSON object of models, e.g. {{"gpt-4o": {{"input": 2.5, "output": 10}}}}')
     for model, price in prices.items():
         if not (isinstance(price, dict) and all(_price_ok(price.get(k)) for k in ("input", "output"))):
             raise EthosError(f"{path}: entry {model!r} needs finite, non-negative 'input' and 'output' prices (USD per million tokens)")

@@ -17,13 +17,22 @@ from ethos.inputs import append_text, bounded
 
 def step_line(step: Run, exchange: Exchange | None) -> dict:
     """The trace line of one step: a model exchange, or a graph or node step with its timing."""
-    line = {"id": str(step.id), "parent_id": str(step.parent_run_id) if step.parent_run_id else None,
-            "start": step.start_time.isoformat(), "end": step.end_time.isoformat() if step.end_time else None}
+    line = {
+        "id": str(step.id),
+        "parent_id": str(step.parent_run_id) if step.parent_run_id else None,
+        "start": step.start_time.isoformat(),
+        "end": step.end_time.isoformat() if step.end_time else None,
+    }
     if exchange is not None:
         return {"kind": "exchange", **line, **exchange.as_dict()}
     node = (step.metadata or {}).get("langgraph_node")
-    return {"kind": "model" if step.run_type in ("llm", "chat_model") else "step", **line, "name": step.name,
-            **({"node": node} if node and node != step.name else {}), "error": step.error}
+    return {
+        "kind": "model" if step.run_type in ("llm", "chat_model") else "step",
+        **line,
+        "name": step.name,
+        **({"node": node} if node and node != step.name else {}),
+        "error": step.error,
+    }
 
 
 class TraceFile:

@@ -26,13 +26,15 @@ def persona_grammar(n: int) -> str:
     (its JSON-schema grammar ran at about 7 tokens/s here, against about 60 for this one).
     """
     slots = ' "; " '.join(["slot"] * len(SLOTS))
-    return "\n".join([
-        "root ::= " + " ".join(["line"] * n),
-        f'line ::= "#" name ": " {slots} "\\n"',
-        f"name ::= [A-Z] [A-Za-z '-]{{2,{NAME_CHARS}}}",
-        # Letters first, so a slot never starts with punctuation; no ';' inside a slot.
-        f"slot ::= [a-zA-Z] [a-zA-Z ,'()/-]{{2,{SLOT_CHARS}}}",
-    ])
+    return "\n".join(
+        [
+            "root ::= " + " ".join(["line"] * n),
+            f'line ::= "#" name ": " {slots} "\\n"',
+            f"name ::= [A-Z] [A-Za-z '-]{{2,{NAME_CHARS}}}",
+            # Letters first, so a slot never starts with punctuation; no ';' inside a slot.
+            f"slot ::= [a-zA-Z] [a-zA-Z ,'()/-]{{2,{SLOT_CHARS}}}",
+        ]
+    )
 
 
 def persona_json_schema(n: int) -> dict:

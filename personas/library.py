@@ -123,8 +123,7 @@ def top_up(personas: list[Persona], library: list[Persona] | tuple[Persona, ...]
     while candidates and len(chosen) < k:
         best = max(
             candidates,
-            key=lambda p: (normalise(p.stakeholder) not in stakeholders)
-            + (normalise(p.framework) not in frameworks),
+            key=lambda p: (normalise(p.stakeholder) not in stakeholders) + (normalise(p.framework) not in frameworks),
         )
         candidates.remove(best)
         chosen.append(best)

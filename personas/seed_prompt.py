@@ -49,7 +49,12 @@ and traditions found there, so that together they span what its people actually 
 
 
 def persona_messages(
-    situation: str, n: int, *, options: list[str] | None = None, target: str | None = None, attribute: str | None = None,
+    situation: str,
+    n: int,
+    *,
+    options: list[str] | None = None,
+    target: str | None = None,
+    attribute: str | None = None,
     taken: Sequence[Persona] = (),
 ) -> list[tuple[str, str]]:
     """The generator's prompt for `n` personas. Inputs besides the item: the steering `target` (a

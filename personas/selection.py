@@ -92,8 +92,7 @@ def replaced_for_target(personas: list[Persona], target: str) -> int:
     """Which persona a target holder replaces: a written persona (a top-up) before a generated
     one, then the one that uses fewest of the target's words, then the last (a generator is asked
     to put the target's holders first)."""
-    return min(range(len(personas)),
-               key=lambda i: (personas[i].source not in WRITTEN, target_relevance(personas[i], target), -i))
+    return min(range(len(personas)), key=lambda i: (personas[i].source not in WRITTEN, target_relevance(personas[i], target), -i))
 
 
 def _uncount(report: PersonaReport, persona: Persona, source: str) -> None:

@@ -89,12 +89,22 @@ def target_persona(target: str) -> Persona:
     if group:
         label, name = group
         return Persona(
-            name=f"A {name} Voice", core_value=f"the outlook of people whose {label} is {name}",
-            framework="the group's own moral outlook", right_or_duty="right to have the group's view heard",
-            emotion="conviction", stakeholder=f"{name} ({label})", groups=(target,), source="target",
+            name=f"A {name} Voice",
+            core_value=f"the outlook of people whose {label} is {name}",
+            framework="the group's own moral outlook",
+            right_or_duty="right to have the group's view heard",
+            emotion="conviction",
+            stakeholder=f"{name} ({label})",
+            groups=(target,),
+            source="target",
         )
     right_or_duty = target if re.match(r"(?i)(right|duty)\b", target) else f"duty to uphold {target}"
     return Persona(
-        name=f"The Advocate of {target}", core_value=target, framework="principled commitment to this value",
-        right_or_duty=right_or_duty, emotion="conviction", stakeholder="advocate", source="target",
+        name=f"The Advocate of {target}",
+        core_value=target,
+        framework="principled commitment to this value",
+        right_or_duty=right_or_duty,
+        emotion="conviction",
+        stakeholder="advocate",
+        source="target",
     )

@@ -36,7 +36,8 @@ def snapshot() -> dict:
                     p = predict(method, task, request, ctx)
                     key = f"{spec} {task.name} {method} {item['id']}" + (" reference" if protocol == "reference" else "")
                     out[key] = {
-                        "output": p.output, "distribution": _rounded(p.distribution),
+                        "output": p.output,
+                        "distribution": _rounded(p.distribution),
                         "fallbacks": {k: v for k, v in sorted(p.fallbacks.items()) if v},
                     }
     return out

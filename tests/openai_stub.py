@@ -19,8 +19,17 @@ class StubOpenAI:
         "no_message": b'{"id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": [{"index": 0}]}',
     }
 
-    def __init__(self, *, logprobs: bool = True, delay: float = 0.0, fail_first: int = 0, malformed_first: int = 0,
-                 malformed: str = "empty_choices", hostile: str | None = None, text: str | None = None):
+    def __init__(
+        self,
+        *,
+        logprobs: bool = True,
+        delay: float = 0.0,
+        fail_first: int = 0,
+        malformed_first: int = 0,
+        malformed: str = "empty_choices",
+        hostile: str | None = None,
+        text: str | None = None,
+    ):
         self.logprobs = logprobs
         self.delay = delay
         self.fail_first = fail_first  # answer 503 this many times first (retry tests)
@@ -42,7 +51,14 @@ class StubOpenAI:
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with stub._lock:
-                    stub.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body, "time": time.monotonic()})
+                    stub.requests.append(
+                        {
+                            "path": self.path,
+                            "headers": {k.lower(): v for k, v in self.headers.items()},
+                            "body": body,
+                            "time": time.monotonic(),
+                        }
+                    )
                     failing = stub.fail_first > 0
                     stub.fail_first -= int(failing)
                     malformed = not failing and stub.malformed_first > 0
@@ -129,11 +145,17 @@ class StubOpenAI:
             text = self.text or "B. A stub comment that weighs duties and rights carefully."
         choice = {"index": 0, "message": {"role": "assistant", "content": text[: 4 * body.get("max_tokens", 200)]}, "finish_reason": "stop"}
         if body.get("logprobs") and self.logprobs:
-            top = [{"token": "B", "logprob": math.log(0.6)}, {"token": " B", "logprob": math.log(0.1)},
-                   {"token": "A", "logprob": math.log(0.3)}]
+            top = [
+                {"token": "B", "logprob": math.log(0.6)},
+                {"token": " B", "logprob": math.log(0.1)},
+                {"token": "A", "logprob": math.log(0.3)},
+            ]
             choice["logprobs"] = {"content": [{"token": "B", "logprob": math.log(0.6), "top_logprobs": top[: body.get("top_logprobs", 3)]}]}
         return {
-            "id": "stub", "object": "chat.completion", "created": 0, "model": body.get("model", "stub"),
+            "id": "stub",
+            "object": "chat.completion",
+            "created": 0,
+            "model": body.get("model", "stub"),
             "choices": [choice],
             "usage": {"prompt_tokens": len(prompt.split()), "completion_tokens": len(text.split()), "total_tokens": 0},
         }
@@ -144,5 +166,11 @@ class StubOpenAI:
         if body.get("logprobs") and self.logprobs:
             top = {"B": math.log(0.6), " B": math.log(0.1), "A": math.log(0.3)}
             choice["logprobs"] = {"tokens": ["B"], "token_logprobs": [math.log(0.6)], "top_logprobs": [top], "text_offset": [0]}
-        return {"id": "stub", "object": "text_completion", "created": 0, "model": body.get("model", "stub"), "choices": [choice],
-                "usage": {"prompt_tokens": len(body["prompt"].split()), "completion_tokens": len(text.split()), "total_tokens": 0}}
+        return {
+            "id": "stub",
+            "object": "text_completion",
+            "created": 0,
+            "model": body.get("model", "stub"),
+            "choices": [choice],
+            "usage": {"prompt_tokens": len(body["prompt"].split()), "completion_tokens": len(text.split()), "total_tokens": 0},
+        }

@@ -22,10 +22,14 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serving(command: list[str], ready_url: str, *, env: dict | None = None, cwd: Path | None = None, timeout: float = 120, log: Path | None = None):
+def serving(
+    command: list[str], ready_url: str, *, env: dict | None = None, cwd: Path | None = None, timeout: float = 120, log: Path | None = None
+):
     """Run `command` until `ready_url` answers; stop it (and its children) on exit."""
     out = open(log, "w") if log else subprocess.DEVNULL
-    proc = subprocess.Popen(command, env={**os.environ, **(env or {})}, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        command, env={**os.environ, **(env or {})}, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+    )
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -55,8 +59,21 @@ def llama_server(threads: int = 2):
     from ethos.agents.models.embedded import embedded_gguf_path
 
     port = free_port()
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(embedded_gguf_path()), "--host", "127.0.0.1",
-               "--port", str(port), "--n_threads", str(threads), "--n_ctx", "4096"]
+    command = [
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(embedded_gguf_path()),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_threads",
+        str(threads),
+        "--n_ctx",
+        "4096",
+    ]
     with serving(command, f"http://127.0.0.1:{port}/v1/models"):
         yield f"http://127.0.0.1:{port}/v1"
 
@@ -65,11 +82,19 @@ def llama_server(threads: int = 2):
 def langgraph_dev(workdir: Path, env: dict, jobs: int = 4):
     """`langgraph dev` serving this repository's graph, with no outside connection."""
     port = free_port()
-    (workdir / "langgraph.json").write_text(
-        json.dumps({"dependencies": [str(ROOT)], "graphs": {"ethos": f"{ROOT}/graph/served.py:graph"}})
-    )
-    command = [str(Path(sys.executable).parent / "langgraph"), "dev", "--no-browser", "--no-reload", "--host", "127.0.0.1",
-               "--port", str(port), "--n-jobs-per-worker", str(jobs)]
+    (workdir / "langgraph.json").write_text(json.dumps({"dependencies": [str(ROOT)], "graphs": {"ethos": f"{ROOT}/graph/served.py:graph"}}))
+    command = [
+        str(Path(sys.executable).parent / "langgraph"),
+        "dev",
+        "--no-browser",
+        "--no-reload",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n-jobs-per-worker",
+        str(jobs),
+    ]
     env = {"LANGGRAPH_CLI_NO_ANALYTICS": "1", "LANGGRAPH_NO_VERSION_CHECK": "1", **env}
     with serving(command, f"http://127.0.0.1:{port}/ok", env=env, cwd=workdir, log=workdir / "langgraph-dev.log"):
         yield f"http://127.0.0.1:{port}"
@@ -95,13 +120,34 @@ def postgres_server():
     shutil.chown(tmp, "postgres")
     port, as_postgres = free_port(), ["runuser", "-u", "postgres", "--"]
     try:
-        subprocess.run([*as_postgres, str(POSTGRES_BIN / "initdb"), "-D", str(tmp / "data"), "-U", "postgres", "--auth=trust"],
-                       check=True, capture_output=True, timeout=120)
-        subprocess.run([*as_postgres, str(POSTGRES_BIN / "pg_ctl"), "-D", str(tmp / "data"), "-l", str(tmp / "log"), "-w", "start",
-                        "-o", f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1"], check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            [*as_postgres, str(POSTGRES_BIN / "initdb"), "-D", str(tmp / "data"), "-U", "postgres", "--auth=trust"],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        subprocess.run(
+            [
+                *as_postgres,
+                str(POSTGRES_BIN / "pg_ctl"),
+                "-D",
+                str(tmp / "data"),
+                "-l",
+                str(tmp / "log"),
+                "-w",
+                "start",
+                "-o",
+                f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run([*as_postgres, str(POSTGRES_BIN / "pg_ctl"), "-D", str(tmp / "data"), "-m", "immediate", "stop"], capture_output=True)
+        subprocess.run(
+            [*as_postgres, str(POSTGRES_BIN / "pg_ctl"), "-D", str(tmp / "data"), "-m", "immediate", "stop"], capture_output=True
+        )
         shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -120,11 +166,34 @@ def ray_cluster(workers: int = 2, cpus_per_worker: int = 1):
     ray, port = str(Path(sys.executable).with_name("ray")), free_port()
     common = ["--node-ip-address", "127.0.0.1", "--disable-usage-stats"]
     try:
-        subprocess.run([ray, "start", "--head", "--port", str(port), "--num-cpus", "0", "--include-dashboard", "false",
-                        "--temp-dir", str(tmp / "r"), *common], env=env, check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            [
+                ray,
+                "start",
+                "--head",
+                "--port",
+                str(port),
+                "--num-cpus",
+                "0",
+                "--include-dashboard",
+                "false",
+                "--temp-dir",
+                str(tmp / "r"),
+                *common,
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         for _ in range(workers):
-            subprocess.run([ray, "start", "--address", f"127.0.0.1:{port}", "--num-cpus", str(cpus_per_worker), *common],
-                           env=env, check=True, capture_output=True, timeout=120)
+            subprocess.run(
+                [ray, "start", "--address", f"127.0.0.1:{port}", "--num-cpus", str(cpus_per_worker), *common],
+                env=env,
+                check=True,
+                capture_output=True,
+                timeout=120,
+            )
         yield {"address": f"127.0.0.1:{port}", "env": env}
     finally:
         # `ray stop` would stop every Ray process on the machine: stop only this cluster's. They carry

@@ -31,15 +31,21 @@ class Case:
 
 
 def item(**fields) -> dict:
-    base = {"question": "Question: Should X?\nOptions: A. Yes B. No\nAnswer:", "options": ["Yes", "No"], "attribute": "Japan",
-            "gold_distribution": [0.6, 0.4], "pred_distribution": None, "id": 1}
+    base = {
+        "question": "Question: Should X?\nOptions: A. Yes B. No\nAnswer:",
+        "options": ["Yes", "No"],
+        "attribute": "Japan",
+        "gold_distribution": [0.6, 0.4],
+        "pred_distribution": None,
+        "id": 1,
+    }
     return {k: v for k, v in (base | fields).items() if v is not ...}
 
 
 # Files written into the bad-files folder: name -> content (text, bytes, or JSON data).
 FILES: dict[str, object] = {
     "not_json.json": "{ this is not json",
-    "latin1.json": "[{\"question\": \"caf\xe9\"}]".encode("latin-1"),
+    "latin1.json": '[{"question": "caf\xe9"}]'.encode("latin-1"),
     "empty_list.json": [],
     "object.json": {"question": "x"},
     "ints.json": [1, 2, 3],
@@ -74,12 +80,13 @@ FILES: dict[str, object] = {
     "vital_overton_valuekaleidoscope.explanation_short.json": [{"situation": "x", "vrd": ["a", "b"], "explanation": ["b"], "id": 1}],
     "unnamed.json": [item()],
     "text.gguf": "not a gguf model",
-    "latin1.toml": "[[persona]]\nname = \"Caf\xe9\"\n".encode("latin-1"),
+    "latin1.toml": '[[persona]]\nname = "Caf\xe9"\n'.encode("latin-1"),
     "bad.toml": "[[persona]\nname = ",
-    "no_entries.toml": "title = \"nothing\"\n",
-    "missing_field.toml": "[[persona]]\nname = \"Half\"\n",
-    "wrong_type.toml": ("[[persona]]\nname = \"Typed\"\ncore_value = 3\nframework = \"f\"\nright_or_duty = \"r\"\n"
-                        "emotion = \"e\"\nstakeholder = \"s\"\n"),
+    "no_entries.toml": 'title = "nothing"\n',
+    "missing_field.toml": '[[persona]]\nname = "Half"\n',
+    "wrong_type.toml": (
+        '[[persona]]\nname = "Typed"\ncore_value = 3\nframework = "f"\nright_or_duty = "r"\nemotion = "e"\nstakeholder = "s"\n'
+    ),
     "not_table.toml": "persona = [1, 2]\n",
     "prices_list.json": [1, 2],
     "prices_nan.json": '{"m": {"input": NaN, "output": 1}}',
@@ -130,8 +137,10 @@ def numeric_cases() -> list[Case]:
                 cases.append(Case([*EVAL, f"{flag}={value}"], (f"argument {flag}:",)))
     for flag, values in {"--index": ["-1", "x"], "--limit": ["0", "-1", "x"], "--sample-seed": ["-1", "x"]}.items():
         command = RUN if flag == "--index" else EVAL
-        cases += [Case([*command, f"{flag}={value}", *(["--item", str(GOQA)] if flag == "--index" else [])], (f"argument {flag}:",))
-                  for value in values]
+        cases += [
+            Case([*command, f"{flag}={value}", *(["--item", str(GOQA)] if flag == "--index" else [])], (f"argument {flag}:",))
+            for value in values
+        ]
     cases += [Case(["runs", "--limit", value], ("argument --limit:",)) for value in ("-1", "0", "x")]
     return cases
 
@@ -141,7 +150,9 @@ HAND_WRITTEN = [
     Case([*RUN, SITUATION, "--personas", "bogus"], ("argument --personas",)),
     Case([*RUN, SITUATION, "--mode", "vote"], ("unknown mode 'vote'",)),
     Case([*RUN, SITUATION, "--method", "bogus"], ("argument --method",)),
-    Case([*RUN, SITUATION, "--checkpointer", "redis://127.0.0.1:6379"], ("--checkpointer redis://127.0.0.1:6379: expected a postgresql://",)),
+    Case(
+        [*RUN, SITUATION, "--checkpointer", "redis://127.0.0.1:6379"], ("--checkpointer redis://127.0.0.1:6379: expected a postgresql://",)
+    ),
     Case([*RUN, SITUATION, "--checkpointer", "{d}/a_file/sub.sqlite"], ("--checkpointer {d}/a_file/sub.sqlite: cannot open",)),
     Case([*RUN, "--resume", "20260101-000000-abcdef", "--checkpointer", "{d}/cp.sqlite"], ("no run '20260101-000000-abcdef'",)),
     Case([*EVAL, "--ray-actors", "2"], ("--ray-actors, --ray-cpus and --ray-gpus size the Ray actors: add --ray",)),
@@ -157,7 +168,11 @@ HAND_WRITTEN = [
     Case([*EVAL, "--ablation", "personas-0"], ("--ablation personas-0",)),
     Case([*EVAL, "--ablation", "personas-99"], ("--ablation personas-99",)),
     Case([*EVAL, "--method", "vanilla", "--ablation", "no-top-up"], ("--ablation",)),
-    Case([*EVAL, "--method", "vanilla", "--server", "http://127.0.0.1:9"], ("cannot reach the LangGraph server at http://127.0.0.1:9",), code=1),
+    Case(
+        [*EVAL, "--method", "vanilla", "--server", "http://127.0.0.1:9"],
+        ("cannot reach the LangGraph server at http://127.0.0.1:9",),
+        code=1,
+    ),
     Case(["bogus-command"], ("invalid choice",)),
     Case(["run", "--no-such-flag"], ("unrecognized arguments: --no-such-flag",)),
     Case(["eval", "--data", str(GOQA)], ("--task",)),
@@ -189,8 +204,11 @@ HAND_WRITTEN = [
     Case(["run", "--model", "openai:m", "--base-url", "ftp://127.0.0.1/v1", SITUATION], ("--base-url",)),
     Case(["run", "--model", "openai:m", "--base-url", "http://", SITUATION], ("--base-url",)),
     Case(["run", "--model", "openai:m", "--base-url", "http://127.0.0.1:port/v1", SITUATION], ("--base-url has an invalid port",)),
-    Case(["run", "--model", "openai:m", "--base-url", "http://127.0.0.1:9/v1", "--max-retries", "0", SITUATION],
-         ("cannot reach the model endpoint at http://127.0.0.1:9/v1",), code=1),
+    Case(
+        ["run", "--model", "openai:m", "--base-url", "http://127.0.0.1:9/v1", "--max-retries", "0", SITUATION],
+        ("cannot reach the model endpoint at http://127.0.0.1:9/v1",),
+        code=1,
+    ),
     # files given to run
     Case([*RUN, "--item", "/no/such.json"], ("item file not found: /no/such.json",)),
     Case([*RUN, "--item", "{d}"], ("{d}",)),
@@ -227,28 +245,50 @@ HAND_WRITTEN = [
     Case(["eval", "--task", "steerable-vk", "--data", str(FIXTURES.parent / "unit")], ("no vital_steerable_valuekaleidoscope",)),
     Case(["eval", "--task", "steerable-opinionqa", "--data", str(MORAL)], ("holds distributional-moralchoice items", "--task")),
     Case(["eval", "--task", "distributional-globalopinionqa", "--data", "{d}/not_json.json"], ("not_json.json: not valid JSON",)),
-    Case(["eval", "--task", "distributional-globalopinionqa", "--data", "{d}/vital_distributional_globalopinionqa.gold_nan.json"],
-         ("gold_nan.json: item 0 (id 1): field 'gold_distribution'",)),
-    Case(["eval", "--task", "distributional-globalopinionqa", "--data", "{d}/vital_distributional_globalopinionqa.gold_inf.json"],
-         ("gold_inf.json: item 0 (id 1): field 'gold_distribution'",)),
-    Case(["eval", "--task", "distributional-globalopinionqa", "--data", "{d}/vital_distributional_globalopinionqa.gold_neg.json"],
-         ("gold_neg.json: item 0 (id 1): field 'gold_distribution'",)),
-    Case(["eval", "--task", "distributional-globalopinionqa", "--data", "{d}/vital_distributional_globalopinionqa.gold_len.json"],
-         ("gold_len.json: item 0 (id 1): field 'gold_distribution'",)),
-    Case(["eval", "--task", "distributional-globalopinionqa", "--data", "{d}/vital_distributional_globalopinionqa.gold_str.json"],
-         ("gold_str.json: item 0 (id 1): field 'gold_distribution'",)),
-    Case(["eval", "--task", "distributional-globalopinionqa", "--data", "{d}/vital_distributional_globalopinionqa.gold_zero.json"],
-         ("gold_zero.json: item 0 (id 1): field 'gold_distribution'",)),
-    Case(["eval", "--task", "distributional-globalopinionqa", "--data", "{d}/vital_distributional_globalopinionqa.dup.json"],
-         ("dup.json: item 1 (id 1): duplicate id '1'",)),
-    Case(["eval", "--task", "distributional-globalopinionqa", "--data", "{d}/vital_distributional_globalopinionqa.id_bool.json"],
-         ("id_bool.json: item 0", "field 'id'")),
-    Case(["eval", "--task", "distributional-globalopinionqa", "--data", "{d}/vital_distributional_globalopinionqa.id_list.json"],
-         ("id_list.json: item 0", "field 'id'")),
-    Case(["eval", "--task", "steerable-opinionqa", "--data", "{d}/steerable_no_attribute.json"],
-         ("steerable_no_attribute.json: item 0 (id 1)",)),
-    Case(["eval", "--task", "distributional-moralchoice", "--data", "{d}/unnamed.json"],
-         ("unnamed.json: item 0 (id 1): this is not a distributional-moralchoice item",)),
+    Case(
+        ["eval", "--task", "distributional-globalopinionqa", "--data", "{d}/vital_distributional_globalopinionqa.gold_nan.json"],
+        ("gold_nan.json: item 0 (id 1): field 'gold_distribution'",),
+    ),
+    Case(
+        ["eval", "--task", "distributional-globalopinionqa", "--data", "{d}/vital_distributional_globalopinionqa.gold_inf.json"],
+        ("gold_inf.json: item 0 (id 1): field 'gold_distribution'",),
+    ),
+    Case(
+        ["eval", "--task", "distributional-globalopinionqa", "--data", "{d}/vital_distributional_globalopinionqa.gold_neg.json"],
+        ("gold_neg.json: item 0 (id 1): field 'gold_distribution'",),
+    ),
+    Case(
+        ["eval", "--task", "distributional-globalopinionqa", "--data", "{d}/vital_distributional_globalopinionqa.gold_len.json"],
+        ("gold_len.json: item 0 (id 1): field 'gold_distribution'",),
+    ),
+    Case(
+        ["eval", "--task", "distributional-globalopinionqa", "--data", "{d}/vital_distributional_globalopinionqa.gold_str.json"],
+        ("gold_str.json: item 0 (id 1): field 'gold_distribution'",),
+    ),
+    Case(
+        ["eval", "--task", "distributional-globalopinionqa", "--data", "{d}/vital_distributional_globalopinionqa.gold_zero.json"],
+        ("gold_zero.json: item 0 (id 1): field 'gold_distribution'",),
+    ),
+    Case(
+        ["eval", "--task", "distributional-globalopinionqa", "--data", "{d}/vital_distributional_globalopinionqa.dup.json"],
+        ("dup.json: item 1 (id 1): duplicate id '1'",),
+    ),
+    Case(
+        ["eval", "--task", "distributional-globalopinionqa", "--data", "{d}/vital_distributional_globalopinionqa.id_bool.json"],
+        ("id_bool.json: item 0", "field 'id'"),
+    ),
+    Case(
+        ["eval", "--task", "distributional-globalopinionqa", "--data", "{d}/vital_distributional_globalopinionqa.id_list.json"],
+        ("id_list.json: item 0", "field 'id'"),
+    ),
+    Case(
+        ["eval", "--task", "steerable-opinionqa", "--data", "{d}/steerable_no_attribute.json"],
+        ("steerable_no_attribute.json: item 0 (id 1)",),
+    ),
+    Case(
+        ["eval", "--task", "distributional-moralchoice", "--data", "{d}/unnamed.json"],
+        ("unnamed.json: item 0 (id 1): this is not a distributional-moralchoice item",),
+    ),
     Case([*EVAL, "--out", "{d}/a_file"], ("--out {d}/a_file is a file",)),
     Case([*EVAL, "--out", "{d}/a_file/sub"], ("--out {d}/a_file/sub",)),
     Case([*EVAL, "--runs-dir", "{d}/a_file"], ("--runs-dir {d}/a_file is a file",)),
@@ -256,10 +296,21 @@ HAND_WRITTEN = [
     Case([*EVAL, "--method", "vanilla", "--out", "{d}/eval_list_config"], ("eval_list_config/vanilla/config.json",)),
     Case([*EVAL, "--prices", "{d}/prices_neg.json"], ("prices_neg.json: entry 'm'",)),
     Case([*EVAL, "--persona-file", "{d}/missing_field.toml"], ("missing_field.toml: persona 1 (Half): field",)),
-    Case(["eval", "--config", "{d}/config_unknown.toml", "--data", str(GOQA)], ("--config {d}/config_unknown.toml: unknown setting 'bogus'",)),
-    Case(["eval", "--config", "{d}/config_value.toml", "--data", str(GOQA)], ("--config {d}/config_value.toml: 'n_personas' must be between 1 and 24, got 0",)),  # checked by Context's field
-    Case(["eval", "--config", "{d}/config_type.toml", "--data", str(GOQA)], ("--config {d}/config_type.toml: 'no_progress' must be true or false",)),
-    Case(["eval", "--config", "{d}/config_table.toml", "--data", str(GOQA)], ("--config {d}/config_table.toml: 'model' must be a value or a list of values",)),
+    Case(
+        ["eval", "--config", "{d}/config_unknown.toml", "--data", str(GOQA)], ("--config {d}/config_unknown.toml: unknown setting 'bogus'",)
+    ),
+    Case(
+        ["eval", "--config", "{d}/config_value.toml", "--data", str(GOQA)],
+        ("--config {d}/config_value.toml: 'n_personas' must be between 1 and 24, got 0",),
+    ),  # checked by Context's field
+    Case(
+        ["eval", "--config", "{d}/config_type.toml", "--data", str(GOQA)],
+        ("--config {d}/config_type.toml: 'no_progress' must be true or false",),
+    ),
+    Case(
+        ["eval", "--config", "{d}/config_table.toml", "--data", str(GOQA)],
+        ("--config {d}/config_table.toml: 'model' must be a value or a list of values",),
+    ),
     Case(["eval", "--config", "{d}/config_task.toml", "--data", str(GOQA)], ("argument --task: unknown 'nope'",)),
     Case(["eval", "--config", "{d}/bad.toml", "--data", str(GOQA)], ("--config {d}/bad.toml: cannot read it",)),
     Case(["eval", "--config", "/no/such.toml"], ("--config /no/such.toml: cannot read it",)),
@@ -274,10 +325,17 @@ HAND_WRITTEN = [
     Case(["score", "{d}/vital_distributional_globalopinionqa.pred_len.json"], ("pred_len.json: item 0 (id 1): field 'pred_distribution'",)),
     Case(["score", "{d}/vital_distributional_globalopinionqa.gold_nan.json"], ("gold_nan.json: item 0 (id 1): field 'gold_distribution'",)),
     Case(["score", "{d}/vital_distributional_globalopinionqa.items_str.json"], ("items_str.json: item 0: not a JSON object",)),
-    Case(["score", "{d}/vital_steerable_valuekaleidoscope.output_int.json"], ("output_int.json: item 0 (id 1): field 'output' must be text",)),
+    Case(
+        ["score", "{d}/vital_steerable_valuekaleidoscope.output_int.json"], ("output_int.json: item 0 (id 1): field 'output' must be text",)
+    ),
     Case(["score", "{d}/vital_steerable_valuekaleidoscope.label_bad.json"], ("label_bad.json: item 0 (id 1): field 'label'",)),
-    Case(["score", "{d}/vital_overton_valuekaleidoscope.output_list.json"], ("output_list.json: item 0 (id 1): field 'output' must be text",)),
-    Case(["score", "{d}/vital_overton_valuekaleidoscope.explanation_short.json"], ("explanation_short.json: item 0 (id 1): field 'explanation'",)),
+    Case(
+        ["score", "{d}/vital_overton_valuekaleidoscope.output_list.json"], ("output_list.json: item 0 (id 1): field 'output' must be text",)
+    ),
+    Case(
+        ["score", "{d}/vital_overton_valuekaleidoscope.explanation_short.json"],
+        ("explanation_short.json: item 0 (id 1): field 'explanation'",),
+    ),
     Case(["score", str(GOQA), "--task", "bogus"], ("argument --task",)),
     # report
     Case(["report", "/no/runs"], ("run directory not found: /no/runs",)),
@@ -321,9 +379,12 @@ def _mutated_items(seed: int = 20261128, n: int = 48) -> list[tuple[str, str, ob
     """(task, field, value): one field of a fixture item replaced by a value of another kind."""
     rng = random.Random(seed)
     values = [None, 0, -1, 1.5, True, "", "   ", "x", [], [1, "a"], {}, {"a": 1}, float("nan"), "é" * 3, 10**30]
-    tasks = {"distributional-globalopinionqa": GOQA, "distributional-moralchoice": MORAL,
-             "steerable-opinionqa": FIXTURES / "vital_steerable_opinionqa.sample.json",
-             "steerable-vk": FIXTURES / "vital_steerable_valuekaleidoscope.sample.json"}
+    tasks = {
+        "distributional-globalopinionqa": GOQA,
+        "distributional-moralchoice": MORAL,
+        "steerable-opinionqa": FIXTURES / "vital_steerable_opinionqa.sample.json",
+        "steerable-vk": FIXTURES / "vital_steerable_valuekaleidoscope.sample.json",
+    }
     drawn = []
     for _ in range(n):
         task = rng.choice(sorted(tasks))
@@ -379,17 +440,32 @@ def test_bad_input_gives_one_line_naming_it(case, bad, capsys, monkeypatch):
 @pytest.mark.parametrize(("task", "field", "value"), MUTATED, ids=lambda v: repr(v)[:24])
 def test_a_mutated_item_is_run_or_refused_by_name(task, field, value, tmp_path, capsys):
     source = {"distributional-globalopinionqa": GOQA, "distributional-moralchoice": MORAL}.get(
-        task, FIXTURES / f"vital_{task.replace('-', '_').replace('vk', 'valuekaleidoscope')}.sample.json")
+        task, FIXTURES / f"vital_{task.replace('-', '_').replace('vk', 'valuekaleidoscope')}.sample.json"
+    )
     items = json.loads(source.read_text())[:1]
     items[0][field] = value
     path = tmp_path / source.name
     path.write_text(json.dumps(items))
-    code = main(["eval", "--task", task, "--data", str(path), "--method", "vanilla", "--model", "fake", "--no-progress",
-                 "--out", str(tmp_path / "out")])
+    code = main(
+        [
+            "eval",
+            "--task",
+            task,
+            "--data",
+            str(path),
+            "--method",
+            "vanilla",
+            "--model",
+            "fake",
+            "--no-progress",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     err = capsys.readouterr().err
     assert "Traceback" not in err and "internal error" not in err, err
     if code != 0:  # refused: the line names the file and the item
-        check_one_line(code, err, 2, (f"{path}: item 0", ))
+        check_one_line(code, err, 2, (f"{path}: item 0",))
 
 
 class _Raises:

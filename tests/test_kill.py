@@ -20,9 +20,27 @@ N_ITEMS = 60
 
 
 def _eval(data: Path, out: Path, runs: Path) -> list[str]:
-    return [sys.executable, "-m", "ethos.cli", "eval", "--task", "distributional-globalopinionqa", "--data", str(data),
-            "--model", "fake:0.1", "--n-personas", "2", "--max-concurrency", "2", "--out", str(out), "--runs-dir", str(runs),
-            "--no-progress"]
+    return [
+        sys.executable,
+        "-m",
+        "ethos.cli",
+        "eval",
+        "--task",
+        "distributional-globalopinionqa",
+        "--data",
+        str(data),
+        "--model",
+        "fake:0.1",
+        "--n-personas",
+        "2",
+        "--max-concurrency",
+        "2",
+        "--out",
+        str(out),
+        "--runs-dir",
+        str(runs),
+        "--no-progress",
+    ]
 
 
 def _ok_lines(results: Path, *, cut: bool = False) -> list[dict]:
@@ -45,8 +63,17 @@ def _wait_for(predicate, timeout: float = 60.0) -> None:
 
 
 def test_kills_a_cut_line_and_a_second_writer_lose_and_duplicate_nothing(tmp_path):
-    items = [{"question": f"Question: Should the clinic open on day {i}?\nOptions: A. Yes B. No\nAnswer:", "options": ["Yes", "No"],
-              "attribute": "Japan", "gold_distribution": [0.6, 0.4], "pred_distribution": None, "id": i} for i in range(N_ITEMS)]
+    items = [
+        {
+            "question": f"Question: Should the clinic open on day {i}?\nOptions: A. Yes B. No\nAnswer:",
+            "options": ["Yes", "No"],
+            "attribute": "Japan",
+            "gold_distribution": [0.6, 0.4],
+            "pred_distribution": None,
+            "id": i,
+        }
+        for i in range(N_ITEMS)
+    ]
     data = tmp_path / "vital_distributional_globalopinionqa.kill.json"
     data.write_text(json.dumps(items))
     out, runs = tmp_path / "out", tmp_path / "runs"
@@ -79,8 +106,10 @@ def test_kills_a_cut_line_and_a_second_writer_lose_and_duplicate_nothing(tmp_pat
 
     final = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert final.returncode == 0, final.stderr
-    print(f"\nkill test: {len(done_before)} of {N_ITEMS} items done across the kills; the final run said: "
-          + " ".join(line for line in final.stderr.splitlines() if "results.jsonl" in line))
+    print(
+        f"\nkill test: {len(done_before)} of {N_ITEMS} items done across the kills; the final run said: "
+        + " ".join(line for line in final.stderr.splitlines() if "results.jsonl" in line)
+    )
     assert "Traceback" not in final.stderr
     ok = _ok_lines(results)
     assert sorted(r["id"] for r in ok) == list(range(N_ITEMS))  # every item exactly once

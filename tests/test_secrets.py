@@ -32,16 +32,32 @@ def test_no_secret_reaches_a_file_or_a_printed_line(tmp_path):
         printed = [
             _ethos("run", *model, f"A patient refuses a blood transfusion; my key is {PASTED}.", "--trace", env=env),
             _ethos("run", *model, "A patient refuses a blood transfusion.", "--json", env=env),
-            _ethos("eval", "--task", "distributional-globalopinionqa", "--data", str(FIXTURES), *model, "--method", "all",
-                   "--out", str(out), "--no-progress", env=env),
+            _ethos(
+                "eval",
+                "--task",
+                "distributional-globalopinionqa",
+                "--data",
+                str(FIXTURES),
+                *model,
+                "--method",
+                "all",
+                "--out",
+                str(out),
+                "--no-progress",
+                env=env,
+            ),
             _ethos("runs", env=env),
         ]
         # the request reached the endpoint with its query, after the path (not mangled into it)
         # (the reference protocol's completion prompts go to /v1/completions, the same way)
-        assert {r["path"] for r in stub.requests} == {f"/v1/{kind}?api-key={QUERY_KEY}&api-version=1" for kind in ("chat/completions", "completions")}
+        assert {r["path"] for r in stub.requests} == {
+            f"/v1/{kind}?api-key={QUERY_KEY}&api-version=1" for kind in ("chat/completions", "completions")
+        }
     # error paths: the endpoint is gone now; with and without the traceback
-    printed += [_ethos("run", *model, "--max-retries", "0", "A patient refuses.", env=env),
-                _ethos("--debug", "run", *model, "--max-retries", "0", "A patient refuses.", env=env)]
+    printed += [
+        _ethos("run", *model, "--max-retries", "0", "A patient refuses.", env=env),
+        _ethos("--debug", "run", *model, "--max-retries", "0", "A patient refuses.", env=env),
+    ]
     assert [p.returncode for p in printed] == [0, 0, 0, 0, 1, 1], [p.stderr[-500:] for p in printed]
     assert "cannot reach the model endpoint at http://127.0.0.1:" in printed[-2].stderr
     assert "Traceback" in printed[-1].stderr  # --debug shows it, redacted

@@ -14,14 +14,57 @@ from ethos.cli import main
 
 DEEP = "[" * 5000 + "]" * 5000
 ODD = {  # JSON text of values no writer of this project produces
-    "huge_int": "1" * 5000, "deep": DEEP, "infinity": "Infinity", "nan": "NaN", "negative": "-1", "huge_float": "1e308",
-    "null": "null", "empty_list": "[]", "empty_object": "{}", "text": '"not a date"', "bool": "true",
-    "escape": json.dumps("\x1b]0;owned\x07\x1b[2J"), "list_of_text": '["a", "b"]',
+    "huge_int": "1" * 5000,
+    "deep": DEEP,
+    "infinity": "Infinity",
+    "nan": "NaN",
+    "negative": "-1",
+    "huge_float": "1e308",
+    "null": "null",
+    "empty_list": "[]",
+    "empty_object": "{}",
+    "text": '"not a date"',
+    "bool": "true",
+    "escape": json.dumps("\x1b]0;owned\x07\x1b[2J"),
+    "list_of_text": '["a", "b"]',
 }
-RECORD_FIELDS = ["run_id", "kind", "status", "started", "finished", "seconds", "request", "config", "tokens", "result", "personas",
-                 "comments", "conversation", "fallbacks", "error", "eval", "host", "pid"]
-METRIC_FIELDS = ["task", "method", "n", "n_questions", "jsd", "jsd_ci", "most_likely_correct", "fallbacks", "failed", "seconds_per_item",
-                 "model", "ablations", "protocol", "categories", "groups"]
+RECORD_FIELDS = [
+    "run_id",
+    "kind",
+    "status",
+    "started",
+    "finished",
+    "seconds",
+    "request",
+    "config",
+    "tokens",
+    "result",
+    "personas",
+    "comments",
+    "conversation",
+    "fallbacks",
+    "error",
+    "eval",
+    "host",
+    "pid",
+]
+METRIC_FIELDS = [
+    "task",
+    "method",
+    "n",
+    "n_questions",
+    "jsd",
+    "jsd_ci",
+    "most_likely_correct",
+    "fallbacks",
+    "failed",
+    "seconds_per_item",
+    "model",
+    "ablations",
+    "protocol",
+    "categories",
+    "groups",
+]
 
 
 def _no_internal_error(code: int, err: str, what: str) -> None:
@@ -35,8 +78,30 @@ def good(tmp_path_factory):
     root = tmp_path_factory.mktemp("good")
     runs = root / "runs"
     assert main(["run", "--model", "fake", "--n-personas", "2", "--runs-dir", str(runs), "--json", "Should she be told?"]) == 0
-    assert main(["eval", "--model", "fake", "--task", "distributional-globalopinionqa", "--data", str(FIXTURES), "--method", "vanilla",
-                 "--n-personas", "2", "--out", str(root / "eval"), "--runs-dir", str(runs), "--no-progress", "--json"]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "--model",
+                "fake",
+                "--task",
+                "distributional-globalopinionqa",
+                "--data",
+                str(FIXTURES),
+                "--method",
+                "vanilla",
+                "--n-personas",
+                "2",
+                "--out",
+                str(root / "eval"),
+                "--runs-dir",
+                str(runs),
+                "--no-progress",
+                "--json",
+            ]
+        )
+        == 0
+    )
     record = next(p for p in runs.glob("runs/*/record.json") if json.loads(p.read_text())["kind"] == "run")
     return root, record
 
@@ -52,8 +117,15 @@ def test_a_bad_field_in_a_run_record_never_breaks_a_command(good, tmp_path, caps
             shutil.copytree(record.parent.parent.parent, runs, ignore=shutil.ignore_patterns("*.sqlite"))
             spoilt = runs / "runs" / record.parent.name / "record.json"
             spoilt.write_text(json.dumps({**data, field: "ODD"}, indent=1).replace('"ODD"', odd, 1))
-            for argv in (["runs"], ["runs", "--json"], ["runs", "--status", "ok"], ["trace", record.parent.name],
-                         ["trace", record.parent.name, "--json"], ["view", record.parent.name], ["trace", "last"]):
+            for argv in (
+                ["runs"],
+                ["runs", "--json"],
+                ["runs", "--status", "ok"],
+                ["trace", record.parent.name],
+                ["trace", record.parent.name, "--json"],
+                ["view", record.parent.name],
+                ["trace", "last"],
+            ):
                 code = main([*argv, "--runs-dir", str(runs)])
                 _no_internal_error(code, capsys.readouterr().err, f"{argv} with {field} = {name}")
                 cases += 1
@@ -69,7 +141,10 @@ def test_a_bad_field_in_a_metrics_file_never_breaks_report_or_view(good, tmp_pat
             folder = tmp_path / f"{field}-{name}"
             shutil.copytree(root / "eval", folder)
             (folder / metrics.relative_to(root / "eval")).write_text(json.dumps({**data, field: "ODD"}).replace('"ODD"', odd, 1))
-            for argv in (["report", str(folder), "--out", str(tmp_path / "report")], ["view", str(folder), "--out", str(tmp_path / "v.html")]):
+            for argv in (
+                ["report", str(folder), "--out", str(tmp_path / "report")],
+                ["view", str(folder), "--out", str(tmp_path / "v.html")],
+            ):
                 code = main(argv)
                 _no_internal_error(code, capsys.readouterr().err, f"{argv[0]} with {field} = {name}")
 
@@ -83,8 +158,27 @@ def test_a_bad_results_line_is_skipped_named_and_its_item_run_again(good, tmp_pa
             folder = tmp_path / f"{field}-{name}"
             shutil.copytree(root / "eval", folder)
             (folder / results.relative_to(root / "eval")).write_text(json.dumps({**line, field: "ODD"}).replace('"ODD"', odd, 1) + "\n")
-            code = main(["eval", "--model", "fake", "--task", "distributional-globalopinionqa", "--data", str(FIXTURES), "--method", "vanilla",
-                         "--n-personas", "2", "--out", str(folder), "--runs-dir", str(tmp_path / "runs"), "--no-progress", "--json"])
+            code = main(
+                [
+                    "eval",
+                    "--model",
+                    "fake",
+                    "--task",
+                    "distributional-globalopinionqa",
+                    "--data",
+                    str(FIXTURES),
+                    "--method",
+                    "vanilla",
+                    "--n-personas",
+                    "2",
+                    "--out",
+                    str(folder),
+                    "--runs-dir",
+                    str(tmp_path / "runs"),
+                    "--no-progress",
+                    "--json",
+                ]
+            )
             out, err = capsys.readouterr()
             _no_internal_error(code, err, f"eval with results {field} = {name}")
             assert code == 0 and json.loads(out)[0]["n"] == 1, (field, name, err)  # the fixture's one item, predicted

@@ -25,6 +25,7 @@ def __getattr__(name: str):
         return getattr(base, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
 SPEC_HELP = "embedded, gguf:FILE, hf:DIR, openai:MODEL or fake (fake:SECONDS: a slow fake)"
 
 __all__ = ["SPEC_HELP", "Backend", "Decoding", "OptionDistribution", "load_backend", "register_backend", "use_cache"]
@@ -45,7 +46,12 @@ def register_backend(name: str, backend: Backend) -> None:
 
 
 def load_backend(
-    spec: str, base_url: str | None = None, *, rps: float | None = None, max_retries: int = 4, timeout: float = 120.0,
+    spec: str,
+    base_url: str | None = None,
+    *,
+    rps: float | None = None,
+    max_retries: int = 4,
+    timeout: float = 120.0,
     decoding: str = "exact",
 ) -> Backend:
     """The backend a spec names, built once per process (the endpoint settings apply to `openai:`,

@@ -129,7 +129,10 @@ class Backend:
         if raw:
             kwargs["raw"] = True  # the backend sends the text as it is, with the model's BOS token where it has one
         # The metadata is what the recorder (recording.py) makes the call's Exchange from.
-        config = {"tags": [f"role:{role}"], "metadata": {"ethos_role": role, "ethos_model": self.spec, "ethos_params": kwargs, **call_labels()}}
+        config = {
+            "tags": [f"role:{role}"],
+            "metadata": {"ethos_role": role, "ethos_model": self.spec, "ethos_params": kwargs, **call_labels()},
+        }
         messages = [("human", prompt_text(prompt))] if raw else [("human", prompt)] if isinstance(prompt, str) else list(prompt)
         try:
             with labelled(ethos_role=role):  # also for models that stream, whose `_stream` sees no tags
@@ -161,7 +164,9 @@ class Backend:
                 messages = [("human", messages)]
             *head, (kind, last) = messages
             messages = [*head, (kind, f'{last}\nBegin your reply with "{prefix}".')]
-            text = message_text(self._invoke(messages, role, max_tokens=max_tokens, temperature=temperature, seed=seed, top_p=top_p)).lstrip()
+            text = message_text(
+                self._invoke(messages, role, max_tokens=max_tokens, temperature=temperature, seed=seed, top_p=top_p)
+            ).lstrip()
             return f"{prefix} {text.removeprefix(prefix).lstrip()}"
         reply = self._invoke(messages, role, max_tokens=max_tokens, temperature=temperature, seed=seed, prefix=prefix or None, top_p=top_p)
         return prefix + message_text(reply) if prefix else message_text(reply)
@@ -185,8 +190,15 @@ class Backend:
         notes = []
         for dialect in list(self.constraints):
             try:
-                reply = self._invoke(messages, role, max_tokens=max_tokens, temperature=temperature, seed=seed,
-                                     repeat_penalty=repeat_penalty, **_constraint_kwargs(dialect, grammar, json_schema))
+                reply = self._invoke(
+                    messages,
+                    role,
+                    max_tokens=max_tokens,
+                    temperature=temperature,
+                    seed=seed,
+                    repeat_penalty=repeat_penalty,
+                    **_constraint_kwargs(dialect, grammar, json_schema),
+                )
                 return message_text(reply), None
             except Exception as exc:
                 cause = exc.__cause__ if isinstance(exc, EthosError) and exc.__cause__ else exc
@@ -205,7 +217,12 @@ class Backend:
         labels = list(labels)
         reference = reading == "reference"
         reply = self._invoke(
-            messages, role, max_tokens=1, temperature=0.0, logprobs=True, top_logprobs=REFERENCE_CANDIDATES if reference else self.top_logprobs
+            messages,
+            role,
+            max_tokens=1,
+            temperature=0.0,
+            logprobs=True,
+            top_logprobs=REFERENCE_CANDIDATES if reference else self.top_logprobs,
         )
         content = (reply.response_metadata.get("logprobs") or {}).get("content")
         if content:
@@ -220,9 +237,7 @@ class Backend:
             return reference_stand_in(labels)
         return self._sampled_distribution(messages, labels, role=role, samples=samples, seed=seed)
 
-    def _sampled_distribution(
-        self, messages: Prompt, labels: list[str], *, role: str, samples: int, seed: int
-    ) -> OptionDistribution:
+    def _sampled_distribution(self, messages: Prompt, labels: list[str], *, role: str, samples: int, seed: int) -> OptionDistribution:
         # The endpoint gave no logprobs: estimate from the first label of `samples` sampled replies.
         def sample(i: int) -> str | None:
             return leading_label(
@@ -238,5 +253,3 @@ class Backend:
 def prompt_text(prompt: Prompt) -> str:
     """A prompt as one text: a string as it is, messages as their texts, one paragraph each."""
     return prompt if isinstance(prompt, str) else "\n\n".join(text for _, text in prompt)
-
-

@@ -43,8 +43,10 @@ class SqliteCallCache(BaseCache):
         except sqlite3.DatabaseError:  # not a database (a crash, a disk error): set aside, and start afresh
             aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
             path.rename(aside)
-            print(f"ethos: the model-call cache {path} was not a readable database: moved to {aside.name}, starting a new one",
-                  file=sys.stderr)
+            print(
+                f"ethos: the model-call cache {path} was not a readable database: moved to {aside.name}, starting a new one",
+                file=sys.stderr,
+            )
             self._conn = _open(path)
         self._lock = threading.Lock()
         self.namespace = namespace
@@ -67,7 +69,9 @@ class SqliteCallCache(BaseCache):
             message = getattr(generation, "message", None)
             if message is not None:  # a replayed answer says it came from the cache
                 generation = generation.model_copy(
-                    update={"message": message.model_copy(update={"response_metadata": {**message.response_metadata, "ethos_cached": True}})}
+                    update={
+                        "message": message.model_copy(update={"response_metadata": {**message.response_metadata, "ethos_cached": True}})
+                    }
                 )
             stored.append(generation)
         with self._lock, self._conn:

@@ -67,8 +67,9 @@ class ChatLlamaCpp(BaseChatModel):
         if template:  # a base model has none: it gets raw prompts (Backend.is_raw)
             # The same formatter llama.cpp's own chat completion builds from the GGUF metadata.
             token_text = lambda i: self._llm.detokenize([i], special=True).decode("utf-8", errors="replace") if i >= 0 else ""  # noqa: E731
-            self._formatter = Jinja2ChatFormatter(template=template, eos_token=token_text(self._llm.token_eos()),
-                                                  bos_token=token_text(self._llm.token_bos()))
+            self._formatter = Jinja2ChatFormatter(
+                template=template, eos_token=token_text(self._llm.token_eos()), bos_token=token_text(self._llm.token_bos())
+            )
         self._engine = LlamaBatchEngine(self._llm, n_ctx=self.n_ctx, n_slots=self.n_slots, n_threads=self.n_threads, exact=self.exact)
 
     @property
@@ -117,8 +118,13 @@ class ChatLlamaCpp(BaseChatModel):
                 top_p=kwargs.get("top_p") or DEFAULT_TOP_P,
                 on_text=on_text,
             )
-        return ai_message(done.text, prompt_tokens=done.prompt_tokens, completion_tokens=done.completion_tokens,
-                          model=Path(self.model_path).name, top=done.top)
+        return ai_message(
+            done.text,
+            prompt_tokens=done.prompt_tokens,
+            completion_tokens=done.completion_tokens,
+            model=Path(self.model_path).name,
+            top=done.top,
+        )
 
     def _tokens(self, dicts: list[dict], prefix: str = "", *, raw: bool = False) -> list[int]:
         """The prompt's tokens with one BOS token where the model has one: a chat template writes

@@ -171,5 +171,11 @@ def _result(text: str, prompt: str, top: list[dict] | None = None) -> ChatResult
 
 def fake_backend(spec: str = "fake", *, constraints=("grammar",), prefill: bool = True, **options) -> Backend:
     """A fake backend; by default it constrains like llama.cpp (`constraints`, `prefill`)."""
-    return Backend(spec, FakeChatModel(**options), top_logprobs=20, constraints=constraints, prefill=prefill,
-                   rejects_constraint=lambda exc: isinstance(exc, UnsupportedParameter))
+    return Backend(
+        spec,
+        FakeChatModel(**options),
+        top_logprobs=20,
+        constraints=constraints,
+        prefill=prefill,
+        rejects_constraint=lambda exc: isinstance(exc, UnsupportedParameter),
+    )

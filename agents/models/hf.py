@@ -118,9 +118,13 @@ class ChatTransformers(BaseChatModel):
             if kwargs.get("seed") is not None:
                 torch.manual_seed(kwargs["seed"])
             out = pipe.model.generate(**ids, **settings)
-        new = out[0][ids["input_ids"].shape[1]:]
-        return ai_message(tokenizer.decode(new, skip_special_tokens=True), prompt_tokens=ids["input_ids"].shape[1],
-                          completion_tokens=len(new), model=Path(self.model_dir).name)
+        new = out[0][ids["input_ids"].shape[1] :]
+        return ai_message(
+            tokenizer.decode(new, skip_special_tokens=True),
+            prompt_tokens=ids["input_ids"].shape[1],
+            completion_tokens=len(new),
+            model=Path(self.model_dir).name,
+        )
 
     def _generate_batch(self, key: tuple, items: list[tuple[str, int | None]]) -> list[str]:
         import torch

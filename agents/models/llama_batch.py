@@ -91,9 +91,7 @@ def _shared(a: list[int], b: list[int]) -> int:
 class LlamaBatchEngine:
     """Serves `submit` calls from any thread; `stats` counts steps and prompt tokens for benchmarks."""
 
-
-    def __init__(self, llm: Any, *, n_ctx: int = 2048, n_slots: int = 8, n_batch: int = 512, n_threads: int = 1,
-                 exact: bool = True):
+    def __init__(self, llm: Any, *, n_ctx: int = 2048, n_slots: int = 8, n_batch: int = 512, n_threads: int = 1, exact: bool = True):
         """`n_ctx`: the most tokens one call may hold (prompt and reply). The cache holds `n_ctx`
         tokens per slot in exact mode, and twice `n_ctx`, shared, in fast mode."""
         import llama_cpp
@@ -150,8 +148,18 @@ class LlamaBatchEngine:
             raise RunFailure(
                 f"the prompt ({len(tokens)} tokens) and the reply budget ({max_tokens}) exceed the model context of {self.n_ctx} tokens"
             )
-        call = _Call(list(tokens), max_tokens, temperature, seed % SEED_SPACE, [s for s in (stop or []) if s], grammar, top_logprobs,
-                     repeat_penalty, top_p, on_text=on_text)
+        call = _Call(
+            list(tokens),
+            max_tokens,
+            temperature,
+            seed % SEED_SPACE,
+            [s for s in (stop or []) if s],
+            grammar,
+            top_logprobs,
+            repeat_penalty,
+            top_p,
+            on_text=on_text,
+        )
         with self._cond:
             if self._closed:
                 raise RunFailure("the llama.cpp engine is closed")
@@ -308,7 +316,7 @@ class LlamaBatchEngine:
                 size = CHUNK - read % CHUNK if self.exact else room
                 if self.exact and size > room and len(pending) > room:
                     continue  # wait for a step with room for the whole chunk
-                chunk = pending[:min(size, room)]
+                chunk = pending[: min(size, room)]
                 entries.append((call, chunk, len(chunk) == len(pending)))
                 room -= len(chunk)
         if not self.exact:
@@ -402,4 +410,3 @@ class LlamaBatchEngine:
     def _fail(self, call: _Call, exc: Exception) -> None:
         self._release(call)
         call.future.set_exception(exc)
-

@@ -56,8 +56,14 @@ def whole_chunk(reply: AIMessage | ChatResult, content: str | None = None) -> Ch
     generation_info = None
     if isinstance(reply, ChatResult):  # e.g. OpenAI's logprobs travel in the generation's info
         generation_info, reply = reply.generations[0].generation_info, reply.generations[0].message
-    return ChatGenerationChunk(message=AIMessageChunk(content=reply.content if content is None else content, response_metadata=reply.response_metadata,
-                                                      usage_metadata=reply.usage_metadata), generation_info=generation_info)
+    return ChatGenerationChunk(
+        message=AIMessageChunk(
+            content=reply.content if content is None else content,
+            response_metadata=reply.response_metadata,
+            usage_metadata=reply.usage_metadata,
+        ),
+        generation_info=generation_info,
+    )
 
 
 def stream_pieces(call: Callable[[Callable[[str], None]], AIMessage]) -> Iterator[ChatGenerationChunk]:
@@ -78,7 +84,7 @@ def stream_pieces(call: Callable[[Callable[[str], None]], AIMessage]) -> Iterato
         if isinstance(value, BaseException):
             raise value
         if done:
-            yield whole_chunk(value, value.content[len(streamed):] if value.content.startswith(streamed) else "")
+            yield whole_chunk(value, value.content[len(streamed) :] if value.content.startswith(streamed) else "")
             return
         streamed += value
         yield ChatGenerationChunk(message=AIMessageChunk(content=value))  # LangChain passes it on to the callbacks

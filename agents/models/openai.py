@@ -78,10 +78,29 @@ def _chat_class():
                         raise MalformedReply(_describe(exc), attempt + 1) from exc
                     time.sleep(min(8.0, 0.5 * 2**attempt))
 
-        def _completion(self, prompt: str, stop, *, max_tokens=None, temperature=None, seed=None, logprobs=None, top_logprobs=None,
-                        prefix=None, top_p=None, **body):
-            params = {"model": self.model_name, "prompt": prompt + (prefix or ""), "max_tokens": max_tokens, "temperature": temperature,
-                      "seed": seed, "stop": stop, "top_p": top_p}
+        def _completion(
+            self,
+            prompt: str,
+            stop,
+            *,
+            max_tokens=None,
+            temperature=None,
+            seed=None,
+            logprobs=None,
+            top_logprobs=None,
+            prefix=None,
+            top_p=None,
+            **body,
+        ):
+            params = {
+                "model": self.model_name,
+                "prompt": prompt + (prefix or ""),
+                "max_tokens": max_tokens,
+                "temperature": temperature,
+                "seed": seed,
+                "stop": stop,
+                "top_p": top_p,
+            }
             cap = None
             if logprobs:  # OpenAI's completions give at most 5 alternatives; compatible servers more
                 params["logprobs"] = (top_logprobs or 5) if self.compatible else min(top_logprobs or 5, OPENAI_COMPLETION_CANDIDATES)
@@ -94,8 +113,13 @@ def _chat_class():
                 first = choice.logprobs.top_logprobs[0]
                 top = [{"token": t, "logprob": float(lp)} for t, lp in sorted(first.items(), key=lambda kv: -kv[1])]
             usage = response.usage
-            message = ai_message(choice.text, prompt_tokens=usage.prompt_tokens if usage else 0,
-                                 completion_tokens=usage.completion_tokens if usage else 0, model=self.model_name, top=top)
+            message = ai_message(
+                choice.text,
+                prompt_tokens=usage.prompt_tokens if usage else 0,
+                completion_tokens=usage.completion_tokens if usage else 0,
+                model=self.model_name,
+                top=top,
+            )
             if not usage:
                 message.usage_metadata = None  # the backend's token counter counts them
             if cap:
@@ -176,7 +200,15 @@ def _malformed_errors() -> tuple[type[Exception], ...]:
     import openai
     import pydantic
 
-    return (IndexError, KeyError, TypeError, AttributeError, json.JSONDecodeError, pydantic.ValidationError, openai.APIResponseValidationError)
+    return (
+        IndexError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        json.JSONDecodeError,
+        pydantic.ValidationError,
+        openai.APIResponseValidationError,
+    )
 
 
 def _describe(exc: Exception) -> str:
@@ -224,8 +256,9 @@ def openai_backend(
         if _raised(exc, ReplyTooLarge):
             return RunFailure(f"the model endpoint at {where} sent a reply larger than {MAX_REPLY_BYTES // 2**20} MB")
         if _raised(exc, WholeRequestTimeout):
-            return RunFailure(f"the model endpoint at {where} did not finish a reply within --timeout {timeout:g} s "
-                              f"({max_retries + 1} attempt(s))")
+            return RunFailure(
+                f"the model endpoint at {where} did not finish a reply within --timeout {timeout:g} s ({max_retries + 1} attempt(s))"
+            )
         if isinstance(exc, openai.APIStatusError) and 300 <= exc.status_code < 400:
             return RunFailure(f"the model endpoint at {where} answered {exc.status_code} (a redirect, not followed)")
         if isinstance(exc, MalformedReply):
@@ -250,7 +283,10 @@ def openai_backend(
         return isinstance(exc, openai.APIStatusError) and ("response_format" in str(exc) or "grammar" in str(exc))
 
     return Backend(
-        spec, chat, top_logprobs=20, explain=explain,
+        spec,
+        chat,
+        top_logprobs=20,
+        explain=explain,
         # OpenAI, vLLM and SGLang take `json_schema`; llama.cpp's servers take a GBNF `grammar` (much
         # faster there than their JSON-schema grammar), or a schema in their `json_object` dialect.
         constraints=["json_schema", "grammar", "json_object_schema"] if base_url else ["json_schema"],

@@ -82,8 +82,10 @@ def reference_distribution(top: Sequence[dict], labels: Sequence[str]) -> list[f
 
 # The reference's stand-in when an OpenAI reply holds no logprobs (`lm_utils.llm_response`): these
 # token probabilities, read as any reply's; a fifth option (E) gets 0.
-REFERENCE_STAND_IN = [{"token": t, "logprob": math.log(p)} for t, p in
-                      [("A", 0.25), ("B", 0.25), ("C", 0.25), ("D", 0.25), *((str(i), 0.2) for i in range(1, 6))]]
+REFERENCE_STAND_IN = [
+    {"token": t, "logprob": math.log(p)}
+    for t, p in [("A", 0.25), ("B", 0.25), ("C", 0.25), ("D", 0.25), *((str(i), 0.2) for i in range(1, 6))]
+]
 
 
 def reference_stand_in(labels: Sequence[str]) -> OptionDistribution:
@@ -120,4 +122,4 @@ def leading_label(text: str, labels: Sequence[str]) -> str | None:
 def strip_leading_label(text: str) -> str:
     """The reply without the option label it opens with (see `leading_label`)."""
     match = _LEADING_LABEL.match(text)
-    return text[match.end():].lstrip() if match else text
+    return text[match.end() :].lstrip() if match else text

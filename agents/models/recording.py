@@ -175,16 +175,27 @@ class Recorder(BaseTracer):
         params = metadata.get("ethos_params") or {}
         content = (reply.response_metadata.get("logprobs") or {}).get("content")
         exchange = Exchange(
-            role=metadata["ethos_role"], model=metadata.get("ethos_model", "?"), messages=_messages(sent, params),
-            reply=message_text(reply), params=params, usage=dict(reply.usage_metadata or {}),
+            role=metadata["ethos_role"],
+            model=metadata.get("ethos_model", "?"),
+            messages=_messages(sent, params),
+            reply=message_text(reply),
+            params=params,
+            usage=dict(reply.usage_metadata or {}),
             seconds=round((run.end_time - run.start_time).total_seconds(), 3) if run.end_time else 0.0,
-            cached=bool(reply.response_metadata.get("ethos_cached")), node=metadata.get("langgraph_node"),
+            cached=bool(reply.response_metadata.get("ethos_cached")),
+            node=metadata.get("langgraph_node"),
             persona_index=metadata.get("ethos_persona_index"),
             top_logprobs=content[0].get("top_logprobs", [])[:20] if content else None,
         )
-        log.info("%s on %s: %s prompt + %s new tokens in %.2f s%s", exchange.role.replace("_", " "), exchange.model,
-                 exchange.usage.get("input_tokens", "?"), exchange.usage.get("output_tokens", "?"), exchange.seconds,
-                 " (from the cache)" if exchange.cached else "")
+        log.info(
+            "%s on %s: %s prompt + %s new tokens in %.2f s%s",
+            exchange.role.replace("_", " "),
+            exchange.model,
+            exchange.usage.get("input_tokens", "?"),
+            exchange.usage.get("output_tokens", "?"),
+            exchange.seconds,
+            " (from the cache)" if exchange.cached else "",
+        )
         return exchange
 
     _on_chain_start = _on_llm_start = _on_chat_model_start = _started

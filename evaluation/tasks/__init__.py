@@ -19,8 +19,23 @@ from ethos.graph.state import validate_request
 from ethos.plugins import TASKS as TASKS_GROUP
 from ethos.plugins import load_group
 
-__all__ = ["LEGACY_PROTOCOL", "METHODS", "SAMPLES", "PerItem", "Prediction", "Task", "checked_items", "get_task", "load_task", "protocol_of", "sample_items",
-           "task_file", "task_for_item", "task_of_file", "tasks"]
+__all__ = [
+    "LEGACY_PROTOCOL",
+    "METHODS",
+    "SAMPLES",
+    "PerItem",
+    "Prediction",
+    "Task",
+    "checked_items",
+    "get_task",
+    "load_task",
+    "protocol_of",
+    "sample_items",
+    "task_file",
+    "task_for_item",
+    "task_of_file",
+    "tasks",
+]
 
 METHODS = tuple(GRAPH_METHODS)  # each a configuration of the persona graph
 

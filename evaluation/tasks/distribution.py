@@ -40,7 +40,9 @@ class DistributionTask(Task):
     def read_prediction(self, state):
         answer = state["result"]["distribution"]  # the moderator's, a steerable answer's or the main model's
         detail = {k: state[k] for k in ("personas", "persona_report", "comments", "router") if state.get(k)}
-        return Prediction(distribution=answer["probs"] if isinstance(answer, dict) else answer, fallbacks=count_fallbacks(state), detail=detail)
+        return Prediction(
+            distribution=answer["probs"] if isinstance(answer, dict) else answer, fallbacks=count_fallbacks(state), detail=detail
+        )
 
     def has_prediction(self, item):
         pred = item.get("pred_distribution")
@@ -50,8 +52,12 @@ class DistributionTask(Task):
         return {**item, "pred_distribution": distribution}
 
     def score(self, items, *, nli_model, embedding, parser, protocol):
-        per_item: PerItem = {"jsd": (finite_values(self, "jsd", lambda i: js_distance(i["gold_distribution"], i["pred_distribution"]), items), items)}
-        correct = finite_values(self, "most-likely correctness", lambda i: most_likely_correct(i["gold_distribution"], i["pred_distribution"]), items)
+        per_item: PerItem = {
+            "jsd": (finite_values(self, "jsd", lambda i: js_distance(i["gold_distribution"], i["pred_distribution"]), items), items)
+        }
+        correct = finite_values(
+            self, "most-likely correctness", lambda i: most_likely_correct(i["gold_distribution"], i["pred_distribution"]), items
+        )
         per_item["most_likely_correct"] = (correct, items)
         # Single-option items are counted, as the reference counts them; the figure without them
         # (every method gets a single-option item right) goes beside it, never instead of it.
@@ -71,14 +77,24 @@ class DistributionTask(Task):
 
     def notes(self, rows, metric):
         single = next((r["single_option_items"] for r in rows if r.get("single_option_items")), 0)
-        return [f"most-likely correctness counts the {single} single-option items, as the reference does; the multi-option column "
-                "leaves them out"] if single else []
+        return (
+            [
+                f"most-likely correctness counts the {single} single-option items, as the reference does; the multi-option column "
+                "leaves them out"
+            ]
+            if single
+            else []
+        )
 
     def item_score(self, item, state):
         try:
             pred = self.read_prediction(state).distribution
             gold = [float(g) for g in item["gold_distribution"]]
-            return {"gold_distribution": gold, "jsd": round(js_distance(gold, pred), 4), "most_likely_correct": most_likely_correct(gold, pred)}
+            return {
+                "gold_distribution": gold,
+                "jsd": round(js_distance(gold, pred), 4),
+                "most_likely_correct": most_likely_correct(gold, pred),
+            }
         except (KeyError, TypeError, ValueError):  # a gold that does not fit the prediction: nothing to show
             return None
 

@@ -10,9 +10,11 @@ from ethos.graph.state import count_fallbacks
 
 # The coverage columns by scorer: the proxy is named as one wherever it is shown.
 COVERAGE_NAMES = {"nli_coverage": "NLI coverage", "embedding_coverage": "coverage proxy (embedding, not NLI)"}
-PROXY_NOTE = ("Overton coverage here is an offline proxy (sentence-embedding similarity), not the reference's NLI coverage: "
-              "pass --nli-model DIR (a local copy of microsoft/deberta-v2-xlarge-mnli) for the reference metric and its headline, "
-              "accuracy at 0.33")
+PROXY_NOTE = (
+    "Overton coverage here is an offline proxy (sentence-embedding similarity), not the reference's NLI coverage: "
+    "pass --nli-model DIR (a local copy of microsoft/deberta-v2-xlarge-mnli) for the reference metric and its headline, "
+    "accuracy at 0.33"
+)
 
 
 class OvertonValueKaleidoscope(Task):

@@ -32,12 +32,17 @@ class SteerableValueKaleidoscope(Task):
         if "distribution" not in result:  # generated (the reference protocol): the scorer parses it
             return Prediction(output=result["answer"], fallbacks=fallbacks, detail=detail)
         # read from letter probabilities: a uniform fallback carries no answer, so it counts as unparseable, hence wrong
-        return Prediction(output=None if result["distribution"]["source"] == "uniform_fallback" else result["choice"],
-                          fallbacks=fallbacks, detail=detail)
+        return Prediction(
+            output=None if result["distribution"]["source"] == "uniform_fallback" else result["choice"], fallbacks=fallbacks, detail=detail
+        )
 
     def score(self, items, *, nli_model, embedding, parser, protocol):
         answers = [VK_PARSERS[parser](i["output"]) for i in items]
-        metrics = {"parser": parser, **steerable_vk_scores([i["label"] for i in items], answers), "unparseable_answers": answers.count(UNPARSEABLE)}
+        metrics = {
+            "parser": parser,
+            **steerable_vk_scores([i["label"] for i in items], answers),
+            "unparseable_answers": answers.count(UNPARSEABLE),
+        }
         # the mean of the per-item values equals scikit-learn's accuracy
         return {"accuracy": ([float(a == i["label"]) for a, i in zip(answers, items)], items)}, metrics
 
@@ -45,8 +50,14 @@ class SteerableValueKaleidoscope(Task):
         return "accuracy", True
 
     def columns(self, rows):
-        return [("accuracy ↑", "accuracy"), ("balanced acc. ↑", "balanced_accuracy"), ("macro F1 ↑", "macro_f1"), ("micro F1 ↑", "micro_f1"),
-                ("binary acc. ↑", "binary_accuracy"), ("binary macro F1 ↑", "binary_macro_f1")]
+        return [
+            ("accuracy ↑", "accuracy"),
+            ("balanced acc. ↑", "balanced_accuracy"),
+            ("macro F1 ↑", "macro_f1"),
+            ("micro F1 ↑", "micro_f1"),
+            ("binary acc. ↑", "binary_accuracy"),
+            ("binary macro F1 ↑", "binary_macro_f1"),
+        ]
 
     def notes(self, rows, metric):
         parser = next((r["parser"] for r in rows if r.get("parser")), None)

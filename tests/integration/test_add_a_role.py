@@ -18,8 +18,13 @@ def test_the_add_a_role_guide_works_as_written(tmp_path):
     persona_dir, site = tmp_path / "personas", tmp_path / "site"
     persona_dir.mkdir()
     (persona_dir / "hospice.toml").write_text(blocks("toml")[0])  # step 1: the persona file
-    env = {**os.environ, "ETHOS_PERSONA_DIR": str(persona_dir), "ETHOS_RUNS_DIR": str(tmp_path / "runs"),
-           "PYTHONPATH": str(site), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env = {
+        **os.environ,
+        "ETHOS_PERSONA_DIR": str(persona_dir),
+        "ETHOS_RUNS_DIR": str(tmp_path / "runs"),
+        "PYTHONPATH": str(site),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
     outputs = []
     for block in blocks("bash"):
         for command in block.strip().splitlines():

@@ -25,8 +25,20 @@ SMALL = {"n_personas": 2, "persona_tokens": 120, "comment_tokens": 16, "moderato
 def base_gguf(tmp_path_factory) -> Path:
     """The embedded model with its chat template removed: a base model as far as this project can tell."""
     out = tmp_path_factory.mktemp("base") / "base.gguf"
-    subprocess.run([sys.executable, "-m", "gguf.scripts.gguf_new_metadata", "--remove-metadata", "tokenizer.chat_template", "--force",
-                    str(embedded_gguf_path()), str(out)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gguf.scripts.gguf_new_metadata",
+            "--remove-metadata",
+            "tokenizer.chat_template",
+            "--force",
+            str(embedded_gguf_path()),
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return out
 
 
@@ -35,7 +47,9 @@ def test_a_gguf_base_model_runs_every_mode_with_raw_prompts(base_gguf):
     assert load_backend(spec).chat_template is False
     for protocol in ("ethos", "reference"):
         for mode, request in REQUESTS.items():
-            ctx = Context(generator_model=spec, agent_model=spec, moderator_model=spec, protocol=protocol, conversation_in_state=True, **SMALL)
+            ctx = Context(
+                generator_model=spec, agent_model=spec, moderator_model=spec, protocol=protocol, conversation_in_state=True, **SMALL
+            )
             state = graph.invoke(request, context=ctx)
             assert state["result"]["mode"] == mode and len(state["comments"]) == 2
             assert state["conversation"] and all(e["params"].get("raw") is True for e in state["conversation"])
@@ -67,8 +81,18 @@ def llama_style_dir(tmp_path_factory) -> Path:
     tokenizer.save_pretrained(out / "base")
     tokenizer.chat_template = "{{ bos_token }}{% for m in messages %}{{ m['role'] }} : {{ m['content'] }} {% endfor %}assistant :"
     tokenizer.save_pretrained(out / "chat")
-    config = LlamaConfig(vocab_size=len(words), hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
-                         num_key_value_heads=2, max_position_embeddings=128, bos_token_id=1, eos_token_id=2, pad_token_id=2)
+    config = LlamaConfig(
+        vocab_size=len(words),
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=128,
+        bos_token_id=1,
+        eos_token_id=2,
+        pad_token_id=2,
+    )
     model = LlamaForCausalLM(config)
     for name in ("base", "chat"):
         model.save_pretrained(out / name)

@@ -16,7 +16,8 @@ def test_bad_flags_exit_2_with_one_line(argv):
 def test_unreachable_endpoint_gives_no_traceback():
     proc = subprocess.run(
         [sys.executable, "-m", "ethos.cli", "run", "--model", "openai:m", "--base-url", "http://127.0.0.1:9", "x"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 1 and "Traceback" not in proc.stderr  # a runtime failure
     assert proc.stderr.strip().splitlines()[-1].startswith("ethos: error: cannot reach the model endpoint")

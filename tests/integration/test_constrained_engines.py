@@ -13,8 +13,13 @@ SITUATION = "A patient refuses a blood transfusion for religious reasons."
 
 def constrained_lines(spec: str, n: int, seed: int) -> list[str]:
     text, note = load_backend(spec).complete_constrained(
-        persona_messages(SITUATION, n), grammar=persona_grammar(n), json_schema=persona_json_schema(n),
-        role="persona_generator", max_tokens=n * 80, temperature=1.0, seed=seed,
+        persona_messages(SITUATION, n),
+        grammar=persona_grammar(n),
+        json_schema=persona_json_schema(n),
+        role="persona_generator",
+        max_tokens=n * 80,
+        temperature=1.0,
+        seed=seed,
     )
     assert note is None  # constrained, not parsed
     return text.splitlines()
@@ -36,8 +41,24 @@ def test_hf_grammar_gives_exactly_n_schema_valid_personas(embedded_hf_dir):
 def test_embedded_run_generates_its_personas_and_every_comment_chooses(capsys):
     import json
 
-    argv = ["run", "--json", "--no-cache", "--n-personas", "3", "--persona-tokens", "240", "--comment-tokens", "16",
-            "--mode", "distributional", SITUATION, "--option", "Respect the refusal", "--option", "Transfuse anyway"]
+    argv = [
+        "run",
+        "--json",
+        "--no-cache",
+        "--n-personas",
+        "3",
+        "--persona-tokens",
+        "240",
+        "--comment-tokens",
+        "16",
+        "--mode",
+        "distributional",
+        SITUATION,
+        "--option",
+        "Respect the refusal",
+        "--option",
+        "Transfuse anyway",
+    ]
     assert main(argv) == 0
     out = json.loads(capsys.readouterr().out)
     report = out["persona_report"]

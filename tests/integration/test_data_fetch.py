@@ -18,13 +18,35 @@ def test_fetch_writes_checked_files_and_their_checksums_then_refuses_a_changed_f
     assert (into / "vital_distributional_moralchoice.json").read_bytes() == (served / "vital_distributional_moralchoice.json").read_bytes()
     assert main(["data", "check", "--into", str(into)]) == 0 and capsys.readouterr().out.count("ok") == 4
     # the fetched folder is what eval reads
-    assert main(["eval", "--model", "fake", "--task", "distributional-moralchoice", "--method", "vanilla", "--data", str(into),
-                 "--out", str(tmp_path / "eval"), "--no-progress", "--json", "--runs-dir", str(tmp_path / "runs")]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "--model",
+                "fake",
+                "--task",
+                "distributional-moralchoice",
+                "--method",
+                "vanilla",
+                "--data",
+                str(into),
+                "--out",
+                str(tmp_path / "eval"),
+                "--no-progress",
+                "--json",
+                "--runs-dir",
+                str(tmp_path / "runs"),
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
 
     # the mirror now serves another file: the fetch stops before writing it, and names it
     before = (into / "vital_steerable_opinionqa.json").read_bytes()
-    (served / "vital_steerable_opinionqa.json").write_text((FIXTURES / "vital_steerable_opinionqa.sample.json").read_text().replace("0.", "0.0", 1))
+    (served / "vital_steerable_opinionqa.json").write_text(
+        (FIXTURES / "vital_steerable_opinionqa.sample.json").read_text().replace("0.", "0.0", 1)
+    )
     assert main(["data", "fetch", "--source", url, "--into", str(into)]) == 2
     err = capsys.readouterr().err
     assert "vital_steerable_opinionqa.json: SHA-256" in err and "differs from" in err and "Traceback" not in err

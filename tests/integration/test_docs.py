@@ -31,8 +31,14 @@ def readme_commands(page: Path = ROOT / "README.md") -> list[str]:
 
 def ethos(argv: list[str], cwd: Path, runs: Path, model: str = "fake") -> subprocess.CompletedProcess:
     """`ethos ARGV` in a process of its own, with its runs in `runs` and `model` as $ETHOS_MODEL."""
-    return subprocess.run([sys.executable, "-m", "ethos.cli", *argv], cwd=cwd, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "ETHOS_RUNS_DIR": str(runs), "ETHOS_MODEL": model})
+    return subprocess.run(
+        [sys.executable, "-m", "ethos.cli", *argv],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "ETHOS_RUNS_DIR": str(runs), "ETHOS_MODEL": model},
+    )
 
 
 def test_every_readme_command_runs_as_written(tmp_path, vital_mirror):
@@ -64,10 +70,17 @@ def test_every_command_in_the_docs_runs_or_names_real_flags(tmp_path, vital_mirr
     runs, (_, mirror) = tmp_path / "runs", vital_mirror
     assert ethos(["data", "fetch", "--into", "vital", "--source", mirror], tmp_path, runs).returncode == 0
     (tmp_path / "eval.toml").write_text('task = ["distributional-moralchoice"]\nmethod = ["vanilla"]\ndata = "vital"\n')
-    (tmp_path / "board.toml").write_text('[[persona]]\nname = "The Board Chair"\ncore_value = "stewardship"\nframework = "utilitarianism"\n'
-                                         'right_or_duty = "duty to the institution"\nemotion = "caution"\nstakeholder = "hospital board"\n')
-    substitutions = {"--limit 40": "--limit 2", "--limit 20": "--limit 2", "path/to/": "vital/", "20261127-154421": "last",
-                     "--index 3": "--index 0"}  # the fixtures hold one item per task
+    (tmp_path / "board.toml").write_text(
+        '[[persona]]\nname = "The Board Chair"\ncore_value = "stewardship"\nframework = "utilitarianism"\n'
+        'right_or_duty = "duty to the institution"\nemotion = "caution"\nstakeholder = "hospital board"\n'
+    )
+    substitutions = {
+        "--limit 40": "--limit 2",
+        "--limit 20": "--limit 2",
+        "path/to/": "vital/",
+        "20261127-154421": "last",
+        "--index 3": "--index 0",
+    }  # the fixtures hold one item per task
     # index.md is the README; add-a-role.md is followed step by step, plugin install and all, by test_add_a_role.py
     pages = [p for p in sorted((ROOT / "docs").glob("*.md")) if p.name not in ("index.md", "add-a-role.md")]
     commands = [(page.name, c) for page in pages for c in readme_commands(page)]
@@ -98,7 +111,13 @@ def test_the_documentation_site_builds_with_strict_link_checks(tmp_path):
     mkdocs = Path(sys.executable).parent / "mkdocs"
     if not mkdocs.exists():
         pytest.skip("mkdocs is not installed (setup.sh --dev installs it)")
-    done = subprocess.run([str(mkdocs), "build", "--strict", "--site-dir", str(tmp_path / "site")], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    done = subprocess.run(
+        [str(mkdocs), "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert (tmp_path / "site" / "evaluation" / "index.html").is_file()

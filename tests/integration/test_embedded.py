@@ -24,8 +24,20 @@ def test_overton(capsys):
 
 
 def test_steerable(capsys):
-    out = run_json(capsys, "--mode", "steerable", "--target", "POLPARTY_Republican",
-                   "Should hospitals publish their prices?", "--option", "Yes", "--option", "No", "--option", "Not sure")
+    out = run_json(
+        capsys,
+        "--mode",
+        "steerable",
+        "--target",
+        "POLPARTY_Republican",
+        "Should hospitals publish their prices?",
+        "--option",
+        "Yes",
+        "--option",
+        "No",
+        "--option",
+        "Not sure",
+    )
     result = out["result"]
     assert result["selection"]["source"] == "logprobs" and sum(result["selection"]["probs"]) == pytest.approx(1)
     assert 0 <= result["selected"] < 3 and result["choice"] in "ABC"
@@ -33,8 +45,20 @@ def test_steerable(capsys):
 
 
 def test_distributional(capsys):
-    out = run_json(capsys, "--mode", "distributional", "--attribute", "Japan",
-                   "How important is affordable health care?", "--option", "Very", "--option", "Somewhat", "--option", "Not at all")
+    out = run_json(
+        capsys,
+        "--mode",
+        "distributional",
+        "--attribute",
+        "Japan",
+        "How important is affordable health care?",
+        "--option",
+        "Very",
+        "--option",
+        "Somewhat",
+        "--option",
+        "Not at all",
+    )
     result = out["result"]
     assert [row["source"] for row in result["per_persona"]] == ["logprobs"] * 3
     assert sum(result["distribution"]) == pytest.approx(1) and len(result["distribution"]) == 3

@@ -16,7 +16,9 @@ def test_overton_run_batches_the_persona_comments(embedded_hf_dir, capsys):
 
 
 def test_hf_and_embedded_agree_on_option_probabilities(embedded_hf_dir):
-    prompt = [("human", "Question: Should a doctor tell a patient the truth?\nOptions:\nA. Yes\nB. No\nAnswer with the letter only.\nAnswer:")]
+    prompt = [
+        ("human", "Question: Should a doctor tell a patient the truth?\nOptions:\nA. Yes\nB. No\nAnswer with the letter only.\nAnswer:")
+    ]
     hf = load_backend(f"hf:{embedded_hf_dir}").option_distribution(prompt, ["A", "B"], role="test")
     gguf = load_backend("embedded").option_distribution(prompt, ["A", "B"], role="test")
     assert hf.source == gguf.source == "logprobs"

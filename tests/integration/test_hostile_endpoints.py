@@ -24,12 +24,15 @@ def run_against(stub, capsys, *extra):
     return code, out, err, time.monotonic() - started
 
 
-@pytest.mark.parametrize(("kind", "says", "bound"), [
-    ("drip", "did not finish a reply within --timeout 2 s", 12),
-    ("endless", "did not finish a reply within --timeout 2 s", 12),
-    ("huge", "sent a reply larger than 8 MB", 30),
-    ("redirect", "(a redirect, not followed)", 12),
-])
+@pytest.mark.parametrize(
+    ("kind", "says", "bound"),
+    [
+        ("drip", "did not finish a reply within --timeout 2 s", 12),
+        ("endless", "did not finish a reply within --timeout 2 s", 12),
+        ("huge", "sent a reply larger than 8 MB", 30),
+        ("redirect", "(a redirect, not followed)", 12),
+    ],
+)
 def test_a_hostile_reply_ends_in_time_with_one_line(capsys, kind, says, bound):
     with StubOpenAI(hostile=kind) as stub:
         code, out, err, seconds = run_against(stub, capsys, "--timeout", "2")
@@ -78,10 +81,36 @@ def test_ctrl_c_stops_an_eval_within_seconds_with_items_in_flight_interrupted(tm
     data = Path(__file__).parents[1] / "fixtures" / "vital_distributional_globalopinionqa.sample.json"
     runs, out = tmp_path / "runs", tmp_path / "out"
     with StubOpenAI(delay=60) as stub:
-        proc = subprocess.Popen([sys.executable, "-m", "ethos.cli", "eval", "--task", "distributional-globalopinionqa", "--data", str(data),
-                                 "--method", "vanilla", "--model", "openai:stub", "--base-url", stub.url, "--timeout", "60",
-                                 "--runs-dir", str(runs), "--out", str(out), "--no-progress", "--no-cache"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "OPENAI_API_KEY": "x"})
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "ethos.cli",
+                "eval",
+                "--task",
+                "distributional-globalopinionqa",
+                "--data",
+                str(data),
+                "--method",
+                "vanilla",
+                "--model",
+                "openai:stub",
+                "--base-url",
+                stub.url,
+                "--timeout",
+                "60",
+                "--runs-dir",
+                str(runs),
+                "--out",
+                str(out),
+                "--no-progress",
+                "--no-cache",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "OPENAI_API_KEY": "x"},
+        )
         deadline = time.monotonic() + 60
         while not stub.requests and time.monotonic() < deadline:
             time.sleep(0.1)

@@ -14,8 +14,9 @@ from tests_paths import FIXTURES
 def ethos(*argv, env=None, runs=None):
     argv = [a if isinstance(a, bytes) else str(a).encode() for a in argv]
     extra = {"ETHOS_RUNS_DIR": str(runs)} if runs else {}
-    return subprocess.run([sys.executable.encode(), b"-m", b"ethos.cli", *argv], capture_output=True, timeout=300,
-                          env={**os.environ, **extra, **(env or {})})
+    return subprocess.run(
+        [sys.executable.encode(), b"-m", b"ethos.cli", *argv], capture_output=True, timeout=300, env={**os.environ, **extra, **(env or {})}
+    )
 
 
 def one_error(done) -> str:
@@ -34,8 +35,24 @@ def test_pages_and_reports_replace_a_planted_link_instead_of_writing_through_it(
     assert ethos("view", run.name, runs=runs).returncode == 0
     assert outside.read_text() == "keep me" and not (run / "view.html").is_symlink()
     out = tmp_path / "eval"
-    assert ethos("eval", "--model", "fake", "--task", "distributional-moralchoice", "--data", FIXTURES, "--method", "vanilla",
-                 "--out", out, "--no-progress", runs=runs).returncode == 0
+    assert (
+        ethos(
+            "eval",
+            "--model",
+            "fake",
+            "--task",
+            "distributional-moralchoice",
+            "--data",
+            FIXTURES,
+            "--method",
+            "vanilla",
+            "--out",
+            out,
+            "--no-progress",
+            runs=runs,
+        ).returncode
+        == 0
+    )
     (tmp_path / "report").mkdir()
     (tmp_path / "report" / "report.md").symlink_to(outside)
     assert ethos("report", out, "--out", tmp_path / "report", runs=runs).returncode == 0
@@ -43,8 +60,21 @@ def test_pages_and_reports_replace_a_planted_link_instead_of_writing_through_it(
     # the results file itself a link: refused by name, nothing written through it
     (out / "vanilla" / "results.jsonl").unlink()
     (out / "vanilla" / "results.jsonl").symlink_to(outside)
-    done = ethos("eval", "--model", "fake", "--task", "distributional-moralchoice", "--data", FIXTURES, "--method", "vanilla",
-                 "--out", out, "--no-progress", runs=runs)
+    done = ethos(
+        "eval",
+        "--model",
+        "fake",
+        "--task",
+        "distributional-moralchoice",
+        "--data",
+        FIXTURES,
+        "--method",
+        "vanilla",
+        "--out",
+        out,
+        "--no-progress",
+        runs=runs,
+    )
     assert done.returncode == 2 and "results.jsonl: a link" in one_error(done) and outside.read_text() == "keep me"
 
 
@@ -55,8 +85,22 @@ def test_arguments_that_are_not_utf8_are_named(tmp_path):
     assert done.returncode == 2 and "--target: not valid UTF-8" in one_error(done)
     # a folder name that is not UTF-8 is a path like any other
     out = os.fsencode(tmp_path) + b"/out\xff"
-    done = ethos("eval", "--model", "fake", "--task", "distributional-moralchoice", "--data", FIXTURES, "--method", "vanilla",
-                 "--out", out, "--no-progress", "--json", runs=tmp_path / "runs")
+    done = ethos(
+        "eval",
+        "--model",
+        "fake",
+        "--task",
+        "distributional-moralchoice",
+        "--data",
+        FIXTURES,
+        "--method",
+        "vanilla",
+        "--out",
+        out,
+        "--no-progress",
+        "--json",
+        runs=tmp_path / "runs",
+    )
     assert done.returncode == 0 and json.loads(done.stdout)[0]["n"] == 1 and os.path.isdir(out)
 
 
@@ -87,7 +131,9 @@ def test_a_full_disk_fails_cleanly_and_leaves_nothing_running_or_half_written(sm
     os.truncate(filler, filler.stat().st_size - room)  # room for the run to start, not to finish
     done = ethos("run", "--model", "fake", "--n-personas", "6", "--no-cache", "A long situation? " * 200, runs=runs)
     error = one_error(done)
-    assert done.returncode in (1, 2) and ("No space left on device" in error or "disk I/O error" in error or "database or disk is full" in error), error
+    assert done.returncode in (1, 2) and (
+        "No space left on device" in error or "disk I/O error" in error or "database or disk is full" in error
+    ), error
     leftovers = [p.name for p in small_disk.rglob("*.tmp")]
     assert leftovers == []
     listed = ethos("runs", "--json", runs=runs)

@@ -14,7 +14,9 @@ def loaded_after(code: str) -> set[str]:
 
 def test_the_parser_and_the_persona_list_load_no_heavy_module():
     assert loaded_after("from ethos.cli import build_parser; build_parser()") == set()
-    listing = "import contextlib, io\nfrom ethos.cli import main\nwith contextlib.redirect_stdout(io.StringIO()): main(['personas', 'list'])"
+    listing = (
+        "import contextlib, io\nfrom ethos.cli import main\nwith contextlib.redirect_stdout(io.StringIO()): main(['personas', 'list'])"
+    )
     assert loaded_after(listing) == set()
 
 

@@ -20,8 +20,13 @@ def chat():
 
 
 def prompt(chat, voice: str, prefix: str = "") -> list[int]:
-    return chat._tokens([{"role": "system", "content": "You comment on health-care ethics."},
-                         {"role": "user", "content": f"{SITUATION} Comment as {voice}."}], prefix)
+    return chat._tokens(
+        [
+            {"role": "system", "content": "You comment on health-care ethics."},
+            {"role": "user", "content": f"{SITUATION} Comment as {voice}."},
+        ],
+        prefix,
+    )
 
 
 def together(engine, calls: list[dict]) -> list:
@@ -74,7 +79,7 @@ def logprobs(completion) -> list[tuple[str, float]]:
 def test_a_cached_prefix_gives_the_logprobs_of_a_fresh_reading(chat):
     whole = long_prompt(chat, VOICES[0], " Answer A or B.")
     sibling = long_prompt(chat, VOICES[0], " Say which option you prefer and why, briefly.")
-    assert len(whole) > 2 * CHUNK + 10 and whole[:CHUNK * 2] == sibling[:CHUNK * 2]
+    assert len(whole) > 2 * CHUNK + 10 and whole[: CHUNK * 2] == sibling[: CHUNK * 2]
     engine = fresh(chat)
     alone = logprobs(engine.submit(whole, max_tokens=0))
     engine.close()

@@ -28,9 +28,14 @@ def phoenix(tmp_path_factory):
     if not PHOENIX.exists():
         pytest.skip(f"no Phoenix at {PHOENIX} (.ci/run installs it)")
     work, port = tmp_path_factory.mktemp("phoenix"), free_port()
-    env = os.environ | {"PHOENIX_WORKING_DIR": str(work), "PHOENIX_HOST": "127.0.0.1", "PHOENIX_PORT": str(port),
-                        "PHOENIX_GRPC_PORT": str(free_port()), "PHOENIX_TELEMETRY_ENABLED": "false",
-                        "PHOENIX_ALLOW_EXTERNAL_RESOURCES": "false"}
+    env = os.environ | {
+        "PHOENIX_WORKING_DIR": str(work),
+        "PHOENIX_HOST": "127.0.0.1",
+        "PHOENIX_PORT": str(port),
+        "PHOENIX_GRPC_PORT": str(free_port()),
+        "PHOENIX_TELEMETRY_ENABLED": "false",
+        "PHOENIX_ALLOW_EXTERNAL_RESOURCES": "false",
+    }
     server = subprocess.Popen([str(PHOENIX), "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -54,17 +59,38 @@ def spans(url: str) -> list[dict]:
 
 
 def test_a_runs_spans_arrive_with_the_persona_comments_inside(phoenix, tmp_path):
-    run = subprocess.run([sys.executable, "-m", "ethos.cli", "run", "--json", "--model", "fake", "--n-personas", "2", "--otel", phoenix,
-                          "A nurse is asked to hide a medication error."],
-                         env=os.environ | {"ETHOS_RUNS_DIR": str(tmp_path)}, capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ethos.cli",
+            "run",
+            "--json",
+            "--model",
+            "fake",
+            "--n-personas",
+            "2",
+            "--otel",
+            phoenix,
+            "A nurse is asked to hide a medication error.",
+        ],
+        env=os.environ | {"ETHOS_RUNS_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr
     out = json.loads(run.stdout)
     deadline = time.monotonic() + 30
     while not [s for s in spans(phoenix) if s["attributes"].get("session.id") == out["run_id"] and s["span_kind"] == "LLM"]:
         assert time.monotonic() < deadline, "no LLM span arrived"
         time.sleep(0.5)
-    mine = [s for s in spans(phoenix) if s["context"]["trace_id"] in
-            {t["context"]["trace_id"] for t in spans(phoenix) if t["attributes"].get("session.id") == out["run_id"]}]
+    mine = [
+        s
+        for s in spans(phoenix)
+        if s["context"]["trace_id"]
+        in {t["context"]["trace_id"] for t in spans(phoenix) if t["attributes"].get("session.id") == out["run_id"]}
+    ]
     names = {s["name"] for s in mine}
     assert {"ethos", "seed_personas", "persona_agent", "overton_moderator"} <= names  # the graph and each node
     llm = [s for s in mine if s["span_kind"] == "LLM"]
@@ -87,9 +113,31 @@ def test_the_endpoint_comes_from_the_flag_or_the_standard_variables(monkeypatch)
 
 def test_an_eval_items_spans_carry_its_run_id(phoenix, tmp_path):
     data = Path(__file__).parents[1] / "fixtures" / "vital_distributional_moralchoice.sample.json"
-    run = subprocess.run([sys.executable, "-m", "ethos.cli", "eval", "--model", "fake", "--task", "distributional-moralchoice",
-                          "--data", str(data), "--method", "vanilla", "--no-progress", "--otel", phoenix, "--out", str(tmp_path / "out")],
-                         env=os.environ | {"ETHOS_RUNS_DIR": str(tmp_path)}, capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ethos.cli",
+            "eval",
+            "--model",
+            "fake",
+            "--task",
+            "distributional-moralchoice",
+            "--data",
+            str(data),
+            "--method",
+            "vanilla",
+            "--no-progress",
+            "--otel",
+            phoenix,
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        env=os.environ | {"ETHOS_RUNS_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr
     run_id = json.loads((tmp_path / "out" / "vanilla" / "results.jsonl").read_text().splitlines()[0])["run_id"]
     deadline = time.monotonic() + 30

@@ -20,7 +20,9 @@ import pytest
 from servers import can_run_postgres, free_port, postgres_server
 
 pytest.importorskip("langgraph.checkpoint.postgres")
-pytestmark = pytest.mark.skipif(not can_run_postgres(), reason="needs Debian's postgresql package and root (to run it as the postgres user)")
+pytestmark = pytest.mark.skipif(
+    not can_run_postgres(), reason="needs Debian's postgresql package and root (to run it as the postgres user)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -35,9 +37,23 @@ def _run(*args: str) -> list[str]:
 
 def test_a_run_killed_on_one_machine_resumes_on_another_from_the_database(postgres, tmp_path):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    first = subprocess.Popen(_run("A family asks the doctor to keep a diagnosis from their mother.", "--model", "fake:0.3",
-                                  "--max-concurrency", "1", "--checkpointer", postgres, "--runs-dir", str(tmp_path / "a")),
-                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        _run(
+            "A family asks the doctor to keep a diagnosis from their mother.",
+            "--model",
+            "fake:0.3",
+            "--max-concurrency",
+            "1",
+            "--checkpointer",
+            postgres,
+            "--runs-dir",
+            str(tmp_path / "a"),
+        ),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     printed = ""
     deadline = time.monotonic() + 120
     while len(re.findall(r"^  \[\d/6\]", printed, re.MULTILINE)) < 2:  # two persona agents done (in any order), four to go
@@ -51,8 +67,13 @@ def test_a_run_killed_on_one_machine_resumes_on_another_from_the_database(postgr
     run_id = re.search(r"run (\S+) \.\.\.", first.stderr.read())[1]
     assert not (tmp_path / "b").exists()
 
-    second = subprocess.run(_run("--resume", run_id, "--checkpointer", postgres, "--runs-dir", str(tmp_path / "b")),
-                            env=env, capture_output=True, text=True, timeout=300)
+    second = subprocess.run(
+        _run("--resume", run_id, "--checkpointer", postgres, "--runs-dir", str(tmp_path / "b")),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert second.returncode == 0, second.stderr
     # What ran in the second process is in its trace: no persona generator, and only the agents unfinished at the kill.
     trace = [json.loads(line) for line in (tmp_path / "b" / "runs" / run_id / "trace.jsonl").read_text().splitlines()]
@@ -89,8 +110,20 @@ def test_runs_on_separate_threads_stay_separate_and_a_thread_reused_starts_afres
 
 def test_an_unreachable_database_is_one_line_without_the_password(tmp_path):
     port = free_port()
-    out = subprocess.run(_run("A question.", "--model", "fake", "--checkpointer", f"postgresql://postgres:hunter2@127.0.0.1:{port}/x",
-                              "--runs-dir", str(tmp_path)), capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        _run(
+            "A question.",
+            "--model",
+            "fake",
+            "--checkpointer",
+            f"postgresql://postgres:hunter2@127.0.0.1:{port}/x",
+            "--runs-dir",
+            str(tmp_path),
+        ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 1
     assert out.stderr.startswith(f"ethos: error: --checkpointer postgresql://127.0.0.1:{port}/x: cannot use the database")
     assert out.stderr.count("\n") == 1 and "hunter2" not in out.stderr + out.stdout

@@ -29,30 +29,61 @@ def cluster():
 
 
 def _items(path: Path, n: int) -> Path:
-    items = [{"question": f"Question: Should the clinic in district {i} open on Sundays?\nOptions: A. Yes B. No C. Unsure\nAnswer:",
-              "options": ["Yes", "No", "Unsure"], "gold_distribution": [0.5, 0.3, 0.2], "attribute": ["Japan", "Brazil", "Kenya"][i % 3],
-              "id": 100 + i} for i in range(n)]
+    items = [
+        {
+            "question": f"Question: Should the clinic in district {i} open on Sundays?\nOptions: A. Yes B. No C. Unsure\nAnswer:",
+            "options": ["Yes", "No", "Unsure"],
+            "gold_distribution": [0.5, 0.3, 0.2],
+            "attribute": ["Japan", "Brazil", "Kenya"][i % 3],
+            "id": 100 + i,
+        }
+        for i in range(n)
+    ]
     path.write_text(json.dumps(items))
     return path
 
 
 def _eval(data: Path, out: Path, runs: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "ethos.cli", "eval", "--task", "distributional-globalopinionqa", "--data", str(data),
-            "--out", str(out), "--runs-dir", str(runs), "--no-progress", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "ethos.cli",
+        "eval",
+        "--task",
+        "distributional-globalopinionqa",
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--runs-dir",
+        str(runs),
+        "--no-progress",
+        *extra,
+    ]
 
 
 def _predictions(out: Path) -> dict:
-    return {m.name: {p["id"]: p["pred_distribution"] for p in json.loads((m / "predictions.json").read_text())}
-            for m in out.iterdir() if (m / "predictions.json").exists()}
+    return {
+        m.name: {p["id"]: p["pred_distribution"] for p in json.loads((m / "predictions.json").read_text())}
+        for m in out.iterdir()
+        if (m / "predictions.json").exists()
+    }
 
 
 def test_the_fake_model_predicts_the_same_on_two_ray_actors_as_in_process(cluster, tmp_path):
     data = _items(tmp_path / "vital_distributional_globalopinionqa.json", 8)
     fake = ["--model", "fake", "--n-personas", "3", "--method", "all"]
-    here = subprocess.run(_eval(data, tmp_path / "here", tmp_path / "runs", *fake, "--max-concurrency", "2"), capture_output=True, text=True)
+    here = subprocess.run(
+        _eval(data, tmp_path / "here", tmp_path / "runs", *fake, "--max-concurrency", "2"), capture_output=True, text=True
+    )
     assert here.returncode == 0, here.stderr
-    there = subprocess.run(_eval(data, tmp_path / "ray", tmp_path / "runs", *fake, "--ray", cluster["address"], "--ray-actors", "2"),
-                           env=cluster["env"], capture_output=True, text=True, timeout=300)
+    there = subprocess.run(
+        _eval(data, tmp_path / "ray", tmp_path / "runs", *fake, "--ray", cluster["address"], "--ray-actors", "2"),
+        env=cluster["env"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert there.returncode == 0, there.stderr
     assert "2 Ray actor(s)" in there.stderr
     assert _predictions(tmp_path / "ray") == _predictions(tmp_path / "here") and len(_predictions(tmp_path / "ray")) == 5
@@ -73,8 +104,9 @@ def _actor_pids() -> list[int]:
 def test_a_worker_killed_mid_run_loses_and_duplicates_no_item(cluster, tmp_path):
     data = _items(tmp_path / "vital_distributional_globalopinionqa.json", 24)
     out = tmp_path / "out"
-    command = _eval(data, out, tmp_path / "runs", "--model", "fake:0.4", "--method", "vanilla", "--ray", cluster["address"],
-                    "--ray-actors", "2")
+    command = _eval(
+        data, out, tmp_path / "runs", "--model", "fake:0.4", "--method", "vanilla", "--ray", cluster["address"], "--ray-actors", "2"
+    )
     driver = subprocess.Popen(command, env=cluster["env"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     results = out / "vanilla" / "results.jsonl"
     deadline = time.monotonic() + 120
@@ -98,8 +130,13 @@ def test_the_embedded_model_predicts_the_same_on_two_ray_actors_as_in_process(cl
     small = ["--model", "embedded", "--method", "vanilla,moe", "--comment-tokens", "8", "--moderator-tokens", "8"]
     here = subprocess.run(_eval(data, tmp_path / "here", tmp_path / "runs", *small), capture_output=True, text=True, timeout=600)
     assert here.returncode == 0, here.stderr
-    there = subprocess.run(_eval(data, tmp_path / "ray", tmp_path / "runs", *small, "--ray", cluster["address"], "--ray-actors", "2"),
-                           env=cluster["env"], capture_output=True, text=True, timeout=600)
+    there = subprocess.run(
+        _eval(data, tmp_path / "ray", tmp_path / "runs", *small, "--ray", cluster["address"], "--ray-actors", "2"),
+        env=cluster["env"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert there.returncode == 0, there.stderr
     here_p, there_p = _predictions(tmp_path / "here"), _predictions(tmp_path / "ray")
     assert set(there_p) == {"vanilla", "moe"} and there_p.keys() == here_p.keys()

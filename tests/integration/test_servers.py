@@ -40,13 +40,24 @@ def test_langgraph_dev_serves_every_mode(graph_server):
         state = client.runs.wait(None, "ethos", input=request, context={"n_personas": 3})
         assert state["result"]["mode"] == mode and len(state["comments"]) == 3 and not state.get("conversation")  # unless asked
         # as `ethos run --json` gives them: the run id, the usage and the fallbacks
-        assert state["run"]["run_id"] and state["run"]["usage"]["new_tokens"] > 0 and state["run"]["fallbacks"]["uniform_distributions"] == 0
-    assert state["result"]["distribution"] == pytest.approx([sum(p["probs"][k] for p in state["result"]["per_persona"]) / 3 for k in range(2)])
-    nodes = [list(part.data)[0] for part in client.runs.stream(None, "ethos", input=requests["overton"], context={"n_personas": 2}, stream_mode="updates")
-             if part.event == "updates"]
+        assert (
+            state["run"]["run_id"] and state["run"]["usage"]["new_tokens"] > 0 and state["run"]["fallbacks"]["uniform_distributions"] == 0
+        )
+    assert state["result"]["distribution"] == pytest.approx(
+        [sum(p["probs"][k] for p in state["result"]["per_persona"]) / 3 for k in range(2)]
+    )
+    nodes = [
+        list(part.data)[0]
+        for part in client.runs.stream(None, "ethos", input=requests["overton"], context={"n_personas": 2}, stream_mode="updates")
+        if part.event == "updates"
+    ]
     assert nodes == ["seed_personas", "persona_agent", "persona_agent", "overton_moderator", "summarise"]
-    batch = client.runs.create_batch([{"assistant_id": "ethos", "input": requests["distributional"], "context": {"n_personas": 2, "seed": i},
-                                       "on_completion": "keep"} for i in range(3)])
+    batch = client.runs.create_batch(
+        [
+            {"assistant_id": "ethos", "input": requests["distributional"], "context": {"n_personas": 2, "seed": i}, "on_completion": "keep"}
+            for i in range(3)
+        ]
+    )
     results = [client.runs.join(run["thread_id"], run["run_id"]) for run in batch]
     assert all(len(r["result"]["per_persona"]) == 2 for r in results)
 
@@ -55,10 +66,19 @@ def test_a_client_cannot_point_the_server_at_a_host_a_model_or_a_file(graph_serv
     client = get_sync_client(url=graph_server)
     request = {"situation": "A family asks a doctor to withhold a diagnosis.", "mode": "overton"}
     secret = tmp_path / "secret.toml"
-    secret.write_text('[[persona]]\nname = "Leaked"\ncore_value = "x"\nframework = "x"\nright_or_duty = "x"\nemotion = "x"\nstakeholder = "x"\n')
+    secret.write_text(
+        '[[persona]]\nname = "Leaked"\ncore_value = "x"\nframework = "x"\nright_or_duty = "x"\nemotion = "x"\nstakeholder = "x"\n'
+    )
     with StubOpenAI() as stub:
-        hostile = {"base_url": stub.url, "generator_model": "openai:x", "agent_model": "openai:x", "moderator_model": f"gguf:{secret}",
-                   "persona_files": [str(secret)], "timeout": 1e9, "n_personas": 2}
+        hostile = {
+            "base_url": stub.url,
+            "generator_model": "openai:x",
+            "agent_model": "openai:x",
+            "moderator_model": f"gguf:{secret}",
+            "persona_files": [str(secret)],
+            "timeout": 1e9,
+            "n_personas": 2,
+        }
         state = client.runs.wait(None, "ethos", input=request, context=hostile)
         # LangGraph's server passes on only the keys of the served schema (graph/served.py): the method's settings
         assert len(state["comments"]) == 2 and all(p["name"] != "Leaked" for p in state["personas"])
@@ -74,7 +94,9 @@ def test_a_served_context_refuses_what_only_the_operator_sets():
     with pytest.raises(ValueError, match="base_url"):
         ServedContext(base_url="http://127.0.0.1:9/v1")
     assert ServedContext(n_personas=3).context().n_personas == 3
-    assert set(client_context(Context(base_url="http://user:key@127.0.0.1:9/v1"))) == set(CLIENT_SETTINGS)  # eval --server sends no endpoint
+    assert set(client_context(Context(base_url="http://user:key@127.0.0.1:9/v1"))) == set(
+        CLIENT_SETTINGS
+    )  # eval --server sends no endpoint
 
 
 def test_comments_stream_token_by_token_through_the_server(graph_server):
@@ -92,10 +114,18 @@ def test_comments_stream_token_by_token_through_the_server(graph_server):
 def test_two_runs_on_one_server_thread_keep_their_comments_apart(graph_server):
     client = get_sync_client(url=graph_server)
     thread = client.threads.create()
-    first = client.runs.wait(thread["thread_id"], "ethos", input={"situation": "A first situation.", "mode": "overton"},
-                             context={"n_personas": 3, "conversation_in_state": True})
-    second = client.runs.wait(thread["thread_id"], "ethos", input={"situation": "A second situation.", "mode": "overton"},
-                              context={"n_personas": 2, "conversation_in_state": True})
+    first = client.runs.wait(
+        thread["thread_id"],
+        "ethos",
+        input={"situation": "A first situation.", "mode": "overton"},
+        context={"n_personas": 3, "conversation_in_state": True},
+    )
+    second = client.runs.wait(
+        thread["thread_id"],
+        "ethos",
+        input={"situation": "A second situation.", "mode": "overton"},
+        context={"n_personas": 2, "conversation_in_state": True},
+    )
     assert len(first["comments"]) == 3 and len(second["comments"]) == 2  # not 3 + 2
     assert [e["node"] for e in second["conversation"]] == ["seed_personas", "persona_agent", "persona_agent", "overton_moderator"]
     assert "A second situation." in second["conversation"][-1]["messages"][-1][1]
@@ -103,15 +133,40 @@ def test_two_runs_on_one_server_thread_keep_their_comments_apart(graph_server):
 
 
 def test_eval_submits_items_to_the_server_and_resumes_from_its_store(graph_server, tmp_path, capsys):
-    argv = ["eval", "--server", graph_server, "--task", "distributional-globalopinionqa", "--method", "ethosagents",
-            "--data", str(FIXTURES), "--model", "fake", "--n-personas", "2", "--out", str(tmp_path), "--no-progress"]
+    argv = [
+        "eval",
+        "--server",
+        graph_server,
+        "--task",
+        "distributional-globalopinionqa",
+        "--method",
+        "ethosagents",
+        "--data",
+        str(FIXTURES),
+        "--model",
+        "fake",
+        "--n-personas",
+        "2",
+        "--out",
+        str(tmp_path),
+        "--no-progress",
+    ]
     assert main(argv) == 0
     predictions = json.loads((tmp_path / "ethosagents" / "predictions.json").read_text())
     assert predictions[0]["pred_distribution"] and len(predictions[0]["pred_distribution"]) == 4
     assert main(argv[:2] + ["http://127.0.0.1:9"] + argv[3:]) == 0  # every item is done: the server is not even asked
     # Every method is the same graph, so the baselines run on the server too, with the same predictions as in-process.
-    baselines = ["--task", "distributional-globalopinionqa", "--method", "vanilla,moe,modplural", "--data", str(FIXTURES), "--model", "fake",
-                 "--no-progress"]
+    baselines = [
+        "--task",
+        "distributional-globalopinionqa",
+        "--method",
+        "vanilla,moe,modplural",
+        "--data",
+        str(FIXTURES),
+        "--model",
+        "fake",
+        "--no-progress",
+    ]
     assert main(["eval", "--server", graph_server, *baselines, "--out", str(tmp_path / "served")]) == 0
     assert main(["eval", *baselines, "--out", str(tmp_path / "here")]) == 0
     for method in ("vanilla", "moe", "modplural"):
@@ -157,7 +212,9 @@ def test_raw_prompts_go_to_the_completions_endpoint_with_their_logprobs(llama_ur
     # llama-cpp-python's server sends no logprobs when the first token ends the reply (this model
     # often ends a raw "Answer:" at once): those answers are sampled, and counted as such.
     sources = [r["source"] for r in out["result"]["per_persona"]]
-    assert len(sources) == 3 and out["fallbacks"]["sampled_distributions"] + out["fallbacks"]["uniform_distributions"] == 3 - sources.count("logprobs")
+    assert len(sources) == 3 and out["fallbacks"]["sampled_distributions"] + out["fallbacks"]["uniform_distributions"] == 3 - sources.count(
+        "logprobs"
+    )
     assert sum(out["result"]["distribution"]) == pytest.approx(1)
     out = run_json(capsys, *argv, "--mode", "steerable", "--target", "Right to know", *QUESTION)
     assert out["result"]["selection"]["source"] in ("generated", "random_fallback") and isinstance(out["result"]["answer"], str)
@@ -183,8 +240,9 @@ def test_personas_through_the_llama_cpp_servers_response_format(llama_url):
 
     backend = load_backend("openai:smollm2-schema", llama_url)
     assert backend.constraints == ("json_schema", "grammar", "json_object_schema")
-    ask = dict(grammar=persona_grammar(2), json_schema=persona_json_schema(2), role="persona_generator",
-               max_tokens=200, temperature=1.0, seed=0)
+    ask = dict(
+        grammar=persona_grammar(2), json_schema=persona_json_schema(2), role="persona_generator", max_tokens=200, temperature=1.0, seed=0
+    )
     messages = persona_messages("A nurse is asked to hide a medication error.", 2)
     text, note = backend.complete_constrained(messages, **ask)
     # The server refuses OpenAI's `json_schema` type and takes the GBNF grammar in its `grammar` field.
@@ -199,8 +257,25 @@ def test_personas_through_the_llama_cpp_servers_response_format(llama_url):
 
 def test_a_server_without_logprobs_is_sampled_and_flagged(capsys):
     with StubOpenAI(logprobs=False) as server:
-        out = run_json(capsys, "--model", "openai:stub", "--base-url", server.url, "--n-personas", "2", "--samples", "5", "--no-cache",
-                       "--mode", "distributional", "q?", "--option", "a", "--option", "b")
+        out = run_json(
+            capsys,
+            "--model",
+            "openai:stub",
+            "--base-url",
+            server.url,
+            "--n-personas",
+            "2",
+            "--samples",
+            "5",
+            "--no-cache",
+            "--mode",
+            "distributional",
+            "q?",
+            "--option",
+            "a",
+            "--option",
+            "b",
+        )
     rows = out["result"]["per_persona"]
     assert [r["source"] for r in rows] == ["sampling", "sampling"]
     assert out["fallbacks"]["sampled_distributions"] == 2
@@ -220,11 +295,17 @@ def test_5xx_answers_are_retried_with_backoff(capsys):
 
 @pytest.mark.parametrize(
     ("kind", "says"),
-    [("empty_choices", "a reply with no choices"), ("garbage", "a body that is not JSON"), ("no_message", "a reply without the expected fields")],
+    [
+        ("empty_choices", "a reply with no choices"),
+        ("garbage", "a body that is not JSON"),
+        ("no_message", "a reply without the expected fields"),
+    ],
 )
 def test_malformed_replies_are_retried_then_reported_by_endpoint(capsys, kind, says):
     with StubOpenAI(malformed_first=1, malformed=kind) as server:
-        out = run_json(capsys, "--model", "openai:stub", "--base-url", server.url, "--n-personas", "2", "--no-cache", "--max-retries", "1", "x")
+        out = run_json(
+            capsys, "--model", "openai:stub", "--base-url", server.url, "--n-personas", "2", "--no-cache", "--max-retries", "1", "x"
+        )
     assert out["result"]["response"]  # one malformed reply, then a good one: retried like a 5xx
     with StubOpenAI(malformed_first=10**6, malformed=kind) as server:
         assert main(["run", "--model", "openai:stub", "--base-url", server.url, "--no-cache", "--max-retries", "1", "x"]) == 1
@@ -247,7 +328,10 @@ def test_the_rate_limit_is_shared_by_all_roles(capsys):
 
 def test_a_request_past_the_timeout_is_retried_then_reported_in_one_line(capsys):
     with StubOpenAI(delay=1.0) as server:
-        assert main(["run", "--model", "openai:stub", "--base-url", server.url, "--timeout", "0.3", "--max-retries", "1", "--no-cache", "x"]) == 1
+        assert (
+            main(["run", "--model", "openai:stub", "--base-url", server.url, "--timeout", "0.3", "--max-retries", "1", "--no-cache", "x"])
+            == 1
+        )
         requests = len(server.requests)
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert error.startswith("ethos: error: cannot reach the model endpoint") and "Timeout" in error

@@ -70,7 +70,10 @@ def test_trace_shows_each_agents_conversation_live(fake, capsys):
         (["run", "--mode", "distributional", "x"], "distributional mode needs the answer options"),
         (["run", "--model", "hf:/no/such/dir", "x"], "model directory not found: /no/such/dir"),
         (["run", "--model", "gguf:/no/such.gguf", "x"], "model file not found: /no/such.gguf"),
-        (["run", "--model", "fake", "--base-url", "http://127.0.0.1:9", "--model", "openai:m", "--max-retries", "0", "x"], "cannot reach the model endpoint at http://127.0.0.1:9"),
+        (
+            ["run", "--model", "fake", "--base-url", "http://127.0.0.1:9", "--model", "openai:m", "--max-retries", "0", "x"],
+            "cannot reach the model endpoint at http://127.0.0.1:9",
+        ),
         (["run", "--item", "/no/such.json"], "item file not found: /no/such.json"),
         (["run", "--item", str(FIXTURES / "broken_item.sample.json")], "broken_item.sample.json: item 0 (id 7): missing field 'options'"),
         (["run", "--item", str(FIXTURES / "vital_overton_valuekaleidoscope.sample.json"), "--index", "9"], "--index 9 is out of range"),
@@ -84,8 +87,6 @@ def test_errors_are_one_line_with_non_zero_exit(capsys, argv, message):
     assert err[-1].startswith("ethos: error: ") and message in err[-1]
 
 
-
-
 def test_the_counters_agree_with_the_listing_and_mostly_fallback_results_are_flagged(fake, capsys):
     spec = fake(constraints=(), replies={"persona_generator": lambda prompt: "nothing useful"}).spec
     out = run_json(capsys, "--model", spec, "--n-personas", "6", "--mode", "steerable", "--target", "Right to privacy", SITUATION)
@@ -95,8 +96,10 @@ def test_the_counters_agree_with_the_listing_and_mostly_fallback_results_are_fla
     assert sources.count("target") == report["target_added"] == 1
     assert main(["run", "--model", spec, "--n-personas", "6", SITUATION]) == 0
     warning = [line for line in capsys.readouterr().err.splitlines() if line.startswith("ethos: warning:")]
-    assert warning == ["ethos: warning: 6 of 6 personas are library top-ups, not generated: the result says little about the model's own "
-                       "perspectives (a larger --model or --generator-model, more --persona-tokens, or --personas hybrid help)"]
+    assert warning == [
+        "ethos: warning: 6 of 6 personas are library top-ups, not generated: the result says little about the model's own "
+        "perspectives (a larger --model or --generator-model, more --persona-tokens, or --personas hybrid help)"
+    ]
     assert main(["run", "--model", fake().spec, "--n-personas", "6", SITUATION]) == 0
     assert "warning" not in capsys.readouterr().err  # a run of generated personas is not flagged
 

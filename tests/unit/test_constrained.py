@@ -60,8 +60,10 @@ def test_a_rejected_constraint_falls_back_to_the_parser_and_is_counted(fake, run
     out = run_graph({"situation": SITUATION, "mode": "overton"}, backend)
     report = out["persona_report"]
     assert [p["source"] for p in out["personas"]] == ["parsed"] * 6 and report["parsed"] == 6
-    assert report["notes"] == [f"{backend.spec} rejected the json_schema constraint (UnsupportedParameter); "
-                               "rejected the json_object_schema constraint (UnsupportedParameter): the reply was parsed"]
+    assert report["notes"] == [
+        f"{backend.spec} rejected the json_schema constraint (UnsupportedParameter); "
+        "rejected the json_object_schema constraint (UnsupportedParameter): the reply was parsed"
+    ]
     assert count_fallbacks(out)["parsed_personas"] == 6
     assert backend.constraints == ()  # asked once: the next run goes straight to the parser
     again = run_graph({"situation": SITUATION, "mode": "overton"}, backend, seed=5)
@@ -116,8 +118,12 @@ def test_choices_are_reproducible_for_a_seed(fake, run_graph):
 
 def test_the_selection_prompt_numbers_comment_texts_without_names_or_options(fake, run_graph):
     backend = fake()
-    request = {"situation": "Should the doctor tell?", "mode": "steerable", "target": "Right to know",
-               "options": ["Tell", "Withhold", "Wait", "Ask the ethics board", "Either"]}
+    request = {
+        "situation": "Should the doctor tell?",
+        "mode": "steerable",
+        "target": "Right to know",
+        "options": ["Tell", "Withhold", "Wait", "Ask the ethics board", "Either"],
+    }
     out = run_graph(request, backend)
     prompt = human(calls_of(backend, "steerable_select")[0])
     for i, comment in enumerate(out["comments"], 1):
@@ -143,8 +149,9 @@ def test_two_runs_on_one_thread_start_with_fresh_comments(fake):
     # each comment names its situation, so the first run's comments differ from the second's
     backend = fake(replies={"persona_agent": lambda prompt: "On this: " + prompt.split("Situation: ", 1)[-1][:40]})
     graph = build_graph().compile(checkpointer=InMemorySaver())
-    context = Context(generator_model=backend.spec, agent_model=backend.spec, moderator_model=backend.spec, n_personas=3,
-                      conversation_in_state=True)
+    context = Context(
+        generator_model=backend.spec, agent_model=backend.spec, moderator_model=backend.spec, n_personas=3, conversation_in_state=True
+    )
     config = {"configurable": {"thread_id": "one-thread"}}
     first = graph.invoke({"situation": SITUATION, "mode": "overton"}, config=config, context=context)
     second = graph.invoke({"situation": "Another situation.", "mode": "overton"}, config=config, context=context)
@@ -161,11 +168,15 @@ def test_generator_and_comments_see_the_population_and_the_target(fake, run_grap
     backend = fake()
     run_graph({**QUESTION, "mode": "distributional", "attribute": "Japan"}, backend, n_personas=2)
     assert "people from Japan" in human(calls_of(backend, "persona_generator")[0])
-    assert calls_of(backend, "persona_agent") and all("The people answering this question are people from Japan." in human(c) for c in calls_of(backend, "persona_agent"))
+    assert calls_of(backend, "persona_agent") and all(
+        "The people answering this question are people from Japan." in human(c) for c in calls_of(backend, "persona_agent")
+    )
     backend = fake()
     run_graph({**QUESTION, "mode": "steerable", "target": "RELIG_Muslim"}, backend, n_personas=2)
     assert "people whose religion is Muslim" in human(calls_of(backend, "persona_generator")[0])
-    assert calls_of(backend, "persona_agent") and all("point of view: in terms of religion, Muslim" in human(c) for c in calls_of(backend, "persona_agent"))
+    assert calls_of(backend, "persona_agent") and all(
+        "point of view: in terms of religion, Muslim" in human(c) for c in calls_of(backend, "persona_agent")
+    )
 
 
 def test_an_ambiguity_level_is_no_population_for_generator_or_comments(fake, run_graph):

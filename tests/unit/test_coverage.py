@@ -16,8 +16,16 @@ def tiny_nli(path, labels=("contradiction", "neutral", "entailment")):
     path.mkdir(parents=True, exist_ok=True)
     vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", *WORDS]))
     tokenizer = BertTokenizerFast(vocab_file=str(vocab))
-    config = BertConfig(vocab_size=len(WORDS) + 6, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32, num_labels=3, id2label=dict(enumerate(labels)), label2id={name: i for i, name in enumerate(labels)})
+    config = BertConfig(
+        vocab_size=len(WORDS) + 6,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        num_labels=3,
+        id2label=dict(enumerate(labels)),
+        label2id={name: i for i, name in enumerate(labels)},
+    )
     torch.manual_seed(0)
     BertForSequenceClassification(config).save_pretrained(path)
     tokenizer.save_pretrained(path)
@@ -53,7 +61,6 @@ def test_nli_model_without_an_entailment_label_is_refused(tmp_path):
         NLIScorer(tiny_nli(tmp_path / "nli", labels=("yes", "no", "maybe")))
     with pytest.raises(EthosError, match="not a model directory"):
         NLIScorer(tmp_path / "nowhere")
-
 
 
 def test_nli_runs_on_the_gpu_when_there_is_one(tmp_path, monkeypatch):

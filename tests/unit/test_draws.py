@@ -75,8 +75,12 @@ def test_seeds_repeat_and_differ_by_every_part():
     ctx = Context(seed=7)
     assert call_seed(ctx, item, "persona_agent", 0) == call_seed(ctx, dict(item), "persona_agent", 0)
     seeds = {call_seed(ctx, item, "persona_agent", i) for i in range(6)}
-    seeds |= {call_seed(ctx, {**item, "situation": "another"}, "persona_agent", 0), call_seed(ctx, item, "persona_generator", 0),
-              call_seed(ctx, item, "persona_generator", 1), call_seed(Context(seed=8), item, "persona_agent", 0)}
+    seeds |= {
+        call_seed(ctx, {**item, "situation": "another"}, "persona_agent", 0),
+        call_seed(ctx, item, "persona_generator", 0),
+        call_seed(ctx, item, "persona_generator", 1),
+        call_seed(Context(seed=8), item, "persona_agent", 0),
+    }
     assert len(seeds) == 10
     assert request_key({**item, "target": "POLPARTY_Democrat"}) != request_key(item)
 

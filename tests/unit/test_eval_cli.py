@@ -13,8 +13,27 @@ from ethos.cli import main
 def test_eval_all_methods_writes_vital_predictions_then_score_and_report_read_them(fake, tmp_path, capsys, task):
     spec = fake().spec
     out = tmp_path / "runs"
-    assert main(["eval", "--task", task, "--method", "all", "--data", str(FIXTURES), "--model", spec, "--n-personas", "2",
-                 "--out", str(out), "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "--task",
+                task,
+                "--method",
+                "all",
+                "--data",
+                str(FIXTURES),
+                "--model",
+                spec,
+                "--n-personas",
+                "2",
+                "--out",
+                str(out),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     for method in ("vanilla", "prompting", "moe", "modplural", "ethosagents"):
         assert f"  {method} " in printed
@@ -38,8 +57,20 @@ def test_eval_all_methods_writes_vital_predictions_then_score_and_report_read_th
 
 def test_eval_resumes_with_the_same_command(fake, tmp_path, capsys):
     backend = fake("fake-resume")
-    argv = ["eval", "--task", "distributional-moralchoice", "--data", str(FIXTURES), "--model", "fake-resume",
-            "--out", str(tmp_path), "--no-progress", "--method", "vanilla"]
+    argv = [
+        "eval",
+        "--task",
+        "distributional-moralchoice",
+        "--data",
+        str(FIXTURES),
+        "--model",
+        "fake-resume",
+        "--out",
+        str(tmp_path),
+        "--no-progress",
+        "--method",
+        "vanilla",
+    ]
     assert main(argv) == 0
     calls = len(backend.chat.calls)
     assert main(argv) == 0
@@ -52,7 +83,10 @@ def test_eval_resumes_with_the_same_command(fake, tmp_path, capsys):
         (["eval", "--task", "overton-vk", "--data", "/no/where"], "--data /no/where does not exist"),
         (["eval", "--task", "overton-vk", "--data", str(FIXTURES), "--limit", "0"], "argument --limit: must be at least 1, got 0"),
         (["score", str(FIXTURES / "broken_item.sample.json")], "cannot tell the task of"),
-        (["score", str(FIXTURES / "broken_item.sample.json"), "--task", "distributional-globalopinionqa"], "item 0 (id 7): field 'options' must be a list of strings"),
+        (
+            ["score", str(FIXTURES / "broken_item.sample.json"), "--task", "distributional-globalopinionqa"],
+            "item 0 (id 7): field 'options' must be a list of strings",
+        ),
         (["report", "/no/runs"], "run directory not found: /no/runs"),
     ],
 )
@@ -64,11 +98,35 @@ def test_eval_errors_are_one_line(capsys, argv, message):
 
 def test_tasks_and_methods_take_comma_lists_and_score_reads_evals_own_config(fake, tmp_path, capsys):
     spec, out = fake().spec, tmp_path / "runs"
-    assert main(["eval", "--task", "steerable-opinionqa,distributional-moralchoice", "--method", "vanilla,prompting", "--data", str(FIXTURES),
-                 "--model", spec, "--n-personas", "2", "--out", str(out), "--no-progress", "--json"]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "--task",
+                "steerable-opinionqa,distributional-moralchoice",
+                "--method",
+                "vanilla,prompting",
+                "--data",
+                str(FIXTURES),
+                "--model",
+                spec,
+                "--n-personas",
+                "2",
+                "--out",
+                str(out),
+                "--no-progress",
+                "--json",
+            ]
+        )
+        == 0
+    )
     rows = json.loads(capsys.readouterr().out)
-    assert [(r["task"], r["method"]) for r in rows] == [("steerable-opinionqa", "vanilla"), ("steerable-opinionqa", "prompting"),
-                                                        ("distributional-moralchoice", "vanilla"), ("distributional-moralchoice", "prompting")]
+    assert [(r["task"], r["method"]) for r in rows] == [
+        ("steerable-opinionqa", "vanilla"),
+        ("steerable-opinionqa", "prompting"),
+        ("distributional-moralchoice", "vanilla"),
+        ("distributional-moralchoice", "prompting"),
+    ]
     predictions = out / "distributional-moralchoice" / "prompting" / "predictions.json"
     assert main(["score", str(predictions)]) == 0  # no --task: eval's config.json beside the file says it
     printed = capsys.readouterr().out
@@ -82,8 +140,10 @@ def test_version(capsys):
 
 def test_a_toml_config_holds_the_settings_and_flags_win(fake, tmp_path, capsys):
     config = tmp_path / "eval.toml"
-    config.write_text(f'task = ["distributional-moralchoice"]\nmethod = ["vanilla", "prompting"]\ndata = "{FIXTURES}"\n'
-                      f'model = "{fake().spec}"\nn_personas = 2\nno_progress = true\njson = true\n')
+    config.write_text(
+        f'task = ["distributional-moralchoice"]\nmethod = ["vanilla", "prompting"]\ndata = "{FIXTURES}"\n'
+        f'model = "{fake().spec}"\nn_personas = 2\nno_progress = true\njson = true\n'
+    )
     assert main(["eval", "--config", str(config), "--method", "vanilla", "--out", str(tmp_path / "out")]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [(r["task"], r["method"]) for r in rows] == [("distributional-moralchoice", "vanilla")]  # the flag won over the file
@@ -91,12 +151,15 @@ def test_a_toml_config_holds_the_settings_and_flags_win(fake, tmp_path, capsys):
     assert saved["context"]["n_personas"] == 2
 
 
-@pytest.mark.parametrize("line, message", [
-    ("n_personas = 0", "'n_personas' must be between 1 and 24, got 0"),  # checked by Context's own field
-    ("seed = 1.5", "'seed' must be an integer"),
-    ("colour = 3", "unknown setting 'colour'"),
-    ("no_progress = 1", "'no_progress' must be true or false"),
-])
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("n_personas = 0", "'n_personas' must be between 1 and 24, got 0"),  # checked by Context's own field
+        ("seed = 1.5", "'seed' must be an integer"),
+        ("colour = 3", "unknown setting 'colour'"),
+        ("no_progress = 1", "'no_progress' must be true or false"),
+    ],
+)
 def test_a_bad_toml_config_is_one_line_naming_the_file_and_the_key(tmp_path, capsys, line, message):
     config = tmp_path / "eval.toml"
     config.write_text(f'task = ["distributional-moralchoice"]\ndata = "{FIXTURES}"\n{line}\n')

@@ -44,8 +44,12 @@ def test_persona_agents_run_in_parallel(fake, run_graph):
 
 def test_steerable_selects_the_comment_for_the_target_and_answers_with_it(fake, run_graph):
     backend = fake()
-    request = {"situation": "Should the doctor tell?", "mode": "steerable", "target": "Right to know",
-               "options": ["Tell", "Withhold", "Wait", "Ask the ethics board", "Either"]}
+    request = {
+        "situation": "Should the doctor tell?",
+        "mode": "steerable",
+        "target": "Right to know",
+        "options": ["Tell", "Withhold", "Wait", "Ask the ethics board", "Either"],
+    }
     out = run_graph(request, backend)
     result = out["result"]
     assert result["selected_persona"] == "The Truth Teller"  # its right or duty is the right to know
@@ -77,7 +81,12 @@ def test_steerable_without_options_answers_in_words(fake, run_graph):
 
 def test_distributional_averages_the_per_persona_distributions(fake, run_graph):
     backend = fake()
-    request = {"situation": "Should the doctor tell?", "mode": "distributional", "options": ["Tell", "Withhold", "Unsure"], "attribute": "Japan"}
+    request = {
+        "situation": "Should the doctor tell?",
+        "mode": "distributional",
+        "options": ["Tell", "Withhold", "Unsure"],
+        "attribute": "Japan",
+    }
     out = run_graph(request, backend)
     result = out["result"]
     assert len(result["per_persona"]) == 6
@@ -88,10 +97,23 @@ def test_distributional_averages_the_per_persona_distributions(fake, run_graph):
     assert result["distribution"] == pytest.approx(mean)
     prompts = [human_prompt(c) for c in backend.chat.calls if c["role"] == "distributional_moderator"]
     assert len(prompts) == 6 and all("Answer as a person from Japan" in p for p in prompts)
-    assert count_fallbacks(out) == {"library_personas": 0, "target_personas_added": 0, "parsed_personas": 0, "comments_without_choice": 0,
-                                    "uniform_choices": 0, "uniform_distributions": 0, "sampled_distributions": 0, "stand_in_distributions": 0, "capped_candidates": 0,
-                                    "uniform_router": 0, "random_selections": 0,
-                                    "copied_personas": 0, "empty_slots": 0, "looping_texts": 0, "truncated_texts": 0}
+    assert count_fallbacks(out) == {
+        "library_personas": 0,
+        "target_personas_added": 0,
+        "parsed_personas": 0,
+        "comments_without_choice": 0,
+        "uniform_choices": 0,
+        "uniform_distributions": 0,
+        "sampled_distributions": 0,
+        "stand_in_distributions": 0,
+        "capped_candidates": 0,
+        "uniform_router": 0,
+        "random_selections": 0,
+        "copied_personas": 0,
+        "empty_slots": 0,
+        "looping_texts": 0,
+        "truncated_texts": 0,
+    }
 
 
 def test_ambiguity_level_is_never_used_as_a_population(fake, run_graph):
@@ -126,10 +148,23 @@ def test_fallbacks_are_counted_when_no_logprobs_and_no_letter_come_back(fake, ru
     out = run_graph({"situation": "q", "mode": "distributional", "options": ["a", "b"]}, backend, n_personas=3, samples=2)
     # Each comment still opens with a choice, drawn uniformly: counted as a uniform choice.
     assert out["comments"] and all(c["choice"] in "AB" and c["choice_source"] == "uniform_fallback" for c in out["comments"])
-    assert count_fallbacks(out) == {"library_personas": 0, "target_personas_added": 0, "parsed_personas": 0, "comments_without_choice": 0,
-                                    "uniform_choices": 3, "uniform_distributions": 3, "sampled_distributions": 0, "stand_in_distributions": 0,
-                                    "capped_candidates": 0, "uniform_router": 0, "random_selections": 0,
-                                    "copied_personas": 0, "empty_slots": 0, "looping_texts": 0, "truncated_texts": 0}
+    assert count_fallbacks(out) == {
+        "library_personas": 0,
+        "target_personas_added": 0,
+        "parsed_personas": 0,
+        "comments_without_choice": 0,
+        "uniform_choices": 3,
+        "uniform_distributions": 3,
+        "sampled_distributions": 0,
+        "stand_in_distributions": 0,
+        "capped_candidates": 0,
+        "uniform_router": 0,
+        "random_selections": 0,
+        "copied_personas": 0,
+        "empty_slots": 0,
+        "looping_texts": 0,
+        "truncated_texts": 0,
+    }
 
 
 @pytest.mark.parametrize(

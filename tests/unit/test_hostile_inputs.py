@@ -36,10 +36,17 @@ def test_gold_values_whose_sum_overflows_are_refused():
 
 
 def test_nonsense_logprobs_count_as_absent_and_the_trace_still_prints():
-    top = [{"token": "A", "logprob": 1000.0}, {"token": "B", "logprob": float("nan")}, {"token": "A", "logprob": math.log(0.2)},
-           {"token": "B", "logprob": "x"}, {"token": "B", "logprob": math.log(0.6)}]
+    top = [
+        {"token": "A", "logprob": 1000.0},
+        {"token": "B", "logprob": float("nan")},
+        {"token": "A", "logprob": math.log(0.2)},
+        {"token": "B", "logprob": "x"},
+        {"token": "B", "logprob": math.log(0.6)},
+    ]
     assert distribution_from_top_logprobs(top, ["A", "B"]) == pytest.approx([0.25, 0.75])
-    lines = node_lines("moderator", [{"role": "m", "model": "x", "messages": [["human", "q"]], "reply": "A", "top_logprobs": top}], last=True)
+    lines = node_lines(
+        "moderator", [{"role": "m", "model": "x", "messages": [["human", "q"]], "reply": "A", "top_logprobs": top}], last=True
+    )
     assert any("nan" in line for line in lines)
 
 
@@ -74,17 +81,22 @@ def test_ethos_run_and_trace_show_a_models_escape_sequences(fake, capsys):
     assert "\x1b" not in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("url", ["postgresql://user:p#a/s?s@db:5432/x", "http://u:pa/ss@127.0.0.1:8080/v1", "https://k:secret@h/v1?api-key=abc"])
+@pytest.mark.parametrize(
+    "url", ["postgresql://user:p#a/s?s@db:5432/x", "http://u:pa/ss@127.0.0.1:8080/v1", "https://k:secret@h/v1?api-key=abc"]
+)
 def test_passwords_with_url_characters_are_masked(url):
     assert "p#a" not in redact(url) and "pa/ss" not in redact(url) and "secret" not in redact(url) and "abc" not in redact(url)
 
 
-@pytest.mark.parametrize("line", [
-    '{"id": 1, "status": "ok", "output": null, "distribution": "abc", "seconds": 1, "fallbacks": {}}',
-    '{"id": 1, "status": "ok", "output": null, "distribution": [0.5, NaN], "seconds": 1, "fallbacks": {}}',
-    '{"id": ' + "9" * 5000 + ', "status": "ok"}',
-    "[" * 100000 + "]" * 100000,
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"id": 1, "status": "ok", "output": null, "distribution": "abc", "seconds": 1, "fallbacks": {}}',
+        '{"id": 1, "status": "ok", "output": null, "distribution": [0.5, NaN], "seconds": 1, "fallbacks": {}}',
+        '{"id": ' + "9" * 5000 + ', "status": "ok"}',
+        "[" * 100000 + "]" * 100000,
+    ],
+)
 def test_a_bad_results_line_is_skipped_counted_and_its_item_run_again(tmp_path, line):
     from ethos.evaluation.store import ResultStore
 
@@ -115,25 +127,50 @@ def test_a_corrupt_checkpoint_file_is_named(tmp_path, capsys):
 
 
 def test_the_report_quotes_data_text_as_text(fake, tmp_path, capsys):
-    item = {"question": "Question: q?\nOptions: A. Yes B. No\nAnswer:", "options": ["Yes", "No"],
-            "attribute": 'Ja<img src=x onerror=alert(1)>|pan\n![x](http://beacon)', "gold_distribution": [0.5, 0.5], "id": 1}
+    item = {
+        "question": "Question: q?\nOptions: A. Yes B. No\nAnswer:",
+        "options": ["Yes", "No"],
+        "attribute": "Ja<img src=x onerror=alert(1)>|pan\n![x](http://beacon)",
+        "gold_distribution": [0.5, 0.5],
+        "id": 1,
+    }
     data = tmp_path / "vital_distributional_globalopinionqa.x.json"
     data.write_text(json.dumps([item]))
     out = tmp_path / "out"
-    assert main(["eval", "--task", "distributional-globalopinionqa", "--data", str(data), "--model", fake().spec, "--method", "vanilla",
-                 "--out", str(out), "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "--task",
+                "distributional-globalopinionqa",
+                "--data",
+                str(data),
+                "--model",
+                fake().spec,
+                "--method",
+                "vanilla",
+                "--out",
+                str(out),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert main(["report", str(out), "--out", str(tmp_path / "report")]) == 0
     report = (tmp_path / "report" / "report.md").read_text()
     assert "<img" not in report and "&lt;img" in report and "\\|pan" in report and "![x](http" not in report
 
 
-@pytest.mark.parametrize("odd", [
-    '{"run_id": "x", "started": "yesterday", "tokens": [], "seconds": "slow", "request": "q"}',
-    '{"run_id": "x", "started": Infinity, "seconds": NaN}',
-    '{"run_id": "x", "started": ' + "9" * 5000 + "}",
-    '{"run_id": "x", "request": ' + "[" * 100000 + "]" * 100000 + "}",
-    "[1, 2]",
-])
+@pytest.mark.parametrize(
+    "odd",
+    [
+        '{"run_id": "x", "started": "yesterday", "tokens": [], "seconds": "slow", "request": "q"}',
+        '{"run_id": "x", "started": Infinity, "seconds": NaN}',
+        '{"run_id": "x", "started": ' + "9" * 5000 + "}",
+        '{"run_id": "x", "request": ' + "[" * 100000 + "]" * 100000 + "}",
+        "[1, 2]",
+    ],
+)
 def test_one_odd_record_does_not_break_the_runs_listing(fake, runs_dir, capsys, odd):
     assert main(["run", "--model", fake().spec, "--n-personas", "2", "A sound run."]) == 0
     folder = runs_dir / "runs" / "20200101-000000-odd000"
@@ -167,13 +204,16 @@ def test_otel_credentials_travel_as_headers_never_in_the_url():
     assert url == "http://127.0.0.1:6006/v1/traces" and headers["api-key"] == "abc" and headers["Authorization"].startswith("Basic ")
 
 
-@pytest.mark.parametrize(("text", "secret"), [
-    ("http://h/v1/keys/a1b2c3d4e5f6g7h8i9j0k1l2m3/x", "a1b2c3d4e5f6g7h8i9j0k1l2m3"),
-    ("http://h/v1#token=zz9secret", "zz9secret"),
-    ("http://h/v1;key=zz9secret/x", "zz9secret"),
-    ("see ?api-key=zz9secret now", "zz9secret"),
-    ("Authorization: Basic dXNlcjpwYXNzd29yZA==", "dXNlcjpwYXNzd29yZA=="),
-])
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("http://h/v1/keys/a1b2c3d4e5f6g7h8i9j0k1l2m3/x", "a1b2c3d4e5f6g7h8i9j0k1l2m3"),
+        ("http://h/v1#token=zz9secret", "zz9secret"),
+        ("http://h/v1;key=zz9secret/x", "zz9secret"),
+        ("see ?api-key=zz9secret now", "zz9secret"),
+        ("Authorization: Basic dXNlcjpwYXNzd29yZA==", "dXNlcjpwYXNzd29yZA=="),
+    ],
+)
 def test_secrets_in_every_part_of_a_url_are_masked(text, secret):
     assert secret not in redact(text) and "[redacted]" in redact(text)
     assert redact("http://127.0.0.1:8080/v1/chat/completions") == "http://127.0.0.1:8080/v1/chat/completions"

@@ -37,8 +37,12 @@ def imports(path: Path):
 
 
 def test_no_module_imports_a_higher_layer():
-    found = [f"{path.relative_to(ROOT)}:{line} imports {module}" for path, rank in project_modules()
-             for module, line in imports(path) if (layer(module) or 0) > rank]
+    found = [
+        f"{path.relative_to(ROOT)}:{line} imports {module}"
+        for path, rank in project_modules()
+        for module, line in imports(path)
+        if (layer(module) or 0) > rank
+    ]
     assert not found, "\n".join(found)
 
 

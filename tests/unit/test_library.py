@@ -24,8 +24,9 @@ def test_top_up_prefers_uncovered_stakeholders_and_frameworks():
 
 def test_a_bad_persona_file_names_the_file_entry_and_field(tmp_path):
     path = tmp_path / "board.toml"
-    path.write_text('[[persona]]\nname = "Ethicist"\ncore_value = "justice"\nframework = ""\n'
-                    'right_or_duty = "r"\nemotion = "e"\nstakeholder = "s"\n')
+    path.write_text(
+        '[[persona]]\nname = "Ethicist"\ncore_value = "justice"\nframework = ""\nright_or_duty = "r"\nemotion = "e"\nstakeholder = "s"\n'
+    )
     with pytest.raises(EthosError, match=r"board\.toml: persona 1 \(Ethicist\): field 'framework'"):
         load_persona_file(path)
 

@@ -45,14 +45,19 @@ def test_every_method_runs_as_one_graph_invocation_through_its_nodes(fake, metho
     backend = fake()
     ctx = Context(generator_model=backend.spec, agent_model=backend.spec, moderator_model=backend.spec, method=method)
     ran = []
-    for update in graph.stream({"situation": "Should the family be told first?", "mode": "distributional", "options": OPTIONS},
-                               context=ctx, stream_mode="updates"):
+    for update in graph.stream(
+        {"situation": "Should the family be told first?", "mode": "distributional", "options": OPTIONS}, context=ctx, stream_mode="updates"
+    ):
         ran += list(update)
     assert ran == nodes
-    state = graph.invoke({"situation": "Should the family be told first?", "mode": "distributional", "options": OPTIONS},
-                         context=ctx.replace(conversation_in_state=True))
+    state = graph.invoke(
+        {"situation": "Should the family be told first?", "mode": "distributional", "options": OPTIONS},
+        context=ctx.replace(conversation_in_state=True),
+    )
     assert state["method"] == method
-    assert len(state["result"]["distribution"]["probs"] if method in ("vanilla", "prompting", "moe") else state["result"]["distribution"]) == 3
+    assert (
+        len(state["result"]["distribution"]["probs"] if method in ("vanilla", "prompting", "moe") else state["result"]["distribution"]) == 3
+    )
     roles = {e["role"] for e in state["conversation"]}
     assert ("moe_router" in roles) == (method == "moe")
     assert ("community_agent" in roles) == (method in ("moe", "modplural"))
@@ -61,8 +66,15 @@ def test_every_method_runs_as_one_graph_invocation_through_its_nodes(fake, metho
 def test_moe_routes_to_one_community_and_counts_a_uniform_router(fake):
     backend = fake()
     ctx = Context(generator_model=backend.spec, agent_model=backend.spec, moderator_model=backend.spec, method="moe")
-    state = graph.invoke({"situation": "Is it right to ration ventilators by age?", "mode": "steerable",
-                          "options": ["Yes", "No"], "target": "POLPARTY_Democrat"}, context=ctx)
+    state = graph.invoke(
+        {
+            "situation": "Is it right to ration ventilators by age?",
+            "mode": "steerable",
+            "options": ["Yes", "No"],
+            "target": "POLPARTY_Democrat",
+        },
+        context=ctx,
+    )
     assert len(state["personas"]) == 1 and state["personas"][0]["source"] == "community"
     router = state["router"]
     assert router["labels"] == list("ABCDEF") and sum(router["probs"]) == pytest.approx(1)
@@ -73,12 +85,17 @@ def test_moe_routes_to_one_community_and_counts_a_uniform_router(fake):
     # A router that names no community falls back to a uniform choice: counted, and its pick is a seeded draw.
     lost = fake(logprobs=False, replies={"moe_router": lambda prompt: "?"})
     ctx = Context(generator_model=lost.spec, agent_model=lost.spec, moderator_model=lost.spec, method="moe", samples=2)
-    state = graph.invoke({"situation": "Is it right to ration ventilators by age?", "mode": "distributional", "options": ["Yes", "No"]},
-                         context=ctx)
+    state = graph.invoke(
+        {"situation": "Is it right to ration ventilators by age?", "mode": "distributional", "options": ["Yes", "No"]}, context=ctx
+    )
     assert state["router"]["source"] == "uniform_fallback" and count_fallbacks(state)["uniform_router"] == 1
     request = {"situation": "Is it right to ration ventilators by age?", "options": ["Yes", "No"]}
-    picks = {COMMUNITIES.index(graph.invoke({**request, "situation": f"{request['situation']} ({i})", "mode": "distributional"},
-                                            context=ctx)["personas"][0]) for i in range(12)}
+    picks = {
+        COMMUNITIES.index(
+            graph.invoke({**request, "situation": f"{request['situation']} ({i})", "mode": "distributional"}, context=ctx)["personas"][0]
+        )
+        for i in range(12)
+    }
     assert len(picks) > 2  # not always the first community
 
 
@@ -99,8 +116,20 @@ def test_a_second_method_on_the_same_thread_starts_afresh(fake, tmp_path):
 
 def test_ethos_run_takes_a_baseline_method(fake, capsys):
     backend = fake()
-    code = main(["run", "Should the family be told first?", "--mode", "distributional", *[a for o in OPTIONS for a in ("--option", o)],
-                 "--model", backend.spec, "--method", "moe", "--json"])
+    code = main(
+        [
+            "run",
+            "Should the family be told first?",
+            "--mode",
+            "distributional",
+            *[a for o in OPTIONS for a in ("--option", o)],
+            "--model",
+            backend.spec,
+            "--method",
+            "moe",
+            "--json",
+        ]
+    )
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     assert out["method"] == "moe" and len(out["comments"]) == 1
@@ -134,8 +163,9 @@ def test_max_concurrency_limits_the_agents_and_finished_comments_are_checkpointe
     backend = fake(replies={"persona_agent": comment})
     ctx = Context(generator_model=backend.spec, agent_model=backend.spec, moderator_model=backend.spec)
     with agents_at_once(1):
-        state = checkpointed.invoke({"situation": "Should the family be told first?", "mode": "overton"}, context=ctx, config=config,
-                                    durability="sync")
+        state = checkpointed.invoke(
+            {"situation": "Should the family be told first?", "mode": "overton"}, context=ctx, config=config, durability="sync"
+        )
     assert len(state["comments"]) == 6 and most[0] == 1
     # Each agent sees every comment finished before it already saved (with LangGraph's
     # max_concurrency=1 all six see none: the writes wait for the pool's one thread).

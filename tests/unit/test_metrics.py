@@ -164,7 +164,9 @@ def test_a_non_finite_score_fails_naming_the_item(pred):
     from ethos.errors import EthosError
     from ethos.evaluation.tasks import get_task
 
-    items = [{"id": "ok-1", "options": ["a", "b"], "gold_distribution": [0.5, 0.5], "pred_distribution": [0.4, 0.6]},
-             {"id": "bad-7", "options": ["a", "b"], "gold_distribution": [0.5, 0.5], "pred_distribution": pred}]
+    items = [
+        {"id": "ok-1", "options": ["a", "b"], "gold_distribution": [0.5, 0.5], "pred_distribution": [0.4, 0.6]},
+        {"id": "bad-7", "options": ["a", "b"], "gold_distribution": [0.5, 0.5], "pred_distribution": pred},
+    ]
     with pytest.raises(EthosError, match="bad-7"):
         get_task("distributional-moralchoice").score(items, nli_model=None, embedding=False, parser="reference", protocol="reference")

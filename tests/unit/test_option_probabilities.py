@@ -35,11 +35,23 @@ def test_lowercase_letters_are_not_options():
 @pytest.mark.parametrize(
     ("text", "label"),
     [
-        ("B", "B"), ("B. Oppose", "B"), ("(C) either", "C"), ("D: it depends", "D"), ("**A**", "A"),
-        ("**B.** Oppose", "B"), ("A)", "A"), ("  C.", "C"), ("B\n", "B"),
+        ("B", "B"),
+        ("B. Oppose", "B"),
+        ("(C) either", "C"),
+        ("D: it depends", "D"),
+        ("**A**", "A"),
+        ("**B.** Oppose", "B"),
+        ("A)", "A"),
+        ("  C.", "C"),
+        ("B\n", "B"),
         # A leading word is not a choice: only ".", ")", ":" or the end of the reply after the letter make one.
-        ("A patient should be told.", None), ("A, because", None), ("Because", None), ("E. not an option", None),
-        (" D", "D"), ("", None), ("I think B.", None),
+        ("A patient should be told.", None),
+        ("A, because", None),
+        ("Because", None),
+        ("E. not an option", None),
+        (" D", "D"),
+        ("", None),
+        ("I think B.", None),
     ],
 )
 def test_leading_label(text, label):

@@ -17,8 +17,21 @@ from ethos.evaluation.tasks import get_task
 
 
 def evaluate(fake_spec, task, out, *flags):
-    argv = ["eval", "--task", task, "--data", str(FIXTURES), "--method", "vanilla,prompting", "--model", fake_spec, "--no-progress",
-            "--out", str(out), *flags]
+    argv = [
+        "eval",
+        "--task",
+        task,
+        "--data",
+        str(FIXTURES),
+        "--method",
+        "vanilla,prompting",
+        "--model",
+        fake_spec,
+        "--no-progress",
+        "--out",
+        str(out),
+        *flags,
+    ]
     assert main(argv) == 0
 
 
@@ -34,10 +47,12 @@ def test_steerable_vk_pairs_answers_read_by_the_tables_parser(fake, tmp_path, ca
     assert {k: v for k, (v, _) in item_scores(task, "accuracy", tmp_path / "o" / "vanilla").items()} == strict
     (summary,) = summarise(find_metrics([tmp_path / "o"]))
     reference_row, pairs = paired_rows(task, summary.rows, summary.metric, summary.higher, "vanilla")
-    (row, difference), = pairs
+    ((row, difference),) = pairs
     prompting = json.loads((tmp_path / "o" / "prompting" / "scores.json").read_text())["metrics"]["accuracy"]
     expected = sum(prompting[k] - strict[k] for k in strict) / len(strict)
-    assert difference["mean"] == pytest.approx(expected) and difference["mean"] == pytest.approx(row["accuracy"] - reference_row["accuracy"])
+    assert difference["mean"] == pytest.approx(expected) and difference["mean"] == pytest.approx(
+        row["accuracy"] - reference_row["accuracy"]
+    )
 
 
 def test_overton_pairs_the_nli_metric_of_the_table_not_the_embedding_proxy(fake, tmp_path, capsys):

@@ -15,8 +15,14 @@ from ethos.graph.context import Context
 
 
 def oqa_item(i, question, group, gold, pred, options=("Yes", "No")):
-    return {"question": question, "options": list(options), "attribute": group, "gold_distribution": gold,
-            "pred_distribution": pred, "id": i}
+    return {
+        "question": question,
+        "options": list(options),
+        "attribute": group,
+        "gold_distribution": gold,
+        "pred_distribution": pred,
+        "id": i,
+    }
 
 
 def test_most_likely_counts_every_item_and_reports_the_multi_option_figure_beside_it():
@@ -77,7 +83,10 @@ def test_groups_roll_up_into_categories():
     assert region_of("Japan") == "Asia" and region_of("Nigeria (Non-national sample)") == "Africa"
     assert region_of("Great Britain") == "Europe" and region_of("Atlantis") == "other"
     assert [vrd_type(v) for v in ("Right to privacy", "Duty to prevent harm", "Honesty")] == ["right", "duty", "value"]
-    assert get_task("steerable-opinionqa").groups({"attribute": "EDUCATION_College graduate"}) == ("EDUCATION_College graduate", "EDUCATION")
+    assert get_task("steerable-opinionqa").groups({"attribute": "EDUCATION_College graduate"}) == (
+        "EDUCATION_College graduate",
+        "EDUCATION",
+    )
     assert get_task("distributional-globalopinionqa").groups({"attribute": "Mexico"}) == ("Mexico", "Latin America")
 
 
@@ -89,8 +98,10 @@ def test_every_globalopinionqa_country_of_the_fixture_has_a_region():
 @pytest.mark.parametrize(
     ("request_", "expected"),
     [
-        ({"situation": "q", "options": ["a", "b"], "mode": "steerable", "target": "POLPARTY_Democrat"},
-         "In terms of political party, you are Democrat."),
+        (
+            {"situation": "q", "options": ["a", "b"], "mode": "steerable", "target": "POLPARTY_Democrat"},
+            "In terms of political party, you are Democrat.",
+        ),
         ({"situation": "q", "options": ["a", "b"], "mode": "distributional", "attribute": "Japan"}, "You are from Japan."),
     ],
 )
@@ -106,8 +117,12 @@ def test_community_messages_are_conditioned_like_the_reference(fake, request_, e
 def test_moralchoice_community_messages_carry_no_population(fake):
     backend = fake()
     ctx = Context(generator_model=backend.spec, agent_model=backend.spec, moderator_model=backend.spec)
-    predict("modplural", get_task("distributional-moralchoice"),
-            {"situation": "q", "options": ["a", "b"], "mode": "distributional", "target": None, "attribute": None}, ctx)
+    predict(
+        "modplural",
+        get_task("distributional-moralchoice"),
+        {"situation": "q", "options": ["a", "b"], "mode": "distributional", "target": None, "attribute": None},
+        ctx,
+    )
     prompts = [next(t for k, t in c["messages"] if k == "human") for c in backend.chat.calls if c["role"] == "community_agent"]
     assert prompts and all(p.startswith("Question: q") for p in prompts)
 
@@ -135,8 +150,29 @@ def test_ablation_names_are_checked_and_personas_n_sets_the_count():
 def test_eval_runs_each_ablation_as_its_own_row_and_the_report_shows_them(fake, tmp_path, capsys):
     spec = fake().spec
     out = tmp_path / "runs"
-    assert main(["eval", "--task", "steerable-opinionqa", "--data", str(FIXTURES), "--model", spec, "--n-personas", "2",
-                 "--ablation", "no-target-persona", "--ablation", "personas-3", "--out", str(out), "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "--task",
+                "steerable-opinionqa",
+                "--data",
+                str(FIXTURES),
+                "--model",
+                spec,
+                "--n-personas",
+                "2",
+                "--ablation",
+                "no-target-persona",
+                "--ablation",
+                "personas-3",
+                "--out",
+                str(out),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "ethosagents [no-target-persona]" in printed and "ethosagents [personas-3]" in printed
     assert {p.name for p in out.iterdir()} == {"ethosagents", "ethosagents+no-target-persona", "ethosagents+personas-3"}

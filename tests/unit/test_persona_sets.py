@@ -9,16 +9,26 @@ from ethos.personas.schema import Persona
 from ethos.personas.selection import HYBRID_EXTRA, build_persona_set, coverage_gaps, diagnostics, embedding_diversity
 from ethos.personas.targets import holds_target, target_persona
 
-LINES = "\n".join([
-    "#Alpha: honesty; deontology; right to know; resolve; patient",
-    "#Beta: family harmony; ethics of care; duty to protect family; fear; adult child",
-    "#Gamma: well-being; principlism; duty of non-maleficence; concern; oncologist",
-])
+LINES = "\n".join(
+    [
+        "#Alpha: honesty; deontology; right to know; resolve; patient",
+        "#Beta: family harmony; ethics of care; duty to protect family; fear; adult child",
+        "#Gamma: well-being; principlism; duty of non-maleficence; concern; oncologist",
+    ]
+)
 
 
 def personas_of(source, text=LINES, n=3, target=None, attribute=None, attempts=1):
-    return build_persona_set(source, lambda attempt: text, n=n, attempts=attempts, library=load_library(),
-                             situation="A patient refuses a blood transfusion.", target=target, attribute=attribute)
+    return build_persona_set(
+        source,
+        lambda attempt: text,
+        n=n,
+        attempts=attempts,
+        library=load_library(),
+        situation="A patient refuses a blood transfusion.",
+        target=target,
+        attribute=attribute,
+    )
 
 
 def test_hybrid_adds_library_personas_for_missing_stakeholders_and_frameworks():
@@ -60,7 +70,10 @@ def test_holds_target_matches_the_value_not_any_shared_word():
 
 
 def test_diagnostics_measure_the_spread():
-    same = [Persona(name=f"P{i}", core_value="honesty", framework="deontology", right_or_duty="r", emotion="e", stakeholder="patient") for i in range(3)]
+    same = [
+        Persona(name=f"P{i}", core_value="honesty", framework="deontology", right_or_duty="r", emotion="e", stakeholder="patient")
+        for i in range(3)
+    ]
     spread = diagnostics(same)
     assert spread["frameworks"] == 1 and spread["stakeholders"] == 1 and "diversity" not in spread  # no embedding model by default
     varied = load_library()[:6]
@@ -89,12 +102,32 @@ def test_coverage_gaps_never_repeat_a_stakeholder_or_framework():
 
 def test_weights_shape_the_distributional_average(fake, tmp_path, capsys):
     board = tmp_path / "weighted.toml"
-    board.write_text("\n".join(
-        f'[[persona]]\nname = "W{i}"\ncore_value = "v{i}"\nframework = "f{i}"\nright_or_duty = "r{i}"\nemotion = "e"\nstakeholder = "s{i}"\nweight = {w}\n'
-        for i, w in enumerate([3.0, 1.0])))
+    board.write_text(
+        "\n".join(
+            f'[[persona]]\nname = "W{i}"\ncore_value = "v{i}"\nframework = "f{i}"\nright_or_duty = "r{i}"\nemotion = "e"\nstakeholder = "s{i}"\nweight = {w}\n'
+            for i, w in enumerate([3.0, 1.0])
+        )
+    )
     spec = fake().spec
-    argv = ["run", "--json", "--model", spec, "--personas", "library", "--persona-file", str(board), "--n-personas", "2",
-            "--mode", "distributional", "q?", "--option", "a", "--option", "b"]
+    argv = [
+        "run",
+        "--json",
+        "--model",
+        spec,
+        "--personas",
+        "library",
+        "--persona-file",
+        str(board),
+        "--n-personas",
+        "2",
+        "--mode",
+        "distributional",
+        "q?",
+        "--option",
+        "a",
+        "--option",
+        "b",
+    ]
     # Only the two weighted personas: an empty curated library is not possible, so pick them by file.
     assert main(argv) == 0
     out = json.loads(capsys.readouterr().out)
@@ -107,7 +140,9 @@ def test_weights_shape_the_distributional_average(fake, tmp_path, capsys):
 
 def test_a_broken_persona_file_is_one_line_naming_path_and_field(tmp_path, capsys):
     bad = tmp_path / "board.toml"
-    bad.write_text('[[persona]]\nname = "Ethicist"\ncore_value = "justice"\nframework = "f"\nright_or_duty = "r"\nemotion = "e"\nstakeholder = "s"\nweight = -1\n')
+    bad.write_text(
+        '[[persona]]\nname = "Ethicist"\ncore_value = "justice"\nframework = "f"\nright_or_duty = "r"\nemotion = "e"\nstakeholder = "s"\nweight = -1\n'
+    )
     assert main(["run", "--model", "fake", "--persona-file", str(bad), "x"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f"{bad}: persona 1 (Ethicist): field 'weight'" in err[0]
@@ -115,7 +150,9 @@ def test_a_broken_persona_file_is_one_line_naming_path_and_field(tmp_path, capsy
 
 def test_personas_in_the_user_folder_join_the_library(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ETHOS_PERSONA_DIR", str(tmp_path))
-    (tmp_path / "mine.toml").write_text('[[persona]]\nname = "The Night Porter"\ncore_value = "v"\nframework = "f"\nright_or_duty = "r"\nemotion = "e"\nstakeholder = "porter"\n')
+    (tmp_path / "mine.toml").write_text(
+        '[[persona]]\nname = "The Night Porter"\ncore_value = "v"\nframework = "f"\nright_or_duty = "r"\nemotion = "e"\nstakeholder = "porter"\n'
+    )
     extra = tmp_path / "extra.toml"
     extra.write_text((tmp_path / "mine.toml").read_text().replace("The Night Porter", "The Day Clerk"))
     assert main(["personas", "list", "--json", "--persona-file", str(extra)]) == 0
@@ -141,17 +178,20 @@ def _persona(name, stakeholder="patient", **slots):
     return Persona(name=name, stakeholder=stakeholder, **{**base, **slots})
 
 
-@pytest.mark.parametrize("persona_name, stakeholder, target, held", [
-    ("A Female Nurse", "nurse", "SEX_Male", False),
-    ("A Female Nurse", "nurse", "SEX_Female", True),
-    ("The Caucasian Elder", "elder", "RACE_Asian", False),
-    ("An Asian Daughter", "adult child", "RACE_Asian", True),
-    ("The Southeastern Farmer", "farmer", "CREGION_South", False),
-    ("A Voice of the South", "farmer", "CREGION_South", True),
-    ("The Non-Jewishness Critic", "critic", "RELIG_Jewish", False),
-    ("Social Democratic Planner", "planner", "POLPARTY_Democrat", False),
-    ("A Democrat Organiser", "organiser", "POLPARTY_Democrat", True),
-])
+@pytest.mark.parametrize(
+    "persona_name, stakeholder, target, held",
+    [
+        ("A Female Nurse", "nurse", "SEX_Male", False),
+        ("A Female Nurse", "nurse", "SEX_Female", True),
+        ("The Caucasian Elder", "elder", "RACE_Asian", False),
+        ("An Asian Daughter", "adult child", "RACE_Asian", True),
+        ("The Southeastern Farmer", "farmer", "CREGION_South", False),
+        ("A Voice of the South", "farmer", "CREGION_South", True),
+        ("The Non-Jewishness Critic", "critic", "RELIG_Jewish", False),
+        ("Social Democratic Planner", "planner", "POLPARTY_Democrat", False),
+        ("A Democrat Organiser", "organiser", "POLPARTY_Democrat", True),
+    ],
+)
 def test_groups_match_whole_words_never_substrings(persona_name, stakeholder, target, held):
     assert holds_target(_persona(persona_name, stakeholder), target) is held
 
@@ -180,11 +220,13 @@ def test_the_target_holder_replaces_a_top_up_before_a_generated_persona():
 
 
 def test_the_target_holder_replaces_the_least_relevant_generated_persona():
-    lines = "\n".join([
-        "#Alpha: bodily autonomy; deontology; duty to inform; resolve; patient",
-        "#Beta: family harmony; ethics of care; duty to protect family; fear; adult child",
-        "#Gamma: well-being; principlism; duty of non-maleficence; concern; oncologist",
-    ])
+    lines = "\n".join(
+        [
+            "#Alpha: bodily autonomy; deontology; duty to inform; resolve; patient",
+            "#Beta: family harmony; ethics of care; duty to protect family; fear; adult child",
+            "#Gamma: well-being; principlism; duty of non-maleficence; concern; oncologist",
+        ]
+    )
     personas, _ = personas_of("generated", text=lines, n=3, target="Right to informed bodily consent")
     assert [p.name for p in personas[:2]] == ["Alpha", "Beta"] and personas[2].source == "target"
 
@@ -193,7 +235,10 @@ def test_the_generator_and_the_answer_name_a_population_alike():
     from ethos.agents.prompts import conditioning_block
     from ethos.personas.seed_prompt import persona_messages
 
-    for attribute, people in (("Japan", "people from Japan"), ("POLPARTY_Democrat", "people who are, in terms of political party, Democrat")):
+    for attribute, people in (
+        ("Japan", "people from Japan"),
+        ("POLPARTY_Democrat", "people who are, in terms of political party, Democrat"),
+    ):
         generator = persona_messages("Should she be told?", 3, attribute=attribute)[1][1]
         assert f"The question is put to {people}." in generator  # before: "people from in terms of political party, ..."
         assert f"The people answering this question are {people}." in conditioning_block(attribute=attribute)

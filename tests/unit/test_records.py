@@ -42,21 +42,35 @@ def test_the_record_holds_every_agents_exact_prompt_and_reply_in_its_place(fake,
         seed = call_seed(Context(), record["request"], "persona_agent", entry["persona_index"])
         assert entry["params"] == {"max_tokens": 200, "temperature": 1.0, "seed": seed}
     moderator = conversation[-1]
-    assert moderator["node"] == "overton_moderator" and moderator["messages"] == [list(m) for m in overton_messages(SITUATION, record["comments"])]
+    assert moderator["node"] == "overton_moderator" and moderator["messages"] == [
+        list(m) for m in overton_messages(SITUATION, record["comments"])
+    ]
     assert moderator["reply"] == record["result"]["response"]
     assert record["tokens"]["by_role"]["persona_agent"]["calls"] == 3 and record["tokens"]["output_tokens"] > 0
     # The tree puts each persona's exchange under that persona, between generator and moderator.
     tree = render_tree(record, full=True)
-    assert tree.index("persona generator") < tree.index("persona agent 1: The Truth Teller") < tree.index("persona agent 3: The Careful Clinician") < tree.index("overton moderator")
+    assert (
+        tree.index("persona generator")
+        < tree.index("persona agent 1: The Truth Teller")
+        < tree.index("persona agent 3: The Careful Clinician")
+        < tree.index("overton moderator")
+    )
     # The trace: each model exchange hangs under the graph step that made it, and is the record's own.
     lines = [json.loads(line) for line in (runs_dir / "runs" / out["run_id"] / "trace.jsonl").read_text().splitlines()]
     by_id = {line["id"]: line for line in lines}
     model_calls = [line for line in lines if line["kind"] == "exchange"]
     assert len(model_calls) == 5
-    assert sorted(by_id[c["parent_id"]]["name"] for c in model_calls) == ["overton_moderator", "persona_agent", "persona_agent", "persona_agent", "seed_personas"]
-    assert sorted(json.dumps({k: v for k, v in c.items() if k not in ("kind", "id", "parent_id", "start", "end")}, sort_keys=True)
-                  for c in model_calls) == \
-        sorted(json.dumps(e, sort_keys=True) for e in conversation)  # one exchange, written once, read the same everywhere
+    assert sorted(by_id[c["parent_id"]]["name"] for c in model_calls) == [
+        "overton_moderator",
+        "persona_agent",
+        "persona_agent",
+        "persona_agent",
+        "seed_personas",
+    ]
+    assert sorted(
+        json.dumps({k: v for k, v in c.items() if k not in ("kind", "id", "parent_id", "start", "end")}, sort_keys=True)
+        for c in model_calls
+    ) == sorted(json.dumps(e, sort_keys=True) for e in conversation)  # one exchange, written once, read the same everywhere
 
 
 def test_a_cached_rerun_makes_no_model_calls(fake, capsys):
@@ -122,8 +136,22 @@ def test_an_api_key_never_reaches_any_written_file(runs_dir, monkeypatch, capsys
     secret = "sk-test-DO-NOT-LEAK-1234567890"
     monkeypatch.setenv("OPENAI_API_KEY", secret)
     with StubOpenAI() as server:
-        out = run_json(capsys, "--model", "openai:stub-model", "--base-url", server.url, "--n-personas", "2",
-                       "--mode", "distributional", "q?", "--option", "a", "--option", "b")
+        out = run_json(
+            capsys,
+            "--model",
+            "openai:stub-model",
+            "--base-url",
+            server.url,
+            "--n-personas",
+            "2",
+            "--mode",
+            "distributional",
+            "q?",
+            "--option",
+            "a",
+            "--option",
+            "b",
+        )
         assert server.requests[0]["headers"]["authorization"] == f"Bearer {secret}"  # the key was really used
     assert out["result"]["per_persona"][0]["source"] == "logprobs"
     written = [p for p in runs_dir.rglob("*") if p.is_file()]
@@ -140,10 +168,14 @@ def test_list_runs_skips_a_damaged_record(runs_dir):
 
 
 def test_secrets_are_redacted_by_pattern_as_well_as_by_value():
-    text = ('{"base_url": "http://alice:pw123@host:8080/v1?api-key=abc123&v=2", "k": "sk-proj-0123456789", '
-            '"t": "hf_AbCdEfGh1234", "ok": "http://127.0.0.1:9/v1"}')
-    assert redact(text) == ('{"base_url": "http://[redacted]@host:8080/v1?api-key=[redacted]&v=[redacted]", "k": "[redacted]", '
-                            '"t": "[redacted]", "ok": "http://127.0.0.1:9/v1"}')
+    text = (
+        '{"base_url": "http://alice:pw123@host:8080/v1?api-key=abc123&v=2", "k": "sk-proj-0123456789", '
+        '"t": "hf_AbCdEfGh1234", "ok": "http://127.0.0.1:9/v1"}'
+    )
+    assert redact(text) == (
+        '{"base_url": "http://[redacted]@host:8080/v1?api-key=[redacted]&v=[redacted]", "k": "[redacted]", '
+        '"t": "[redacted]", "ok": "http://127.0.0.1:9/v1"}'
+    )
 
 
 def test_a_run_on_an_endpoint_with_credentials_resumes_only_with_the_url_given_again(fake, runs_dir, capsys):

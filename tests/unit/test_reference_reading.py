@@ -61,7 +61,7 @@ def test_the_reference_asks_for_ten_candidates_and_the_ablation_restores_this_pr
     reference = run(backend, "mc", "vanilla")["result"]["distribution"]
     asked = [c["kwargs"]["top_logprobs"] for c in backend.chat.calls if c["kwargs"].get("logprobs")]
     ours = run(backend, "mc", "vanilla", ablations=["ethos-letter-reading"])["result"]["distribution"]
-    asked_ours = [c["kwargs"]["top_logprobs"] for c in backend.chat.calls if c["kwargs"].get("logprobs")][len(asked):]
+    asked_ours = [c["kwargs"]["top_logprobs"] for c in backend.chat.calls if c["kwargs"].get("logprobs")][len(asked) :]
     assert asked == [10] and asked_ours == [20]
     # the fake's favourite letter is "X" (0.5) and " X" (0.2): the reference reads 0.5, this project 0.7
     assert max(reference["probs"]) < max(ours["probs"]) and reference["source"] == ours["source"] == "logprobs"
@@ -127,14 +127,17 @@ class ToyNLI:
         sentences = split_sentences(response)
         if not sentences:
             return empty
+
         def words(text):
             return set(text.lower().replace(".", "").split())
 
         return sum(max(len(words(e) & words(s)) / len(words(e)) for s in sentences) for e in explanations) / len(explanations)
 
 
-OVERTON = [{"id": i, "situation": f"s{i}", "vrd": ["Right to know"], "explanation": ["the patient must know the truth"],
-            "output": text} for i, text in enumerate(["the patient must know the truth.", "the patient may know.", "", "nothing here."])]
+OVERTON = [
+    {"id": i, "situation": f"s{i}", "vrd": ["Right to know"], "explanation": ["the patient must know the truth"], "output": text}
+    for i, text in enumerate(["the patient must know the truth.", "the patient may know.", "", "nothing here."])
+]
 
 
 def test_overtons_headline_is_accuracy_at_033_of_nli_coverage_and_an_empty_response_covers_minus_one(monkeypatch):
@@ -154,8 +157,22 @@ def test_overtons_headline_is_accuracy_at_033_of_nli_coverage_and_an_empty_respo
 
 
 def test_without_an_nli_model_the_overton_column_is_named_a_proxy_and_the_run_says_how_to_get_the_metric(fake, tmp_path, capsys):
-    argv = ["eval", "--task", "overton-vk", "--data", str(FIXTURES), "--method", "vanilla", "--model", fake().spec, "--limit", "2",
-            "--no-progress", "--out", str(tmp_path / "o")]
+    argv = [
+        "eval",
+        "--task",
+        "overton-vk",
+        "--data",
+        str(FIXTURES),
+        "--method",
+        "vanilla",
+        "--model",
+        fake().spec,
+        "--limit",
+        "2",
+        "--no-progress",
+        "--out",
+        str(tmp_path / "o"),
+    ]
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "coverage proxy (embedding, not NLI)" in out and "pass --nli-model DIR" in out

@@ -71,17 +71,24 @@ def test_the_trace_merges_token_variants_of_one_label():
     from ethos.graph.conversation import node_lines
 
     top = [{"token": "A", "logprob": math.log(0.5)}, {"token": " A", "logprob": math.log(0.2)}, {"token": "B", "logprob": math.log(0.3)}]
-    line = "\n".join(node_lines("m", [{"role": "r", "model": "x", "messages": [["human", "q"]], "reply": "A", "top_logprobs": top}], last=True))
+    line = "\n".join(
+        node_lines("m", [{"role": "r", "model": "x", "messages": [["human", "q"]], "reply": "A", "top_logprobs": top}], last=True)
+    )
     assert "A 0.70, B 0.30" in line
 
 
 def test_output_that_says_little_is_counted_and_warned_about(fake, capsys):
     loop = "a moral dilemma that requires " * 6
-    backend = fake(constraints=(), replies={
-        "persona_generator": lambda p: "#Situation: harm to; the; innocent; the; nurse\n#The Nurse: care; ethics of care; duty; worry; nurse",
-        "persona_agent": lambda p: loop,
-        "overton_moderator": lambda p: "This answer runs on and on without ever reaching the end of its",
-    })
+    backend = fake(
+        constraints=(),
+        replies={
+            "persona_generator": lambda p: (
+                "#Situation: harm to; the; innocent; the; nurse\n#The Nurse: care; ethics of care; duty; worry; nurse"
+            ),
+            "persona_agent": lambda p: loop,
+            "overton_moderator": lambda p: "This answer runs on and on without ever reaching the end of its",
+        },
+    )
     assert main(["run", "--model", backend.spec, "--n-personas", "2", "--persona-attempts", "1", "--json", "Hide the error?"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["fallbacks"]["copied_personas"] == 1 and out["fallbacks"]["empty_slots"] == 2
@@ -149,7 +156,10 @@ def test_the_page_compares_two_models_paired_with_one_colour_per_row_in_every_ch
     assert main(["eval", *data, "--model", first.spec, "--out", str(tmp_path / "a"), "--no-progress"]) == 0
     assert main(["eval", *data, "--model", second.spec, "--out", str(tmp_path / "b"), "--no-progress"]) == 0
     capsys.readouterr()
-    assert main(["view", str(tmp_path / "a"), str(tmp_path / "b"), "--against", f"vanilla · {first.spec}", "--out", str(tmp_path / "p.html")]) == 0
+    assert (
+        main(["view", str(tmp_path / "a"), str(tmp_path / "b"), "--against", f"vanilla · {first.spec}", "--out", str(tmp_path / "p.html")])
+        == 0
+    )
     page = (tmp_path / "p.html").read_text()
     labels = [f"{m} · {model}" for m in ("vanilla", "ethosagents") for model in (first.spec, second.spec)]
     assert f"model {first.spec}, {second.spec}" in page or f"model {second.spec}, {first.spec}" in page

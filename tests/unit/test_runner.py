@@ -13,8 +13,14 @@ TASK = get_task("distributional-globalopinionqa")
 
 def items_file(tmp_path, n=6):
     items = [
-        {"question": f"Question: q{i}?\nOptions: A. x B. y\nAnswer:", "options": ["x", "y"], "attribute": "Peru",
-         "gold_distribution": [0.7, 0.3], "pred_distribution": None, "id": i}
+        {
+            "question": f"Question: q{i}?\nOptions: A. x B. y\nAnswer:",
+            "options": ["x", "y"],
+            "attribute": "Peru",
+            "gold_distribution": [0.7, 0.3],
+            "pred_distribution": None,
+            "id": i,
+        }
         for i in range(n)
     ]
     path = tmp_path / "vital_distributional_globalopinionqa.test.json"
@@ -125,7 +131,10 @@ def test_the_progress_line_says_what_the_items_in_flight_have_done():
     from ethos.agents.models.recording import Exchange
     from ethos.evaluation.runner import in_flight_summary
 
-    first = [Exchange("persona_generator", "fake", [], "", usage={"output_tokens": 90}), Exchange("persona_agent", "fake", [], "", usage={"output_tokens": 40})]
+    first = [
+        Exchange("persona_generator", "fake", [], "", usage={"output_tokens": 90}),
+        Exchange("persona_agent", "fake", [], "", usage={"output_tokens": 40}),
+    ]
     assert in_flight_summary([first, []]) == "2 in flight: 2 model calls, 130 new tokens, last: persona agent"
     assert in_flight_summary([[]]) == "1 in flight: 0 model calls, 0 new tokens, last: starting"
     assert in_flight_summary([]) == ""

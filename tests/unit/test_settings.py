@@ -23,7 +23,9 @@ def test_no_flag_means_the_contexts_own_default_and_a_flag_overrides_it():
     args = build_parser().parse_args(["run", "x"])
     assert context_from(args) == Context()
     args = build_parser().parse_args(["run", "x", "--comment-temperature", "0.5", "--n-personas", "4", "--model", "fake"])
-    assert context_from(args) == Context(comment_temperature=0.5, n_personas=4, generator_model="fake", agent_model="fake", moderator_model="fake")
+    assert context_from(args) == Context(
+        comment_temperature=0.5, n_personas=4, generator_model="fake", agent_model="fake", moderator_model="fake"
+    )
 
 
 def test_the_server_schema_describes_each_setting_and_the_bounds_hold_for_any_context():
@@ -71,8 +73,11 @@ def test_every_environment_variable_is_read_in_one_place_and_documented():
     root = Path(__file__).resolve().parents[2]
     packages = [d for d in root.iterdir() if (d / "__init__.py").is_file() and d.name != "tests"]  # not virtual environments
     modules = [p for p in root.glob("*.py") if p.name not in ("settings.py", "redaction.py")]
-    readers = [p for p in modules + [p for d in packages for p in d.rglob("*.py")]
-               if re.search(r"os\.environ\.get\(|os\.getenv\(|os\.environ\[[^\]]+\](?!\s*=)", p.read_text())]  # reads, not writes
+    readers = [
+        p
+        for p in modules + [p for d in packages for p in d.rglob("*.py")]
+        if re.search(r"os\.environ\.get\(|os\.getenv\(|os\.environ\[[^\]]+\](?!\s*=)", p.read_text())
+    ]  # reads, not writes
     assert readers == [], readers  # only settings.py (and redaction.py's scan of secret-named values)
     documented = set(re.findall(r"^\| `([A-Z_]+)` \|", (root / "docs" / "architecture.md").read_text(), re.M))
     assert documented == set(ENVIRONMENT)

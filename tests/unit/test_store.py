@@ -98,8 +98,20 @@ def test_an_eval_with_failed_items_exits_1_and_says_how_many(fake, tmp_path, cap
 
     spec = fake(replies={"persona_generator": broken}).spec
     path = items_file(tmp_path, n=3)
-    code = main(["eval", "--task", "distributional-globalopinionqa", "--data", str(path), "--model", spec, "--no-progress",
-                 "--out", str(tmp_path / "out")])
+    code = main(
+        [
+            "eval",
+            "--task",
+            "distributional-globalopinionqa",
+            "--data",
+            str(path),
+            "--model",
+            spec,
+            "--no-progress",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 1
     assert "3 failed (rerun to retry)" in captured.out

@@ -38,7 +38,13 @@ def write(tmp_path, items, name="vital_distributional_globalopinionqa.mine.json"
     return path
 
 
-GOOD = {"question": "Question: q?\nOptions: A. x B. y\nAnswer:", "options": ["x", "y"], "attribute": "Peru", "gold_distribution": [0.5, 0.5], "id": 1}
+GOOD = {
+    "question": "Question: q?\nOptions: A. x B. y\nAnswer:",
+    "options": ["x", "y"],
+    "attribute": "Peru",
+    "gold_distribution": [0.5, 0.5],
+    "id": 1,
+}
 
 
 @pytest.mark.parametrize(

@@ -38,8 +38,27 @@ def test_a_run_page_holds_personas_comments_and_charts(fake, runs_dir, capsys):
 
 def test_an_evaluation_page_holds_each_method_with_its_interval_and_the_gold(fake, tmp_path, capsys):
     out = tmp_path / "eval"
-    assert main(["eval", "--task", "distributional-globalopinionqa", "--method", "vanilla,ethosagents", "--data", str(FIXTURES),
-                 "--model", fake().spec, "--n-personas", "2", "--out", str(out), "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "--task",
+                "distributional-globalopinionqa",
+                "--method",
+                "vanilla,ethosagents",
+                "--data",
+                str(FIXTURES),
+                "--model",
+                fake().spec,
+                "--n-personas",
+                "2",
+                "--out",
+                str(out),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert main(["view", str(out), "--out", str(tmp_path / "page.html")]) == 0
     page = (tmp_path / "page.html").read_text()
