@@ -36,7 +36,7 @@ class ItemWorker:
         return os.getpid()
 
     def run(self, task, request: dict, ctx: Context, server: str | None, run_id: str | None = None):
-        from ethos.evaluation.runner import execute
+        from ethos.evaluation.items import execute
         from ethos.graph.telemetry import flush
 
         with tempfile.TemporaryDirectory(prefix="ethos-item-") as tmp:
@@ -96,48 +96,51 @@ class RayPool:
     def pids(self) -> list[int]:
         return self.ray.get([a.pid.remote() for a in self.actors])
 
-    def run(self, todo, items, bar) -> None:
-        """Run `todo` on the actors, one item per actor at a time; `items` records each as it ends."""
-        from ethos.evaluation.runner import Outcome
+    def run(self, todo, runs, bar) -> None:
+        """Run `todo` on the actors, one item per actor at a time; `runs` (items.ItemRuns) records
+        each as it ends, and on a stop the items still in flight after a moment as interrupted."""
+        from ethos.evaluation.executors import GRACE_SECONDS
+        from ethos.evaluation.items import Outcome, say_stopping, second_interrupt_ignored
 
         ray, queue, idle, pending = self.ray, deque(todo), list(self.actors), {}
         fatal = None
+
+        def finish(ref) -> Outcome:
+            item, run, actor = pending.pop(ref)
+            try:
+                outcome = ray.get(ref)
+                idle.append(actor)
+            except ray.exceptions.RayError as exc:  # the worker died more often than it may be restarted
+                outcome = Outcome(status="failed", error=f"the Ray worker died running this item ({exc.__class__.__name__})")
+                if not isinstance(exc, ray.exceptions.ActorDiedError):
+                    idle.append(actor)
+            runs.finish(item, run, outcome)
+            bar.update()
+            return outcome
+
         try:
             while queue or pending:
                 while idle and queue and not fatal:
                     item, request = queue.popleft()
                     actor = idle.pop()
-                    run = items.start(item, request)
-                    pending[actor.run.remote(items.task, request, items.ctx, items.server, run.run_id if run else None)] = (
-                        item,
-                        run,
-                        actor,
-                    )
+                    run = runs.start(item, request)
+                    ref = actor.run.remote(runs.task, request, runs.ctx, runs.server, run.run_id if run else None)
+                    pending[ref] = (item, run, actor)
                 if not pending:
                     if queue and not fatal:
                         raise RunFailure(f"every Ray actor died; {len(queue)} item(s) were not run: rerun the same command to run them")
                     break
                 done, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
                 for ref in done:
-                    item, run, actor = pending.pop(ref)
-                    try:
-                        outcome = ray.get(ref)
-                        idle.append(actor)
-                    except ray.exceptions.RayError as exc:  # the worker died more often than it may be restarted
-                        outcome = Outcome(status="failed", error=f"the Ray worker died running this item ({exc.__class__.__name__})")
-                        if not isinstance(exc, ray.exceptions.ActorDiedError):
-                            idle.append(actor)
-                    items.finish(item, run, outcome)
-                    fatal = fatal or outcome.fatal
-                    bar.update()
+                    fatal = fatal or finish(ref).fatal
                 bar.set_postfix_str(f"{len(pending)} in flight on {len(self.actors)} Ray actor(s)" if pending else "", refresh=True)
-        except BaseException:
-            print("\nethos: stopping after the items in flight ...", file=sys.stderr)
-            for ref, (item, run, _) in pending.items():  # let them finish and record themselves
-                try:
-                    items.finish(item, run, ray.get(ref))
-                except BaseException:
-                    items.finish(item, run, Outcome(status="interrupted"))
+        except BaseException as exc:
+            with second_interrupt_ignored():  # the same stop as the threads': a moment, then the rest interrupted
+                say_stopping(exc)
+                done, _ = ray.wait(list(pending), num_returns=len(pending), timeout=GRACE_SECONDS) if pending else ([], [])
+                for ref in done:
+                    finish(ref)
+                runs.stop(exc)  # the actors still running are stopped with the pool
             raise
         if fatal:
             raise fatal

@@ -129,7 +129,7 @@ def test_every_eval_item_writes_its_trace(fake, tmp_path, method):
 
 def test_the_progress_line_says_what_the_items_in_flight_have_done():
     from ethos.agents.models.recording import Exchange
-    from ethos.evaluation.runner import in_flight_summary
+    from ethos.evaluation.items import in_flight_summary
 
     first = [
         Exchange("persona_generator", "fake", [], "", usage={"output_tokens": 90}),
