@@ -51,7 +51,9 @@ def evaluate_tasks(args) -> list[list[dict]]:
     runs_dir = runs_dir_of(args)
     prices = load_prices(args.prices) if args.prices else None
     pool = None
-    if args.ray is not None:
+    if args.server:
+        context = _served_context(args, context)
+    elif args.ray is not None:
         pool = _ray_pool(args, context, runs_dir)
     else:
         prepare_backends(context, args, runs_dir)
@@ -65,6 +67,18 @@ def evaluate_tasks(args) -> list[list[dict]]:
         for task in tasks:
             tables.append(_evaluate_task(args, task, runs, loaded[task.name], files[task.name], out, runs_dir, prices, pool))
     return tables
+
+
+def _served_context(args, context):
+    """The context of an eval on a LangGraph server: the server's models answer, so its results are
+    filed under them (the folder, `model` in the metrics), whatever --model says here."""
+    from ethos.graph.served import server_models
+
+    models = server_models(args.server)
+    named = {role: getattr(context, role) for role in models}
+    if named != models and (args.model or any(getattr(args, role, None) for role in models)):
+        info(f"--server {args.server} runs {', '.join(dict.fromkeys(models.values()))}: results are filed under its models, not --model")
+    return context.replace(**models)
 
 
 def _protocol_only(ablation: str) -> bool:

@@ -32,8 +32,20 @@ def _client_fields() -> dict[str, Any]:
     return out
 
 
+MODEL_ROLES = ("generator_model", "agent_model", "moderator_model")
+SERVER_MODELS = "x-ethos-models"  # where the served context schema says which models answer
+
+
+def _server_models(schema: dict) -> None:
+    """The operator's models, in the context schema a client reads (`server_models`): results are
+    filed under the models that made them, not under whatever the client names."""
+    operator = Context()
+    schema[SERVER_MODELS] = {role: getattr(operator, role) for role in MODEL_ROLES}
+
+
 class _Base(BaseModel):
-    model_config = ConfigDict(extra="forbid")  # an unknown key, or one only the operator may set, is refused by name
+    # An unknown key, or one only the operator may set, is refused by name; types are strict, as the CLI's.
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=_server_models)
 
     def context(self) -> Context:
         """The run's full settings: the client's, and the operator's for everything else."""
@@ -43,6 +55,24 @@ class _Base(BaseModel):
 ServedContext = create_model("ServedContext", __base__=_Base, **_client_fields())
 
 graph = build_graph(ServedContext, summary=True).compile(name="ethos")
+
+
+def server_models(url: str) -> dict[str, str]:
+    """The models a LangGraph server's graph runs with, as its context schema says."""
+    from langgraph_sdk import get_sync_client
+
+    from ethos.errors import RunFailure
+
+    try:
+        assistants = get_sync_client(url=url, timeout=30).assistants
+        (found,) = assistants.search(graph_id="ethos", limit=1)  # the graph's default assistant
+        schemas = assistants.get_schemas(found["assistant_id"])
+    except Exception as exc:  # unreachable, not a LangGraph server, no `ethos` graph: one line, named
+        raise RunFailure(f"cannot ask the LangGraph server at {url} which models it runs ({exc.__class__.__name__})") from None
+    models = ((schemas or {}).get("context_schema") or {}).get(SERVER_MODELS)
+    if not (isinstance(models, dict) and all(isinstance(models.get(role), str) for role in MODEL_ROLES)):
+        raise RunFailure(f"the LangGraph server at {url} does not say which models it runs: it serves another version of the graph")
+    return {role: models[role][:200] for role in MODEL_ROLES}
 
 
 def client_context(ctx: Context) -> dict:

@@ -132,7 +132,7 @@ def test_two_runs_on_one_server_thread_keep_their_comments_apart(graph_server):
     assert len(client.threads.get_history(thread["thread_id"])) > 4  # both runs are checkpointed on the thread
 
 
-def test_eval_submits_items_to_the_server_and_resumes_from_its_store(graph_server, tmp_path, capsys):
+def test_eval_submits_items_to_the_server_and_resumes_from_its_store(graph_server, tmp_path, capsys, runs_dir):
     argv = [
         "eval",
         "--server",
@@ -154,7 +154,14 @@ def test_eval_submits_items_to_the_server_and_resumes_from_its_store(graph_serve
     assert main(argv) == 0
     predictions = json.loads((tmp_path / "ethosagents" / "predictions.json").read_text())
     assert predictions[0]["pred_distribution"] and len(predictions[0]["pred_distribution"]) == 4
-    assert main(argv[:2] + ["http://127.0.0.1:9"] + argv[3:]) == 0  # every item is done: the server is not even asked
+    assert main(argv) == 0  # every item is done: the server is asked only which models it runs
+    # The server's models answer, and the results are filed under them, not under the client's --model.
+    capsys.readouterr()
+    assert main([*argv[:-3], "--model", "fake:0.001", "--no-progress", "--json"]) == 0
+    assert [row["model"] for row in json.loads(capsys.readouterr().out)] == ["fake"]
+    assert [p.name for p in (runs_dir / "eval").iterdir()] == ["fake"]
+    assert main(argv[:2] + ["http://127.0.0.1:9"] + argv[3:]) == 1  # a server that cannot say which models answer
+    assert "cannot ask the LangGraph server at http://127.0.0.1:9 which models it runs" in capsys.readouterr().err
     # Every method is the same graph, so the baselines run on the server too, with the same predictions as in-process.
     baselines = [
         "--task",
