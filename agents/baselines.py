@@ -3,7 +3,7 @@ model answering on its own (vanilla, prompting, and MoE after its expert wrote).
 
 Community agents stand in for Modular Pluralism's fine-tuned community models (see
 `baseline_prompts.py`). Each role runs Modular Pluralism's protocol (`reference.py`) unless this
-project's choices (`choices`, see graph/context.py ETHOS_CHOICES) say otherwise: with "prompts" the
+project's choices (`choices`, see graph/ablations.py ETHOS_CHOICES) say otherwise: with "prompts" the
 prompts of `baseline_prompts.py`, where community agents choose their option as persona agents do;
 with "letters" MoE's router reads its choice from first-token probabilities.
 """

@@ -2,7 +2,7 @@
 
 Each mode runs Modular Pluralism's protocol (`reference.py`: its prompts, generated selections
 read by its rule, generated steerable ValueKaleidoscope answers, the plain mean) unless this
-project's choices in the request (`request["choices"]`, see graph/context.py ETHOS_CHOICES) say
+project's choices in the request (`request["choices"]`, see graph/ablations.py ETHOS_CHOICES) say
 otherwise: "prompts" (this project's prompts), "letters" (selection and answers read from
 first-token probabilities), "weights" (the mean weighted by library personas' weights).
 

@@ -25,7 +25,7 @@ chat template), and read the replies by its rules:
 - an empty Overton response covers -1 (the reference's loop starts each value at -1), and the
   Overton table is ranked by accuracy at 0.33 of NLI coverage, the reference's headline.
 
-This project's own choices are ablation rows (`--ablation ethos-NAME`, graph/context.py
+This project's own choices are ablation rows (`--ablation ethos-NAME`, graph/ablations.py
 ETHOS_CHOICES), and all of them together are `--protocol ethos`.
 
 What stays different from the reference, in both protocols (measured effects in docs/evaluation.md):

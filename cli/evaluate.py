@@ -83,7 +83,7 @@ def _served_context(args, context):
 
 def _protocol_only(ablation: str) -> bool:
     """Whether an --ablation changes only the protocol (`ethos-NAME`, `reference-NAME`), so that every method gets its row."""
-    from ethos.graph.context import PROTOCOL_ABLATIONS
+    from ethos.graph.ablations import PROTOCOL_ABLATIONS
 
     return all(name.strip() in PROTOCOL_ABLATIONS for name in ablation.split(",") if name.strip())
 

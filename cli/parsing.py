@@ -8,7 +8,8 @@ import math
 from pathlib import Path
 
 from ethos.errors import EthosError
-from ethos.graph.context import ABLATIONS, INT_MAX, SEED_MAX
+from ethos.graph.ablations import ABLATIONS
+from ethos.graph.setting import INT_MAX, SEED_MAX
 from ethos.inputs import read_text
 
 EXAMPLE = "A family asks a doctor to withhold a terminal diagnosis from their mother."

@@ -7,103 +7,18 @@ The defaults are the published method's budgets.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from ethos import settings
+from ethos.graph.ablations import ablation_changes, choices_in_effect
 from ethos.graph.methods import METHODS
-
-# Where this project departs from Modular Pluralism's protocol (agents/reference.py). `--protocol
-# ethos` makes every one of these choices; a reference run adds one with `--ablation ethos-NAME`.
-ETHOS_CHOICES = {
-    "letters": "comment selection, MoE's expert choice and steerable ValueKaleidoscope answers are read from first-token "
-    "probabilities, not parsed from 20 generated tokens",
-    "prompts": "this project's chat prompts (the situation beside the comments, the target phrased 'in terms of ...', answers "
-    "'as the passage's author would') instead of the reference's completion prompts",
-    "weights": "the distributional mean is weighted by library personas' population weights, not a plain mean",
-    "letter-reading": "option letters are read from every next-token candidate the backend gives (100 local, 20 on an endpoint) "
-    "with every token that names a letter summed ('A', ' A', '(A'), and estimated by sampling where an endpoint "
-    "gives no logprobs, not from the top 10 by the first match as the reference reads them",
-}
-
-# Parts of the method that can be switched off (or, ethos-NAME, switched on), each measured as its own evaluation row.
-ABLATIONS = {
-    "no-target-persona": "no persona holding the steering target is added when none of the set holds it",
-    "no-author-voice": "distributional answers are not asked 'as the passage's author would' (this project's prompts only)",
-    "no-top-up": "no library personas fill a short generation (the set may be smaller)",
-    "personas-N": "N personas instead of the default number",
-    **{f"ethos-{name}": f"this project's choice under the reference protocol: {about}" for name, about in ETHOS_CHOICES.items()},
-    **{
-        f"reference-{name}": f"the reference's way under --protocol ethos, instead of this project's choice '{name}'"
-        for name in ETHOS_CHOICES
-    },
-}
-# Ablations that change the protocol, not the persona method: they make a row of every evaluated method.
-PROTOCOL_ABLATIONS = tuple(name for name in ABLATIONS if name.startswith(("ethos-", "reference-")))
-
-
-SEED_MAX = 2**32 - 1  # llama.cpp and numpy take 32-bit unsigned seeds
-INT_MAX = 2**31 - 1  # budgets reach C code (llama.cpp) as 32-bit integers
+from ethos.graph.setting import CLI, INT_MAX, SEED_MAX, describe_schema, message, setting
 
 
 def _env(name: str, default: str | None) -> str | None:
     return settings.env(name) or default
-
-
-def setting(
-    default=None,
-    *,
-    help: str,
-    flag: str | None = None,
-    factory=None,
-    low: float | None = None,
-    high: float | None = None,
-    positive: bool = False,
-    choices: tuple[str, ...] | None = None,
-    group: str = "method settings",
-    metavar: str | None = None,
-    results: bool = True,
-    client: bool = False,
-    client_high: float | None = None,
-    label: bool = True,
-):
-    """A run setting, described once: its default, its description (the CLI's help and the LangGraph
-    server's context schema), its flag and its bounds. Pydantic checks the bounds of every context,
-    and the CLI's flag types check a value through the same field (`Context.check`).
-
-    What the rest of the project needs to know of it is declared here too, and read from here only:
-    - `results`: whether it changes what a run computes, so that it belongs to an evaluation
-      folder's identity (`evaluation/identity.py`); endpoint settings and retries do not;
-    - `client`: whether a client of a served graph may set it (`served.py`), within `client_high`;
-    - `label`: whether a row label names it where rows differ in it (`evaluation/summary.py`); the
-      method, protocol, ablations and models are named by the label's own parts."""
-    cli = {
-        "flag": flag,
-        "low": low,
-        "high": high,
-        "positive": positive,
-        "choices": choices,
-        "group": group,
-        "metavar": metavar,
-        "results": results,
-        "client": client,
-        "client_high": client_high,
-        "label": label and results,
-    }
-    bounds = {"gt": 0} if positive else {"ge": low, "le": high} if low is not None else {}
-    given = {"default_factory": factory} if factory else {"default": default}
-    return Field(**given, description=help, json_schema_extra={CLI: cli}, **bounds)
-
-
-CLI = "x-ethos-cli"  # where a setting keeps its flag; left out of the served schema
-
-
-def _describe(schema: dict, cls) -> None:
-    """The context schema LangGraph serves: each setting with its description and bounds, and no CLI detail."""
-    for prop in schema.get("properties", {}).values():
-        prop.pop(CLI, None)
 
 
 def _model(flag: str, role: str):
@@ -117,11 +32,14 @@ def _model(flag: str, role: str):
     )
 
 
+_KINDS = {list[str]: "list", bool: "bool", int: "int", float: "float", float | None: "float"}  # what the CLI parses
+
+
 class Context(BaseModel):
     """Every run setting; a context is checked whole when it is made, wherever it comes from (the
     CLI, `--config`, a LangGraph server's client, Python)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, json_schema_extra=_describe)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, json_schema_extra=describe_schema)
 
     generator_model: str = _model("--generator-model", "that generates the personas")
     agent_model: str = _model("--agent-model", "the persona agents use")
@@ -284,33 +202,15 @@ class Context(BaseModel):
 
     def with_ablation(self, spec: str) -> Context:
         """This context with the ablations of `spec` (comma-separated names from ABLATIONS)."""
-        from ethos.errors import EthosError
-
-        names = [name.strip() for name in spec.split(",") if name.strip()]
-        changes: dict = {"ablations": sorted(set(self.ablations) | set(names))}
-        for name in names:
-            count = re.fullmatch(r"personas-(\d+)", name)
-            if count:
-                limits = self.settings()["n_personas"]
-                if not limits["low"] <= int(count[1]) <= limits["high"]:
-                    raise EthosError(f"--ablation {name}: the number of personas must be between {limits['low']} and {limits['high']}")
-                changes["n_personas"] = int(count[1])
-            elif name not in ABLATIONS:
-                choices = ", ".join(ABLATIONS)
-                raise EthosError(f"unknown --ablation '{name}': choose from {choices}")
-            elif name.startswith(("ethos-", "reference-")) and name.startswith(f"{'ethos' if self.protocol == 'ethos' else 'reference'}-"):
-                raise EthosError(f"--ablation {name}: already so under --protocol {self.protocol}")
-        return self.replace(**changes)
+        limits = self.settings()["n_personas"]
+        return self.replace(**ablation_changes(spec, self.protocol, self.ablations, (limits["low"], limits["high"])))
 
     def ablated(self, name: str) -> bool:
         return name in self.ablations
 
-    def choices(self) -> list[str]:
-        """This project's choices in effect (ETHOS_CHOICES): under `--protocol ethos` all but those a
-        `reference-NAME` ablation takes back, under the reference protocol those an `ethos-NAME` adds."""
-        if self.protocol == "ethos":
-            return sorted(name for name in ETHOS_CHOICES if f"reference-{name}" not in self.ablations)
-        return sorted(a.removeprefix("ethos-") for a in self.ablations if a.removeprefix("ethos-") in ETHOS_CHOICES)
+    def ethos_choices(self) -> list[str]:
+        """This project's choices in effect (see `ablations.ETHOS_CHOICES`)."""
+        return choices_in_effect(self.protocol, self.ablations)
 
     def load_models(self, cache: Path | None = None) -> None:
         """Load every role's model once per process, each serving repeated calls from the call cache
@@ -334,7 +234,9 @@ class Context(BaseModel):
         except ValidationError as exc:  # one line that names the flag and the rule
             from ethos.errors import EthosError
 
-            raise EthosError(_message(exc.errors()[0])) from None
+            error = exc.errors()[0]
+            name = str(error["loc"][0]) if error.get("loc") else ""
+            raise EthosError(message(error, type(self).settings().get(name, {}), name)) from None
 
     @model_validator(mode="before")
     @classmethod
@@ -369,17 +271,7 @@ class Context(BaseModel):
         """Each setting's description, default, type and CLI detail (flag, bounds, choices, group)."""
         out = {}
         for name, f in cls.model_fields.items():
-            kind = (
-                "list"
-                if f.annotation == list[str]
-                else "bool"
-                if f.annotation is bool
-                else "int"
-                if f.annotation is int
-                else "float"
-                if f.annotation in (float, float | None)
-                else "str"
-            )
+            kind = _KINDS.get(f.annotation, "str")
             default = f.default_factory() if f.default_factory else f.default
             out[name] = {"help": f.description, "default": default, "type": kind, **(f.json_schema_extra or {}).get(CLI, {})}
         return out
@@ -402,28 +294,4 @@ class Context(BaseModel):
                 value
             )
         except ValidationError as exc:
-            raise ValueError(_message(exc.errors()[0], name, flag=False)) from None
-
-
-def _message(error: dict, name: str | None = None, *, flag: bool = True) -> str:
-    """A pydantic error as this project words it: `--n-personas must be between 1 and 24, got 0`."""
-    name = name or (str(error["loc"][0]) if error.get("loc") else "")
-    info = Context.settings().get(name, {})
-    where = (info.get("flag") or name) + " " if flag else ""
-    value, kind, ctx = error.get("input"), error["type"], error.get("ctx") or {}
-    shown = f"{value:g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else repr(value)
-    if kind == "extra_forbidden":
-        return f"unknown setting {name!r}"
-    if kind in ("greater_than_equal", "less_than_equal"):
-        low, high = info.get("low"), info.get("high")
-        bound = f"at least {low:g}" if high == INT_MAX else f"between {low:g} and {high:g}"
-        return f"{where}must be {bound}, got {shown}"
-    if kind == "greater_than":
-        return f"{where}must be above 0, got {shown}"
-    if kind.startswith("int"):
-        return f"{where}must be an integer, got {value!r}"
-    if kind.startswith(("float", "finite")):
-        return f"{where}must be a finite number, got {value!r}"
-    if kind == "value_error":  # a validator's own words, naming the setting
-        return str(ctx.get("error", error["msg"]))
-    return f"{where}{error['msg'].lower()}, got {value!r}"
+            raise ValueError(message(exc.errors()[0], cls.settings()[name], name, flag=False)) from None

@@ -101,7 +101,7 @@ def _first_update(request: dict, ctx: Context, exchanges: list[Exchange], **stat
         "router": {},
         "result": {},
         "ablations": list(ctx.ablations),  # moderators read theirs from the state
-        "choices": ctx.choices(),  # and the protocol's choices
+        "choices": ctx.ethos_choices(),  # and the protocol's choices
         "comments": Overwrite([]),
         **{key: Overwrite(value) for key, value in _calls(ctx, exchanges).items()},
         **state,
@@ -164,7 +164,11 @@ def route_to_expert(state: PersonaGraphState, runtime: Runtime[Context]) -> dict
     ctx, request = _context(runtime), validate_request(state)
     with recording() as exchanges:
         chosen, router = route_expert(
-            ctx.model(ctx.moderator_model), request, samples=ctx.samples, seed=call_seed(ctx, request, "moe_router"), choices=ctx.choices()
+            ctx.model(ctx.moderator_model),
+            request,
+            samples=ctx.samples,
+            seed=call_seed(ctx, request, "moe_router"),
+            choices=ctx.ethos_choices(),
         )
     return _first_update(request, ctx, exchanges, personas=[chosen], router=router)
 
@@ -247,7 +251,7 @@ def answer(state: PersonaGraphState, runtime: Runtime[Context]) -> dict:
             instruct=method.instruct,
             decoding=Decoding(ctx.moderator_tokens, ctx.moderator_temperature, call_seed(ctx, request, "answer")),
             samples=ctx.samples,
-            choices=ctx.choices(),
+            choices=ctx.ethos_choices(),
         )
     result = {"mode": request["mode"], "answered_by": "main_model", **result}
     if not method.voices:  # the run's first node

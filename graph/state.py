@@ -29,14 +29,14 @@ class PersonaTask(TypedDict):
     target: NotRequired[str | None]  # the comments see the steering target and the population too
     attribute: NotRequired[str | None]
     item_text: NotRequired[str | None]
-    choices: NotRequired[list[str]]  # this project's choices in effect (graph/context.py ETHOS_CHOICES)
+    choices: NotRequired[list[str]]  # this project's choices in effect (graph/ablations.py ETHOS_CHOICES)
 
 
 class PersonaGraphState(PersonaRequest):
     method: str  # the configuration that ran (graph/methods.py): ethosagents, or a baseline
     personas: list[dict]  # the voices: personas, or a baseline's community agents
     persona_report: dict
-    ablations: list[str]  # parts of the method switched off for this run (graph/context.py ABLATIONS)
+    ablations: list[str]  # parts of the method switched off for this run (graph/ablations.py ABLATIONS)
     choices: list[str]  # this project's choices in effect; none: Modular Pluralism's protocol (agents/reference.py)
     comments: Annotated[list[dict], operator.add]  # one per persona agent, gathered in Send order
     router: dict  # MoE: the router's distribution over the community agents

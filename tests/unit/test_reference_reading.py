@@ -65,7 +65,7 @@ def test_the_reference_asks_for_ten_candidates_and_the_ablation_restores_this_pr
     assert asked == [10] and asked_ours == [20]
     # the fake's favourite letter is "X" (0.5) and " X" (0.2): the reference reads 0.5, this project 0.7
     assert max(reference["probs"]) < max(ours["probs"]) and reference["source"] == ours["source"] == "logprobs"
-    assert Context(protocol="ethos").choices() == sorted(["letters", "prompts", "weights", "letter-reading"])
+    assert Context(protocol="ethos").ethos_choices() == sorted(["letters", "prompts", "weights", "letter-reading"])
 
 
 def test_an_endpoint_without_logprobs_gets_the_reference_stand_in_counted(fake):
