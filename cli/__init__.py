@@ -12,7 +12,8 @@ import sys
 from ethos import settings
 from ethos.cli.commands import COMMANDS
 from ethos.cli.common import default_runs_dir, start_telemetry
-from ethos.cli.parsing import build_parser, with_config
+from ethos.cli.config_file import with_config
+from ethos.cli.parsing import build_parser
 from ethos.cli.render import configure_output
 from ethos.errors import EthosError
 

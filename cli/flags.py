@@ -1,0 +1,158 @@
+"""The command line's flag types, each naming the flag and its rule in one line at any size of
+value, and the groups of flags several commands share."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+from ethos.graph.setting import INT_MAX, shown
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, not a usage dump
+        self.exit(2, f"ethos: error: {message} (see `{self.prog} --help`)\n")
+
+
+def integer(low: int = 1, high: int = INT_MAX):
+    """An argparse type: an integer in [low, high]; argparse names the flag in its message."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if not low <= value <= high:
+            bound = f"at least {low}" if value < low else f"at most {high}" if high == INT_MAX else f"between {low} and {high}"
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {shown(value)}")
+        return value
+
+    return parse
+
+
+def number(low: float = 0.0, high: float = math.inf, *, above: bool = False):
+    """An argparse type: a finite number in [low, high], or above `low` (nan and inf are refused)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not (math.isfinite(value) and (value > low if above else low <= value <= high)):
+            bound = f"above {low:g}" if above else f"between {low:g} and {high:g}"
+            raise argparse.ArgumentTypeError(f"must be a finite number {bound}, got {text}")
+        return value
+
+    return parse
+
+
+def setting_type(name: str, kind: str):
+    """An argparse type for a run setting: the number, checked by the setting's own field
+    (`Context.check`), so that a flag and a context give the same message."""
+
+    def parse(text: str):
+        from ethos.graph.context import Context
+
+        try:
+            value = int(text) if kind == "int" else float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind == 'int' else 'a number'}, got {text!r}") from None
+        try:
+            return Context.check(name, value)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
+
+
+def comma_list(choices, every: str | None = None):
+    """An argparse type: one or more comma-separated names from `choices` (`every` stands for all)."""
+
+    def parse(text: str) -> list[str]:
+        names = [n.strip() for n in text.split(",") if n.strip()]
+        if every and every in names:
+            return list(choices)
+        unknown = [n for n in names if n not in choices]
+        if unknown or not names:
+            what = f"unknown {unknown[0]!r}" if unknown else "an empty list"
+            raise argparse.ArgumentTypeError(f"{what}: choose from {', '.join(choices)}{f' or {every}' if every else ''} (comma-separated)")
+        return list(dict.fromkeys(names))
+
+    return parse
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """The run settings' flags, made from `graph/context.py`'s `Context` (help, bounds and defaults
+    live there, once), plus the CLI's own conveniences."""
+    from ethos.agents.models import SPEC_HELP
+    from ethos.graph.context import Context
+
+    groups = {
+        "models": parser.add_argument_group("models", f"a model spec is one of: {SPEC_HELP}"),
+        "method settings": parser.add_argument_group("method settings (defaults follow the published method)"),
+    }
+    groups["models"].add_argument("--model", metavar="SPEC", help="model for every role (default: embedded, or $ETHOS_MODEL)")
+    for name, s in Context.settings().items():
+        if not s["flag"]:
+            continue
+        default = f" (default {s['default']})" if s["default"] not in (None, []) and s["type"] != "list" else ""
+        options: dict = {
+            "dest": name,
+            "help": s["help"] + default,
+            "default": None,
+            "metavar": s["metavar"] or "NAME",
+        }  # None: the Context's default
+        if s["type"] == "list":
+            options |= {"action": "append", "default": []}
+        elif s["choices"]:
+            options |= {"choices": s["choices"], "metavar": None}
+        elif s["type"] in ("int", "float"):
+            options |= {"type": setting_type(name, s["type"]), "metavar": "N" if s["type"] == "int" else "X"}
+        groups[s["group"]].add_argument(s["flag"], **options)
+    groups["method settings"].add_argument(
+        "--max-concurrency",
+        type=integer(1, 1024),
+        metavar="N",
+        help="persona agents (run; default: all at once) or items (eval; default 4, measured in docs/scaling.md) in flight at once",
+    )
+    add_runs_arguments(parser)
+    add_otel_argument(parser)
+    parser.add_argument("--no-cache", action="store_true", help="call the models even where the model-call cache has the answer")
+    parser.add_argument(
+        "--prices", type=Path, metavar="FILE", help='JSON price table {"MODEL": {"input": USD/1M, "output": USD/1M}} for cost'
+    )
+
+
+def add_scoring_arguments(parser: argparse.ArgumentParser) -> None:
+    scoring = parser.add_argument_group("scoring")
+    scoring.add_argument(
+        "--parser",
+        choices=["reference", "strict"],
+        default="reference",
+        help="steerable ValueKaleidoscope answers: the reference evaluation's rules (default) or a leading letter only",
+    )
+
+
+def add_otel_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--otel",
+        metavar="URL",
+        help="export each run's spans (OpenInference) to an OTLP/HTTP receiver such as Arize "
+        "Phoenix, e.g. http://127.0.0.1:6006 (default: $OTEL_EXPORTER_OTLP_ENDPOINT, or off)",
+    )
+
+
+def add_runs_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--runs-dir",
+        type=Path,
+        metavar="DIR",
+        help="records (DIR/runs/RUN_ID), checkpoints, cache and evaluations (default: $ETHOS_RUNS_DIR or ~/.local/share/ethosagents)",
+    )
+
+
+def version() -> str:
+    from ethos.versions import package_version
+
+    return package_version()
