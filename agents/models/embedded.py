@@ -17,7 +17,8 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from pydantic import Field, PrivateAttr
 
 from ethos import settings
-from ethos.agents.models.llama_batch import DEFAULT_TOP_P, LlamaBatchEngine
+from ethos.agents.models.llama_batch import LlamaBatchEngine
+from ethos.agents.models.llama_calls import DEFAULT_TOP_P
 from ethos.agents.models.local import ai_message, chat_dicts, stream_pieces, whole_chunk
 from ethos.errors import EthosError
 

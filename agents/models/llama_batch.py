@@ -22,70 +22,16 @@ Two modes:
 from __future__ import annotations
 
 import atexit
-import codecs
 import itertools
 import threading
 from collections import deque
-from collections.abc import Callable
-from concurrent.futures import Future
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from ethos.agents.models.llama_calls import CHUNK, Call, Completion, Slot, reusable_prefix, sampler_chain, shared_prefix
 from ethos.agents.models.local import top_logprobs_from_logits
-from ethos.agents.seeds import SEED_SPACE
 from ethos.errors import EthosError, RunFailure
-
-DEFAULT_TOP_P = 0.95  # llama.cpp's usual nucleus, unless a call asks for its own (the reference's community messages: 0.9)
-
-# Exact reading reads prompts in chunks that end at multiples of this many tokens (see `_step`).
-CHUNK = 64
-
-
-@dataclass
-class Completion:
-    text: str
-    prompt_tokens: int
-    completion_tokens: int
-    top: list[dict] | None = None  # next-token logprobs, for a call with max_tokens 0
-
-
-@dataclass
-class _Call:
-    tokens: list[int]
-    max_tokens: int  # 0: only the next token's logprobs are wanted
-    temperature: float
-    seed: int
-    stop: list[str]
-    grammar: str | None
-    top_logprobs: int
-    repeat_penalty: float = 1.0  # llama.cpp's penalty on the last 64 tokens (1: none)
-    top_p: float = DEFAULT_TOP_P
-    future: Future = field(default_factory=Future)
-    slot: _Slot | None = None
-    sampler: Any = None
-    next_token: int | None = None  # sampled, not yet in the KV cache
-    out: list[int] = field(default_factory=list)
-    text: bytes = b""
-    on_text: Callable[[str], None] | None = None  # receives the reply as it is decoded (streaming)
-    decoder: Any = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")("replace"))
-
-
-@dataclass
-class _Slot:
-    seq: int
-    tokens: list[int] = field(default_factory=list)  # what this sequence holds in the KV cache
-    read: int = 0  # how many of them were read as a prompt (the rest were generated one by one)
-    call: _Call | None = None
-    last_used: int = 0
-
-
-def _shared(a: list[int], b: list[int]) -> int:
-    n, most = 0, min(len(a), len(b))
-    while n < most and a[n] == b[n]:
-        n += 1
-    return n
 
 
 class LlamaBatchEngine:
@@ -114,8 +60,8 @@ class LlamaBatchEngine:
         self._vocab = llama_cpp.llama_model_get_vocab(llm._model.model)
         self._n_vocab = llama_cpp.llama_vocab_n_tokens(self._vocab)
         self._batch = llama_cpp.llama_batch_init(n_batch, 0, 1)
-        self._slots = [_Slot(i) for i in range(n_slots)]
-        self._queue: deque[_Call] = deque()
+        self._slots = [Slot(i) for i in range(n_slots)]
+        self._queue: deque[Call] = deque()
         self._cond = threading.Condition()
         self._clock = itertools.count(1)
         self._closed = False
@@ -124,42 +70,18 @@ class LlamaBatchEngine:
         self._thread.start()
         atexit.register(self.close)
 
-    # ---- the callers' side --------------------------------------------------------------------
-
-    def submit(
-        self,
-        tokens: list[int],
-        *,
-        max_tokens: int,
-        temperature: float = 0.0,
-        seed: int = 0,
-        stop: list[str] | None = None,
-        grammar: str | None = None,
-        top_logprobs: int = 20,
-        on_text: Callable[[str], None] | None = None,
-        repeat_penalty: float = 1.0,
-        top_p: float = DEFAULT_TOP_P,
-    ) -> Completion:
-        """Run one call to the end (blocking); calls submitted meanwhile from other threads join its batch.
-        `on_text` gets the reply piece by piece as it is decoded, from the engine's thread."""
+    def submit(self, tokens: list[int], *, max_tokens: int, **decoding) -> Completion:
+        """Run one call to the end (blocking); calls submitted meanwhile from other threads join its
+        batch. `decoding`: the `Call`'s settings (temperature, seed, stop, grammar, top_logprobs,
+        repeat_penalty, top_p) and `on_text`, which gets the reply piece by piece as it is decoded,
+        from the engine's thread."""
         if not tokens:
             raise RunFailure("empty prompt")
         if len(tokens) + max_tokens > self.n_ctx:
             raise RunFailure(
                 f"the prompt ({len(tokens)} tokens) and the reply budget ({max_tokens}) exceed the model context of {self.n_ctx} tokens"
             )
-        call = _Call(
-            list(tokens),
-            max_tokens,
-            temperature,
-            seed % SEED_SPACE,
-            [s for s in (stop or []) if s],
-            grammar,
-            top_logprobs,
-            repeat_penalty,
-            top_p,
-            on_text=on_text,
-        )
+        call = Call(list(tokens), max_tokens, **decoding)
         with self._cond:
             if self._closed:
                 raise RunFailure("the llama.cpp engine is closed")
@@ -204,7 +126,7 @@ class LlamaBatchEngine:
         for call in calls:
             self._fail(call, exc)
 
-    def _active(self) -> list[_Call]:
+    def _active(self) -> list[Call]:
         return [slot.call for slot in self._slots if slot.call]
 
     def _cells_needed(self) -> int:
@@ -225,10 +147,10 @@ class LlamaBatchEngine:
                 # A new phase (the moderator after the agents): drop the caches it cannot use, since
                 # every step attends over the whole span of occupied cells, used or not.
                 for idle in free:
-                    if idle.tokens and 2 * _shared(idle.tokens, call.tokens) < len(idle.tokens):
+                    if idle.tokens and 2 * shared_prefix(idle.tokens, call.tokens) < len(idle.tokens):
                         lib.llama_memory_seq_rm(self._memory, idle.seq, -1, -1)
                         idle.tokens = []
-            shared = {s.seq: self._reusable(s, call.tokens, usable) for s in self._slots}
+            shared = {s.seq: reusable_prefix(s, call.tokens, usable, exact=self.exact) for s in self._slots}
             slot = max(free, key=lambda s: (shared[s.seq], -s.last_used))
             donor = max(self._slots, key=lambda s: shared[s.seq])
             if not self.exact and shared[donor.seq] > shared[slot.seq]:  # copy the longer prefix another sequence holds
@@ -253,45 +175,11 @@ class LlamaBatchEngine:
             call.slot, slot.call = slot, call  # active from here: a fault below fails it with the others
             if call.max_tokens:
                 try:
-                    call.sampler = self._sampler(call)
+                    call.sampler = sampler_chain(self._lib, self._vocab, self._n_vocab, call)
                 except EthosError as exc:
                     self._fail(call, exc)
                     continue
             self.stats["prompt_tokens"] += len(call.tokens)
-
-    def _reusable(self, slot: _Slot, tokens: list[int], usable: int) -> int:
-        """How much of a slot's cache a call may start from. Exact reading: only whole chunks that
-        were read as a prompt, as a fresh reading would have read them (a generated token was
-        decoded alone, and a prompt's last chunk may have been short)."""
-        shared = min(_shared(slot.tokens, tokens), usable)
-        if not self.exact:
-            return shared
-        shared = min(shared, slot.read)
-        return shared - shared % CHUNK
-
-    def _sampler(self, call: _Call):
-        lib, temperature, seed, grammar = self._lib, call.temperature, call.seed, call.grammar
-        chain = lib.llama_sampler_chain_init(lib.llama_sampler_chain_default_params())
-        if grammar:
-            constraint = lib.llama_sampler_init_grammar(self._vocab, grammar.encode("utf-8"), b"root")
-            if not constraint:
-                lib.llama_sampler_free(chain)
-                raise RunFailure("llama.cpp could not parse the grammar")
-            lib.llama_sampler_chain_add(chain, constraint)
-        if temperature <= 0:
-            lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_greedy())
-        else:  # llama.cpp's usual defaults around the caller's temperature, penalty and seed
-            if call.repeat_penalty != 1.0:
-                lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_penalties(self._n_vocab, 64, call.repeat_penalty, 0.0, 0.0))
-            for sampler in (
-                lib.llama_sampler_init_top_k(40),
-                lib.llama_sampler_init_top_p(call.top_p, 1),
-                lib.llama_sampler_init_min_p(0.05, 1),
-                lib.llama_sampler_init_temp(temperature),
-                lib.llama_sampler_init_dist(seed),  # below SEED_SPACE: never llama.cpp's "random"
-            ):
-                lib.llama_sampler_chain_add(chain, sampler)
-        return chain
 
     def _step(self) -> None:
         """One step: the next token of every generating call and a prompt chunk of the others, then
@@ -301,7 +189,7 @@ class LlamaBatchEngine:
         read beside a one-token step into 1 + 63 tokens, not as a fresh reading cuts it."""
         calls = self._active()
         self.stats["most_sequences"] = max(self.stats["most_sequences"], len(calls))
-        entries: list[tuple[_Call, list[int], bool]] = []  # (call, tokens added, logits wanted)
+        entries: list[tuple[Call, list[int], bool]] = []  # (call, tokens added, logits wanted)
         room = self.n_batch
         for call in calls:  # generating calls first: one token each
             if call.next_token is not None:
@@ -325,7 +213,7 @@ class LlamaBatchEngine:
         for length in dict.fromkeys(len(tokens) for _, tokens, _ in entries):
             self._decode([e for e in entries if len(e[1]) == length])
 
-    def _decode(self, entries: list[tuple[_Call, list[int], bool]]) -> None:
+    def _decode(self, entries: list[tuple[Call, list[int], bool]]) -> None:
         """One `llama_decode` of `entries`, then a token (or the logprobs) for each that wants logits."""
         lib, batch = self._lib, self._batch
         n, outputs = 0, []
@@ -359,7 +247,7 @@ class LlamaBatchEngine:
             except Exception as exc:  # one call's failure ends that call only
                 self._fail(call, exc if isinstance(exc, EthosError) else RunFailure(f"llama.cpp sampling failed: {exc}"))
 
-    def _advance(self, call: _Call, index: int) -> None:
+    def _advance(self, call: Call, index: int) -> None:
         lib = self._lib
         if not call.max_tokens:
             logits = np.ctypeslib.as_array(lib.llama_get_logits_ith(self._ctx, index), shape=(self._n_vocab,))
@@ -393,20 +281,20 @@ class LlamaBatchEngine:
         return self._llm.detokenize([token]).decode("utf-8", errors="replace")
 
     @staticmethod
-    def _completion(call: _Call, text: str | None = None) -> Completion:
+    def _completion(call: Call, text: str | None = None) -> Completion:
         return Completion(call.text.decode("utf-8", errors="replace") if text is None else text, len(call.tokens), len(call.out))
 
-    def _release(self, call: _Call) -> None:
+    def _release(self, call: Call) -> None:
         if call.sampler:
             self._lib.llama_sampler_free(call.sampler)
             call.sampler = None
         if call.slot:
             call.slot.call, call.slot.last_used = None, next(self._clock)
 
-    def _finish(self, call: _Call, result: Completion) -> None:
+    def _finish(self, call: Call, result: Completion) -> None:
         self._release(call)
         call.future.set_result(result)
 
-    def _fail(self, call: _Call, exc: Exception) -> None:
+    def _fail(self, call: Call, exc: Exception) -> None:
         self._release(call)
         call.future.set_exception(exc)

@@ -7,7 +7,8 @@ import threading
 import pytest
 
 from ethos.agents.models import load_backend
-from ethos.agents.models.llama_batch import CHUNK, LlamaBatchEngine
+from ethos.agents.models.llama_batch import LlamaBatchEngine
+from ethos.agents.models.llama_calls import CHUNK
 from ethos.errors import EthosError
 
 SITUATION = "A family asks a doctor to withhold a terminal diagnosis from their mother."
@@ -184,7 +185,9 @@ def test_a_fault_while_a_call_is_admitted_fails_that_call(chat, monkeypatch):
     def broken_sampler(*args):
         raise RuntimeError("sampler fault")
 
-    monkeypatch.setattr(engine, "_sampler", broken_sampler)
+    import ethos.agents.models.llama_batch as llama_batch
+
+    monkeypatch.setattr(llama_batch, "sampler_chain", broken_sampler)
     with pytest.raises(EthosError, match="sampler fault"):
         engine.submit(prompt(chat, VOICES[1]), max_tokens=4, temperature=0.5)
     monkeypatch.undo()

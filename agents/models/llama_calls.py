@@ -1,0 +1,105 @@
+"""What the llama.cpp batch engine (`llama_batch.py`) schedules: a call (its prompt, budget,
+decoding settings and reply so far), a slot (a sequence of the KV cache and what it holds), and each
+call's own sampler chain."""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from ethos.agents.seeds import SEED_SPACE
+from ethos.errors import RunFailure
+
+DEFAULT_TOP_P = 0.95  # llama.cpp's usual nucleus, unless a call asks for its own (the reference's community messages: 0.9)
+
+# Exact reading reads prompts in chunks that end at multiples of this many tokens (see `_step`).
+CHUNK = 64
+
+
+@dataclass
+class Completion:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    top: list[dict] | None = None  # next-token logprobs, for a call with max_tokens 0
+
+
+@dataclass
+class Call:
+    tokens: list[int]
+    max_tokens: int  # 0: only the next token's logprobs are wanted
+    temperature: float = 0.0
+    seed: int = 0
+    stop: list[str] | None = None
+    grammar: str | None = None
+    top_logprobs: int = 20
+    repeat_penalty: float = 1.0  # llama.cpp's penalty on the last 64 tokens (1: none)
+    top_p: float = DEFAULT_TOP_P
+    future: Future = field(default_factory=Future)
+    slot: Slot | None = None
+    sampler: Any = None
+    next_token: int | None = None  # sampled, not yet in the KV cache
+    out: list[int] = field(default_factory=list)
+    text: bytes = b""
+    on_text: Callable[[str], None] | None = None  # receives the reply as it is decoded (streaming)
+    decoder: Any = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")("replace"))
+
+    def __post_init__(self):
+        self.seed %= SEED_SPACE  # below llama.cpp's "random seed" value
+        self.stop = [s for s in (self.stop or []) if s]
+
+
+@dataclass
+class Slot:
+    seq: int
+    tokens: list[int] = field(default_factory=list)  # what this sequence holds in the KV cache
+    read: int = 0  # how many of them were read as a prompt (the rest were generated one by one)
+    call: Call | None = None
+    last_used: int = 0
+
+
+def shared_prefix(a: list[int], b: list[int]) -> int:
+    n, most = 0, min(len(a), len(b))
+    while n < most and a[n] == b[n]:
+        n += 1
+    return n
+
+
+def sampler_chain(lib, vocab, n_vocab: int, call: Call):
+    """The call's own llama.cpp sampler chain: its grammar, temperature, penalty, nucleus and seed."""
+    temperature, seed, grammar = call.temperature, call.seed, call.grammar
+    chain = lib.llama_sampler_chain_init(lib.llama_sampler_chain_default_params())
+    if grammar:
+        constraint = lib.llama_sampler_init_grammar(vocab, grammar.encode("utf-8"), b"root")
+        if not constraint:
+            lib.llama_sampler_free(chain)
+            raise RunFailure("llama.cpp could not parse the grammar")
+        lib.llama_sampler_chain_add(chain, constraint)
+    if temperature <= 0:
+        lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_greedy())
+    else:  # llama.cpp's usual defaults around the caller's temperature, penalty and seed
+        if call.repeat_penalty != 1.0:
+            lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_penalties(n_vocab, 64, call.repeat_penalty, 0.0, 0.0))
+        for sampler in (
+            lib.llama_sampler_init_top_k(40),
+            lib.llama_sampler_init_top_p(call.top_p, 1),
+            lib.llama_sampler_init_min_p(0.05, 1),
+            lib.llama_sampler_init_temp(temperature),
+            lib.llama_sampler_init_dist(seed),  # below SEED_SPACE: never llama.cpp's "random"
+        ):
+            lib.llama_sampler_chain_add(chain, sampler)
+    return chain
+
+
+def reusable_prefix(slot: Slot, tokens: list[int], usable: int, *, exact: bool) -> int:
+    """How much of a slot's cache a call may start from. Exact reading: only whole chunks that were
+    read as a prompt, as a fresh reading would have read them (a generated token was decoded alone,
+    and a prompt's last chunk may have been short)."""
+    shared = min(shared_prefix(slot.tokens, tokens), usable)
+    if not exact:
+        return shared
+    shared = min(shared, slot.read)
+    return shared - shared % CHUNK
