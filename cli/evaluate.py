@@ -159,7 +159,7 @@ def score_command(args) -> int:
         if not isinstance(item, dict):
             raise EthosError(f"{args.file}: item {index}: not a JSON object")
         task.check_item(item, f"{args.file}: item {index} (id {item.get('id')})", prediction=True)
-    context = config.get("context") if isinstance(config.get("context"), dict) else {}
+    context = config.get("context") or {}
     protocol = context.get("protocol") if isinstance(context.get("protocol"), str) else "reference"  # eval's, else the reference's rules
     metrics = score_items(task, items, nli_model=args.nli_model, parser=args.parser, protocol=protocol)
     if args.json:
@@ -173,8 +173,9 @@ def score_command(args) -> int:
 
 def _eval_config(predictions: Path) -> dict:
     """The config.json `ethos eval` wrote beside a predictions file, or {}."""
+    from ethos.evaluation.log import read_config
+
     try:
-        config = json.loads((predictions.parent / "config.json").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return read_config(predictions.parent / "config.json")
+    except EthosError:
         return {}
-    return config if isinstance(config, dict) else {}

@@ -219,9 +219,9 @@ def print_table(header: list[str], rows: list[list[str]], plain: list[str], righ
 def print_metrics(rows: list[dict]) -> None:
     """The evaluation summary of one task's rows, as `ethos eval` ends."""
     from ethos.evaluation.presentation import counted, fmt
-    from ethos.evaluation.summary import summarise
+    from ethos.evaluation.summary import task_summaries
 
-    (s,) = summarise(rows)
+    (s,) = task_summaries(rows)
     primary = s.columns[0][0].rstrip(" ↑↓")  # the first column is the primary metric, named as the report names it
     print(f"\n{s.task.name}: {primary} ({'higher' if s.higher else 'lower'} is better), 95% bootstrap CI over questions")
     others = s.columns[1:]

@@ -105,10 +105,10 @@ def eval_page(folders: list[Path], metrics: list[dict], against: str | None = No
     """Every metrics.json under the evaluation folders, by task, drawn from the evaluation summary."""
     from ethos.evaluation.compare import PAIRED_NOTE
     from ethos.evaluation.presentation import counted, fmt
-    from ethos.evaluation.summary import summarise
+    from ethos.evaluation.summary import task_summaries
 
     tasks = []
-    for s in summarise(metrics):
+    for s in task_summaries(metrics):
         reference, found = s.paired(against)
         categories = sorted({c for r in s.rows for c in (r.get("categories") or {})})
         tasks.append(

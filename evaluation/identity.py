@@ -14,9 +14,10 @@ import re
 from pathlib import Path
 
 from ethos.errors import EthosError
-from ethos.evaluation.tasks import LEGACY_PROTOCOL, Task
+from ethos.evaluation.log import read_config
+from ethos.evaluation.tasks import Task
 from ethos.graph.context import Context
-from ethos.graph.records import read_json_object, write_json
+from ethos.graph.records import write_json
 from ethos.redaction import redact
 from ethos.versions import file_sha256, package_version, prompts_version
 
@@ -64,10 +65,6 @@ def config_folder(ctx: Context) -> str:
     return f"{model_name(ctx)}/{digest}"
 
 
-# What a setting meant in runs recorded before it existed.
-BEFORE = {"context.protocol": LEGACY_PROTOCOL}
-
-
 def _flat(config: dict) -> dict:
     """The configuration as one level (`context.seed`), without the settings that do not decide results."""
     results = _results_settings()
@@ -86,13 +83,8 @@ def check_config(out_dir: Path, config: dict) -> None:
     path = out_dir / "config.json"
     config = json.loads(redact(json.dumps(config, default=str)))  # compared as it is stored
     if path.exists():
-        old = read_json_object(path, "configuration", ": move it away, or use another --out")
-        old, new = _flat(old), _flat(config)
-        if isinstance(old.get("data"), str):
-            old["data"] = str(Path(old["data"]).resolve())  # recorded before paths were resolved
-        # A setting the earlier run did not record did not exist yet: it is not a difference, unless
-        # the earlier code behaved as another value of it would (BEFORE).
-        old = {**{k: v for k, v in BEFORE.items() if k in new}, **old}
+        old, new = _flat(read_config(path)), _flat(config)  # the log's reader migrates what earlier releases wrote
+        # A setting the earlier run did not record did not exist yet: it is not a difference.
         changed = sorted(k for k in old if old[k] != new.get(k))
         if changed:
             raise EthosError(f"{out_dir} holds results of another configuration (differs in {', '.join(changed)}): use another --out")

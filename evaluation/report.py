@@ -15,9 +15,9 @@ from ethos.redaction import neutral
 def write_report(run_dirs: list[Path], out_dir: Path, against: str | None = None) -> Path:
     """report.md with its charts (SVG files beside it, drawn as `ethos view` draws them)."""
     from ethos.evaluation.presentation import counted, fmt
-    from ethos.evaluation.summary import summarise
+    from ethos.evaluation.summary import task_summaries
 
-    summaries = summarise(find_metrics(run_dirs))  # first: a wrong folder is named before anything is written
+    summaries = task_summaries(find_metrics(run_dirs))  # first: a wrong folder is named before anything is written
     out_dir.mkdir(parents=True, exist_ok=True)
     lines = ["# EthosAgents evaluation report", ""]
     for s in summaries:

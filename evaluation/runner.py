@@ -21,9 +21,10 @@ from ethos.errors import EthosError
 from ethos.evaluation.executors import Executor, Threads
 from ethos.evaluation.identity import check_config, run_config
 from ethos.evaluation.items import ItemRuns
+from ethos.evaluation.log import read_config
 from ethos.evaluation.scoring import SCORES_FILE, score
 from ethos.evaluation.store import ResultStore
-from ethos.evaluation.tasks import LEGACY_PROTOCOL, Task
+from ethos.evaluation.tasks import Task
 from ethos.graph.context import Context
 from ethos.graph.methods import STAND_IN_NOTE
 from ethos.inputs import finite, write_file
@@ -114,8 +115,8 @@ def finish(
                 fallbacks[key] = fallbacks.get(key, 0) + value
         predictions.append(out)
     write_file(out_dir / "predictions.json", json.dumps(predictions, ensure_ascii=False, indent=1))
-    context = json.loads((out_dir / "config.json").read_text())["context"]
-    protocol = context.get("protocol", LEGACY_PROTOCOL)
+    context = read_config(out_dir / "config.json")["context"]
+    protocol = context["protocol"]
     scores = score(task, predictions, nli_model=nli_model, protocol=protocol, **scoring)
     write_file(out_dir / SCORES_FILE, json.dumps(finite(scores.by_item()), ensure_ascii=False))  # what paired comparisons read
     metrics = scores.metrics

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import fcntl
 import json
-import math
 import os
 import threading
 from pathlib import Path
 
 from ethos.errors import EthosError, RunFailure
+from ethos.evaluation.log import read_result_lines
 from ethos.inputs import append_text, finite, write_file
 from ethos.redaction import redact
 
@@ -52,15 +52,7 @@ class ResultStore:
                 f.truncate(keep)
             data = data[:keep]
             self.repairs["cut_lines"] += 1
-        for line in data.splitlines():
-            try:
-                record = json.loads(line)
-            except (ValueError, RecursionError):  # not JSON, not UTF-8, a 5,000-digit number, deep nesting
-                record = None
-            if not _readable(record, self.distributions):
-                self.repairs["unreadable_lines"] += 1
-                continue
-            self.records[str(record["id"])] = record
+        self.records, self.repairs["unreadable_lines"] = read_result_lines(data, distributions=self.distributions)
 
     def _close_interrupted(self, runs_dir: Path | None) -> None:
         if self._running.exists() and runs_dir is not None:
@@ -114,30 +106,6 @@ class ResultStore:
                 write_file(self._running, "")
             self._lock_file.close()  # closing the descriptor releases the lock
             self._lock_file = None
-
-
-def _readable(record, distributions: bool = False) -> bool:
-    """A record the runner can use: an id and a status, and a succeeded one with its prediction
-    (for a distribution task, a distribution of positive sum)."""
-    if not (isinstance(record, dict) and isinstance(record.get("id"), (str, int)) and isinstance(record.get("status"), str)):
-        return False
-    if record["status"] != "ok":
-        return True
-    distribution = record.get("distribution")
-    fallbacks = record.get("fallbacks")
-    return (
-        all(k in record for k in ("output", "distribution", "seconds"))
-        and isinstance(fallbacks, dict)
-        and all(isinstance(k, str) and _finite(v) for k, v in fallbacks.items())
-        and (record["output"] is None or isinstance(record["output"], str))
-        and (distribution is None or isinstance(distribution, list) and all(_finite(p) for p in distribution))
-        and _finite(record["seconds"])
-        and (not distributions or isinstance(distribution, list) and bool(distribution) and min(distribution) >= 0 < sum(distribution))
-    )
-
-
-def _finite(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _acquire(path: Path):

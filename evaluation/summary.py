@@ -10,13 +10,12 @@ from pathlib import Path
 from ethos.errors import EthosError
 from ethos.evaluation.charts import bars
 from ethos.evaluation.compare import paired_rows
+from ethos.evaluation.log import read_config, read_metrics
 from ethos.evaluation.presentation import as_number, colour, method_label, row_label
 from ethos.evaluation.scoring import primary_metric
 from ethos.evaluation.tasks import METHODS, Task, get_task, tasks
 from ethos.graph.context import Context
 from ethos.graph.methods import STAND_IN_NOTE
-from ethos.graph.records import read_json_object
-from ethos.inputs import stored_number
 
 
 @dataclass
@@ -59,60 +58,33 @@ class TaskSummary:
 
 
 def find_metrics(run_dirs: list[Path]) -> list[dict]:
+    """Every evaluation row under `run_dirs` (their metrics.json files, read by the log's reader)."""
     found = []
     for run_dir in run_dirs:
         if not run_dir.is_dir():
             raise EthosError(f"run directory not found: {run_dir}")
         for path in sorted(run_dir.rglob("metrics.json")):
-            metrics = read_json_object(path, "metrics file", ": rerun `ethos eval`, or remove it")
-            if "task" in metrics and "method" in metrics:
-                if not isinstance(metrics["task"], str) or metrics["task"] not in tasks() or not isinstance(metrics["method"], str):
-                    raise EthosError(f"{path}: unknown task {str(metrics['task'])[:40]!r} or method {str(metrics['method'])[:40]!r}")
-                found.append(_sane(metrics) | {"path": str(path.parent), "settings": _settings(path.parent)})
+            metrics = read_metrics(path)
+            if metrics is not None:
+                if metrics["task"] not in tasks():
+                    raise EthosError(f"{path}: unknown task {metrics['task'][:40]!r} or method {metrics['method'][:40]!r}")
+                found.append(metrics | {"path": str(path.parent), "settings": _settings(path.parent)})
     if not found:
         raise EthosError(f"no finished runs (metrics.json) under {', '.join(map(str, run_dirs))}")
     return found
 
 
-def _sane(metrics: dict) -> dict:
-    """A metrics file's fields in their shapes; a field of another shape (a spoilt file) is left out."""
-    out = {}
-    for key, value in metrics.items():
-        if key in ("task", "method", "note"):
-            ok = isinstance(value, str)
-        elif key in ("model", "protocol", "parser"):
-            ok = isinstance(value, str)
-            value = value[:200] if ok else value
-        elif key == "ablations":
-            ok = isinstance(value, list) and all(isinstance(a, str) for a in value)
-        elif key.endswith("_ci"):
-            ok = isinstance(value, list) and len(value) == 2 and all(v is None or stored_number(v) for v in value)
-        elif key == "fallbacks":
-            ok, value = isinstance(value, dict), {k: v for k, v in value.items() if stored_number(v)} if isinstance(value, dict) else value
-        elif key in ("categories", "groups"):
-            ok = isinstance(value, dict) and all(isinstance(v, dict) for v in value.values())
-            if ok:
-                value = {k: {m: x for m, x in v.items() if stored_number(x)} for k, v in value.items()}
-        elif isinstance(value, dict):
-            ok = True
-        else:
-            ok = value is None or stored_number(value)
-        if ok:
-            out[key] = value
-    return out
-
-
 def _settings(folder: Path) -> dict:
     """The run settings an evaluation folder was made with (its config.json), scalars only."""
     try:
-        context = read_json_object(folder / "config.json", "evaluation config").get("context")
+        context = read_config(folder / "config.json")["context"]
     except EthosError:
         return {}
     named = Context.declared("label")  # what a label may name, declared on the settings
     return {k: v for k, v in (context or {}).items() if k in named and isinstance(v, (str, int, float, bool, type(None)))}
 
 
-def summarise(metrics: list[dict]) -> list[TaskSummary]:
+def task_summaries(metrics: list[dict]) -> list[TaskSummary]:
     """The metrics rows (metrics.json files, each with its `path`) grouped by task."""
     out = []
     for name in sorted({m["task"] for m in metrics}):

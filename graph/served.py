@@ -59,6 +59,7 @@ graph = build_graph(ServedContext, summary=True).compile(name="ethos")
 
 def server_models(url: str) -> dict[str, str]:
     """The models a LangGraph server's graph runs with, as its context schema says."""
+    import httpx
     from langgraph_sdk import get_sync_client
 
     from ethos.errors import RunFailure
@@ -67,7 +68,9 @@ def server_models(url: str) -> dict[str, str]:
         assistants = get_sync_client(url=url, timeout=30).assistants
         (found,) = assistants.search(graph_id="ethos", limit=1)  # the graph's default assistant
         schemas = assistants.get_schemas(found["assistant_id"])
-    except Exception as exc:  # unreachable, not a LangGraph server, no `ethos` graph: one line, named
+    except httpx.TransportError as exc:
+        raise RunFailure(f"cannot reach the LangGraph server at {url} ({exc.__class__.__name__})") from None
+    except Exception as exc:  # not a LangGraph server, no `ethos` graph: one line, named
         raise RunFailure(f"cannot ask the LangGraph server at {url} which models it runs ({exc.__class__.__name__})") from None
     models = ((schemas or {}).get("context_schema") or {}).get(SERVER_MODELS)
     if not (isinstance(models, dict) and all(isinstance(models.get(role), str) for role in MODEL_ROLES)):

@@ -161,7 +161,7 @@ def test_eval_submits_items_to_the_server_and_resumes_from_its_store(graph_serve
     assert [row["model"] for row in json.loads(capsys.readouterr().out)] == ["fake"]
     assert [p.name for p in (runs_dir / "eval").iterdir()] == ["fake"]
     assert main(argv[:2] + ["http://127.0.0.1:9"] + argv[3:]) == 1  # a server that cannot say which models answer
-    assert "cannot ask the LangGraph server at http://127.0.0.1:9 which models it runs" in capsys.readouterr().err
+    assert "cannot reach the LangGraph server at http://127.0.0.1:9" in capsys.readouterr().err
     # Every method is the same graph, so the baselines run on the server too, with the same predictions as in-process.
     baselines = [
         "--task",

@@ -12,7 +12,7 @@ from ethos.cli import main
 from ethos.evaluation.compare import item_scores, paired_rows
 from ethos.evaluation.coverage import EmbeddingScorer, NLIScorer
 from ethos.evaluation.metrics import parse_vk_reference, parse_vk_strict
-from ethos.evaluation.summary import find_metrics, summarise
+from ethos.evaluation.summary import find_metrics, task_summaries
 from ethos.evaluation.tasks import get_task
 
 
@@ -45,7 +45,7 @@ def test_steerable_vk_pairs_answers_read_by_the_tables_parser(fake, tmp_path, ca
     reference = {str(i["id"]): float(parse_vk_reference(i["output"]) == i["label"]) for i in items}
     assert strict != reference  # the two parsers disagree on these answers: the test can tell them apart
     assert {k: v for k, (v, _) in item_scores(task, "accuracy", tmp_path / "o" / "vanilla").items()} == strict
-    (summary,) = summarise(find_metrics([tmp_path / "o"]))
+    (summary,) = task_summaries(find_metrics([tmp_path / "o"]))
     reference_row, pairs = paired_rows(task, summary.rows, summary.metric, summary.higher, "vanilla")
     ((row, difference),) = pairs
     prompting = json.loads((tmp_path / "o" / "prompting" / "scores.json").read_text())["metrics"]["accuracy"]
@@ -59,7 +59,7 @@ def test_overton_pairs_the_nli_metric_of_the_table_not_the_embedding_proxy(fake,
     nli = tiny_nli(tmp_path / "nli")
     evaluate(fake().spec, "overton-vk", tmp_path / "o", "--nli-model", str(nli))
     task = get_task("overton-vk")
-    (summary,) = summarise(find_metrics([tmp_path / "o"]))
+    (summary,) = task_summaries(find_metrics([tmp_path / "o"]))
     assert summary.metric == "nli_coverage_acc@0.33"  # the reference's headline under the reference protocol
     items = json.loads((tmp_path / "o" / "vanilla" / "predictions.json").read_text())
     scorer = NLIScorer(nli)
