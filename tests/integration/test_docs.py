@@ -62,6 +62,26 @@ def test_every_readme_command_runs_as_written(tmp_path, vital_mirror):
     assert (tmp_path / "vital" / "SHA256SUMS").is_file() and list((runs / "eval").glob("fake*/*/distributional-moralchoice/vanilla"))
 
 
+def test_the_readme_python_snippet_runs_as_written(tmp_path):
+    import shutil
+
+    (snippet,) = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    shutil.copytree(FIXTURES, tmp_path / "vital")  # `data="vital"`: a folder of VITAL files
+    done = subprocess.run(
+        [sys.executable, "-c", snippet],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "ETHOS_RUNS_DIR": str(tmp_path / "runs")},
+    )
+    assert done.returncode == 0, done.stderr[-1500:]
+    first, response = done.stdout.splitlines()[:2]
+    jsd, interval = first.split(" ", 1)
+    assert 0 <= float(jsd) <= 0.833 and interval.startswith("[") and response.strip()
+    assert list((tmp_path / "runs" / "eval" / "fake").rglob("distributional-moralchoice/vanilla/metrics.json"))
+
+
 # A line that cannot run as written here: a synopsis, a model or cluster this machine lacks, a pipe.
 SYNOPSIS = re.compile(r"\[|\.\.\.|RUN_DIR|HEAD:|openai:|hf:|postgresql://|\|")
 
