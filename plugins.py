@@ -20,6 +20,13 @@ PERSONAS = "ethosagents.personas"
 TASKS = "ethosagents.tasks"
 
 
+def group_names(group: str) -> list[str]:
+    """The names registered in `group`, EthosAgents' own first, without loading any of them (the
+    parser lists the tasks this way: `ethos --help` stays light)."""
+    found = sorted(entry_points(group=group), key=lambda ep: (not ep.value.startswith("ethos."), ep.name))
+    return list(dict.fromkeys(ep.name for ep in found))
+
+
 def load_group(group: str) -> dict[str, object]:
     """Every entry point of `group`, loaded, by name (EthosAgents' own come first)."""
     found = sorted(entry_points(group=group), key=lambda ep: (not ep.value.startswith("ethos."), ep.name))

@@ -16,6 +16,7 @@ from ethos.cli.config_file import with_config
 from ethos.cli.parsing import build_parser
 from ethos.cli.render import configure_output
 from ethos.errors import EthosError
+from ethos.redaction import NeutralStream, redact
 
 __all__ = ["main", "build_parser", "default_runs_dir"]
 
@@ -24,7 +25,6 @@ def main(argv: list[str] | None = None) -> int:
     """Exit status: 0 done; 1 a runtime failure (an endpoint, a model, failed eval items); 2 a usage
     or input error (a flag, a file, an item); 130 interrupted. `--debug` or ETHOS_DEBUG=1 also
     prints the traceback."""
-    from ethos.redaction import NeutralStream, redact
 
     streams = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = NeutralStream(sys.stdout), NeutralStream(sys.stderr)  # outside text never drives the terminal
@@ -115,7 +115,5 @@ def _bounded(message: str, limit: int = 2000) -> str:
 def _debug_traceback(debug: bool) -> None:
     if debug:
         import traceback
-
-        from ethos.redaction import redact
 
         print(redact(traceback.format_exc()), file=sys.stderr, end="")

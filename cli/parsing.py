@@ -25,7 +25,11 @@ EXAMPLE = "A family asks a doctor to withhold a terminal diagnosis from their mo
 def build_parser() -> argparse.ArgumentParser:
     # Only light imports here: `ethos --help` and `ethos personas list` start without torch,
     # LangChain or LangGraph. Modes are checked when the request is (plugins may add modes).
-    from ethos.evaluation.tasks import METHODS, TASKS
+    from ethos.graph.methods import METHODS
+    from ethos.plugins import TASKS as TASK_GROUP
+    from ethos.plugins import group_names
+
+    TASKS = group_names(TASK_GROUP)  # the registered tasks' names, none of them loaded
 
     parser = Parser(
         prog="ethos",

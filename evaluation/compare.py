@@ -18,6 +18,7 @@ from ethos.evaluation.metrics import bootstrap_ci
 from ethos.evaluation.presentation import method_label, row_label
 from ethos.evaluation.scoring import SCORES_FILE, score
 from ethos.evaluation.tasks import Task, protocol_of
+from ethos.graph.records import is_run_id
 from ethos.inputs import read_text, stored_number
 
 
@@ -97,7 +98,6 @@ def paired(reference: dict[str, tuple[float, str]], other: dict[str, tuple[float
 
 def run_ids(folder: Path) -> dict[str, str]:
     """{item id: the run id of its last run} from `folder/results.jsonl` (read only; bad lines skipped)."""
-    from ethos.graph.records import is_run_id
 
     found = {}
     try:

@@ -16,6 +16,7 @@ import hashlib
 from pathlib import Path
 
 from ethos.errors import EthosError, RunFailure
+from ethos.evaluation.tasks import checked_items, task_of_file
 from ethos.inputs import MAX_INPUT_BYTES, write_file
 
 REPOSITORY = "https://raw.githubusercontent.com/anudeex/VITAL"
@@ -72,8 +73,6 @@ def _download(url: str, timeout: float) -> bytes:
 def _checked(name: str, body: bytes, where: str) -> None:
     """A whole task file: every item passes eval's checks (the error names the item and field)."""
     import json
-
-    from ethos.evaluation.tasks import checked_items, task_of_file
 
     task = task_of_file(Path(name))
     try:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from ethos.errors import EthosError
 from ethos.evaluation.tasks import METHODS, Prediction, Task
 from ethos.graph.context import Context
+from ethos.graph.graph_run import GraphRun
 
 
 def predict(method: str, task: Task, request: dict, ctx: Context, server: str | None = None) -> Prediction:
@@ -22,7 +23,6 @@ def predict(method: str, task: Task, request: dict, ctx: Context, server: str | 
     LangGraph server instead of in-process."""
     if method not in METHODS:
         raise EthosError(f"unknown method '{method}': choose one of {', '.join(METHODS)} or all")
-    from ethos.graph.graph_run import GraphRun
 
     with GraphRun() as run:
         return task.read_prediction(run.invoke(request, ctx.replace(method=method), server))

@@ -17,7 +17,10 @@ from collections import deque
 from pathlib import Path
 
 from ethos.errors import EthosError, RunFailure
+from ethos.evaluation.executors import GRACE_SECONDS
+from ethos.evaluation.items import Outcome, execute, say_stopping, second_interrupt_ignored
 from ethos.graph.context import Context
+from ethos.graph.telemetry import export_traces, flush
 
 RETRIES = 3  # restarts of a dead actor, and runs of the item it held
 
@@ -26,7 +29,6 @@ class ItemWorker:
     """A Ray actor: one process with its own backends (and model-call cache, on a shared disk)."""
 
     def __init__(self, ctx: Context, cache: str | None, otel: str | None):
-        from ethos.graph.telemetry import export_traces
 
         if otel:
             export_traces(otel)  # the actor's runs are exported as the driver's would be
@@ -36,8 +38,6 @@ class ItemWorker:
         return os.getpid()
 
     def run(self, task, request: dict, ctx: Context, server: str | None, run_id: str | None = None):
-        from ethos.evaluation.items import execute
-        from ethos.graph.telemetry import flush
 
         with tempfile.TemporaryDirectory(prefix="ethos-item-") as tmp:
             trace = Path(tmp) / "trace.jsonl"
@@ -99,8 +99,6 @@ class RayPool:
     def run(self, todo, runs, bar) -> None:
         """Run `todo` on the actors, one item per actor at a time; `runs` (items.ItemRuns) records
         each as it ends, and on a stop the items still in flight after a moment as interrupted."""
-        from ethos.evaluation.executors import GRACE_SECONDS
-        from ethos.evaluation.items import Outcome, say_stopping, second_interrupt_ignored
 
         ray, queue, idle, pending = self.ray, deque(todo), list(self.actors), {}
         fatal = None

@@ -7,15 +7,14 @@ import html
 from pathlib import Path
 
 from ethos.evaluation.compare import PAIRED_NOTE
-from ethos.evaluation.summary import find_metrics
+from ethos.evaluation.presentation import counted, fmt
+from ethos.evaluation.summary import find_metrics, task_summaries
 from ethos.inputs import write_file
 from ethos.redaction import neutral
 
 
 def write_report(run_dirs: list[Path], out_dir: Path, against: str | None = None) -> Path:
     """report.md with its charts (SVG files beside it, drawn as `ethos view` draws them)."""
-    from ethos.evaluation.presentation import counted, fmt
-    from ethos.evaluation.summary import task_summaries
 
     summaries = task_summaries(find_metrics(run_dirs))  # first: a wrong folder is named before anything is written
     out_dir.mkdir(parents=True, exist_ok=True)

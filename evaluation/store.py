@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ethos.errors import EthosError, RunFailure
 from ethos.evaluation.log import read_result_lines
+from ethos.graph.records import RunRecord, is_run_id, mark_interrupted
 from ethos.inputs import append_text, finite, write_file
 from ethos.redaction import redact
 
@@ -56,8 +57,6 @@ class ResultStore:
 
     def _close_interrupted(self, runs_dir: Path | None) -> None:
         if self._running.exists() and runs_dir is not None:
-            from ethos.graph.records import RunRecord, is_run_id, mark_interrupted
-
             for line in self._running.read_text(encoding="utf-8", errors="replace").splitlines():
                 if not is_run_id(line.strip()):
                     continue

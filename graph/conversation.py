@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import textwrap
 
+from ethos.redaction import redact
+
 
 def _clip(text: str, full: bool, width: int = 160) -> str:
     text = " ".join(str(text).split())
@@ -48,7 +50,6 @@ def _probability(logprob) -> float:
 def node_lines(title: str, exchanges: list[dict], *, last: bool, full: bool = False) -> list[str]:
     """One branch of the tree: a title and its model exchanges (redacted: `run --trace` prints them
     from the live state, before any record is written)."""
-    from ethos.redaction import redact
 
     lines = [("└── " if last else "├── ") + title]
     prefix = "    " if last else "│   "

@@ -27,7 +27,7 @@ from ethos.errors import EthosError
 from ethos.graph.context import Context
 from ethos.graph.methods import METHODS, Method
 from ethos.graph.state import PersonaGraphState, PersonaTask, count_fallbacks, validate_request
-from ethos.graph.tokens import token_summary
+from ethos.graph.tokens import token_summary, usage
 from ethos.personas.format import MIN_TOKENS_PER_PERSONA, persona_grammar, persona_json_schema
 from ethos.personas.generation import Ask
 from ethos.personas.library import load_library
@@ -282,7 +282,6 @@ def moderator_node(mode: str):
 def summarise(state: PersonaGraphState, config: RunnableConfig) -> dict:
     """A served run's last step: the run id, usage and fallbacks that `ethos run --json` prints,
     so that a client of the server gets them in the state it reads back."""
-    from ethos.graph.tokens import usage
 
     ids = {**(config.get("configurable") or {}), **(config.get("metadata") or {})}
     return {

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from ethos.errors import RunFailure
 from ethos.graph.builder import build_graph
 from ethos.graph.context import Context
 
@@ -61,8 +62,6 @@ def server_models(url: str) -> dict[str, str]:
     """The models a LangGraph server's graph runs with, as its context schema says."""
     import httpx
     from langgraph_sdk import get_sync_client
-
-    from ethos.errors import RunFailure
 
     try:
         assistants = get_sync_client(url=url, timeout=30).assistants

@@ -12,7 +12,10 @@ import json
 import threading
 
 from ethos import settings
+from ethos.agents.models.recording import send_everything_to
 from ethos.errors import EthosError
+from ethos.inputs import bounded
+from ethos.redaction import redact
 
 PROJECT = "ethosagents"
 _provider = None
@@ -59,7 +62,6 @@ def export_traces(endpoint: str, project: str = PROJECT) -> None:
         raise EthosError(
             "--otel needs the otel extra: bash scripts/setup.sh --otel (or, in a checkout, .venv/bin/pip install -e '.[otel]')"
         ) from None
-    from ethos.agents.models.recording import send_everything_to
 
     _provider = TracerProvider(resource=Resource.create({"service.name": project, "openinference.project.name": project}))
     url, headers = _credentials_apart(endpoint)  # the exporter logs its URL when a send fails: it never holds a secret
@@ -73,8 +75,6 @@ _AUTHORS = {"human": "user", "raw": "user", "ai": "assistant", "system": "system
 
 def llm_attributes(exchange) -> dict:
     """An exchange as OpenInference span attributes (what Phoenix shows of a model call)."""
-    from ethos.inputs import bounded
-    from ethos.redaction import redact
 
     def text(value: str) -> str:
         return redact(bounded(value))
@@ -133,8 +133,6 @@ class Spans:
         if exchange is not None:
             span.set_attributes(llm_attributes(exchange))
         if step.error:
-            from ethos.redaction import redact
-
             span.set_status(self._trace.Status(self._trace.StatusCode.ERROR, redact(str(step.error)[:2000])))
         span.end(end_time=_nanoseconds(step.end_time) if step.end_time else None)
 
