@@ -7,6 +7,7 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from ethos.cli.common import context_from, prepare_backends, runs_dir_of, writable_dir
+from ethos.cli.flags import COMMAND_DEFAULTS
 from ethos.cli.render import info, print_metrics
 from ethos.errors import EthosError, RunFailure
 
@@ -47,7 +48,7 @@ def evaluate_tasks(args) -> list[list[dict]]:
     for task in tasks:  # every file is read and checked before any model loads
         items = load_task(task, files[task.name])
         loaded[task.name] = sample_items(items, args.limit, how=args.sample, seed=args.sample_seed) if args.limit else items
-    context = context_from(args, protocol="reference")  # a table that can stand beside the published ones
+    context = context_from(args, **COMMAND_DEFAULTS["eval"])  # the reference protocol: a table that can stand beside the published ones
     runs_dir = runs_dir_of(args)
     prices = load_prices(args.prices) if args.prices else None
     pool = None

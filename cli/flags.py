@@ -11,8 +11,33 @@ from ethos.graph.setting import INT_MAX, shown
 
 
 class Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, not a usage dump
-        self.exit(2, f"ethos: error: {message} (see `{self.prog} --help`)\n")
+    def error(self, message: str):  # one line, not a usage dump; a mistyped flag gets the one meant
+        self.exit(2, f"ethos: error: {message}{self._did_you_mean(message)} (see `{self.prog} --help`)\n")
+
+    def _did_you_mean(self, message: str) -> str:
+        import difflib
+
+        if not message.startswith("unrecognized arguments: "):
+            return ""
+        flags = [flag for action in self._subparser_actions() for flag in action.option_strings if flag.startswith("--")]
+        for word in message.removeprefix("unrecognized arguments: ").split():
+            typed = word.split("=")[0]
+            if not typed.startswith("--"):
+                continue
+            swapped = [flag for flag in flags if sorted(flag) == sorted(typed)]  # two letters swapped: --modle is --model
+            close = swapped or difflib.get_close_matches(typed, flags, n=1, cutoff=0.75)
+            if close:
+                return f": did you mean {close[0]}?"
+        return ""
+
+    def _subparser_actions(self) -> list[argparse.Action]:
+        """This parser's options, and its chosen command's (argparse reports unknown flags from the top parser)."""
+        actions = list(self._actions)
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for parser in action.choices.values():
+                    actions += parser._actions
+        return actions
 
 
 def integer(low: int = 1, high: int = INT_MAX):
@@ -82,9 +107,14 @@ def comma_list(choices, every: str | None = None):
     return parse
 
 
-def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+# The run settings a command sets otherwise than `Context` does: its help shows them, and
+# `common.context_from` applies them (eval's table can stand beside the published ones).
+COMMAND_DEFAULTS = {"eval": {"protocol": "reference"}}
+
+
+def add_model_arguments(parser: argparse.ArgumentParser, command: str = "run") -> None:
     """The run settings' flags, made from `graph/context.py`'s `Context` (help, bounds and defaults
-    live there, once), plus the CLI's own conveniences."""
+    live there, once), with the command's own defaults, plus the CLI's own conveniences."""
     from ethos.agents.models import SPEC_HELP
     from ethos.graph.context import Context
 
@@ -96,7 +126,9 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     for name, s in Context.settings().items():
         if not s["flag"]:
             continue
-        default = f" (default {s['default']})" if s["default"] not in (None, []) and s["type"] != "list" else ""
+        value = COMMAND_DEFAULTS.get(command, {}).get(name, s["default"])
+        shown = value not in (None, []) and s["type"] != "list" and "default" not in s["help"]  # a model's help says its own
+        default = f" (default {value})" if shown else ""
         options: dict = {
             "dest": name,
             "help": s["help"] + default,

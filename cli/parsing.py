@@ -41,11 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
     # -q and -v after any command: `ethos run -q ...`, `ethos eval -v ...`
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-q", "--quiet", action="store_true", help="only results, warnings and errors: no progress or notes")
-    common.add_argument("-v", "--verbose", action="store_true", help="also log each model call as it ends (role, model, tokens, seconds)")
+    calls = argparse.ArgumentParser(add_help=False, parents=[common])  # the commands that call models
+    calls.add_argument("-v", "--verbose", action="store_true", help="also log each model call as it ends (role, model, tokens, seconds)")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     run = commands.add_parser(
         "run",
-        parents=[common],
+        parents=[calls],
         help="generate personas, draft their comments in parallel, and moderate them",
         description=f'Example: ethos run "{EXAMPLE}"',
     )
@@ -82,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_model_arguments(run)
 
-    evaluate = commands.add_parser("eval", parents=[common], help="run methods over a VITAL task file and score them (resumable)")
+    evaluate = commands.add_parser("eval", parents=[calls], help="run methods over a VITAL task file and score them (resumable)")
     evaluate.add_argument(
         "--task",
         type=comma_list(list(TASKS)),
@@ -144,11 +145,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="GPUs per actor (default 0; e.g. 1 for the hf backend on GPU workers)",
     )
     add_scoring_arguments(evaluate)
-    add_model_arguments(evaluate)
+    add_model_arguments(evaluate, "eval")
 
     score = commands.add_parser("score", parents=[common], help="score a predictions file in the VITAL schema")
     score.add_argument("file", type=Path)
-    score.add_argument("--task", choices=list(TASKS), help="default: read from the file name")
+    score.add_argument(
+        "--task", choices=list(TASKS), help="default: eval's config.json beside the file says it, else the file's name (vital_TASK...)"
+    )
     score.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     score.add_argument("--nli-model", metavar="DIR", help="local NLI model for value coverage")
     add_scoring_arguments(score)
@@ -209,8 +212,20 @@ def build_parser() -> argparse.ArgumentParser:
     add_runs_arguments(view)
 
     report = commands.add_parser("report", parents=[common], help="turn finished eval runs into a Markdown report with plots")
-    report.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
-    report.add_argument("--out", type=Path, metavar="DIR", help="default: RUN_DIR/report")
+    report.add_argument(
+        "run_dirs",
+        nargs="+",
+        type=Path,
+        metavar="RUN_DIR",
+        help="evaluation folders (eval's --out, or RUNS/eval/MODEL/...): every metrics.json under them is a row",
+    )
+    report.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="where report.md and its charts go (default: RUN_DIR/report for one folder; for several, RUN_DIR/report-ID, "
+        "one folder per set of folders compared)",
+    )
     report.add_argument(
         "--against",
         metavar="ROW",

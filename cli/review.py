@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from pathlib import Path
 
 from ethos.cli.common import cut, default_runs_dir
 from ethos.cli.render import info, print_table
@@ -87,6 +88,17 @@ def view_command(args) -> int:
 def report_command(args) -> int:
     from ethos.evaluation.report import write_report
 
-    report = write_report(args.run_dirs, args.out or args.run_dirs[0] / "report", against=args.against)
+    report = write_report(args.run_dirs, args.out or default_report_dir(args.run_dirs), against=args.against)
     print(report)
     return 0
+
+
+def default_report_dir(run_dirs: list[Path]) -> Path:
+    """RUN_DIR/report for one folder; for several, a folder of its own per set of folders compared
+    (RUN_DIR/report-ID), so that one comparison's report never replaces another's."""
+    if len(run_dirs) == 1:
+        return run_dirs[0] / "report"
+    import hashlib
+
+    named = "\0".join(sorted(str(d.resolve()) for d in run_dirs))
+    return run_dirs[0] / f"report-{hashlib.sha256(named.encode()).hexdigest()[:8]}"

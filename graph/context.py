@@ -166,8 +166,8 @@ class Context(BaseModel):
     protocol: str = setting(
         "ethos",
         help="reference: the baselines and the moderator run as Modular Pluralism's code runs them "
-        "(its prompts, generated answers read by its rules, seeded random fallbacks, a plain mean; the default of "
-        "`ethos eval`); ethos: this project's choices (letters, prompts, weights: see ETHOS_CHOICES)",
+        "(its prompts, generated answers read by its rules, letters read from its top 10, a plain mean); "
+        "ethos: this project's choices (letters, prompts, weights, letter-reading: each also an --ablation ethos-NAME row)",
         flag="--protocol",
         choices=("reference", "ethos"),
         client=True,

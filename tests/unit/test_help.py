@@ -1,0 +1,93 @@
+"""Help that tells the truth: each default shown is the one the command uses (both come from one
+declaration), a mistyped flag gets the one meant, and a command lists only the flags it has."""
+
+import json
+
+import pytest
+from tests_paths import FIXTURES
+
+from ethos.cli import main
+
+
+def help_of(capsys, *command) -> str:
+    assert main([*command, "--help"]) == 0
+    return " ".join(capsys.readouterr().out.split())
+
+
+def test_each_command_shows_the_protocol_it_uses(fake, tmp_path, capsys):
+    assert "(default reference)" in help_of(capsys, "eval") and "(default ethos)" in help_of(capsys, "run")
+    assert (
+        main(
+            [
+                "eval",
+                "--task",
+                "distributional-moralchoice",
+                "--data",
+                str(FIXTURES),
+                "--method",
+                "vanilla",
+                "--model",
+                fake().spec,
+                "--no-progress",
+                "--json",
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 0
+    )
+    assert json.loads(capsys.readouterr().out)[0]["protocol"] == "reference"
+    assert main(["run", "--model", fake().spec, "--json", "--method", "vanilla", "q?"]) == 0
+    assert json.loads(capsys.readouterr().out)["run_id"]
+    from ethos.graph.records import load_record
+    from ethos.settings import runs_dir
+
+    record = load_record(runs_dir(), "last")
+    assert record.data["config"]["context"]["protocol"] == "ethos"
+
+
+def test_help_names_no_internal_constant_and_shows_a_default_once(capsys):
+    text = help_of(capsys, "eval")
+    assert "ETHOS_CHOICES" not in text and text.count("embedded, or $ETHOS_MODEL") == 4  # --model and the three roles, once each
+    assert "(default embedded)" not in text
+    assert "eval's config.json beside the file" in help_of(capsys, "score")
+    report = help_of(capsys, "report")
+    assert "every metrics.json under them is a row" in report and "one folder per set of folders compared" in report
+    assert "--verbose" not in help_of(capsys, "data", "fetch") and "--verbose" in help_of(capsys, "run")
+
+
+@pytest.mark.parametrize(("typed", "meant"), [("--modle", "--model"), ("--tsk", "--task"), ("--limt", "--limit")])
+def test_a_mistyped_flag_gets_the_one_meant(capsys, typed, meant):
+    command = ["run", typed, "fake", "q?"] if typed == "--modle" else ["eval", typed, "3"]
+    assert main(command) == 2
+    assert f"did you mean {meant}?" in capsys.readouterr().err
+
+
+def test_a_report_over_several_folders_has_a_folder_of_its_own_per_comparison(fake, tmp_path, capsys):
+    for name in ("a", "b", "c"):
+        assert (
+            main(
+                [
+                    "eval",
+                    "--task",
+                    "distributional-moralchoice",
+                    "--data",
+                    str(FIXTURES),
+                    "--method",
+                    "vanilla",
+                    "--model",
+                    fake().spec,
+                    "--no-progress",
+                    "--out",
+                    str(tmp_path / name),
+                ]
+            )
+            == 0
+        )
+    capsys.readouterr()
+    paths = []
+    for folders in (["a"], ["a", "b"], ["a", "c"], ["b", "a"]):
+        assert main(["report", *(str(tmp_path / f) for f in folders)]) == 0
+        paths.append(capsys.readouterr().out.strip())
+    folder = [p.split("/")[-2] for p in paths]
+    assert paths[0].endswith("a/report/report.md") and len({folder[1], folder[2]}) == 2 and folder[1] == folder[3]
