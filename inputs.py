@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import os
 import secrets
+import stat
 from pathlib import Path
 
 from ethos.errors import EthosError
@@ -17,9 +18,16 @@ MAX_INPUT_BYTES = 64 * 2**20  # a VITAL task file is a few MB
 
 def read_text(path: str | Path, limit: int = MAX_INPUT_BYTES) -> str:
     """The file's text (UTF-8). An `OSError` or `UnicodeDecodeError` is the caller's to name; a file
-    larger than `limit`, or one that never ends, is an EthosError naming it."""
+    larger than `limit`, or one that never ends, is an EthosError naming it. Only a regular file is
+    read: a named pipe (which would block forever), a device or a folder is refused by name."""
     path = Path(path)
-    with open(path, "rb") as f:
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a pipe with no writer must not block the open
+    with os.fdopen(fd, "rb") as f:
+        kind = os.fstat(fd).st_mode
+        if not stat.S_ISREG(kind):
+            what = "a folder" if stat.S_ISDIR(kind) else "a named pipe" if stat.S_ISFIFO(kind) else "a device or socket"
+            raise EthosError(f"{path}: {what}, not a regular file")
+        os.set_blocking(fd, True)
         data = f.read(limit + 1)
     if len(data) > limit:
         raise EthosError(f"{path}: larger than {limit // 2**20} MB: not an input file this command reads")

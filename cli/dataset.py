@@ -10,7 +10,7 @@ def data_command(args) -> int:
     from ethos.evaluation.data import check, fetch
 
     if args.action == "check":
-        rows = check(args.into)
+        rows = check(args.into, init=args.init)
         for row in rows:
             print(f"{row['status']:<8} {row['file']}")
         bad = [r["file"] for r in rows if r["status"] != "ok"]

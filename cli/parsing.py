@@ -16,6 +16,7 @@ from ethos.cli.flags import (
     number,
     version,
 )
+from ethos.evaluation.data import FILES
 from ethos.graph.ablations import ABLATIONS
 from ethos.graph.setting import SEED_MAX
 
@@ -173,11 +174,17 @@ def build_parser() -> argparse.ArgumentParser:
     fetch = data_actions.add_parser("fetch", parents=[common], help="download the VITAL task files and check them (schema and SHA-256)")
     fetch.add_argument(
         "--source",
-        metavar="URL",
-        help="a mirror holding the files as URL/NAME (default: github.com/anudeex/VITAL at the commit that holds each file)",
+        metavar="URL|DIR",
+        help="a mirror holding the files as URL/NAME, a file:// URL or a local folder (default: github.com/anudeex/VITAL at "
+        "the commit that holds each file): " + ", ".join(FILES),
     )
-    fetch.add_argument("--timeout", type=number(above=True), default=60.0, metavar="S", help="seconds for each file (default 60)")
+    fetch.add_argument("--timeout", type=number(above=True), default=60.0, metavar="S", help="seconds for each whole file (default 60)")
     check = data_actions.add_parser("check", parents=[common], help="check the files in the folder against its SHA256SUMS")
+    check.add_argument(
+        "--init",
+        action="store_true",
+        help="first record files placed there by hand (each checked as eval loads it) in SHA256SUMS",
+    )
     for action in (fetch, check):
         action.add_argument("--into", type=Path, default=Path("vital"), metavar="DIR", help="the data folder (default: ./vital)")
 

@@ -74,3 +74,6 @@ def test_offline_gives_one_clear_line(tmp_path, capsys):
     assert main(["data", "fetch", "--source", f"http://127.0.0.1:{port}", "--into", str(tmp_path / "vital"), "--timeout", "5"]) == 1
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("ethos: error")]
     assert len(errors) == 1 and "are you offline?" in errors[0] and "ConnectError" in errors[0]
+    from ethos.evaluation.data import FILES
+
+    assert all(name in errors[0] for name in FILES) and "[redacted]" not in errors[0] and "data check --init" in errors[0]
