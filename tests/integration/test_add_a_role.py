@@ -29,7 +29,9 @@ def test_the_add_a_role_guide_works_as_written(tmp_path):
     for block in blocks("bash"):
         for command in block.strip().splitlines():
             # The one change: the plugin goes into a private folder, not into the test environment.
-            command = command.replace("pip install ", f"{sys.executable} -m pip install -q --no-deps --no-build-isolation --target {site} ")
+            command = command.replace(
+                ".venv/bin/pip install ", f"{sys.executable} -m pip install -q --no-deps --no-build-isolation --target {site} "
+            )
             proc = subprocess.run(command, shell=True, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
             assert proc.returncode == 0, f"{command}\n{proc.stderr[-2000:]}"
             outputs.append(proc.stdout)
