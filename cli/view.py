@@ -137,6 +137,7 @@ def eval_page(folders: list[Path], metrics: list[dict], against: str | None = No
                 "paired": [
                     {
                         "label": label,
+                        "against": d["against"],
                         "n": d["n"],
                         "difference": fmt(d["mean"], d["ci"]),
                         "better": d["better"],
@@ -146,7 +147,7 @@ def eval_page(folders: list[Path], metrics: list[dict], against: str | None = No
                     for label, d in found
                 ],
                 "categories": s.breakdown("categories", categories) if categories else "",
-                "first_items": _items(s.rows, s.labels),
+                "first_items": _items(s.rows, s.labels, s.colours),
             }
         )
     return (
@@ -161,7 +162,7 @@ def eval_page(folders: list[Path], metrics: list[dict], against: str | None = No
     )
 
 
-def _items(rows: list[dict], labels: list[str], n: int = 4) -> list[dict]:
+def _items(rows: list[dict], labels: list[str], colours: list[str], n: int = 4) -> list[dict]:
     """The first items: what tells each apart from the others (their shared preamble left out), the
     gold and every row's prediction, and a link to each row's run of the item."""
     from ethos.evaluation.charts import bars
@@ -204,7 +205,12 @@ def _items(rows: list[dict], labels: list[str], n: int = 4) -> list[dict]:
             series = {"gold": item["gold_distribution"]} | {
                 label: p["pred_distribution"] for p, label in predicted if p.get("pred_distribution")
             }
-            shown |= {"options": item["options"], "chart": bars([chr(65 + k) for k in range(len(item["options"]))], series, top=1.0)}
+            shown |= {
+                "options": item["options"],
+                "chart": bars(
+                    [chr(65 + k) for k in range(len(item["options"]))], series, top=1.0, series_colours=dict(zip(labels, colours))
+                ),
+            }
         else:
             shown["answers"] = [{"label": label, "text": str(p["output"])[:1500]} for p, label in predicted if p.get("output")]
             gold = item.get("label") or item.get("vrd")

@@ -114,20 +114,31 @@ def run_ids(folder: Path) -> dict[str, str]:
     return found
 
 
-def paired_rows(
-    task: Task, rows: list[dict], metric: str, higher: bool, against: str | None
-) -> tuple[dict | None, list[tuple[dict, dict]]]:
-    """The reference row (`against`, else vanilla, else the first) and every other row's paired
-    difference from it, on the items both predicted, with intervals over questions."""
-    reference = next((r for r in rows if method_label(r) == against or row_label(r, rows) == against), None) or next(
-        (r for r in rows if r["method"] == "vanilla"), rows[0]
-    )
-    if len(rows) < 2 or "path" not in reference:
-        return None, []
-    base = item_scores(task, metric, Path(reference["path"]), reference)
-    return reference, [
-        (r, paired(base, item_scores(task, metric, Path(r["path"]), r), higher)) for r in rows if r is not reference and "path" in r
-    ]
+def paired_rows(task: Task, rows: list[dict], metric: str, higher: bool, against: str | None) -> list[tuple[dict, dict, dict]]:
+    """Every row's paired difference from its reference row, as (reference, row, difference), on the
+    items both predicted, with intervals over questions. Rows are paired within their model: the
+    reference of a model's rows is its row that `against` names (a method with its ablations, or a
+    whole row label), else its vanilla row, else its first. An `against` that names no row is
+    refused with the rows there are."""
+    if against is not None and not any(_names(r, rows, against) for r in rows):
+        choices = ", ".join(dict.fromkeys([*(method_label(r) for r in rows), *(row_label(r, rows) for r in rows)]))
+        raise EthosError(f"--against {against[:60]!r} names no row: choose one of {choices}")
+    found = []
+    for model in dict.fromkeys(str(r.get("model")) for r in rows):
+        group = [r for r in rows if str(r.get("model")) == model and "path" in r]
+        if against is not None:
+            reference = next((r for r in group if _names(r, rows, against)), None)
+        else:
+            reference = next((r for r in group if r["method"] == "vanilla"), group[0] if group else None)
+        if reference is None or len(group) < 2:
+            continue
+        base = item_scores(task, metric, Path(reference["path"]), reference)
+        found += [(reference, r, paired(base, item_scores(task, metric, Path(r["path"]), r), higher)) for r in group if r is not reference]
+    return found
+
+
+def _names(row: dict, rows: list[dict], against: str) -> bool:
+    return method_label(row) == against or row_label(row, rows) == against
 
 
 PAIRED_NOTE = "row minus reference, on the same items; 95% bootstrap over questions; holds: the interval leaves out 0"

@@ -30,6 +30,23 @@ def colour(label: str) -> str:
     return VARIANT_COLOURS[hashlib.blake2s(label.encode()).digest()[0] % len(VARIANT_COLOURS)]
 
 
+def row_colours(labels: list[str]) -> list[str]:
+    """One colour per row, none shared within a table: a method's own colour for its plain row,
+    else its label's colour (stable across pages and reports), moved on to the next free colour
+    where two rows' labels would share one (two models' rows of one method)."""
+    taken: set[str] = set()
+    out = []
+    for label in labels:
+        found = colour(label)
+        if found in taken and label not in METHOD_COLOURS:
+            free = [c for c in VARIANT_COLOURS if c not in taken]
+            start = VARIANT_COLOURS.index(found) if found in VARIANT_COLOURS else 0
+            found = min(free, key=lambda c: (VARIANT_COLOURS.index(c) - start) % len(VARIANT_COLOURS)) if free else found
+        taken.add(found)
+        out.append(found)
+    return out
+
+
 def as_number(value) -> float:
     """A metric as read back from JSON, where NaN is stored as null."""
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else float("nan")

@@ -46,11 +46,12 @@ def write_report(run_dirs: list[Path], out_dir: Path, against: str | None = None
             lines += [
                 f"Paired against {_md(reference)} ({s.metric}, {PAIRED_NOTE}):",
                 "",
-                "| row | items | difference [95% CI] | better / worse items | holds |",
-                "|---|---|---|---|---|",
+                "| row | against | items | difference [95% CI] | better / worse items | holds |",
+                "|---|---|---|---|---|---|",
             ]
             lines += [
-                f"| {_md(label)} | {d['n']} | {fmt(d['mean'], d['ci'])} | {d['better']} / {d['worse']} | {'yes' if d['holds'] else 'no'} |"
+                f"| {_md(label)} | {_md(d['against'])} | {d['n']} | {fmt(d['mean'], d['ci'])} | {d['better']} / {d['worse']} | "
+                f"{'yes' if d['holds'] else 'no'} |"
                 for label, d in found
             ] + [""]
         write_file(out_dir / f"{name}.svg", s.chart())

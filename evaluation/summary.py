@@ -11,7 +11,7 @@ from ethos.errors import EthosError
 from ethos.evaluation.charts import bars
 from ethos.evaluation.compare import paired_rows
 from ethos.evaluation.log import read_config, read_metrics
-from ethos.evaluation.presentation import as_number, colour, method_label, row_label
+from ethos.evaluation.presentation import as_number, method_label, row_colours, row_label
 from ethos.evaluation.scoring import primary_metric
 from ethos.evaluation.tasks import METHODS, Task, get_task, tasks
 from ethos.graph.context import Context
@@ -29,8 +29,11 @@ class TaskSummary:
     models: list[str]
     notes: list[str] = field(default_factory=list)
 
+    def __post_init__(self):
+        self.colours = row_colours(self.labels)
+
     def colour(self, i: int) -> str:
-        return colour(self.labels[i])
+        return self.colours[i]
 
     def chart(self) -> str:
         """The primary metric of every row, with its interval, each row in its colour (SVG)."""
@@ -48,13 +51,20 @@ class TaskSummary:
                 label: [as_number(((r.get(key) or {}).get(g) or {}).get(self.metric)) for g in groups]
                 for r, label in zip(self.rows, self.labels)
             },
+            series_colours=dict(zip(self.labels, self.colours)),
         )
 
     def paired(self, against: str | None) -> tuple[str | None, list[tuple[str, dict]]]:
-        """The reference row's label and every other row's label with its paired difference from it."""
-        reference, found = paired_rows(self.task, self.rows, self.metric, self.higher, against)
+        """What the rows are paired against (a row's label, or with several models a method "within
+        each model"), and every other row's label with its paired difference (its `against`: the
+        label of the row it is paired with)."""
+        found = paired_rows(self.task, self.rows, self.metric, self.higher, against)
         label = {id(r): self.labels[i] for i, r in enumerate(self.rows)}
-        return (label[id(reference)] if reference is not None else None), [(label[id(r)], d) for r, d in found]
+        references = list(dict.fromkeys(label[id(reference)] for reference, _, _ in found))
+        if not references:
+            return None, []
+        what = references[0] if len(references) == 1 else f"{method_label(found[0][0])} within each model"
+        return what, [(label[id(r)], d | {"against": label[id(reference)]}) for reference, r, d in found]
 
 
 def find_metrics(run_dirs: list[Path]) -> list[dict]:

@@ -58,8 +58,11 @@ def test_names_in_any_script_are_told_apart():
 
 
 def test_an_input_file_without_end_is_refused_by_name(tmp_path):
-    with pytest.raises(EthosError, match="/dev/zero: larger than"):
+    with pytest.raises(EthosError, match="/dev/zero: a device or socket, not a regular file"):
         read_text("/dev/zero", limit=1024)
+    (tmp_path / "big.json").write_text("x" * 1025)
+    with pytest.raises(EthosError, match="big.json: larger than"):
+        read_text(tmp_path / "big.json", limit=1024)
     assert main(["run", "--model", "fake", "--persona-file", "/dev/zero", "x"]) == 2
 
 

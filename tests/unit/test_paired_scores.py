@@ -46,8 +46,7 @@ def test_steerable_vk_pairs_answers_read_by_the_tables_parser(fake, tmp_path, ca
     assert strict != reference  # the two parsers disagree on these answers: the test can tell them apart
     assert {k: v for k, (v, _) in item_scores(task, "accuracy", tmp_path / "o" / "vanilla").items()} == strict
     (summary,) = task_summaries(find_metrics([tmp_path / "o"]))
-    reference_row, pairs = paired_rows(task, summary.rows, summary.metric, summary.higher, "vanilla")
-    ((row, difference),) = pairs
+    ((reference_row, row, difference),) = paired_rows(task, summary.rows, summary.metric, summary.higher, "vanilla")
     prompting = json.loads((tmp_path / "o" / "prompting" / "scores.json").read_text())["metrics"]["accuracy"]
     expected = sum(prompting[k] - strict[k] for k in strict) / len(strict)
     assert difference["mean"] == pytest.approx(expected) and difference["mean"] == pytest.approx(

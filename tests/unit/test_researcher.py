@@ -149,24 +149,27 @@ def test_personas_list_has_a_source_column_and_marks_cut_text(capsys):
 def test_the_page_compares_two_models_paired_with_one_colour_per_row_in_every_chart(fake, tmp_path, capsys):
     import re
 
-    from ethos.evaluation.presentation import colour
-
     first, second = fake(), fake()
     data = ["--task", "distributional-moralchoice", "--data", str(FIXTURES), "--method", "vanilla,ethosagents", "--n-personas", "2"]
     assert main(["eval", *data, "--model", first.spec, "--out", str(tmp_path / "a"), "--no-progress"]) == 0
     assert main(["eval", *data, "--model", second.spec, "--out", str(tmp_path / "b"), "--no-progress"]) == 0
     capsys.readouterr()
-    assert (
-        main(["view", str(tmp_path / "a"), str(tmp_path / "b"), "--against", f"vanilla · {first.spec}", "--out", str(tmp_path / "p.html")])
-        == 0
-    )
+    assert main(["view", str(tmp_path / "a"), str(tmp_path / "b"), "--against", "vanilla", "--out", str(tmp_path / "p.html")]) == 0
     page = (tmp_path / "p.html").read_text()
     labels = [f"{m} · {model}" for m in ("vanilla", "ethosagents") for model in (first.spec, second.spec)]
     assert f"model {first.spec}, {second.spec}" in page or f"model {second.spec}, {first.spec}" in page
-    assert f"Paired against <b>vanilla · {first.spec}</b>" in page and page.count("<td>yes</td>") + page.count("<td>no</td>") == 3
-    for label in labels:  # every chart draws a row in its one colour
+    # each model's rows paired against that model's vanilla, never across models
+    assert "Paired against <b>vanilla within each model</b>" in page and page.count("<td>yes</td>") + page.count("<td>no</td>") == 2
+    for model in (first.spec, second.spec):
+        assert f"<tr><td>ethosagents · {model}</td><td>vanilla · {model}</td>" in page
+    colours = {}
+    for label in labels:  # every chart draws a row in its one colour, and no two rows share one
         fills = set(re.findall(rf'fill="(#[0-9A-F]+)"><title>{re.escape(label)}: ', page))
-        assert fills == {colour(label)}, label
+        assert len(fills) == 1, label
+        colours[label] = fills.pop()
+    assert len(set(colours.values())) == 4
+    assert main(["view", str(tmp_path / "a"), "--against", "vanila", "--out", str(tmp_path / "q.html")]) == 2
+    assert "--against 'vanila' names no row: choose one of vanilla" in capsys.readouterr().err
     assert "trace of run" in page and "most-likely correct" in page
 
 
