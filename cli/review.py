@@ -26,7 +26,7 @@ def runs_command(args) -> int:
     if not records:
         info("no runs yet")
         return 0
-    header = ["run id", "time", "kind", "method", "mode", "status", "tokens", "seconds", "input"]
+    header = ["run id", "time", "kind", "method", "model", "mode", "status", "tokens", "seconds", "input"]
     table = []
     for r in records:
         request = r.get("request") if isinstance(r.get("request"), dict) else {}
@@ -40,6 +40,7 @@ def runs_command(args) -> int:
                 when,
                 str(r.get("kind", "-")),
                 _run_context(r).get("method", "-"),
+                cut(_model_name(_run_context(r)), 20),
                 str(request.get("mode", "-")),
                 str(r.get("status", "-")),
                 str(tokens),
@@ -47,8 +48,15 @@ def runs_command(args) -> int:
                 excerpt,
             ]
         )
-    print_table(header, table, ["{:<24}", "{:<17}", "{:<7}", "{:<12}", "{:<15}", "{:<12}", "{:>8}", "{:>9}", "  {}"], right=(6, 7))
+    plain = ["{:<24}", "{:<17}", "{:<7}", "{:<12}", "{:<21}", "{:<15}", "{:<12}", "{:>8}", "{:>9}", "  {}"]
+    print_table(header, table, plain, right=(7, 8))
     return 0
+
+
+def _model_name(context: dict) -> str:
+    """The run's models by their own names (`gguf:/m/x.gguf` is x.gguf), one per role that differs."""
+    specs = dict.fromkeys(str(context.get(k)) for k in ("generator_model", "agent_model", "moderator_model") if context.get(k))
+    return "+".join(spec if spec.startswith(("fake", "embedded")) else Path(spec.partition(":")[2] or spec).name for spec in specs) or "-"
 
 
 def _run_context(record: dict) -> dict:

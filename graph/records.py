@@ -185,17 +185,23 @@ def started(record: dict) -> float:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 1e11 else 0.0
 
 
+def _finished(record: dict) -> float:
+    value = record.get("finished")
+    return float(value) if stored_number(value) and value > 0 and record.get("status") != "running" else 0.0
+
+
 def is_run_id(text: str) -> bool:
     """A run id's shape (no path, no pattern): what `load_record` and the eval store accept."""
     return re.fullmatch(r"[0-9A-Za-z][0-9A-Za-z-]*", text or "") is not None
 
 
 def load_record(runs_dir: Path, run_id: str) -> RunRecord:
-    if run_id == "last":  # the run started last
-        found = [r["run_id"] for r in list_runs(runs_dir) if is_run_id(str(r.get("run_id")))]
-        if not found:
+    if run_id == "last":  # the run that finished last; while none has finished, the one started last
+        runs = [r for r in list_runs(runs_dir) if is_run_id(str(r.get("run_id")))]
+        if not runs:
             raise EthosError(f"no runs yet in {runs_dir / 'runs'}")
-        run_id = found[0]
+        finished = [r for r in runs if _finished(r)]
+        run_id = (max(finished, key=_finished) if finished else runs[0])["run_id"]
     if not is_run_id(run_id):
         raise EthosError(f"{run_id!r} is not a run id (ids look like 20260101-120000-a1b2c3; see `ethos runs`)")
     matches = sorted(p.parent.name for p in (runs_dir / "runs").glob(f"{run_id}*/record.json"))

@@ -107,6 +107,21 @@ def test_last_names_the_newest_run(fake, runs_dir, capsys):
     assert json.loads(capsys.readouterr().out)["run_id"] == newest
     assert main(["trace", "last", "--runs-dir", str(runs_dir / "empty")]) == 2
     assert "no runs yet" in capsys.readouterr().err
+    # `last` is the run that finished last, not the one that started last: an older run that ends
+    # after a newer one (an embedded run beside a fake one) is the one `ethos trace last` shows.
+    from ethos.graph.records import RunRecord, load_record
+
+    record = load_record(runs_dir, newest)
+    older = RunRecord(runs_dir, "20000101-000000-aaaaaa")
+    older.start("run", {"situation": "Slow?"}, record.data["config"])
+    older.finish({}, [], status="ok", seconds=1.0)
+    from ethos.graph.records import write_json
+
+    write_json(older.path, older.data | {"started": record.data["started"] - 60})  # started before the newest, finished after it
+    assert load_record(runs_dir, "last").run_id == "20000101-000000-aaaaaa"
+    write_json(older.path, older.data | {"started": record.data["started"] - 60, "finished": record.data["finished"] - 30})
+    assert load_record(runs_dir, "last").run_id == newest
+    assert main(["runs"]) == 0 and " fake-test-" in capsys.readouterr().out  # the model column
 
 
 def test_an_item_run_shows_its_gold_and_its_score(fake, capsys):
