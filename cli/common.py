@@ -4,6 +4,7 @@ before any work, and the telemetry export."""
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from ethos import settings
@@ -48,11 +49,20 @@ def runs_dir_of(args) -> Path:
 
 def prepare_backends(context, args, runs_dir: Path) -> None:
     """Load every role's model and its cache, and the persona library: a bad spec, a missing
-    model or a broken persona file fails before any work."""
+    model or a broken --persona-file fails before any work; a bad file in the persona folder is
+    skipped and said."""
     from ethos.personas.library import load_library
 
     load_library(context.persona_files)
+    warn_persona_folder()
     context.load_models(None if args.no_cache else runs_dir / "cache.sqlite")
+
+
+def warn_persona_folder() -> None:
+    from ethos.personas.library import user_folder, user_persona_dir
+
+    for problem in user_folder(user_persona_dir())[1]:
+        print(f"ethos: warning: {problem}: `ethos personas validate` names the mistake", file=sys.stderr)
 
 
 def default_runs_dir() -> Path:

@@ -91,6 +91,14 @@ def setting_type(name: str, kind: str):
     return parse
 
 
+def path(text: str) -> Path:
+    """An argparse type: a path that is not empty (`"$ETHOS_PERSONA_DIR"` with the variable unset is
+    no path, not the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path (is the variable you gave unset?)")
+    return Path(text)
+
+
 def comma_list(choices, every: str | None = None):
     """An argparse type: one or more comma-separated names from `choices` (`every` stands for all)."""
 

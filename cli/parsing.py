@@ -14,6 +14,7 @@ from ethos.cli.flags import (
     comma_list,
     integer,
     number,
+    path,
     version,
 )
 from ethos.evaluation.data import FILES
@@ -167,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("name")
     show.add_argument("--persona-file", action="append", default=[], metavar="FILE")
     validate = actions.add_parser("validate", parents=[common], help="check persona files (default: the whole library)")
-    validate.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    validate.add_argument("paths", nargs="*", type=path, metavar="PATH", help="persona files or folders (default: the whole library)")
 
     data = commands.add_parser("data", parents=[common], help="fetch the VITAL files from their public repository, or check them")
     data_actions = data.add_subparsers(dest="action", required=True, parser_class=Parser)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ethos.cli.common import cut, persona_agent_variants
+from ethos.cli.common import cut, persona_agent_variants, warn_persona_folder
 from ethos.cli.render import info
 from ethos.errors import EthosError
 
@@ -27,6 +27,7 @@ def personas_command(args) -> int:
         print(f"ok: {total} persona(s)")
         return 0
     library = load_library(args.persona_file)
+    warn_persona_folder()
     if args.action == "show":
         if not args.name.strip():
             raise EthosError("personas show needs a name (see `ethos personas list`)")
@@ -39,11 +40,14 @@ def personas_command(args) -> int:
     if args.json:
         print(json.dumps([p.model_dump(exclude_none=True) for p in library], ensure_ascii=False))
         return 0
-    if args.roles:  # first, so the long persona table does not hide them
+    if args.roles:  # the roles alone: `ethos personas list` shows the personas
         from ethos.agents.moderators import moderators
+        from ethos.plugins import TASKS, group_names
 
         print(f"moderators (--mode): {', '.join(moderators())}")
-        print(f"persona agents (--agent-variant): {', '.join(persona_agent_variants())}\n")
+        print(f"persona agents (--agent-variant): {', '.join(persona_agent_variants())}")
+        print(f"tasks (ethos eval --task): {', '.join(group_names(TASKS))}")
+        return 0
     print(f"{'name':<34} {'source':<8} {'stakeholder':<30} {'framework':<36} culture, religion, age")
     for p in library:
         who = ", ".join(v for v in (p.culture, p.religion, p.age_group) if v)

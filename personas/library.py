@@ -98,8 +98,24 @@ def load_library(files: Iterable[str | Path] = ()) -> list[Persona]:
 
 
 @cache
+def user_folder(user_dir: Path) -> tuple[tuple[Persona, ...], tuple[str, ...]]:
+    """The personas of the user's folder, and one line for each file in it that cannot be read: a
+    bad file is skipped (and said), so that it does not stop every run; `ethos personas validate`
+    names its mistake."""
+    if not user_dir.is_dir():
+        return (), ()
+    personas, problems = [], []
+    for file in sorted(user_dir.glob("*.toml")):
+        try:
+            personas += load_persona_file(file, "user")
+        except EthosError as exc:
+            problems.append(f"skipped {file.name} in the persona folder ({exc})"[:400])
+    return tuple(personas), tuple(problems)
+
+
+@cache
 def _library(files: tuple[str, ...], user_dir: Path) -> tuple[Persona, ...]:
-    sources = [*default_library(), *(load_persona_path(user_dir, "user") if user_dir.is_dir() else []), *_plugin_personas()]
+    sources = [*default_library(), *user_folder(user_dir)[0], *_plugin_personas()]
     for file in files:
         if not Path(file).exists():
             raise EthosError(f"persona file not found: {file}")

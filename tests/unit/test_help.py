@@ -91,3 +91,25 @@ def test_a_report_over_several_folders_has_a_folder_of_its_own_per_comparison(fa
         paths.append(capsys.readouterr().out.strip())
     folder = [p.split("/")[-2] for p in paths]
     assert paths[0].endswith("a/report/report.md") and len({folder[1], folder[2]}) == 2 and folder[1] == folder[3]
+
+
+def test_roles_are_listed_alone(capsys):
+    assert main(["personas", "list", "--roles"]) == 0
+    out = capsys.readouterr().out
+    assert "moderators (--mode): " in out and "tasks (ethos eval --task): " in out and "stakeholder" not in out
+
+
+def test_a_bad_file_in_the_persona_folder_is_skipped_and_said_not_fatal(fake, tmp_path, monkeypatch, capsys):
+    from ethos.personas.library import user_folder
+
+    folder = tmp_path / "personas"
+    folder.mkdir()
+    (folder / "broken.toml").write_text("[[persona]\nname =")
+    monkeypatch.setenv("ETHOS_PERSONA_DIR", str(folder))
+    user_folder.cache_clear()
+    assert main(["personas", "show", "ward nurse"]) == 0
+    assert main(["run", "--model", fake().spec, "--method", "vanilla", "q?"]) == 0
+    assert capsys.readouterr().err.count("warning: skipped broken.toml in the persona folder") == 2
+    assert main(["personas", "validate", str(folder)]) == 2  # validate names the mistake
+    assert main(["personas", "validate", ""]) == 2
+    assert "an empty path (is the variable you gave unset?)" in capsys.readouterr().err
