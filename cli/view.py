@@ -17,8 +17,11 @@ from functools import cache
 from pathlib import Path
 
 from ethos.errors import EthosError
+from ethos.graph.quality import loops, truncated
+from ethos.graph.records import load_record
 from ethos.inputs import read_text, write_file
 from ethos.personas.schema import GENERATED, SLOT_LABELS, SLOTS, WRITTEN
+from ethos.redaction import neutral
 
 
 @cache
@@ -40,7 +43,12 @@ def run_page(record: dict) -> str:
         kind = "generated" if source in GENERATED else "library" if source in WRITTEN else source
         personas.append({"cells": [p.get(k) or "" for k in ("name", *SLOTS)], "source": source, "kind": kind})
     comments = [
-        {"persona": c.get("persona", ""), "choice": c.get("choice"), "text": c.get("text", "")}
+        {
+            "persona": c.get("persona", ""),
+            "choice": _choice(c, options),
+            "text": c.get("text", ""),
+            "signs": [sign for sign, found in (("loops", loops), ("stops mid-sentence", truncated)) if found(str(c.get("text", "")))],
+        }
         for c in sorted(record.get("comments") or [], key=lambda c: c.get("index", 0) if isinstance(c.get("index"), int) else 0)
     ]
     return (
@@ -48,8 +56,9 @@ def run_page(record: dict) -> str:
         .get_template("run.html.j2")
         .render(
             title=f"EthosAgents run {record.get('run_id')}",
-            record={k: record.get(k) for k in ("run_id", "kind", "status", "seconds", "error")},
-            request={"mode": request.get("mode"), "situation": request.get("situation")},
+            record={k: record.get(k) for k in ("run_id", "kind", "status", "error")}
+            | {"seconds": round(record["seconds"], 1) if isinstance(record.get("seconds"), (int, float)) else None},
+            request={k: request.get(k) for k in ("mode", "situation", "target", "attribute")},
             options=options,
             tokens=(record.get("tokens") or {}).get("output_tokens"),
             personas=personas,
@@ -59,6 +68,17 @@ def run_page(record: dict) -> str:
             fallbacks=counted(record),
         )
     )
+
+
+def _choice(comment: dict, options: list[str]) -> str | None:
+    """What a comment's choice means: the option its agent opened the comment with (it is read from
+    the agent's own next-token probabilities; the moderator's answer is read apart)."""
+    choice = comment.get("choice")
+    if not isinstance(choice, str) or not choice:
+        return None
+    index = ord(choice) - 65 if len(choice) == 1 else -1
+    text = f"{choice}: {options[index]}" if 0 <= index < len(options) else choice
+    return text + (" (drawn at random: no choice could be read)" if comment.get("choice_source") == "uniform_fallback" else "")
 
 
 def _result_parts(result: dict, options: list[str]) -> list[dict]:
@@ -101,15 +121,22 @@ def _result_parts(result: dict, options: list[str]) -> list[dict]:
     return parts
 
 
-def eval_page(folders: list[Path], metrics: list[dict], against: str | None = None) -> str:
-    """Every metrics.json under the evaluation folders, by task, drawn from the evaluation summary."""
+def eval_page(folders: list[Path], metrics: list[dict], against: str | None = None, stem: str = "view") -> tuple[str, dict[str, str]]:
+    """Every metrics.json under the evaluation folders, by task, drawn from the evaluation summary;
+    with the files that go beside the page (named from its `stem`): each linked item run's page
+    (`STEM-runs/RUN_ID.html`, linked relatively, so the folder can be shared) and every item's
+    score of every row (`STEM-items.csv`)."""
     from ethos.evaluation.compare import PAIRED_NOTE
     from ethos.evaluation.presentation import counted, fmt
     from ethos.evaluation.summary import task_summaries
 
-    tasks = []
+    tasks, beside, csv_rows = [], {}, [["task", "item", "row", "metric", "value"]]
     for s in task_summaries(metrics):
         reference, found = s.paired(against)
+        scores = _item_scores(s)
+        csv_rows += [
+            [s.task.name, key, label, s.metric, f"{value:.6g}"] for label, by_item in scores.items() for key, value in by_item.items()
+        ]
         categories = sorted({c for r in s.rows for c in (r.get("categories") or {})})
         tasks.append(
             {
@@ -147,7 +174,8 @@ def eval_page(folders: list[Path], metrics: list[dict], against: str | None = No
                     for label, d in found
                 ],
                 "categories": s.breakdown("categories", categories) if categories else "",
-                "first_items": _items(s.rows, s.labels, s.colours),
+                "first_items": _items(s.rows, s.labels, s.colours, scores, f"{stem}-runs", beside),
+                "metric_name": s.columns[0][0].rstrip(" ↑↓"),
             }
         )
     return (
@@ -158,13 +186,39 @@ def eval_page(folders: list[Path], metrics: list[dict], against: str | None = No
             folders=", ".join(map(str, folders)),
             tasks=tasks,
             paired_note=PAIRED_NOTE,
+            items_csv=f"{stem}-items.csv",
         )
-    )
+    ), beside | {f"{stem}-items.csv": _csv(csv_rows)}
 
 
-def _items(rows: list[dict], labels: list[str], colours: list[str], n: int = 4) -> list[dict]:
+def _item_scores(s) -> dict[str, dict[str, float]]:
+    """Every row's value of the primary metric for each item, as its table scored it: {label: {id: value}}."""
+    from ethos.evaluation.compare import item_scores
+
+    out = {}
+    for r, label in zip(s.rows, s.labels):
+        try:
+            out[label] = {key: value for key, (value, _) in item_scores(s.task, s.metric, Path(r["path"]), r).items()}
+        except EthosError:
+            out[label] = {}
+    return out
+
+
+def _csv(rows: list[list[str]]) -> str:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([[neutral(cell) for cell in row] for row in rows])
+    return buffer.getvalue()
+
+
+def _items(
+    rows: list[dict], labels: list[str], colours: list[str], scores: dict, runs_folder: str, beside: dict[str, str], n: int = 4
+) -> list[dict]:
     """The first items: what tells each apart from the others (their shared preamble left out), the
-    gold and every row's prediction, and a link to each row's run of the item."""
+    gold, every row's prediction and its score, and a link to each row's run of the item (its page,
+    made into `beside` under `runs_folder`)."""
     from ethos.evaluation.charts import bars
     from ethos.evaluation.compare import run_ids
 
@@ -187,7 +241,8 @@ def _items(rows: list[dict], labels: list[str], colours: list[str], n: int = 4) 
             "id": key,
             "attribute": item.get("attribute"),
             "cut": bool(shared),
-            "text": " ".join(text[shared:].split())[:300] or " ".join(text.split())[:300],
+            "text": _cut_at_word(" ".join(text[shared:].split()) or " ".join(text.split()), 300),
+            "scores": [{"label": label, "value": f"{scores[label][key]:.3f}"} for label in labels if key in scores.get(label, {})],
             "links": [],
             "options": [],
             "chart": "",
@@ -197,9 +252,11 @@ def _items(rows: list[dict], labels: list[str], colours: list[str], n: int = 4) 
         for r, label in zip(rows, labels):
             run_id = runs.get(r["path"], {}).get(key)
             if run_id and r.get("runs_dir"):
-                shown["links"].append(
-                    {"label": label, "run_id": run_id, "href": (Path(r["runs_dir"]).resolve() / "runs" / run_id / "trace.jsonl").as_uri()}
-                )
+                try:
+                    beside[f"{runs_folder}/{run_id}.html"] = run_page(load_record(Path(r["runs_dir"]), run_id).data)
+                except EthosError:
+                    continue  # the record is gone (another runs folder): no link
+                shown["links"].append({"label": label, "run_id": run_id, "href": f"{runs_folder}/{run_id}.html"})
         predicted = [((predictions.get(r["path"]) or {}).get(key) or {}, label) for r, label in zip(rows, labels)]
         if isinstance(item.get("gold_distribution"), list) and isinstance(item.get("options"), list):
             series = {"gold": item["gold_distribution"]} | {
@@ -217,6 +274,13 @@ def _items(rows: list[dict], labels: list[str], colours: list[str], n: int = 4) 
             shown["gold"] = gold if isinstance(gold, str) else "; ".join(map(str, gold)) if isinstance(gold, list) else None
         out.append(shown)
     return out
+
+
+def _cut_at_word(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return (cut if len(cut) > limit // 2 else text[:limit]) + "…"
 
 
 def _common_prefix(texts: list[str]) -> str:
@@ -237,17 +301,18 @@ def write_view(targets: list[str], runs_dir: Path, out: Path | None = None, agai
         if missing:
             raise EthosError(f"not an evaluation folder: {', '.join(missing)} (give evaluation folders, or one run id)")
         metrics = [m | {"runs_dir": str(runs_dir)} for m in find_metrics(folders)]
-        page, default = eval_page(folders, metrics, against), folders[0] / "view.html"
+        default = folders[0] / "view.html"
+        page, beside = eval_page(folders, metrics, against, stem=(out or default).stem)
     else:
-        from ethos.graph.records import load_record
-
         if len(targets) > 1:
             raise EthosError("give one run id, or one or more evaluation folders")
         record = load_record(runs_dir, targets[0])
-        page, default = run_page(record.data), record.dir / "view.html"
+        page, default, beside = run_page(record.data), record.dir / "view.html", {}
     path = out or default
     try:
         write_file(path, page)
+        for name, text in beside.items():
+            write_file(path.parent / name, text)
     except OSError as exc:
         raise EthosError(f"cannot write the page to {path}: {exc.strerror}") from None
     return path

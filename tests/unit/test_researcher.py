@@ -185,7 +185,7 @@ def test_the_page_compares_two_models_paired_with_one_colour_per_row_in_every_ch
     assert len(set(colours.values())) == 4
     assert main(["view", str(tmp_path / "a"), "--against", "vanila", "--out", str(tmp_path / "q.html")]) == 2
     assert "--against 'vanila' names no row: choose one of vanilla" in capsys.readouterr().err
-    assert "trace of run" in page and "most-likely correct" in page
+    assert '<a href="p-runs/' in page and "most-likely correct" in page
 
 
 def test_the_report_shows_moralchoice_ambiguity_once():

@@ -17,9 +17,9 @@ def run_id(capsys, *argv) -> str:
 
 
 def offline(page: str) -> bool:
-    """No script, and nothing that would make a browser fetch anything (a link to a local trace
-    file fetches nothing until followed, and reaches no network)."""
-    page = re.sub(r"<a href=[\"']file:///[^\"'<>]*[\"']>", "<a>", page)
+    """No script, and nothing that would make a browser fetch anything (a link to a file beside the
+    page fetches nothing until followed, and reaches no network)."""
+    page = re.sub(r"<a href=[\"'](?![a-z]+:|//)[^\"'<>]*[\"']>", "<a>", page)
     return not re.search(r"<script|<link|<img|<iframe|\bsrc=|\bhref=|url\(|@import", page, re.IGNORECASE)
 
 
@@ -65,3 +65,12 @@ def test_an_evaluation_page_holds_each_method_with_its_interval_and_the_gold(fak
     assert offline(page) and "distributional-globalopinionqa" in page and "jsd" in page
     assert ">vanilla<" in page and ">ethosagents<" in page and "gold" in page  # the gold beside each method
     assert "How important is it that everyone has access to affordable health care?" in page
+    # each linked run is a page beside this one, linked relatively (the folder can be shared), and
+    # every item's score of every row is in a CSV beside it
+    links = re.findall(r'<a href="(page-runs/[0-9a-z-]+\.html)">', page)
+    assert links and all((tmp_path / link).is_file() for link in links) and "file://" not in page
+    rows = (tmp_path / "page-items.csv").read_text().splitlines()
+    assert rows[0] == "task,item,row,metric,value" and len(rows) == 1 + 2 * len(
+        json.loads((out / "vanilla" / "predictions.json").read_text())
+    )
+    assert "JS distance of this item: vanilla" in page
