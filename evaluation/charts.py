@@ -36,8 +36,9 @@ def bars(
     width = max(60 + group * len(labels), 60 + 150 * len(series))  # room for the bars and the legend
     wrapped = [wrap(label, max(8, group // 7)) for label in labels]
     below = 16 * max((len(lines) for lines in wrapped), default=1)  # the label lines under the bars
+    legend = 0 if colours else 16 * len(series)
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + below + 54}" role="img">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + below + legend + 30}" role="img">',
         f'<line x1="50" y1="{height}" x2="{width}" y2="{height}" stroke="#999"/>',
         f'<text x="4" y="14">{top:.2f}</text><text x="4" y="{height}">0</text>',
     ]
@@ -52,7 +53,7 @@ def bars(
                 f'<rect x="{x}" y="{height - h:.1f}" width="{bar - 4}" height="{h:.1f}" fill="{fill}">'
                 f"<title>{_e(label if colours else name)}: {v:.3f}</title></rect>"
             )
-            if g < len(vs) and vs[g] == vs[g]:  # the value on its bar
+            if len(series) == 1 and g < len(vs) and vs[g] == vs[g]:  # the value on its bar (beside others', in the tooltip)
                 out.append(f'<text x="{x}" y="{height - h - 3:.1f}" font-size="9">{v:.2f}</text>')
             ci = (intervals or {}).get(name)
             if ci and g < len(ci) and all(c == c for c in ci[g]):

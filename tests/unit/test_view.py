@@ -62,7 +62,7 @@ def test_an_evaluation_page_holds_each_method_with_its_interval_and_the_gold(fak
     capsys.readouterr()
     assert main(["view", str(out), "--out", str(tmp_path / "page.html")]) == 0
     page = (tmp_path / "page.html").read_text()
-    assert offline(page) and "distributional-globalopinionqa" in page and "jsd" in page
+    assert offline(page) and "distributional-globalopinionqa" in page and "JS distance (lower is better)" in page
     assert ">vanilla<" in page and ">ethosagents<" in page and "gold" in page  # the gold beside each method
     assert "How important is it that everyone has access to affordable health care?" in page
     # each linked run is a page beside this one, linked relatively (the folder can be shared), and
