@@ -30,7 +30,7 @@ def _eval(data: Path, out: Path, runs: Path) -> list[str]:
         "--data",
         str(data),
         "--model",
-        "fake:0.1",
+        "fake:0.3",  # slow enough that ten kills land while items remain, on a quick machine too
         "--n-personas",
         "2",
         "--max-concurrency",
