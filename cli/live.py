@@ -46,7 +46,7 @@ class LiveView:
         index = metadata.get("ethos_persona_index")
         key = (role, index)
         if key not in self.rows:
-            title = f"[{index + 1}/{self.total}] {metadata.get('ethos_persona', '')}" if index is not None else role.replace("_", " ")
+            title = f"{index + 1}. {metadata.get('ethos_persona', '')}" if index is not None else role.replace("_", " ")
             self.rows[key] = {"title": title, "text": "", "tokens": 0, "started": time.monotonic()}
         row = self.rows[key]
         row["text"] += text

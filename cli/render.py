@@ -75,7 +75,7 @@ def _print_personas(update: dict) -> None:
     for i, p in enumerate(update["personas"], 1):
         tag = f" [{p['source']}]" if p["source"] != "constrained" else ""
         print(f"  {i}. {p['name']}{tag}: {'; '.join(str(p[slot]) for slot in SLOTS)}")
-    print("\nComments (as each persona agent finishes):")
+    print("\nComments, in the order the persona agents finish (numbered as the personas above):")
 
 
 def print_result(state: dict) -> None:
@@ -181,8 +181,7 @@ def show_update(chunk: dict, state: dict, context, exchanges: list | None) -> No
                         )
                     )
                 else:
-                    total = len(state.get("personas") or []) or context.n_personas  # hybrid sets can be larger
-                    print(f"  [{comment['index'] + 1}/{total}] {comment['persona']}:")
+                    print(f"  {comment['index'] + 1}. {comment['persona']}:")
                     print(_wrap(comment["text"], indent="      "))
         elif trace and calls(node):
             print("\n".join(node_lines(node.replace("_", " "), calls(node), last=True)))
@@ -237,7 +236,7 @@ def print_metrics(rows: list[dict]) -> None:
         ]
         for r, label in zip(s.rows, s.labels)
     ]
-    header = ["method", "items", "quest.", f"{primary} [CI]", *(heading for heading, _ in others), "s/item", "fallbacks"]
+    header = ["method", "items", "quest.", f"{primary} [CI]", *(heading for heading, _ in others), "s/item", "fallbacks, quality signs"]
     width = max(13, *(len(row[0]) + 2 for row in table))
     plain = [
         f"{{:<{width}}}",

@@ -140,7 +140,11 @@ def run_command(args) -> int:
                 elif not quiet:
                     if live:
                         live.finished(chunk)
-                    show_update(chunk, state, context, run.exchanges if args.trace else None)
+                    try:
+                        show_update(chunk, state, context, run.exchanges if args.trace else None)
+                    except BrokenPipeError:  # `ethos run ... | head` read enough: the run goes on, unseen, to its end
+                        sys.stdout = open(os.devnull, "w")  # until the process ends
+                        quiet = True
     except BaseException as exc:
         state = graph.get_state(config).values or state
         status = "interrupted" if isinstance(exc, (KeyboardInterrupt, BrokenPipeError)) else "failed"  # `| head` closed the pipe

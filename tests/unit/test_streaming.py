@@ -49,11 +49,11 @@ def test_the_live_view_shows_each_writing_agent_and_drops_it_when_done():
         assert head.startswith("  0 s · persona agents 0 of 2 done · 2 writing, 5 tokens so far")
         assert [r.split(" tok/s ")[0].rsplit(", ", 1)[0] for r in rows] == [
             "  persona generator writing: 1 tokens",
-            "  [2/2] The Nurse writing: 4 tokens",
+            "  2. The Nurse writing: 4 tokens",
         ]
         assert rows[1].endswith(" tok/s We must tell her.")
         view.finished({"seed_personas": {"personas": [{}, {}, {}]}})  # the generator is done; the set has three
-        assert [line.plain.split(":")[0] for line in view.render().renderables][1:] == ["  [2/2] The Nurse writing"]
+        assert [line.plain.split(":")[0] for line in view.render().renderables][1:] == ["  2. The Nurse writing"]
         view.finished({"persona_agent": {"comments": [{"index": 1}]}})
         assert [line.plain for line in view.render().renderables] == ["  0 s · persona agents 1 of 3 done"] and view.total == 3
 
