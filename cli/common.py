@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from ethos import settings
+from ethos.cli.render import info
 from ethos.errors import EthosError
 
 
@@ -56,6 +57,9 @@ def prepare_backends(context, args, runs_dir: Path) -> None:
     load_library(context.persona_files)
     warn_persona_folder()
     context.load_models(None if args.no_cache else runs_dir / "cache.sqlite")
+    for spec in dict.fromkeys((context.generator_model, context.agent_model, context.moderator_model)):
+        if not context.model(spec).chat_template:
+            info(f"{spec} has no chat template (a base model): every prompt goes to it as raw text, messages as paragraphs")
 
 
 def warn_persona_folder() -> None:

@@ -113,3 +113,8 @@ def test_a_bad_file_in_the_persona_folder_is_skipped_and_said_not_fatal(fake, tm
     assert main(["personas", "validate", str(folder)]) == 2  # validate names the mistake
     assert main(["personas", "validate", ""]) == 2
     assert "an empty path (is the variable you gave unset?)" in capsys.readouterr().err
+
+
+def test_a_base_model_is_said_to_get_raw_prompts(fake, capsys):
+    assert main(["run", "--model", fake(chat_template=False).spec, "--method", "vanilla", "q?"]) == 0
+    assert "has no chat template (a base model): every prompt goes to it as raw text" in capsys.readouterr().err
