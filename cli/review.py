@@ -82,7 +82,13 @@ def trace_command(args) -> int:
     from ethos.graph.records import load_record
 
     record = load_record(args.runs_dir or default_runs_dir(), args.run_id)
-    print(json.dumps(record.data, ensure_ascii=False, indent=1) if args.json else render_tree(record.data, full=args.full))
+    data = record.data
+    if data.get("status") == "running" and not data.get("conversation"):  # still going: what its trace holds so far
+        from ethos.graph.tracing import exchanges_so_far
+
+        data = data | {"conversation": exchanges_so_far(record.trace_path)}
+        info(f"run {record.run_id} is still running: its exchanges so far, from {record.trace_path.name}")
+    print(json.dumps(data, ensure_ascii=False, indent=1) if args.json else render_tree(data, full=args.full))
     return 0
 
 

@@ -11,8 +11,9 @@ from pathlib import Path
 from langchain_core.tracers.schemas import Run
 
 from ethos.agents.models.recording import Exchange
+from ethos.errors import EthosError
 from ethos.graph.records import redact
-from ethos.inputs import append_text, bounded
+from ethos.inputs import append_text, bounded, read_text
 
 
 def step_line(step: Run, exchange: Exchange | None) -> dict:
@@ -47,3 +48,21 @@ class TraceFile:
     def ended(self, step: Run, exchange: Exchange | None) -> None:
         text = redact(json.dumps(bounded(step_line(step, exchange)), ensure_ascii=False, default=str))
         append_text(self.path, text + "\n")
+
+
+def exchanges_so_far(path: Path) -> list[dict]:
+    """The model exchanges a run's trace holds so far (a run still going has no conversation in its
+    record yet); lines that are not whole JSON are skipped."""
+    try:
+        lines = read_text(path).splitlines()
+    except (OSError, UnicodeDecodeError, EthosError):
+        return []
+    found = []
+    for line in lines:
+        try:
+            step = json.loads(line)
+        except (ValueError, RecursionError):
+            continue  # the line being written
+        if isinstance(step, dict) and step.get("kind") == "exchange":
+            found.append({k: v for k, v in step.items() if k not in ("kind", "id", "parent_id", "start", "end")})
+    return found

@@ -118,3 +118,22 @@ def test_a_bad_file_in_the_persona_folder_is_skipped_and_said_not_fatal(fake, tm
 def test_a_base_model_is_said_to_get_raw_prompts(fake, capsys):
     assert main(["run", "--model", fake(chat_template=False).spec, "--method", "vanilla", "q?"]) == 0
     assert "has no chat template (a base model): every prompt goes to it as raw text" in capsys.readouterr().err
+
+
+def test_tracing_a_run_still_going_shows_its_exchanges_so_far(fake, runs_dir, capsys):
+    import json as _json
+
+    from ethos.graph.records import RunRecord, load_record, write_json
+
+    assert main(["run", "--model", fake().spec, "--n-personas", "2", "--json", "Should she be told?"]) == 0
+    done = load_record(runs_dir, _json.loads(capsys.readouterr().out)["run_id"])
+    running = RunRecord(runs_dir)  # as a run in flight has it: started, its trace growing, no conversation yet
+    running.start("eval", done.data["request"], done.data["config"])
+    running.trace_path.write_text(done.trace_path.read_text() + '{"kind": "exchange", "cut sh')
+    write_json(running.path, running.data | {"status": "running"})
+    assert main(["trace", running.run_id]) == 0
+    captured = capsys.readouterr()
+    assert "is still running: its exchanges so far" in captured.err
+    assert (
+        "├── persona generator (1 attempt(s))" in captured.out and "persona agent 1" in captured.out and "persona agent 2" in captured.out
+    )
