@@ -75,7 +75,8 @@ def _print_personas(update: dict) -> None:
     for i, p in enumerate(update["personas"], 1):
         tag = f" [{p['source']}]" if p["source"] != "constrained" else ""
         print(f"  {i}. {p['name']}{tag}: {'; '.join(str(p[slot]) for slot in SLOTS)}")
-    print("\nComments, in the order the persona agents finish (numbered as the personas above):")
+    print("\nComments, in the order the persona agents finish (numbered as the personas above; an opening")
+    print("'As a ...' clause is left out, as the published method does: `ethos trace` shows each reply whole):")
 
 
 def print_result(state: dict) -> None:

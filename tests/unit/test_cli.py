@@ -28,7 +28,7 @@ def test_json_result_of_each_mode(fake, capsys):
 def test_human_output_streams_personas_comments_and_result(fake, capsys):
     assert main(["run", "--model", fake().spec, SITUATION]) == 0
     out = capsys.readouterr().out
-    comments = out.index("Comments, in the order the persona agents finish (numbered as the personas above):")
+    comments = out.index("Comments, in the order the persona agents finish (numbered as the personas above; an opening")
     assert out.index("Personas: 6") < comments < out.index("  1. The Truth Teller:\n", comments) < out.index("Overton response:")
     assert "Fallbacks: none" in out
 
