@@ -9,6 +9,11 @@ from tests_paths import FIXTURES
 from ethos.cli import main
 
 
+def eval_argv(spec: str, out, *flags: str) -> list[str]:
+    return ["eval", "--task", "distributional-moralchoice", "--data", str(FIXTURES), "--method", "vanilla", "--model", spec,
+            "--no-progress", "--out", str(out), *flags]  # fmt: skip
+
+
 def help_of(capsys, *command) -> str:
     assert main([*command, "--help"]) == 0
     return " ".join(capsys.readouterr().out.split())
@@ -16,26 +21,7 @@ def help_of(capsys, *command) -> str:
 
 def test_each_command_shows_the_protocol_it_uses(fake, tmp_path, capsys):
     assert "(default reference)" in help_of(capsys, "eval") and "(default ethos)" in help_of(capsys, "run")
-    assert (
-        main(
-            [
-                "eval",
-                "--task",
-                "distributional-moralchoice",
-                "--data",
-                str(FIXTURES),
-                "--method",
-                "vanilla",
-                "--model",
-                fake().spec,
-                "--no-progress",
-                "--json",
-                "--out",
-                str(tmp_path / "o"),
-            ]
-        )
-        == 0
-    )
+    assert main(eval_argv(fake().spec, tmp_path / "o", "--json")) == 0
     assert json.loads(capsys.readouterr().out)[0]["protocol"] == "reference"
     assert main(["run", "--model", fake().spec, "--json", "--method", "vanilla", "q?"]) == 0
     assert json.loads(capsys.readouterr().out)["run_id"]
@@ -65,25 +51,7 @@ def test_a_mistyped_flag_gets_the_one_meant(capsys, typed, meant):
 
 def test_a_report_over_several_folders_has_a_folder_of_its_own_per_comparison(fake, tmp_path, capsys):
     for name in ("a", "b", "c"):
-        assert (
-            main(
-                [
-                    "eval",
-                    "--task",
-                    "distributional-moralchoice",
-                    "--data",
-                    str(FIXTURES),
-                    "--method",
-                    "vanilla",
-                    "--model",
-                    fake().spec,
-                    "--no-progress",
-                    "--out",
-                    str(tmp_path / name),
-                ]
-            )
-            == 0
-        )
+        assert main(eval_argv(fake().spec, tmp_path / name)) == 0
     capsys.readouterr()
     paths = []
     for folders in (["a"], ["a", "b"], ["a", "c"], ["b", "a"]):

@@ -35,23 +35,13 @@ def test_a_context_takes_one_model_for_every_role_and_checks_the_agent_variant_w
         Context(agent_variant="nope")
 
 
+def eval_argv(spec: str, out) -> list[str]:
+    return ["eval", "--task", "distributional-moralchoice", "--method", "vanilla", "--model", spec, "--data", str(FIXTURES), "--limit", "2",
+            "--no-progress", "--out", str(out)]  # fmt: skip
+
+
 def test_settings_that_do_not_change_results_never_refuse_a_folder(fake, tmp_path, capsys):
-    argv = [
-        "eval",
-        "--task",
-        "distributional-moralchoice",
-        "--method",
-        "vanilla",
-        "--model",
-        fake().spec,
-        "--data",
-        str(FIXTURES),
-        "--limit",
-        "2",
-        "--no-progress",
-        "--out",
-        str(tmp_path / "o"),
-    ]
+    argv = eval_argv(fake().spec, tmp_path / "o")
     assert main(argv) == 0
     for flags in (["--timeout", "30"], ["--max-retries", "9"], ["--rps", "50"], ["--max-concurrency", "2"]):
         assert main([*argv, *flags]) == 0, flags
@@ -61,22 +51,7 @@ def test_settings_that_do_not_change_results_never_refuse_a_folder(fake, tmp_pat
 
 
 def test_a_results_line_of_the_wrong_shape_is_skipped_and_counted_not_fatal(fake, tmp_path, capsys):
-    argv = [
-        "eval",
-        "--task",
-        "distributional-moralchoice",
-        "--method",
-        "vanilla",
-        "--model",
-        fake().spec,
-        "--data",
-        str(FIXTURES),
-        "--limit",
-        "2",
-        "--no-progress",
-        "--out",
-        str(tmp_path / "o"),
-    ]
+    argv = eval_argv(fake().spec, tmp_path / "o")
     assert main(argv) == 0
     results = tmp_path / "o" / "vanilla" / "results.jsonl"
     line = json.loads(results.read_text().splitlines()[0])
