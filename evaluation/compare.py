@@ -70,7 +70,7 @@ def _stored_scores(path: Path) -> tuple[dict, dict] | None:
         return None
     questions = {str(k): str(v) for k, v in (data.get("questions") or {}).items()} if isinstance(data.get("questions"), dict) else {}
     values = {
-        str(name): {str(i): float(v) for i, v in by_item.items() if stored_number(v) and v is not None}
+        str(name): {str(i): float(v) for i, v in by_item.items() if stored_number(v)}
         for name, by_item in data["metrics"].items()
         if isinstance(by_item, dict)
     }
