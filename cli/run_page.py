@@ -1,0 +1,108 @@
+"""The page of one run (`ethos view RUN_ID`): its input, personas, comments with what each chose
+and any sign that it says little, the moderator's result with its charts, and its fallbacks."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+from ethos.graph.quality import loops, truncated
+from ethos.personas.schema import GENERATED, SLOT_LABELS, SLOTS, WRITTEN
+
+
+@cache
+def templates():
+    import jinja2
+
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True, trim_blocks=True)
+
+
+def run_page(record: dict) -> str:
+    """One run record as a page."""
+    from ethos.evaluation.presentation import counted
+
+    request, result = record.get("request") or {}, record.get("result") or {}
+    options = request.get("options") or []
+    personas = []
+    for p in record.get("personas") or []:
+        source = p.get("source", "")
+        kind = "generated" if source in GENERATED else "library" if source in WRITTEN else source
+        personas.append({"cells": [p.get(k) or "" for k in ("name", *SLOTS)], "source": source, "kind": kind})
+    comments = [
+        {
+            "persona": c.get("persona", ""),
+            "choice": _choice(c, options),
+            "text": c.get("text", ""),
+            "signs": [sign for sign, found in (("loops", loops), ("stops mid-sentence", truncated)) if found(str(c.get("text", "")))],
+        }
+        for c in sorted(record.get("comments") or [], key=lambda c: c.get("index", 0) if isinstance(c.get("index"), int) else 0)
+    ]
+    return (
+        templates()
+        .get_template("run.html.j2")
+        .render(
+            title=f"EthosAgents run {record.get('run_id')}",
+            record={k: record.get(k) for k in ("run_id", "kind", "status", "error")}
+            | {"seconds": round(record["seconds"], 1) if isinstance(record.get("seconds"), (int, float)) else None},
+            request={k: request.get(k) for k in ("mode", "situation", "target", "attribute")},
+            options=options,
+            tokens=(record.get("tokens") or {}).get("output_tokens"),
+            personas=personas,
+            slot_labels=list(SLOT_LABELS.values()),
+            comments=comments,
+            result=_result_parts(result, options),
+            fallbacks=counted(record),
+        )
+    )
+
+
+def _choice(comment: dict, options: list[str]) -> str | None:
+    """What a comment's choice means: the option its agent opened the comment with (it is read from
+    the agent's own next-token probabilities; the moderator's answer is read apart)."""
+    choice = comment.get("choice")
+    if not isinstance(choice, str) or not choice:
+        return None
+    index = ord(choice) - 65 if len(choice) == 1 else -1
+    text = f"{choice}: {options[index]}" if 0 <= index < len(options) else choice
+    return text + (" (drawn at random: no choice could be read)" if comment.get("choice_source") == "uniform_fallback" else "")
+
+
+def _result_parts(result: dict, options: list[str]) -> list[dict]:
+    """The moderator's result as paragraphs and charts."""
+    from ethos.evaluation.charts import bars
+
+    mode, labels = result.get("mode"), [chr(65 + i) for i in range(len(options))]
+    parts: list[dict] = []
+    if mode == "overton":
+        parts.append({"lead": "Overton response.", "text": result.get("response")})
+    elif mode == "steerable":
+        selection = result.get("selection") or {}
+        parts.append(
+            {
+                "text": f"Target {result.get('target')}: selected comment {(result.get('selected') or 0) + 1} ({result.get('selected_persona')})."
+            }
+        )
+        if selection.get("probs"):
+            parts.append(
+                {"chart": bars([f"comment {i + 1}" for i in range(len(selection["probs"]))], {"P(selected)": selection["probs"]}, top=1.0)}
+            )
+        elif "reply" in selection:  # a generated selection (the reference protocol)
+            parts.append({"meta": True, "text": f"The moderator replied {selection['reply']} [{selection.get('source')}]."})
+        if "distribution" in result:
+            parts.append({"chart": bars(labels, {"answer": result["distribution"].get("probs") or []}, top=1.0)})
+        elif result.get("answer"):
+            parts.append({"text": result["answer"]})
+    elif mode == "distributional":
+        parts.append({"chart": bars(labels, {"combined": result.get("distribution") or []}, top=1.0)})
+        series = {row["persona"]: row["probs"] for row in result.get("per_persona") or []}
+        if series:
+            parts += [{"meta": True, "text": "Per persona:"}, {"chart": bars(labels, series, top=1.0)}]
+    elif "pred_distribution" in result or "output" in result:  # an eval item of a baseline
+        if result.get("pred_distribution"):
+            parts.append({"chart": bars(labels, {"predicted": result["pred_distribution"]}, top=1.0)})
+        if result.get("output"):
+            parts.append({"text": result["output"]})
+    else:
+        parts.append({"text": json.dumps(result, indent=1, ensure_ascii=False)})
+    return parts
