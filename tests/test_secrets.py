@@ -26,7 +26,8 @@ def _ethos(*argv: str, env: dict) -> subprocess.CompletedProcess:
 def test_no_secret_reaches_a_file_or_a_printed_line(tmp_path):
     runs, out = tmp_path / "runs", tmp_path / "eval"
     env = os.environ | {"OPENAI_API_KEY": ENV_KEY, "HF_TOKEN": HF_TOKEN, "ETHOS_RUNS_DIR": str(runs)}
-    with StubOpenAI() as stub:
+    # the endpoint reflects the key it was sent into its replies, as a misconfigured proxy would
+    with StubOpenAI(text=f"B. A reply that echoes the header: Authorization: Bearer {ENV_KEY}") as stub:
         url = stub.url.replace("http://", f"http://alice:{USER_PASSWORD}@") + f"?api-key={QUERY_KEY}&api-version=1"
         model = ["--model", "openai:stub-model", "--base-url", url, "--n-personas", "2"]
         printed = [

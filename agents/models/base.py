@@ -41,6 +41,7 @@ from ethos.agents.models.parallel import in_parallel
 from ethos.agents.models.recording import Messages, call_labels, labelled
 from ethos.agents.seeds import derive_seed
 from ethos.errors import EthosError
+from ethos.redaction import redact
 
 Prompt = Messages | str  # a string is a completion prompt (see the module's docstring)
 PROMPT_FORMATS = ("auto", "chat", "raw")
@@ -136,7 +137,10 @@ class Backend:
         messages = [("human", prompt_text(prompt))] if raw else [("human", prompt)] if isinstance(prompt, str) else list(prompt)
         try:
             with labelled(ethos_role=role):  # also for models that stream, whose `_stream` sees no tags
-                return self.chat.invoke(messages, config=config, **kwargs)
+                reply = self.chat.invoke(messages, config=config, **kwargs)
+            if isinstance(reply.content, str):  # a key an endpoint reflects never enters the state, a print or a served client's reply
+                reply.content = redact(reply.content)
+            return reply
         except EthosError:
             raise
         except Exception as exc:

@@ -21,6 +21,8 @@ from langchain_core.load import dumps, loads
 from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, Generation
 
+from ethos.redaction import redact
+
 _CACHED_TYPES = [ChatGeneration, Generation, AIMessage]  # all a cache entry may hold
 
 
@@ -75,7 +77,8 @@ class SqliteCallCache(BaseCache):
                 )
             stored.append(generation)
         with self._lock, self._conn:
-            self._conn.execute("INSERT OR REPLACE INTO calls VALUES (?, ?)", (self._key(prompt, llm_string), dumps(stored)))
+            # redacted as it goes in: an endpoint that reflects a key into its reply never leaves it on disk
+            self._conn.execute("INSERT OR REPLACE INTO calls VALUES (?, ?)", (self._key(prompt, llm_string), redact(dumps(stored))))
 
     def clear(self, **kwargs) -> None:
         with self._lock, self._conn:
