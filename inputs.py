@@ -45,18 +45,32 @@ def write_file(path: str | Path, data: str | bytes) -> None:
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data.encode("utf-8") if isinstance(data, str) else data)
+            f.write(_encoded(data) if isinstance(data, str) else data)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
 
 
+def own_file(path: Path, what: str) -> Path:
+    """`path` if it is a regular file or not there yet: never a link someone planted at its name (a
+    database opened through it would be written outside its folder), a pipe, a device or a folder."""
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise EthosError(f"{path}: the {what} is a link or not a regular file: remove it, or use another folder")
+    return path
+
+
+def _encoded(text: str) -> bytes:
+    """UTF-8; a lone surrogate (from a JSON `\\ud800` in a data file) is written as its escape, which
+    JSON reads back as it was, instead of failing the write."""
+    return text.encode("utf-8", errors="backslashreplace")
+
+
 def append_text(path: str | Path, text: str, *, sync: bool = False) -> None:
     """`text` appended in one write, never through a link planted at `path` (O_NOFOLLOW)."""
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
     try:
-        os.write(fd, text.encode("utf-8"))
+        os.write(fd, _encoded(text))
         if sync:
             os.fsync(fd)
     finally:

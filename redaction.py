@@ -64,9 +64,10 @@ def redact(text: str) -> str:
     return _URL_QUERY.sub(_mask_query, text)
 
 
-# C0 controls but tab and newline, DEL, C1 controls (ESC, CSI, OSC start here), and the bidi
-# overrides that reorder what a reader sees.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# C0 controls but tab and newline, DEL, C1 controls (ESC, CSI, OSC start here), the bidi overrides
+# and marks that reorder what a reader sees, zero-width characters that hide text, and the line and
+# paragraph separators some terminals break on.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
 
 
 def neutral(text: str) -> str:

@@ -26,6 +26,10 @@ def with_config(argv: list[str], parser: argparse.ArgumentParser) -> None:
 
     try:
         values = tomllib.loads(read_text(path))
+    except RecursionError:
+        raise EthosError(f"--config {path}: nested too deeply to be a settings file") from None
+    except ValueError as exc:  # a number of thousands of digits
+        raise EthosError(f"--config {path}: cannot read it ({str(exc)[:120]})") from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise EthosError(f"--config {path}: cannot read it ({exc.__class__.__name__}: {exc})") from None
     evaluate = parser.eval_parser

@@ -146,7 +146,11 @@ def score_command(args) -> int:
 
     if not args.file.is_file():
         raise EthosError(
-            f"predictions file not found: {args.file}" if not args.file.exists() else f"{args.file} is a folder: give a predictions file"
+            f"predictions file not found: {args.file}"
+            if not args.file.exists()
+            else f"{args.file} is a folder: give a predictions file"
+            if args.file.is_dir()
+            else f"{args.file}: not a regular file (a named pipe or a device): give a predictions file"
         )
     config = _eval_config(args.file)  # eval's own output folder says its task and method
     if args.task:

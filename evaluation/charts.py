@@ -6,12 +6,14 @@ from __future__ import annotations
 import html
 
 from ethos.evaluation.presentation import METHOD_COLOURS, colour
+from ethos.redaction import neutral
 
 COLOURS = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C"]  # series without a method
 
 
 def _e(value) -> str:
-    return html.escape(str(value if value is not None else ""))
+    """Text in SVG: escaped, and its control characters shown as escapes (XML takes none of them)."""
+    return html.escape(neutral(str(value if value is not None else "")))
 
 
 def bars(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from ethos.errors import EthosError
 from ethos.evaluation.compare import PAIRED_NOTE
 from ethos.evaluation.presentation import counted, fmt
 from ethos.evaluation.summary import find_metrics, task_summaries
@@ -17,6 +18,13 @@ def write_report(run_dirs: list[Path], out_dir: Path, against: str | None = None
     """report.md with its charts (SVG files beside it, drawn as `ethos view` draws them)."""
 
     summaries = task_summaries(find_metrics(run_dirs))  # first: a wrong folder is named before anything is written
+    try:
+        return _write(summaries, out_dir, against)
+    except OSError as exc:  # a read-only or full disk: the folder named, an input error (exit 2) as the docs say
+        raise EthosError(f"--out {out_dir}: cannot write the report there ({exc.strerror or exc.__class__.__name__})") from None
+
+
+def _write(summaries, out_dir: Path, against: str | None) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     lines = ["# EthosAgents evaluation report", ""]
     for s in summaries:
@@ -38,9 +46,9 @@ def write_report(run_dirs: list[Path], out_dir: Path, against: str | None = None
             lines.append(
                 f"| {_md(label)} | {r.get('n', '–')} ({r.get('n_questions', '–')}) | "
                 + " | ".join(fmt(r.get(key), r.get(f"{key}_ci")) for _, key in s.columns)
-                + f" | {seconds} | {counted(r)} |"
+                + f" | {seconds} | {_md(counted(r))} |"
             )
-        lines += ["", "; ".join(s.notes).capitalize() + ".", ""]
+        lines += ["", _md("; ".join(s.notes).capitalize() + "."), ""]
         reference, found = s.paired(against)
         if reference is not None:
             lines += [
@@ -70,7 +78,7 @@ def write_report(run_dirs: list[Path], out_dir: Path, against: str | None = None
                 cells = [fmt((r.get(key) or {}).get(g, {}).get(s.metric)) for r in s.rows]
                 n = max((r.get(key) or {}).get(g, {}).get("n", 0) for r in s.rows)
                 questions = max((r.get(key) or {}).get(g, {}).get("questions", 0) for r in s.rows)
-                lines.append(f"| {_md(g, links=False)} (n={n}, {questions} questions) | " + " | ".join(cells) + " |")
+                lines.append(f"| {_md(g)} (n={n}, {questions} questions) | " + " | ".join(cells) + " |")
             write_file(out_dir / f"{name}-{key}.svg", s.breakdown(key, groups[:16]))  # 16: a readable chart
             lines += ["", f"![{name} by {title}]({name}-{key}.svg)", ""]
     report = out_dir / "report.md"
@@ -83,8 +91,9 @@ def _same_breakdown(rows: list[dict]) -> bool:
     return all(set(r.get("groups") or {}) == set(r.get("categories") or {}) for r in rows)
 
 
-def _md(text, *, links: bool = True) -> str:
-    """Text quoted in a Markdown table: no HTML, no cell breaks, no escape sequences and, for text
-    from a data file (`links=False`), no link or image (a remote image is a beacon)."""
+def _md(text) -> str:
+    """Text quoted in Markdown: no HTML, no cell breaks, no escape sequences, and no link or image
+    (a label, a model or a fallback name from a shared folder's metrics.json is outside text: a
+    `javascript:` link or a remote image, a beacon, must not come alive)."""
     text = html.escape(neutral(" ".join(str(text).split())), quote=False).replace("|", "\\|")
-    return text if links else text.replace("[", "\\[").replace("]", "\\]")
+    return text.replace("[", "\\[").replace("]", "\\]").replace("`", "\\`")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from ethos.errors import EthosError
+from ethos.graph.setting import shown
 
 # Where this project departs from Modular Pluralism's protocol (agents/reference.py). `--protocol
 # ethos` makes every one of these choices; a reference run adds one with `--ablation ethos-NAME`.
@@ -62,3 +63,13 @@ def choices_in_effect(protocol: str, ablations: list[str]) -> list[str]:
     if protocol == "ethos":
         return sorted(name for name in ETHOS_CHOICES if f"reference-{name}" not in ablations)
     return sorted(a.removeprefix("ethos-") for a in ablations if a.removeprefix("ethos-") in ETHOS_CHOICES)
+
+
+def check_ablations(names: list[str]) -> None:
+    """A context's ablations are names from ABLATIONS (or personas-N), a few of them: a served
+    client's list too (names, never paths). A ValueError names the first that is not."""
+    bad = next((a for a in names if not re.fullmatch(r"personas-\d{1,2}", a) and a not in ABLATIONS), None)
+    if bad is not None:
+        raise ValueError(f"ablations: unknown {shown(bad)}: choose from {', '.join(ABLATIONS)}")
+    if len(names) > len(ABLATIONS):
+        raise ValueError(f"ablations: at most {len(ABLATIONS)} names, got {len(names)}")

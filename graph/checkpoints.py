@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ethos.errors import EthosError, RunFailure
+from ethos.inputs import own_file
 from ethos.redaction import MASK, public_endpoint, redact
 
 POSTGRES = ("postgres://", "postgresql://")
@@ -60,7 +61,7 @@ def open_checkpointer(spec: str | None, runs_dir: Path):
         raise EthosError(f"--checkpointer {public_endpoint(spec)}: expected a postgresql:// URI or a SQLite file path")
     from langgraph.checkpoint.sqlite import SqliteSaver
 
-    path = Path(spec) if spec else runs_dir / "checkpoints.sqlite"
+    path = Path(spec) if spec else own_file(runs_dir / "checkpoints.sqlite", "checkpoint database")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, check_same_thread=False)

@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from ethos import settings
-from ethos.graph.ablations import ablation_changes, choices_in_effect
+from ethos.graph.ablations import ablation_changes, check_ablations, choices_in_effect
 from ethos.graph.methods import METHODS
 from ethos.graph.setting import CLI, INT_MAX, SEED_MAX, describe_schema, message, setting
 
@@ -256,6 +256,7 @@ class Context(BaseModel):
             value = getattr(self, name)
             if cli.get("choices") and value not in cli["choices"]:
                 raise ValueError(f"{cli['flag'] or name}: unknown value {value!r}: choose one of {', '.join(cli['choices'])}")
+        check_ablations(self.ablations)
         from ethos.agents.persona_agent import persona_agents  # the registered variants, plugins' included
 
         if self.agent_variant not in persona_agents():

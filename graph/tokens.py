@@ -67,19 +67,24 @@ def usage(tokens: dict) -> dict:
     }
 
 
+MAX_PRICE = 1_000_000  # USD per million tokens: a price above this is a mistake, not a model's
+
+
 def _price_ok(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and 0 <= value <= MAX_PRICE
 
 
 def load_prices(path: Path) -> dict:
     """A price table: {"MODEL": {"input": USD per million tokens, "output": USD per million tokens}}."""
     try:
         prices = json.loads(read_text(path))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise EthosError(f"cannot read the price table {path}: {exc}") from exc
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:  # a 5,000-digit number, deep nesting
+        raise EthosError(f"cannot read the price table {path}: {str(exc)[:200] or exc.__class__.__name__}") from None
     if not isinstance(prices, dict):
         raise EthosError(f'{path}: a price table is a JSON object of models, e.g. {{"gpt-4o": {{"input": 2.5, "output": 10}}}}')
     for model, price in prices.items():
         if not (isinstance(price, dict) and all(_price_ok(price.get(k)) for k in ("input", "output"))):
-            raise EthosError(f"{path}: entry {model!r} needs finite, non-negative 'input' and 'output' prices (USD per million tokens)")
+            raise EthosError(
+                f"{path}: entry {model[:60]!r} needs 'input' and 'output' prices from 0 to {MAX_PRICE:,} (USD per million tokens)"
+            )
     return prices

@@ -48,6 +48,8 @@ def load_persona_file(path: Path, source: str = "library") -> list[Persona]:
         raise EthosError(f"{path}: not UTF-8 text (byte {exc.start}): save it as UTF-8") from exc
     except tomllib.TOMLDecodeError as exc:
         raise EthosError(f"{path}: not valid TOML: {exc}") from exc
+    except RecursionError:
+        raise EthosError(f"{path}: nested too deeply to be a persona file") from None
     entries = data.get("persona")
     if not isinstance(entries, list) or not entries:
         raise EthosError(f"{path}: no [[persona]] entries")

@@ -21,6 +21,7 @@ from langchain_core.load import dumps, loads
 from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, Generation
 
+from ethos.inputs import own_file
 from ethos.redaction import redact
 
 _CACHED_TYPES = [ChatGeneration, Generation, AIMessage]  # all a cache entry may hold
@@ -39,6 +40,7 @@ def _open(path: Path) -> sqlite3.Connection:
 
 class SqliteCallCache(BaseCache):
     def __init__(self, path: Path, namespace: str):
+        own_file(path, "model-call cache")
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._conn = _open(path)

@@ -84,7 +84,8 @@ def task_file(task: Task, data: Path) -> Path:
         if not found:
             raise EthosError(f"no {task.stem}*.json file in {data}")
         return found[0]
-    raise EthosError(f"--data {data} does not exist")
+    shown = str(data) if len(str(data)) <= 200 else str(data)[:200] + "…"
+    raise EthosError(f"--data {shown}: not a file or a folder" if data.exists() else f"--data {shown} does not exist")
 
 
 def load_task(task: Task, path: Path) -> list[tuple[dict, dict]]:

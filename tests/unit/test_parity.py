@@ -179,7 +179,8 @@ def test_eval_runs_each_ablation_as_its_own_row_and_the_report_shows_them(fake, 
     assert json.loads((out / "ethosagents+personas-3" / "config.json").read_text())["context"]["n_personas"] == 3
     assert main(["report", str(out), "--out", str(tmp_path / "report")]) == 0
     report = (tmp_path / "report" / "report.md").read_text()
-    assert "| ethosagents [no-target-persona] |" in report and "| ethosagents [personas-3] |" in report
+    # brackets escaped: Markdown shows them as written, and no label from a shared folder becomes a link
+    assert "| ethosagents \\[no-target-persona\\] |" in report and "| ethosagents \\[personas-3\\] |" in report
     assert "bootstrap over questions" in report and "single-option" in report
 
 
