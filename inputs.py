@@ -47,6 +47,9 @@ def write_file(path: str | Path, data: str | bytes) -> None:
         with os.fdopen(fd, "wb") as f:
             f.write(_encoded(data) if isinstance(data, str) else data)
         os.replace(temporary, path)
+    except OSError as exc:  # a full disk: the error names the file it was writing
+        Path(temporary).unlink(missing_ok=True)
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise

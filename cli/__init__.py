@@ -7,6 +7,7 @@ prints.
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 
 from ethos import settings
@@ -59,6 +60,10 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except sqlite3.Error as exc:  # a checkpoint or cache database on a full or read-only disk
+        _debug_traceback(debug)
+        print(f"ethos: error: a SQLite database of the runs folder failed ({exc}): is its disk full or read-only?", file=sys.stderr)
+        return 1
     except OSError as exc:  # a disk or permission problem outside the checked paths
         _debug_traceback(debug)
         where = f": {exc.filename}" if exc.filename else ""

@@ -47,7 +47,10 @@ class TraceFile:
 
     def ended(self, step: Run, exchange: Exchange | None) -> None:
         text = redact(json.dumps(bounded(step_line(step, exchange)), ensure_ascii=False, default=str))
-        append_text(self.path, text + "\n")
+        try:
+            append_text(self.path, text + "\n")
+        except OSError:  # a full disk: the run's record, written when it ends, names the path once (a
+            pass  # callback's error would be logged by LangChain on every later step)
 
 
 def exchanges_so_far(path: Path) -> list[dict]:

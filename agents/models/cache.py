@@ -21,6 +21,7 @@ from langchain_core.load import dumps, loads
 from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, Generation
 
+from ethos.errors import RunFailure
 from ethos.inputs import own_file
 from ethos.redaction import redact
 
@@ -44,6 +45,8 @@ class SqliteCallCache(BaseCache):
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._conn = _open(path)
+        except sqlite3.OperationalError as exc:  # a full disk, a read-only folder: named, not mistaken for a spoilt file
+            raise RunFailure(f"{path}: cannot open the model-call cache ({exc})") from None
         except sqlite3.DatabaseError:  # not a database (a crash, a disk error): set aside, and start afresh
             aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
             path.rename(aside)
@@ -53,7 +56,7 @@ class SqliteCallCache(BaseCache):
             )
             self._conn = _open(path)
         self._lock = threading.Lock()
-        self.namespace = namespace
+        self.namespace, self.path = namespace, path
 
     def _key(self, prompt: str, llm_string: str) -> str:
         return hashlib.sha256("\0".join((self.namespace, llm_string, prompt)).encode()).hexdigest()
@@ -78,9 +81,12 @@ class SqliteCallCache(BaseCache):
                     }
                 )
             stored.append(generation)
-        with self._lock, self._conn:
-            # redacted as it goes in: an endpoint that reflects a key into its reply never leaves it on disk
-            self._conn.execute("INSERT OR REPLACE INTO calls VALUES (?, ?)", (self._key(prompt, llm_string), redact(dumps(stored))))
+        try:
+            with self._lock, self._conn:
+                # redacted as it goes in: an endpoint that reflects a key into its reply never leaves it on disk
+                self._conn.execute("INSERT OR REPLACE INTO calls VALUES (?, ?)", (self._key(prompt, llm_string), redact(dumps(stored))))
+        except sqlite3.OperationalError as exc:  # a full disk: one line naming the file
+            raise RunFailure(f"{self.path}: cannot store a model call ({exc})") from None
 
     def clear(self, **kwargs) -> None:
         with self._lock, self._conn:
