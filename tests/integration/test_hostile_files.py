@@ -135,7 +135,8 @@ def test_a_full_disk_fails_cleanly_and_leaves_nothing_running_or_half_written(sm
         "No space left on device" in error or "disk I/O error" in error or "database or disk is full" in error
     ), error
     # one line, naming the file or the runs folder's database; no callback noise before it
-    assert "Error in " not in done.stderr and (str(small_disk) in error or "database of the runs folder" in error), done.stderr
+    stderr = done.stderr.decode("utf-8", "replace")
+    assert "Error in " not in stderr and (str(small_disk) in error or "database of the runs folder" in error), stderr
     leftovers = [p.name for p in small_disk.rglob("*.tmp")]
     assert leftovers == []
     listed = ethos("runs", "--json", runs=runs)
