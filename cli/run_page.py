@@ -52,7 +52,7 @@ def run_page(record: dict) -> str:
             slot_labels=list(SLOT_LABELS.values()),
             comments=comments,
             result=_result_parts(result, options),
-            fallbacks=counted(record),
+            fallbacks=counted(record).replace("_", " "),  # "looping texts 2", as a reader words it
         )
     )
 

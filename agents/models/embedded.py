@@ -71,6 +71,7 @@ class ChatLlamaCpp(BaseChatModel):
             self._formatter = Jinja2ChatFormatter(
                 template=template, eos_token=token_text(self._llm.token_eos()), bos_token=token_text(self._llm.token_bos())
             )
+        _llama_logs()
         self._engine = LlamaBatchEngine(self._llm, n_ctx=self.n_ctx, n_slots=self.n_slots, n_threads=self.n_threads, exact=self.exact)
 
     @property
@@ -136,3 +137,14 @@ class ChatLlamaCpp(BaseChatModel):
             return self._llm.tokenize(text.encode("utf-8"), add_bos=True, special=False)
         prompt = self._formatter(messages=dicts).prompt + prefix
         return self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+
+
+def _llama_logs() -> None:
+    """llama.cpp's own log lines (the context and KV cache it sets up, some models' warnings) stay off
+    the terminal unless -v logs each model call (the `ethos` logger at INFO)."""
+    import logging
+
+    from llama_cpp import _logger
+
+    verbose = logging.getLogger("ethos").isEnabledFor(logging.INFO)
+    _logger.logger.setLevel(logging.INFO if verbose else logging.CRITICAL + 1)

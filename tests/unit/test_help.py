@@ -105,3 +105,18 @@ def test_tracing_a_run_still_going_shows_its_exchanges_so_far(fake, runs_dir, ca
     assert (
         "├── persona generator (1 attempt(s))" in captured.out and "persona agent 1" in captured.out and "persona agent 2" in captured.out
     )
+
+
+def test_llama_cpp_logs_stay_off_the_terminal_unless_v(monkeypatch):
+    import logging
+
+    from llama_cpp import _logger
+
+    from ethos.agents.models.embedded import _llama_logs
+
+    monkeypatch.setattr(logging.getLogger("ethos"), "level", logging.WARNING)
+    _llama_logs()
+    assert not any(_logger.logger.level <= level for level in (logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL))
+    monkeypatch.setattr(logging.getLogger("ethos"), "level", logging.INFO)  # -v
+    _llama_logs()
+    assert _logger.logger.level == logging.INFO

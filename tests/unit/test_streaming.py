@@ -71,3 +71,21 @@ def test_ethos_run_on_a_terminal_streams_into_the_live_view(fake, capsys, monkey
     assert "Overton response:" in capsys.readouterr().out
     roles = {role for role, _ in seen}
     assert {"persona_generator", "persona_agent", "overton_moderator"} <= roles and len(seen) > 20
+
+
+def test_the_live_counter_counts_every_comment_of_a_real_run(fake):
+    import io
+
+    from rich.console import Console
+
+    from ethos.cli.live import LiveView
+    from ethos.graph.builder import graph
+    from ethos.graph.context import Context
+
+    view = LiveView(total=3, console=Console(file=io.StringIO(), force_terminal=True, width=120))
+    for mode, chunk in graph.stream({"situation": "q?", "mode": "overton"}, context=Context(model=fake().spec, n_personas=3),
+                                    stream_mode=["updates", "values"]):  # fmt: skip
+        if mode == "updates":
+            view.finished(chunk)
+    assert (view.done, view.total) == (3, 3)
+    assert view.render().renderables[0].plain.startswith("  0 s · persona agents 3 of 3 done")
