@@ -56,7 +56,8 @@ def test_a_run_killed_on_one_machine_resumes_on_another_from_the_database(postgr
     )
     printed = ""
     deadline = time.monotonic() + 120
-    while len(re.findall(r"^  \[\d/6\]", printed, re.MULTILINE)) < 2:  # two persona agents done (in any order), four to go
+    # two persona agents done (in any order), four to go: a comment's heading line is "  N. Name:"
+    while len(re.findall(r"^  \d\. [^:\n]+:$", printed, re.MULTILINE)) < 2:
         assert time.monotonic() < deadline and first.poll() is None, first.stderr.read() if first.poll() is not None else "timed out"
         printed += first.stdout.readline()
     # A finished agent's writes are saved by LangGraph's background writer, a few milliseconds after
