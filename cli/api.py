@@ -64,15 +64,12 @@ def run(situation: str, **options) -> dict:
     view and record: the graph's final state (personas, comments, `result`). `options` are run's
     flags (`model`, `mode`, `option`, `target`, `attribute`, `seed`, ...)."""
     from ethos.cli.common import context_from, prepare_backends, runs_dir_of
+    from ethos.cli.run import request_from
     from ethos.graph.graph_run import GraphRun
     from ethos.graph.state import validate_request
 
     args = _parsed(_argv("run", [situation], options))
     ctx = context_from(args)
     prepare_backends(ctx, args, runs_dir_of(args))
-    request = {
-        "situation": situation,
-        **{k: getattr(args, k) for k in ("mode", "options", "target", "attribute") if getattr(args, k) is not None},
-    }
     with GraphRun() as graph_run:
-        return graph_run.invoke(validate_request(request), ctx)
+        return graph_run.invoke(validate_request(request_from(args)), ctx)

@@ -27,12 +27,12 @@ def writable_dir(path: Path, flag: str) -> Path:
 
 def context_from(args, **defaults):
     """The run settings from the flags; `defaults` are the command's own (eval: the reference protocol)."""
-    from ethos.graph.context import Context
+    from ethos.graph.context import MODEL_ROLES, Context
 
     values = defaults | {name: getattr(args, name) for name in Context.model_fields if getattr(args, name, None) not in (None, [])}
     if isinstance(values.get("method"), list):  # eval's --method is a list: each method gets its own context
         del values["method"]
-    for role in ("generator_model", "agent_model", "moderator_model"):
+    for role in MODEL_ROLES:
         if args.model and role not in values:
             values[role] = args.model
     values["persona_files"] = [str(Path(f).resolve()) for f in values.get("persona_files", [])]
@@ -57,7 +57,7 @@ def prepare_backends(context, args, runs_dir: Path) -> None:
     load_library(context.persona_files)
     warn_persona_folder()
     context.load_models(None if args.no_cache else runs_dir / "cache.sqlite")
-    for spec in dict.fromkeys((context.generator_model, context.agent_model, context.moderator_model)):
+    for spec in context.models():
         if not context.model(spec).chat_template:
             info(f"{spec} has no chat template (a base model): every prompt goes to it as raw text, messages as paragraphs")
 

@@ -55,8 +55,10 @@ def runs_command(args) -> int:
 
 def _model_name(context: dict) -> str:
     """The run's models by their own names (`gguf:/m/x.gguf` is x.gguf), one per role that differs."""
-    specs = dict.fromkeys(str(context.get(k)) for k in ("generator_model", "agent_model", "moderator_model") if context.get(k))
-    return "+".join(spec if spec.startswith(("fake", "embedded")) else Path(spec.partition(":")[2] or spec).name for spec in specs) or "-"
+    from ethos.agents.models import spec_name
+    from ethos.graph.context import MODEL_ROLES
+
+    return "+".join(spec_name(str(spec)) for spec in dict.fromkeys(context.get(role) for role in MODEL_ROLES) if spec) or "-"
 
 
 def _run_context(record: dict) -> dict:
@@ -68,7 +70,9 @@ def _run_context(record: dict) -> dict:
 def _wanted(record: dict, args) -> bool:
     """`ethos runs --kind/--method/--status/--model`: every filter given must match."""
     context = _run_context(record)
-    models = {context.get(k) for k in ("generator_model", "agent_model", "moderator_model")}
+    from ethos.graph.context import MODEL_ROLES
+
+    models = {context.get(role) for role in MODEL_ROLES}
     return (
         (not args.kind or record.get("kind") == args.kind)
         and (not args.method or context.get("method") == args.method)

@@ -17,7 +17,7 @@ from ethos.cli.render import info, live_view, print_result, print_score, show_up
 from ethos.errors import EthosError, RunFailure
 
 
-def _request(args) -> dict:
+def request_from(args) -> dict:
     from ethos.evaluation.vital import item_request, load_items
 
     if args.item is not None:
@@ -103,7 +103,7 @@ def run_command(args) -> int:
             raise EthosError(f"run {record.run_id} is still running (pid {record.data.get('pid')}): wait for it, or stop it first")
         request, context = None, _resumed_context(record, args)
     else:
-        request = validate_request(_request(args))
+        request = validate_request(request_from(args))
         context = context_from(args)
     prepare_backends(context, args, runs_dir)
     if not args.resume:

@@ -13,6 +13,7 @@ import json
 import re
 from pathlib import Path
 
+from ethos.agents.models import spec_name
 from ethos.errors import EthosError
 from ethos.evaluation.log import read_config
 from ethos.evaluation.tasks import Task
@@ -49,9 +50,7 @@ def _results_settings() -> set[str]:
 def model_name(ctx: Context) -> str:
     """The models of a run as a folder name: a file or endpoint model by its own name
     (`gguf:/m/x.gguf` -> x.gguf), the fake by its spec (`fake:0` -> fake-0)."""
-    models = dict.fromkeys((ctx.generator_model, ctx.agent_model, ctx.moderator_model))
-    names = (m if m.startswith("fake") else Path(m.partition(":")[2] or m).name or m for m in models)
-    return "+".join(re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") for name in names)[:80] or "model"
+    return "+".join(re.sub(r"[^A-Za-z0-9._-]+", "-", spec_name(spec)).strip("-") for spec in ctx.models())[:80] or "model"
 
 
 def config_folder(ctx: Context) -> str:

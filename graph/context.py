@@ -32,6 +32,7 @@ def _model(flag: str, role: str):
     )
 
 
+MODEL_ROLES = ("generator_model", "agent_model", "moderator_model")
 _KINDS = {list[str]: "list", bool: "bool", int: "int", float: "float", float | None: "float"}  # what the CLI parses
 
 
@@ -217,8 +218,12 @@ class Context(BaseModel):
         at `cache` (None: no cache): a bad spec or a missing model fails here, before any work."""
         from ethos.agents.models import use_cache
 
-        for spec in {self.generator_model, self.agent_model, self.moderator_model}:
+        for spec in self.models():
             use_cache(self.model(spec), cache, self.base_url, self.decoding)
+
+    def models(self) -> list[str]:
+        """The run's model specs, each once, in role order (generator, agents, moderator)."""
+        return list(dict.fromkeys(getattr(self, role) for role in MODEL_ROLES))
 
     def model(self, spec: str):
         """The backend a role's spec names, with this run's endpoint settings."""
@@ -245,7 +250,7 @@ class Context(BaseModel):
         if isinstance(values, dict) and "model" in values:
             values = dict(values)
             spec = values.pop("model")
-            for role in ("generator_model", "agent_model", "moderator_model"):
+            for role in MODEL_ROLES:
                 values.setdefault(role, spec)
         return values
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from ethos.errors import RunFailure
 from ethos.graph.builder import build_graph
-from ethos.graph.context import Context
+from ethos.graph.context import MODEL_ROLES, Context
 
 CLIENT_SETTINGS = Context.declared("client")  # the method's settings (graph/context.py says which)
 
@@ -33,7 +33,6 @@ def _client_fields() -> dict[str, Any]:
     return out
 
 
-MODEL_ROLES = ("generator_model", "agent_model", "moderator_model")
 SERVER_MODELS = "x-ethos-models"  # where the served context schema says which models answer
 
 

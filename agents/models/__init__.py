@@ -28,7 +28,14 @@ def __getattr__(name: str):
 
 SPEC_HELP = "embedded, gguf:FILE, hf:DIR, openai:MODEL or fake (fake:SECONDS: a slow fake)"
 
-__all__ = ["SPEC_HELP", "Backend", "Decoding", "OptionDistribution", "load_backend", "register_backend", "use_cache"]
+
+def spec_name(spec: str) -> str:
+    """A model by its own name: a file or endpoint model by the file or model (`gguf:/m/x.gguf` is
+    x.gguf), `embedded` and the fakes by their spec."""
+    return spec if spec.startswith("fake") else Path(spec.partition(":")[2] or spec).name or spec
+
+
+__all__ = ["SPEC_HELP", "spec_name", "Backend", "Decoding", "OptionDistribution", "load_backend", "register_backend", "use_cache"]
 
 _REGISTERED: dict[str, Backend] = {}
 

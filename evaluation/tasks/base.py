@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ethos.errors import EthosError
+from ethos.graph.state import count_fallbacks
 
 
 @dataclass
@@ -77,6 +78,13 @@ class Task:
     def read_prediction(self, state: dict) -> Prediction:
         """The item's prediction from the graph's final state, whichever method ran."""
         raise NotImplementedError
+
+    @staticmethod
+    def prediction(state: dict, **read) -> Prediction:
+        """A prediction from the final state: what a task `read` from its result, with the run's
+        fallbacks and the detail a run record keeps (personas, their report, comments, the router)."""
+        detail = {k: state[k] for k in ("personas", "persona_report", "comments", "router") if state.get(k)}
+        return Prediction(**read, fallbacks=count_fallbacks(state), detail=detail)
 
     def has_prediction(self, item: dict) -> bool:
         return item.get("output") is not None

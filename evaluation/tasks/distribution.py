@@ -9,8 +9,7 @@ import math
 from ethos.errors import EthosError
 from ethos.evaluation.groups import region_of
 from ethos.evaluation.metrics import js_distance, most_likely_correct
-from ethos.evaluation.tasks.base import PerItem, Prediction, Task, finite_values, is_number_list
-from ethos.graph.state import count_fallbacks
+from ethos.evaluation.tasks.base import PerItem, Task, finite_values, is_number_list
 from ethos.personas.targets import AMBIGUITY_LEVELS, group_of
 
 
@@ -39,10 +38,7 @@ class DistributionTask(Task):
 
     def read_prediction(self, state):
         answer = state["result"]["distribution"]  # the moderator's, a steerable answer's or the main model's
-        detail = {k: state[k] for k in ("personas", "persona_report", "comments", "router") if state.get(k)}
-        return Prediction(
-            distribution=answer["probs"] if isinstance(answer, dict) else answer, fallbacks=count_fallbacks(state), detail=detail
-        )
+        return self.prediction(state, distribution=answer["probs"] if isinstance(answer, dict) else answer)
 
     def has_prediction(self, item):
         pred = item.get("pred_distribution")

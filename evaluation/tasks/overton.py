@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from ethos.errors import EthosError
 from ethos.evaluation.coverage import ACCURACY_THRESHOLD, EmbeddingScorer, NLIScorer
-from ethos.evaluation.tasks.base import PerItem, Prediction, Task, primary_first, protocol_of
-from ethos.graph.state import count_fallbacks
+from ethos.evaluation.tasks.base import PerItem, Task, primary_first, protocol_of
 
 # The coverage columns by scorer: the proxy is named as one wherever it is shown.
 COVERAGE_NAMES = {"nli_coverage": "NLI coverage", "embedding_coverage": "coverage proxy (embedding, not NLI)"}
@@ -28,8 +27,7 @@ class OvertonValueKaleidoscope(Task):
             raise EthosError(f"{where}: field 'explanation' must be a list of strings as long as 'vrd'")
 
     def read_prediction(self, state):
-        detail = {k: state[k] for k in ("personas", "persona_report", "comments", "router") if state.get(k)}
-        return Prediction(output=state["result"]["response"], fallbacks=count_fallbacks(state), detail=detail)
+        return self.prediction(state, output=state["result"]["response"])
 
     def score(self, items, *, nli_model, embedding, parser, protocol):
         """Coverage by each scorer, and its accuracy at 0.33 (above the threshold, as the reference's

@@ -7,8 +7,7 @@ from __future__ import annotations
 from ethos.errors import EthosError
 from ethos.evaluation.groups import vrd_type
 from ethos.evaluation.metrics import UNPARSEABLE, VK_PARSERS, steerable_vk_scores
-from ethos.evaluation.tasks.base import Prediction, Task
-from ethos.graph.state import count_fallbacks
+from ethos.evaluation.tasks.base import Task
 
 LABELS = ("A", "B", "C")
 
@@ -27,14 +26,10 @@ class SteerableValueKaleidoscope(Task):
 
     def read_prediction(self, state):
         result = state["result"]
-        detail = {k: state[k] for k in ("personas", "persona_report", "comments", "router") if state.get(k)}
-        fallbacks = count_fallbacks(state)
         if "distribution" not in result:  # generated (the reference protocol): the scorer parses it
-            return Prediction(output=result["answer"], fallbacks=fallbacks, detail=detail)
+            return self.prediction(state, output=result["answer"])
         # read from letter probabilities: a uniform fallback carries no answer, so it counts as unparseable, hence wrong
-        return Prediction(
-            output=None if result["distribution"]["source"] == "uniform_fallback" else result["choice"], fallbacks=fallbacks, detail=detail
-        )
+        return self.prediction(state, output=None if result["distribution"]["source"] == "uniform_fallback" else result["choice"])
 
     def score(self, items, *, nli_model, embedding, parser, protocol):
         answers = [VK_PARSERS[parser](i["output"]) for i in items]
