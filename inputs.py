@@ -12,6 +12,7 @@ import stat
 from pathlib import Path
 
 from ethos.errors import EthosError
+from ethos.redaction import outward
 
 MAX_INPUT_BYTES = 64 * 2**20  # a VITAL task file is a few MB
 
@@ -35,7 +36,7 @@ def read_text(path: str | Path, limit: int = MAX_INPUT_BYTES) -> str:
 
 
 def write_file(path: str | Path, data: str | bytes) -> None:
-    """`data` into `path` atomically: a new temporary file in the same folder (made, never opened
+    """`data` into `path` atomically (text through the output boundary, `_encoded`): a new temporary file in the same folder (made, never opened
     through an existing name) replaces `path`, so a link planted at `path` is replaced, not
     followed. On any failure (a full disk) nothing half-written and no temporary file is left."""
     path = Path(path)
@@ -64,9 +65,10 @@ def own_file(path: Path, what: str) -> Path:
 
 
 def _encoded(text: str) -> bytes:
-    """UTF-8; a lone surrogate (from a JSON `\\ud800` in a data file) is written as its escape, which
-    JSON reads back as it was, instead of failing the write."""
-    return text.encode("utf-8", errors="backslashreplace")
+    """Text leaves through the output boundary (`outward`: no secret, no raw control character; a
+    lone surrogate is written as the escape JSON reads back), then as UTF-8. Bytes (a fetched data
+    file, checked by its hash) are written as they are."""
+    return outward(text).encode("utf-8")
 
 
 def append_text(path: str | Path, text: str, *, sync: bool = False) -> None:

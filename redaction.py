@@ -1,5 +1,8 @@
-"""Secrets never reach a file or a terminal: every text EthosAgents writes or prints passes `redact`.
-Outside text never drives a terminal: what is printed passes `neutral`.
+"""The output boundary: every text that leaves EthosAgents (a terminal line, the live view, a table,
+`--json`, a record, a trace, a cache row, a checkpoint, Markdown, HTML, SVG, CSV, the served state)
+passes `outward`, which redacts secrets and neutralises control, escape and bidi characters in the
+way its medium needs. The sinks call it themselves (`NeutralStream`, `write_file`, the store, the
+cache, the renderers), so a caller cannot forget it; `tests/unit/test_output_boundary.py` walks them.
 
 Redacted by value (environment variables whose names say they hold a secret) and by pattern
 (URL user-info and query values, bearer tokens, key-shaped strings such as `sk-…` and `hf_…`),
@@ -8,6 +11,7 @@ so a key given only on the command line is caught too.
 
 from __future__ import annotations
 
+import html
 import os
 import re
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
@@ -67,13 +71,37 @@ def redact(text: str) -> str:
 # C0 controls but tab and newline, DEL, C1 controls (ESC, CSI, OSC start here), the bidi overrides
 # and marks that reorder what a reader sees, zero-width characters that hide text, and the line and
 # paragraph separators some terminals break on.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+# Lone surrogates too: no UTF-8 file or terminal can take them.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
 
 
 def neutral(text: str) -> str:
     """`text` with every control and escape sequence shown as a visible escape (`\\u001b`), so that
     model replies, data files and endpoint messages cannot retitle, clear or write to a terminal."""
     return _CONTROL.sub(lambda m: f"\\u{ord(m[0]):04x}", text)  # the escape JSON uses: `--json` output stays valid
+
+
+MEDIA = ("terminal", "json", "markdown", "html", "xml", "csv")
+
+
+def outward(text, medium: str = "terminal") -> str:
+    """`text` as it may leave the program in `medium`: secrets masked, control characters shown as
+    visible escapes (for JSON, the escapes JSON itself reads back: the file holds no raw control
+    character, and a reader still gets the text), and what the medium would interpret escaped:
+    - `markdown`: one line, HTML escaped, and no link, image, code span or table cell break;
+    - `html`, `xml`: markup escaped (with control characters gone, the text is valid XML);
+    - `csv`: a cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`) starts with `'`."""
+    text = neutral(redact(str(text if text is not None else "")))
+    if medium in ("terminal", "json"):
+        return text
+    if medium == "markdown":
+        text = html.escape(" ".join(text.split()), quote=False).replace("|", "\\|")
+        return text.replace("[", "\\[").replace("]", "\\]").replace("`", "\\`")
+    if medium in ("html", "xml"):
+        return html.escape(text)
+    if medium == "csv":
+        return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    raise ValueError(f"unknown medium {medium!r}: one of {', '.join(MEDIA)}")
 
 
 def split_endpoint(url: str) -> tuple[str, dict[str, str]]:
@@ -100,7 +128,7 @@ def public_endpoint(url: str) -> str:
 
 
 class NeutralStream:
-    """A text stream that writes what it is given through `neutral`: installed on stdout and stderr
+    """A text stream that writes what it is given through `outward`: installed on stdout and stderr
     by the CLI, so no outside text printed anywhere can drive the terminal. Progress bars and live
     views, whose own escape sequences are meant, write to the stream underneath (`raw`)."""
 
@@ -108,7 +136,7 @@ class NeutralStream:
         self.raw = inner
 
     def write(self, text: str) -> int:
-        self.raw.write(neutral(text))
+        self.raw.write(outward(text))
         return len(text)
 
     def __getattr__(self, name):

@@ -10,7 +10,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.text import Text
 
-from ethos.redaction import neutral, raw
+from ethos.redaction import outward, raw
 
 # Calls that only read option probabilities have nothing to show.
 _SILENT = {"persona_agent_choice", "community_agent_choice"}
@@ -43,11 +43,11 @@ class LiveView:
         role = metadata.get("ethos_role") or "model"
         if role in _SILENT or not text:
             return
-        text = neutral(text)  # a model's text never drives the terminal (Rich's own stream is raw)
+        text = outward(text)  # a model's text never drives the terminal (Rich's own stream is raw)
         index = metadata.get("ethos_persona_index")
         key = (role, index)
         if key not in self.rows:
-            title = f"{index + 1}. {neutral(str(metadata.get('ethos_persona', '')))}" if index is not None else role.replace("_", " ")
+            title = f"{index + 1}. {outward(metadata.get('ethos_persona', ''))}" if index is not None else role.replace("_", " ")
             self.rows[key] = {"title": title, "text": "", "tokens": 0, "started": time.monotonic()}
         row = self.rows[key]
         row["text"] += text

@@ -8,7 +8,7 @@ import sys
 import textwrap
 
 from ethos import settings
-from ethos.redaction import neutral, raw
+from ethos.redaction import outward, raw
 
 _QUIET = False
 
@@ -197,7 +197,7 @@ def print_table(header: list[str], rows: list[list[str]], plain: list[str], righ
     """A table: coloured with Rich on a terminal; else plain columns (`plain`: a format per column)
     that a script can cut. Cells are outside text (an item's question, a model's name): their control
     and escape characters are shown, never sent, on a terminal as in a pipe."""
-    rows = [[neutral(str(cell)) for cell in row] for row in rows]
+    rows = [[outward(cell) for cell in row] for row in rows]
     if not _coloured():
         for row in [header, *rows]:
             print(indent + "".join(f.format(cell) for f, cell in zip(plain, row)))

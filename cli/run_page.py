@@ -9,13 +9,20 @@ from pathlib import Path
 
 from ethos.graph.quality import loops, truncated
 from ethos.personas.schema import GENERATED, SLOT_LABELS, SLOTS, WRITTEN
+from ethos.redaction import outward
 
 
 @cache
 def templates():
     import jinja2
+    import markupsafe
 
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True, trim_blocks=True)
+    def shown(value):  # every value a page prints passes the output boundary; markup this program made (charts) is its own
+        return value if isinstance(value, markupsafe.Markup) else outward(value)
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True, trim_blocks=True, finalize=shown
+    )
 
 
 def run_page(record: dict) -> str:

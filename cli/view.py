@@ -20,7 +20,7 @@ from ethos.cli.run_page import run_page, templates
 from ethos.errors import EthosError
 from ethos.graph.records import load_record
 from ethos.inputs import read_text, write_file
-from ethos.redaction import neutral
+from ethos.redaction import outward
 
 
 def eval_page(folders: list[Path], metrics: list[dict], against: str | None = None, stem: str = "view") -> tuple[str, dict[str, str]]:
@@ -111,7 +111,7 @@ def _csv(rows: list[list[str]]) -> str:
     import io
 
     buffer = io.StringIO()
-    csv.writer(buffer).writerows([[neutral(cell) for cell in row] for row in rows])
+    csv.writer(buffer, lineterminator="\n").writerows([[outward(cell, "csv") for cell in row] for row in rows])
     return buffer.getvalue()
 
 

@@ -3,17 +3,15 @@ beside the Markdown). No script, font or request: a chart is shapes, text and to
 
 from __future__ import annotations
 
-import html
-
 from ethos.evaluation.presentation import METHOD_COLOURS, colour
-from ethos.redaction import neutral
+from ethos.redaction import outward
 
 COLOURS = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C"]  # series without a method
 
 
 def _e(value) -> str:
     """Text in SVG: escaped, and its control characters shown as escapes (XML takes none of them)."""
-    return html.escape(neutral(str(value if value is not None else "")))
+    return outward(value, "xml")
 
 
 def bars(

@@ -3,7 +3,6 @@ row paired against a reference row, and SVG charts drawn as `ethos view` draws t
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 from ethos.errors import EthosError
@@ -11,7 +10,7 @@ from ethos.evaluation.compare import PAIRED_NOTE
 from ethos.evaluation.presentation import counted, fmt
 from ethos.evaluation.summary import find_metrics, task_summaries
 from ethos.inputs import write_file
-from ethos.redaction import neutral
+from ethos.redaction import outward
 
 
 def write_report(run_dirs: list[Path], out_dir: Path, against: str | None = None) -> Path:
@@ -95,5 +94,4 @@ def _md(text) -> str:
     """Text quoted in Markdown: no HTML, no cell breaks, no escape sequences, and no link or image
     (a label, a model or a fallback name from a shared folder's metrics.json is outside text: a
     `javascript:` link or a remote image, a beacon, must not come alive)."""
-    text = html.escape(neutral(" ".join(str(text).split())), quote=False).replace("|", "\\|")
-    return text.replace("[", "\\[").replace("]", "\\]").replace("`", "\\`")
+    return outward(text, "markdown")

@@ -21,7 +21,6 @@ from ethos.errors import EthosError, RunFailure
 from ethos.evaluation.log import read_result_lines
 from ethos.graph.records import RunRecord, is_run_id, mark_interrupted
 from ethos.inputs import append_text, finite, write_file
-from ethos.redaction import redact
 
 
 class ResultStore:
@@ -76,7 +75,7 @@ class ResultStore:
         self._append(self._running, run_id + "\n")
 
     def add(self, record: dict) -> None:
-        self._append(self.path, redact(json.dumps(finite(record), ensure_ascii=False)) + "\n")
+        self._append(self.path, json.dumps(finite(record), ensure_ascii=False) + "\n")
         self.records[str(record["id"])] = record
 
     def _append(self, path: Path, text: str) -> None:

@@ -1,7 +1,7 @@
 """Run records on disk: one folder per run id with `record.json` (input, configuration, the whole
 agent conversation, tokens, timings, fallbacks) and `trace.jsonl` (each step as it ended, `tracing.py`).
 
-Nothing secret is written: every file passes `ethos.redaction.redact`.
+Nothing secret is written: every file passes the output boundary (`ethos.redaction.outward`, in `write_file`).
 """
 
 from __future__ import annotations
@@ -17,12 +17,11 @@ from pathlib import Path
 from ethos.errors import EthosError
 from ethos.graph.tokens import token_summary
 from ethos.inputs import bounded, finite, read_text, stored_number, write_file
-from ethos.redaction import redact
 
 
 def write_json(path: Path, data) -> None:
-    """Atomic, redacted JSON write: a crash never leaves a half-written record."""
-    write_file(path, redact(json.dumps(finite(data), indent=1, ensure_ascii=False, default=str)))
+    """Atomic JSON write through the output boundary: a crash never leaves a half-written record."""
+    write_file(path, json.dumps(finite(data), indent=1, ensure_ascii=False, default=str))
 
 
 def new_run_id() -> str:

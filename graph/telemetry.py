@@ -15,7 +15,7 @@ from ethos import settings
 from ethos.agents.models.recording import send_everything_to
 from ethos.errors import EthosError
 from ethos.inputs import bounded
-from ethos.redaction import redact
+from ethos.redaction import outward
 
 PROJECT = "ethosagents"
 _provider = None
@@ -77,7 +77,7 @@ def llm_attributes(exchange) -> dict:
     """An exchange as OpenInference span attributes (what Phoenix shows of a model call)."""
 
     def text(value: str) -> str:
-        return redact(bounded(value))
+        return outward(bounded(value))
 
     out = {
         "llm.model_name": exchange.model,
@@ -133,7 +133,7 @@ class Spans:
         if exchange is not None:
             span.set_attributes(llm_attributes(exchange))
         if step.error:
-            span.set_status(self._trace.Status(self._trace.StatusCode.ERROR, redact(str(step.error)[:2000])))
+            span.set_status(self._trace.Status(self._trace.StatusCode.ERROR, outward(str(step.error)[:2000])))
         span.end(end_time=_nanoseconds(step.end_time) if step.end_time else None)
 
 

@@ -12,7 +12,6 @@ from langchain_core.tracers.schemas import Run
 
 from ethos.agents.models.recording import Exchange
 from ethos.errors import EthosError
-from ethos.graph.records import redact
 from ethos.inputs import append_text, bounded, read_text
 
 
@@ -46,7 +45,7 @@ class TraceFile:
         pass
 
     def ended(self, step: Run, exchange: Exchange | None) -> None:
-        text = redact(json.dumps(bounded(step_line(step, exchange)), ensure_ascii=False, default=str))
+        text = json.dumps(bounded(step_line(step, exchange)), ensure_ascii=False, default=str)
         try:
             append_text(self.path, text + "\n")
         except OSError:  # a full disk: the run's record, written when it ends, names the path once (a

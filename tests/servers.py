@@ -82,7 +82,15 @@ def llama_server(threads: int = 2):
 def langgraph_dev(workdir: Path, env: dict, jobs: int = 4):
     """`langgraph dev` serving this repository's graph, with no outside connection."""
     port = free_port()
-    (workdir / "langgraph.json").write_text(json.dumps({"dependencies": [str(ROOT)], "graphs": {"ethos": f"{ROOT}/graph/served.py:graph"}}))
+    (workdir / "langgraph.json").write_text(
+        json.dumps(
+            {
+                "dependencies": [str(ROOT)],
+                "graphs": {"ethos": f"{ROOT}/graph/served.py:graph"},
+                "http": {"app": f"{ROOT}/graph/served_http.py:app"},
+            }
+        )
+    )
     command = [
         str(Path(sys.executable).parent / "langgraph"),
         "dev",

@@ -23,7 +23,7 @@ from langchain_core.outputs import ChatGeneration, Generation
 
 from ethos.errors import RunFailure
 from ethos.inputs import own_file
-from ethos.redaction import redact
+from ethos.redaction import outward
 
 _CACHED_TYPES = [ChatGeneration, Generation, AIMessage]  # all a cache entry may hold
 
@@ -83,8 +83,10 @@ class SqliteCallCache(BaseCache):
             stored.append(generation)
         try:
             with self._lock, self._conn:
-                # redacted as it goes in: an endpoint that reflects a key into its reply never leaves it on disk
-                self._conn.execute("INSERT OR REPLACE INTO calls VALUES (?, ?)", (self._key(prompt, llm_string), redact(dumps(stored))))
+                # through the output boundary as it goes in (JSON reads its escapes back, so a replay is the reply): an endpoint that reflects a key into its reply never leaves it on disk
+                self._conn.execute(
+                    "INSERT OR REPLACE INTO calls VALUES (?, ?)", (self._key(prompt, llm_string), outward(dumps(stored), "json"))
+                )
         except sqlite3.OperationalError as exc:  # a full disk: one line naming the file
             raise RunFailure(f"{self.path}: cannot store a model call ({exc})") from None
 

@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 
 from ethos import settings
+from ethos.inputs import write_file
 
 _SOURCE = "https://openaipublic.blob.core.windows.net/encodings/{name}.tiktoken"
 
@@ -31,8 +32,7 @@ def _install(name: str) -> None:
     packed = Path(list(spec.submodule_search_locations)[0]) / "data" / f"{name}.tiktoken.gz"
     target = _cache_dir() / hashlib.sha1(_SOURCE.format(name=name).encode()).hexdigest()
     if packed.is_file() and not target.is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(gzip.decompress(packed.read_bytes()))
+        write_file(target, gzip.decompress(packed.read_bytes()))  # bytes: the packaged tables, as they are
 
 
 @cache

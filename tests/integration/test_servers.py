@@ -3,6 +3,7 @@ server for the `openai` backend, and a stub endpoint without logprobs, failing o
 
 import json
 
+import httpx
 import pytest
 from langgraph_sdk import get_sync_client
 from openai_stub import StubOpenAI
@@ -77,17 +78,68 @@ def test_a_client_cannot_point_the_server_at_a_host_a_model_or_a_file(graph_serv
             "moderator_model": f"gguf:{secret}",
             "persona_files": [str(secret)],
             "timeout": 1e9,
-            "n_personas": 2,
         }
-        state = client.runs.wait(None, "ethos", input=request, context=hostile)
-        # LangGraph's server passes on only the keys of the served schema (graph/served.py): the method's settings
-        assert len(state["comments"]) == 2 and all(p["name"] != "Leaked" for p in state["personas"])
+        for key, value in hostile.items():  # each refused at the door by name, before any run or model call
+            reply = httpx.post(f"{graph_server}/runs/wait", json={"assistant_id": "ethos", "input": request, "context": {key: value}})
+            assert reply.status_code == 422 and reply.json()["detail"].startswith(f"context.{key}: "), reply.text
         assert stub.requests == []  # nothing reached the client's host, with or without the server's key
     schema = client.assistants.get_schemas(client.assistants.search(graph_id="ethos")[0]["assistant_id"])["context_schema"]
     assert set(schema["properties"]) == set(CLIENT_SETTINGS) and "base_url" not in schema["properties"]
     for bad, field in (({"persona_tokens": 10**6}, "persona_tokens"), ({"n_personas": "many"}, "n_personas")):
         with pytest.raises(Exception, match=field):  # the error names the field and the rule
             client.runs.wait(None, "ethos", input=request, context=bad, raise_error=True)
+
+
+SITUATION = {"situation": "A family asks a doctor to withhold a diagnosis.", "mode": "overton"}
+BAD_REQUESTS = [  # what a client may get wrong, and the field the 422 names
+    ({"input": {"situation": 7}}, "input: request field 'situation' must be text"),
+    ({"input": {"mode": "overton"}}, "input: the situation or question text is empty"),
+    ({"input": {"situation": {"nested": "x"}}}, "input: request field 'situation' must be text"),
+    ({"input": SITUATION | {"mode": "chorus"}}, "input: unknown mode 'chorus'"),
+    ({"input": SITUATION | {"mode": "distributional", "options": [f"o{i}" for i in range(27)]}}, "input: at most 26 options"),
+    ({"input": SITUATION, "context": {"method": "bogus"}}, "context: method: unknown value 'bogus'"),
+    ({"input": SITUATION, "context": {"personas": "bogus"}}, "context: --personas: unknown value 'bogus'"),
+    ({"input": SITUATION, "context": {"protocol": "bogus"}}, "context: --protocol: unknown value 'bogus'"),
+    ({"input": SITUATION, "context": {"n_personas": "2"}}, "context.n_personas: Input should be a valid integer"),
+    ({"input": SITUATION, "context": {"n_personas": True}}, "context.n_personas: Input should be a valid integer"),
+    ({"input": SITUATION, "context": {"conversation_in_state": "yes"}}, "context.conversation_in_state: Input should be a valid boolean"),
+    ({"input": SITUATION, "context": {"ablations": ["../../etc/passwd"]}}, "context: ablations: unknown '../../etc/passwd'"),
+    ({"input": SITUATION, "context": {"ablations": ["personas-1000"]}}, "context: ablations: unknown 'personas-1000'"),
+    ({"input": SITUATION, "context": {"agent_variant": "bogus"}}, "context: unknown --agent-variant 'bogus'"),
+    ({"input": SITUATION, "context": "n_personas=2"}, "context must be an object"),
+]
+
+
+def test_a_bad_request_is_a_422_naming_the_field_and_the_rule(graph_server):
+    for body, says in BAD_REQUESTS:
+        for path in ("/runs/wait", "/runs/stream", "/runs"):
+            reply = httpx.post(graph_server + path, json={"assistant_id": "ethos", **body}, timeout=30)
+            assert (reply.status_code, reply.json()["detail"][: len(says)]) == (422, says), (path, body)
+    thread = httpx.post(f"{graph_server}/threads", json={}).json()["thread_id"]
+    reply = httpx.post(f"{graph_server}/threads/{thread}/runs/wait", json={"assistant_id": "ethos", **BAD_REQUESTS[-2][0]})
+    assert reply.status_code == 422
+    assert httpx.post(f"{graph_server}/runs/wait", content=b"{not json", headers={"content-type": "application/json"}).status_code == 422
+    assert httpx.post(f"{graph_server}/runs/wait", content=b"[" * 3_000_000).status_code == 413
+    good = httpx.post(
+        f"{graph_server}/runs/wait", json={"assistant_id": "ethos", "input": SITUATION, "context": {"n_personas": 2}}, timeout=60
+    )
+    assert good.status_code == 200 and len(good.json()["comments"]) == 2  # a good request passes the door unchanged
+
+
+def test_a_served_run_returns_no_key_an_endpoint_reflects(tmp_path):
+    secret = "sk-server-secret-0123456789abcdef"
+    with StubOpenAI(text=f"B. Echoed: Authorization: Bearer {secret}") as stub:
+        env = {
+            "ETHOS_MODEL": "openai:stub-model",
+            "ETHOS_BASE_URL": stub.url,
+            "OPENAI_API_KEY": secret,
+            "ETHOS_RUNS_DIR": str(tmp_path / "r"),
+        }
+        with langgraph_dev(tmp_path, env) as url:
+            state = get_sync_client(url=url).runs.wait(None, "ethos", input=SITUATION, context={"n_personas": 2})
+        assert stub.requests and all(r["headers"]["authorization"] == f"Bearer {secret}" for r in stub.requests)  # the key was used
+    assert state["comments"] and secret not in json.dumps(state) and "[redacted]" in json.dumps(state)
+    assert not [p for p in tmp_path.rglob("*") if p.is_file() and secret.encode() in p.read_bytes()]
 
 
 def test_a_served_context_refuses_what_only_the_operator_sets():

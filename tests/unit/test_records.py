@@ -9,9 +9,10 @@ from ethos.cli import main
 from ethos.graph.context import Context
 from ethos.graph.conversation import render_tree
 from ethos.graph.nodes import call_seed
-from ethos.graph.records import list_runs, load_record, redact
+from ethos.graph.records import list_runs, load_record
 from ethos.personas.schema import Persona
 from ethos.personas.seed_prompt import persona_messages
+from ethos.redaction import redact
 
 SITUATION = "A family asks a doctor to withhold a terminal diagnosis from their mother."
 
