@@ -58,6 +58,11 @@ def _mask_query(match: re.Match) -> str:
     return match[1] + "&".join(f"{name}={MASK}" if sep else name for name, sep, _ in pairs)
 
 
+def secret_variable(name: str) -> bool:
+    """Whether `name` is an environment variable whose value `redact` masks (a key's variable must be one)."""
+    return bool(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,99}", name)) and bool(_SECRET_NAME.search(name))
+
+
 def redact(text: str) -> str:
     for name, value in os.environ.items():
         if _SECRET_NAME.search(name) and len(value) >= 6 and value in text:

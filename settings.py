@@ -38,6 +38,12 @@ def env(name: str) -> str | None:
     return os.environ.get(name) or None
 
 
+def key(name: str) -> str | None:
+    """An endpoint's key from the variable `--api-key-env` names (OPENAI_API_KEY by default): any
+    variable whose name says it holds a secret, so that redaction masks its value."""
+    return os.environ.get(name) or None
+
+
 def _base(variable: str, default: str) -> Path:
     return Path(env(variable) or Path.home() / default)
 

@@ -116,7 +116,8 @@ def _evaluate_task(args, task, runs, loaded, data: Path, out: Path | None, runs_
     for method, ctx in runs:
         out_dir = task_out / run_name(method, ctx)
         rows.append(
-            evaluate(
+            {"path": str(out_dir)}
+            | evaluate(
                 task,
                 method,
                 loaded,

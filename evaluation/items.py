@@ -69,6 +69,13 @@ def execute(
     return outcome
 
 
+def item_usage(conversation: list[dict], prices: dict | None) -> dict:
+    """An item's model calls, tokens and (with a price table) cost: what a study's progress and estimates add up."""
+    from ethos.graph.tokens import token_summary
+
+    return {k: v for k, v in token_summary(conversation, prices).items() if k not in ("by_role", "by_model")}
+
+
 class ItemRuns:
     """The items of one evaluation (a task, and the method and settings in `ctx`), seen from the
     executor that runs them. Thread-safe: items start and finish from any thread."""
@@ -126,7 +133,7 @@ class ItemRuns:
             "status": outcome.status,
             **({"error": outcome.error} if outcome.error else {}),
         }
-        self.store.add(result | {**asdict(prediction), "seconds": round(outcome.seconds, 3)})
+        self.store.add(result | {**asdict(prediction), "seconds": round(outcome.seconds, 3), "usage": item_usage(outcome.conversation, self.prices)})
 
     def stop(self, exc: BaseException) -> None:
         """The evaluation stops: every item still in flight is recorded as interrupted, and nothing

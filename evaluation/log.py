@@ -49,6 +49,7 @@ class ResultLine(BaseModel):
     distribution: list[Finite] | None = None
     fallbacks: dict[StrictStr, Finite] = {}
     seconds: Finite | None = None
+    usage: dict[StrictStr, Finite] = {}  # calls, cached_calls, input_tokens, output_tokens, cost_usd (items.item_usage)
 
     @model_validator(mode="after")
     def _a_success_holds_its_prediction(self, info: ValidationInfo) -> ResultLine:

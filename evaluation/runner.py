@@ -104,7 +104,7 @@ def finish(
     **scoring,
 ) -> dict:
     predictions = []
-    seconds, fallbacks = [], {}
+    seconds, fallbacks, usage = [], {}, {}
     for item, _ in loaded:
         record = store.records.get(str(item["id"]))
         out = copy.deepcopy(item)
@@ -113,6 +113,8 @@ def finish(
             seconds.append(record["seconds"])
             for key, value in record["fallbacks"].items():
                 fallbacks[key] = fallbacks.get(key, 0) + value
+            for key, value in (record.get("usage") or {}).items():
+                usage[key] = round(usage.get(key, 0) + value, 6)
         predictions.append(out)
     write_file(out_dir / "predictions.json", json.dumps(predictions, ensure_ascii=False, indent=1))
     context = read_config(out_dir / "config.json")["context"]
@@ -127,6 +129,8 @@ def finish(
         "failed": failed,
         "fallbacks": fallbacks,
         "seconds_per_item": round(sum(seconds) / len(seconds), 2) if seconds else None,
+        "seconds": round(sum(seconds), 2),  # item time, summed (items in flight together overlap)
+        "usage": usage,  # the items' model calls, tokens and cost, summed
         "model": context["moderator_model"],
         "protocol": protocol,
     }

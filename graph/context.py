@@ -53,6 +53,14 @@ class Context(BaseModel):
         group="models",
         results=False,
     )
+    api_key_env: str = setting(
+        "OPENAI_API_KEY",
+        help="the environment variable that holds the endpoint's key (a study gives each endpoint its own)",
+        flag="--api-key-env",
+        metavar="NAME",
+        group="models",
+        results=False,
+    )
     requests_per_second: float | None = setting(
         help="at most this many requests per second to the endpoint, shared by all roles and items",
         flag="--rps",
@@ -230,7 +238,13 @@ class Context(BaseModel):
         from ethos.agents.models import load_backend
 
         return load_backend(
-            spec, self.base_url, rps=self.requests_per_second, max_retries=self.max_retries, timeout=self.timeout, decoding=self.decoding
+            spec,
+            self.base_url,
+            rps=self.requests_per_second,
+            max_retries=self.max_retries,
+            timeout=self.timeout,
+            decoding=self.decoding,
+            key_env=self.api_key_env,
         ).formatted(self.prompt_format)
 
     def __init__(self, **values):
@@ -262,6 +276,13 @@ class Context(BaseModel):
             if cli.get("choices") and value not in cli["choices"]:
                 raise ValueError(f"{cli['flag'] or name}: unknown value {value!r}: choose one of {', '.join(cli['choices'])}")
         check_ablations(self.ablations)
+        from ethos.redaction import secret_variable
+
+        if not secret_variable(self.api_key_env):
+            raise ValueError(
+                f"--api-key-env {self.api_key_env[:80]!r}: name a variable whose name says it holds a secret (KEY, TOKEN, ...), "
+                "so that its value is redacted wherever it could appear"
+            )
         from ethos.agents.persona_agent import persona_agents  # the registered variants, plugins' included
 
         if self.agent_variant not in persona_agents():

@@ -60,14 +60,17 @@ def load_backend(
     max_retries: int = 4,
     timeout: float = 120.0,
     decoding: str = "exact",
+    key_env: str = "OPENAI_API_KEY",
 ) -> Backend:
     """The backend a spec names, built once per process (the endpoint settings apply to `openai:`,
     `decoding` to the llama.cpp backends: "exact" or "fast", see `llama_batch.py`)."""
-    return _REGISTERED.get(spec) or _build_backend(spec, base_url, rps, max_retries, timeout, decoding)
+    return _REGISTERED.get(spec) or _build_backend(spec, base_url, rps, max_retries, timeout, decoding, key_env)
 
 
 @lru_cache(maxsize=16)
-def _build_backend(spec: str, base_url: str | None, rps: float | None, max_retries: int, timeout: float, decoding: str) -> Backend:
+def _build_backend(
+    spec: str, base_url: str | None, rps: float | None, max_retries: int, timeout: float, decoding: str, key_env: str = "OPENAI_API_KEY"
+) -> Backend:
     from ethos.agents.models.base import Backend
 
     kind, _, arg = spec.partition(":")
@@ -91,7 +94,7 @@ def _build_backend(spec: str, base_url: str | None, rps: float | None, max_retri
     if kind == "openai" and arg:
         from ethos.agents.models.openai import openai_backend
 
-        return openai_backend(spec, arg, base_url=base_url, rps=rps, max_retries=max_retries, timeout=timeout)
+        return openai_backend(spec, arg, base_url=base_url, rps=rps, max_retries=max_retries, timeout=timeout, key_env=key_env)
     if kind == "fake":
         from ethos.agents.models.fake import fake_backend
 

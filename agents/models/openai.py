@@ -228,14 +228,21 @@ def shared_rate_limiter(rps: float):
 
 
 def openai_backend(
-    spec: str, model: str, *, base_url: str | None, rps: float | None = None, max_retries: int = 4, timeout: float = 120.0
+    spec: str,
+    model: str,
+    *,
+    base_url: str | None,
+    rps: float | None = None,
+    max_retries: int = 4,
+    timeout: float = 120.0,
+    key_env: str = API_KEY_ENV,
 ) -> Backend:
     import openai
 
-    key = settings.env(API_KEY_ENV)
+    key = settings.key(key_env)  # a study may give each endpoint its own variable
     if not key:
         if base_url is None:
-            raise EthosError(f"the openai backend needs {API_KEY_ENV} in the environment (or --base-url for a local server)")
+            raise EthosError(f"the openai backend needs {key_env} in the environment (or --base-url for a local server)")
         key = "unused"  # local servers ignore the key, but the client requires one
     where = public_endpoint(base_url) if base_url else "the OpenAI API"
     base, query = split_endpoint(base_url) if base_url else (None, {})
