@@ -101,7 +101,8 @@ def _exit_now(code: int) -> None:
     call would hold the prompt for its whole timeout."""
     import threading
 
-    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.current_thread()):
+    # daemon threads too (a study's model threads): the interpreter's own shutdown would stop them inside a model call
+    if any(t.is_alive() for t in threading.enumerate() if t is not threading.current_thread()):
         if "ethos.graph.telemetry" in sys.modules:
             sys.modules["ethos.graph.telemetry"].flush()
         for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):

@@ -99,6 +99,21 @@ def path(text: str) -> Path:
     return Path(text)
 
 
+def values_list(kind=str):
+    """An argparse type: comma-separated values of `kind` (model specs, seeds)."""
+
+    def parse(text: str) -> list:
+        try:
+            values = [kind(n.strip()) for n in text.split(",") if n.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected comma-separated {'whole numbers' if kind is int else 'values'}") from None
+        if not values:
+            raise argparse.ArgumentTypeError("an empty list")
+        return values
+
+    return parse
+
+
 def comma_list(choices, every: str | None = None):
     """An argparse type: one or more comma-separated names from `choices` (`every` stands for all)."""
 

@@ -15,6 +15,7 @@ from ethos.cli.flags import (
     integer,
     number,
     path,
+    values_list,
     version,
 )
 from ethos.evaluation.data import FILES
@@ -148,6 +149,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_scoring_arguments(evaluate)
     add_model_arguments(evaluate, "eval")
+
+    study = commands.add_parser(
+        "study",
+        parents=[common],
+        help="the paper's experiment in one command: every model × task × method × seed as an eval (resumable), then its table",
+        epilog="A study file names the grid (models, methods, tasks, seeds; against) and any of eval's settings, keys named as "
+        "its flags (data, limit, protocol, ablations, n_personas, ...). A model may be a table: "
+        '{spec = "openai:m", base_url = "...", api_key_env = "M_API_KEY", rps = 4, max_concurrency = 8, prices = "prices.json"}. '
+        "Flags on the command line win.",
+    )
+    study.add_argument("file", type=Path, nargs="?", metavar="FILE.toml", help="the study file")
+    study.add_argument("--models", type=values_list(), metavar="SPECS", help="model specs, comma-separated")
+    study.add_argument("--methods", type=comma_list(list(METHODS)), metavar="METHODS", help="methods, comma-separated")
+    study.add_argument("--tasks", type=comma_list(list(TASKS)), metavar="TASKS", help="tasks, comma-separated")
+    study.add_argument("--seeds", type=values_list(integer(0, SEED_MAX)), metavar="SEEDS", help="seeds, comma-separated (default 0)")
+    study.add_argument("--data", metavar="PATH", help="a folder of VITAL files")
+    study.add_argument("--limit", type=integer(), metavar="N", help="only N items of each task, drawn over distinct questions")
+    study.add_argument("--against", metavar="METHOD", help="the method every other is compared with, paired within each model")
+    study.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="any of eval's settings, as in the file (repeatable)"
+    )
+    study.add_argument("--dry-run", action="store_true", help="the cells, calls, tokens, cost and time the study will take; calls no model")
+    study.add_argument("--out", type=Path, metavar="DIR", help="where the tables go (default: RUNS/study/FILE-STEM)")
+    add_runs_arguments(study)
 
     score = commands.add_parser("score", parents=[common], help="score a predictions file in the VITAL schema")
     score.add_argument("file", type=Path)

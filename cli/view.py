@@ -192,11 +192,39 @@ def _common_prefix(texts: list[str]) -> str:
     return prefix[: cut + 1] if cut > 0 else ""
 
 
+def study_page(folder: Path) -> str:
+    """A study's tables (`ethos study`), with a chart per task: methods, a bar per model, with intervals."""
+    from ethos.evaluation.charts import bars
+    from ethos.evaluation.study_table import caption, table_rows
+    from ethos.graph.records import read_json_object
+
+    study = read_json_object(folder / "study.json", "study file", ": run `ethos study` again")
+    tables = []
+    try:
+        for table in study["tables"]:
+            headings, rows = table_rows(table)
+            labels = [row["label"] for row in table["rows"]]
+            series = {m: [row["cells"].get(m, {}).get("mean", 0.0) for row in table["rows"]] for m in table["models"]}
+            intervals = {
+                m: [[c.get("low", 0.0), c.get("high", 0.0)] for c in (row["cells"].get(m, {}) for row in table["rows"])]
+                for m in table["models"]
+            }
+            seeds = max((len(c.get("seeds", [])) for row in table["rows"] for c in row["cells"].values()), default=1)
+            tables.append({"task": table["task"], "caption": caption(table, seeds), "headings": headings, "rows": rows,
+                           "chart": bars(labels, series, intervals=intervals)})  # fmt: skip
+    except (KeyError, TypeError, AttributeError, ValueError):
+        raise EthosError(f"{folder / 'study.json'}: not a study this version wrote (run `ethos study` again)") from None
+    return templates().get_template("study.html.j2").render(title=f"EthosAgents study {folder}", folder=str(folder), tables=tables,
+                                                           cells=len(study.get("cells") or []))  # fmt: skip
+
+
 def write_view(targets: list[str], runs_dir: Path, out: Path | None = None, against: str | None = None) -> Path:
     """The page for a run id, or for one or more evaluation folders (compared), written to `out`
     or beside the (first) target."""
     folders = [Path(t) for t in targets]
-    if folders[0].is_dir():
+    if len(folders) == 1 and (folders[0] / "study.json").is_file():
+        page, default, beside = study_page(folders[0]), folders[0] / "view.html", {}
+    elif folders[0].is_dir():
         from ethos.evaluation.summary import find_metrics
 
         missing = [str(f) for f in folders if not f.is_dir()]

@@ -14,6 +14,30 @@ from ethos.evaluation.items import ItemRuns, Outcome, execute, say_stopping, sec
 GRACE_SECONDS = 2.0  # on a stop, items this close to done still keep their work
 
 
+def _serialised_ast_parse() -> None:
+    """CPython before 3.13 builds AST objects with one interpreter-wide depth counter, so two threads
+    parsing at once can fail with "SystemError: AST constructor recursion depth mismatch"
+    (python/cpython#106905). LangChain parses a function's source when it wraps one, and items and
+    a study's cells run in threads: one lock makes `ast.parse` take turns."""
+    import ast
+    import sys
+    import threading
+
+    if sys.version_info >= (3, 13) or getattr(ast.parse, "serialised", False):
+        return
+    lock, parse = threading.Lock(), ast.parse
+
+    def serialised(*args, **kwargs):
+        with lock:
+            return parse(*args, **kwargs)
+
+    serialised.serialised = True
+    ast.parse = serialised
+
+
+_serialised_ast_parse()
+
+
 class Executor(Protocol):
     def run(self, todo: list[tuple[dict, dict]], runs: ItemRuns, bar) -> None: ...
 

@@ -133,7 +133,9 @@ class ItemRuns:
             "status": outcome.status,
             **({"error": outcome.error} if outcome.error else {}),
         }
-        self.store.add(result | {**asdict(prediction), "seconds": round(outcome.seconds, 3), "usage": item_usage(outcome.conversation, self.prices)})
+        self.store.add(
+            result | {**asdict(prediction), "seconds": round(outcome.seconds, 3), "usage": item_usage(outcome.conversation, self.prices)}
+        )
 
     def stop(self, exc: BaseException) -> None:
         """The evaluation stops: every item still in flight is recorded as interrupted, and nothing

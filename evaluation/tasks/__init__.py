@@ -4,6 +4,7 @@ task's file, loads and checks its items, and samples them."""
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from functools import cache
 from pathlib import Path
@@ -40,9 +41,17 @@ __all__ = [
 METHODS = tuple(GRAPH_METHODS)  # each a configuration of the persona graph
 
 
+_LOADING = threading.Lock()
+
+
 @cache
 def tasks() -> dict[str, Task]:
-    """Every registered task by name: the built-ins, then installed plugins."""
+    """Every registered task by name: the built-ins, then installed plugins (loaded once, whichever thread asks first)."""
+    with _LOADING:
+        return _load_tasks()
+
+
+def _load_tasks() -> dict[str, Task]:
     found = {}
     for name, entry in load_group(TASKS_GROUP).items():
         try:
@@ -91,7 +100,7 @@ def task_file(task: Task, data: Path) -> Path:
 def load_task(task: Task, path: Path) -> list[tuple[dict, dict]]:
     """Every item of a task file with its graph request; stops at the first malformed item."""
     named = next((t for t in tasks().values() if path.name.startswith(t.stem)), None)
-    if named is not None and named is not task:
+    if named is not None and named.name != task.name:
         raise EthosError(f"{path} holds {named.name} items (by its name), not {task.name}: pass --task {named.name}")
     return checked_items(task, load_items(path), str(path))
 

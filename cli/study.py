@@ -1,0 +1,118 @@
+"""`ethos study FILE.toml`: every cell of a study (model × task × method × seed), its progress, and
+the paper's table (`evaluation/study.py`, `evaluation/study_table.py`); `--dry-run` says what it
+will cost before any model is called."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from pathlib import Path
+
+from ethos.cli.common import runs_dir_of, writable_dir
+from ethos.cli.render import print_table
+from ethos.errors import EthosError
+
+
+def study_command(args) -> int:
+    from ethos.evaluation.study import read_study
+
+    quiet = args.quiet
+
+    def say(message: str) -> None:  # the study's own progress (cells run quiet; -q silences this too)
+        if not quiet:
+            print(message, file=sys.stderr)
+
+    study = read_study(args.file, _overrides(args))
+    runs_dir = runs_dir_of(args)
+    study.options.setdefault("runs_dir", str(runs_dir))
+    if args.dry_run:
+        return _dry_run(study, runs_dir)
+    out = writable_dir(args.out or runs_dir / "study" / (args.file.stem if args.file else "study"), "--out")
+    say(f"study: {len(study.cells())} cells ({len(study.models)} models × {len(study.tasks)} tasks × {len(study.methods)} methods × "
+        f"{len(study.seeds)} seeds); done cells are reused")  # fmt: skip
+    from ethos.evaluation.study import run_study
+
+    stop = threading.Event()
+    try:
+        results = run_study(study, say, stop)
+    except KeyboardInterrupt:
+        stop.set()
+        raise KeyboardInterrupt("study stopped; every finished item is kept: rerun the same command to resume") from None
+    _write_tables(study, results, out, say)
+    return 0
+
+
+def _overrides(args) -> dict:
+    values = {key: getattr(args, key) for key in ("models", "methods", "tasks", "seeds", "against", "data", "limit")}
+    for assignment in args.set:
+        key, sep, value = assignment.partition("=")
+        if not sep or not key.strip():
+            raise EthosError(f"--set {assignment[:80]!r}: expected KEY=VALUE, e.g. --set n_personas=2")
+        values[key.strip()] = _value(value.strip())
+    return values
+
+
+def _value(text: str):
+    """A --set value as TOML reads it (2, 0.5, true, ["a", "b"]), else as text."""
+    import tomllib
+
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except (tomllib.TOMLDecodeError, RecursionError, ValueError):
+        return text
+
+
+def _dry_run(study, runs_dir: Path) -> int:
+    from ethos.evaluation.study import estimate
+
+    rows = estimate(study, runs_dir)
+    print(f"{len(study.cells())} cells. Calls and prompt tokens: each method's call plan, run with the fake model on 2 items; "
+          "output tokens: the calls' budgets (at most); time: earlier results of the same model and method, over its concurrency.")  # fmt: skip
+    headings = ["model", "task", "method", "items", "calls", "input tokens", "output ≤", "cost ≤ USD", "time"]
+    cells = [
+        [r["model"], r["task"], r["method"], str(r["items"]), f"{r['calls']:,}", f"{r['input_tokens']:,}", f"{r['output_tokens_at_most']:,}",
+         f"{r['cost_usd_at_most']:.4f}" if "cost_usd_at_most" in r else "-", _duration(r.get("seconds"))]
+        for r in rows
+    ]  # fmt: skip
+    print_table(
+        headings, cells, ["{:<18}", "{:<30}", "{:<12}", "{:>7}", "{:>9}", "{:>14}", "{:>12}", "{:>12}", "{:>10}"], right=range(3, 9)
+    )
+    total = {k: sum(r.get(k) or 0 for r in rows) for k in ("calls", "input_tokens", "output_tokens_at_most", "cost_usd_at_most", "seconds")}
+    unknown = sum(1 for r in rows if "seconds" not in r)
+    # models run at the same time: the study takes about as long as its slowest model
+    by_model = {}
+    for r in rows:
+        by_model[r["model"]] = by_model.get(r["model"], 0) + (r.get("seconds") or 0)
+    print(
+        f"total: {total['calls']:,} calls, {total['input_tokens']:,} input tokens, at most {total['output_tokens_at_most']:,} output tokens"
+        + (f", at most ${total['cost_usd_at_most']:.4f}" if total["cost_usd_at_most"] else "")
+        + f"; about {_duration(max(by_model.values(), default=0))} (models in parallel)"
+        + (f"; no earlier figures for {unknown} of {len(rows)} rows (their time is not counted)" if unknown else "")
+    )
+    return 0
+
+
+def _duration(seconds) -> str:
+    if seconds is None:
+        return "?"
+    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.1f} min" if seconds >= 120 else f"{seconds:.0f} s"
+
+
+def _write_tables(study, results: dict, out: Path, say) -> None:
+    from ethos.evaluation.study_table import caption, latex, markdown, study_tables, table_rows
+    from ethos.inputs import finite, write_file
+
+    tables = study_tables(study, results)
+    seeds = len(study.seeds)
+    for table in tables:
+        headings, rows = table_rows(table)
+        print(caption(table, seeds))
+        print_table(headings, rows, ["{:<34}"] + ["{:<36}"] * (len(headings) - 1))
+        print()
+    cells = [{"model": c.model.name, "task": c.task, "method": c.method, "seed": c.seed, "folders": [r["path"] for r in rows]}
+             for c, rows in results.items()]  # fmt: skip
+    write_file(out / "study.json", json.dumps(finite({"cells": cells, "tables": tables}), ensure_ascii=False, indent=1))
+    write_file(out / "report.md", f"# Study\n\n{markdown(tables, seeds)}")
+    write_file(out / "study.tex", latex(tables, seeds))
+    say(f"study: tables in {out / 'report.md'}, {out / 'study.tex'} and {out / 'study.json'}; a page: ethos view {out}")

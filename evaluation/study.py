@@ -1,0 +1,314 @@
+"""A study: the paper's experiment as one unit of work. Every cell (model × task × method × seed)
+is an `ethos eval` into its own configuration folder (`RUNS/eval/MODEL/CONFIG-ID/TASK/METHOD`), so
+a cell already done is reused, a stopped study resumes, and a cell is the same folder whether the
+study or a hand-run eval made it. Cells of different models run at the same time, each model within
+its own concurrency and rate limit.
+
+A study file (TOML) names the grid and any of eval's settings, keys named as eval's flags:
+
+    models = ["fake", {spec = "openai:m", base_url = "http://127.0.0.1:8080/v1", rps = 4, max_concurrency = 8}]
+    methods = ["vanilla", "ethosagents"]
+    tasks = ["distributional-moralchoice"]
+    data = "vital"
+    limit = 2
+    seeds = [0, 1]
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ethos.errors import EthosError
+from ethos.inputs import read_text
+
+GRID = ("models", "methods", "tasks", "seeds")
+STUDY_OWN = (*GRID, "against")  # the study's own keys; every other key is one of eval's settings
+MODEL_KEYS = {"spec", "base_url", "api_key_env", "rps", "max_concurrency", "prices"}  # what a model table may set
+EVAL_OWN = {"task", "method", "model", "seed", "json", "config", "out", "no_progress", "server"}  # set per cell by the study
+
+
+@dataclass(frozen=True)
+class StudyModel:
+    spec: str
+    options: tuple[tuple[str, object], ...] = ()  # this model's own eval options (its endpoint, rate, concurrency, prices)
+
+    @property
+    def name(self) -> str:
+        from ethos.agents.models import spec_name
+
+        return spec_name(self.spec)
+
+
+@dataclass(frozen=True)
+class Cell:
+    model: StudyModel
+    task: str
+    method: str
+    seed: int
+
+    def __str__(self) -> str:
+        return f"{self.model.name} · {self.task} · {self.method} · seed {self.seed}"
+
+
+@dataclass
+class Study:
+    models: list[StudyModel]
+    methods: list[str]
+    tasks: list[str]
+    seeds: list[int]
+    against: str | None
+    options: dict = field(default_factory=dict)  # eval settings every cell shares (data, limit, protocol, budgets, ...)
+    source: str = "the command line"
+
+    def cells(self) -> list[Cell]:
+        return [Cell(m, t, method, s) for m in self.models for t in self.tasks for method in self.methods for s in self.seeds]
+
+    def argv(self, cell: Cell, **extra) -> list[str]:
+        """The `ethos eval` command line of one cell."""
+        from ethos.cli.api import _argv
+
+        options = self.options | dict(cell.model.options) | extra
+        return _argv("eval", [], {"task": cell.task, "method": cell.method, "model": cell.model.spec, "seed": cell.seed, **options})
+
+    def parsed(self, cell: Cell, **extra):
+        """A cell's eval arguments, checked by eval's own parser: a bad key or value is named with the study's source."""
+        from ethos.cli.api import _parsed
+
+        try:
+            args = _parsed(self.argv(cell, **extra))
+        except EthosError as exc:
+            raise EthosError(f"{self.source}: {exc}") from None
+        args.table = False
+        return args
+
+
+def read_study(path: Path | None, overrides: dict) -> Study:
+    """The study a file describes, with `overrides` (the command line's) winning; every cell's eval
+    arguments are checked before anything runs."""
+    source = f"study {path}" if path else "ethos study"
+    values: dict = {}
+    if path is not None:
+        import tomllib
+
+        try:
+            values = tomllib.loads(read_text(path))
+        except RecursionError:
+            raise EthosError(f"{source}: nested too deeply to be a study file") from None
+        except (OSError, UnicodeDecodeError, ValueError) as exc:  # TOMLDecodeError is a ValueError
+            raise EthosError(f"{source}: cannot read it ({exc.__class__.__name__}: {str(exc)[:200]})") from None
+    values |= {k: v for k, v in overrides.items() if v is not None}
+    for key in GRID[:3]:
+        if not values.get(key):
+            raise EthosError(f'{source}: needs `{key}` (a list; e.g. models = ["fake"])')
+    for key in EVAL_OWN & set(values):
+        raise EthosError(f"{source}: `{key}` is set per cell by the study: use `{'models' if key == 'model' else key + 's'}`")
+    study = Study(
+        models=[_model(source, m) for m in _listed(source, "models", values["models"], (str, dict))],
+        methods=_listed(source, "methods", values["methods"], (str,)),
+        tasks=_listed(source, "tasks", values["tasks"], (str,)),
+        seeds=_listed(source, "seeds", values.get("seeds", [0]), (int,)),
+        against=values.get("against"),
+        options={k: v for k, v in values.items() if k not in STUDY_OWN},
+        source=source,
+    )
+    if "rps" in study.options:  # the flag's name, as in a model's table
+        study.options["requests_per_second"] = study.options.pop("rps")
+    if "ablations" in study.options:  # the study file's plural, as the grid's keys
+        study.options["ablation"] = study.options.pop("ablations")
+    known = _eval_keys()
+    for key in study.options:
+        if key not in known:
+            raise EthosError(f"{source}: unknown setting '{key}' (a study's keys are {', '.join(STUDY_OWN)} and eval's flags, e.g. data, limit, n_personas)")
+    if len({m.spec for m in study.models}) != len(study.models):
+        raise EthosError(f"{source}: a model is listed twice")
+    if study.against is not None and study.against not in study.methods:
+        raise EthosError(f"{source}: against = {study.against!r} is not one of the methods ({', '.join(study.methods)})")
+    for cell in study.cells():  # every cell's arguments, checked now: a typo never waits for the first cells to finish
+        study.parsed(cell)
+    return study
+
+
+def _eval_keys() -> set[str]:
+    """Eval's options by name (`n_personas`, `runs_dir`, ...): a key is named whole, never by an abbreviation argparse would take."""
+    from ethos.cli.parsing import build_parser
+
+    return set(vars(build_parser().eval_parser.parse_known_args([])[0])) - EVAL_OWN - {"command"}
+
+
+def _listed(source: str, key: str, value, kinds: tuple) -> list:
+    items = value if isinstance(value, list) else [value]
+    if not items or not all(isinstance(v, kinds) and not isinstance(v, bool) for v in items):
+        kind = " or ".join("a table" if k is dict else {str: "text", int: "a whole number"}[k] for k in kinds)
+        raise EthosError(f"{source}: `{key}` must be a list, each entry {kind}")
+    if len(items) > 1000:
+        raise EthosError(f"{source}: `{key}` lists {len(items)} entries: at most 1000")
+    return items
+
+
+def _model(source: str, entry) -> StudyModel:
+    if isinstance(entry, str):
+        return StudyModel(entry)
+    unknown = set(entry) - MODEL_KEYS
+    if unknown or not isinstance(entry.get("spec"), str):
+        raise EthosError(
+            f"{source}: a model table needs `spec` and may set {', '.join(sorted(MODEL_KEYS - {'spec'}))}; got {sorted(entry)}"
+        )
+    return StudyModel(entry["spec"], tuple(sorted((k, v) for k, v in entry.items() if k != "spec")))
+
+
+# ---- running ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Progress:
+    """What the study has done so far, for its one progress line."""
+
+    total: int
+    done: int = 0
+    items: int = 0
+    calls: int = 0
+    tokens: int = 0
+    cost: float = 0.0
+    started: float = field(default_factory=time.perf_counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, row: dict) -> str:
+        usage = row.get("usage") or {}
+        with self.lock:
+            self.done += 1
+            self.items += int(row.get("n") or 0)
+            self.calls += int(usage.get("calls", 0))
+            self.tokens += int(usage.get("input_tokens", 0) + usage.get("output_tokens", 0))
+            self.cost += float(usage.get("cost_usd", 0.0))
+            elapsed = time.perf_counter() - self.started
+            eta = elapsed / self.done * (self.total - self.done)
+            return (
+                f"{self.done}/{self.total} cells, {self.items} items, {self.calls} calls, {self.tokens:,} tokens, ${self.cost:.4f}; "
+                f"{elapsed:.0f} s elapsed, about {eta:.0f} s to go"
+            )
+
+
+def run_study(study: Study, say, stop: threading.Event) -> dict[Cell, list[dict]]:
+    """Every cell, each model's cells in a thread of their own (models run at the same time; one
+    model's cells one after another, its items within its own concurrency). Returns each finished
+    cell's rows; `stop` set (Ctrl-C) ends each model's thread after the cell it is in."""
+    from ethos.cli.evaluate import evaluate_tasks
+
+    cells = study.cells()
+    progress, results, failures = Progress(len(cells)), {}, []
+    # parsed here, in one thread: the parser borrows the process's stderr for its messages
+    parsed = {cell: study.parsed(cell, no_progress=True, quiet=True) for cell in cells}
+
+    def model_cells(model: StudyModel) -> None:
+        for cell in (c for c in cells if c.model == model):
+            if stop.is_set():
+                return
+            try:
+                rows = evaluate_tasks(parsed[cell])[0]
+            except EthosError as exc:  # an endpoint down, a failed item: this model stops; the others go on
+                failures.append(f"{cell}: {exc}")
+                return
+            except Exception as exc:  # never lost in a thread: the study reports it as the CLI would
+                failures.append(f"{cell}: internal error: {exc.__class__.__name__}: {exc}")
+                return
+            results[cell] = rows
+            failed = sum(r.get("failed") or 0 for r in rows)
+            say(f"[{progress.add(rows[0])}] {cell}" + (f": {failed} item(s) failed" if failed else ""))
+
+    threads = [threading.Thread(target=model_cells, args=(m,), daemon=True, name=f"study {m.name}") for m in study.models]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        while thread.is_alive():
+            thread.join(timeout=0.2)  # a short join: the main thread still takes Ctrl-C
+    if failures:
+        raise EthosError(
+            f"{len(failures)} model(s) stopped: " + "; ".join(failures)[:1500] + " (rerun the study to resume: done cells are kept)"
+        )
+    return results
+
+
+# ---- before it runs: what it will cost --------------------------------------------------------
+
+
+def estimate(study: Study, runs_dir: Path, plan_items: int = 2) -> list[dict]:
+    """Per model, task and method: items, model calls and tokens the study's cells will make, their
+    cost, and their time. Calls and prompt tokens come from the method's call plan, run with the
+    fake model on `plan_items` items (no real model is called); output tokens are the calls'
+    budgets (an upper bound); time comes from earlier results of the same model and method
+    (seconds per item, over items in flight at once), where there are some."""
+    from ethos.cli.common import context_from
+    from ethos.cli.flags import COMMAND_DEFAULTS
+    from ethos.evaluation.items import execute
+    from ethos.evaluation.tasks import get_task, load_task, sample_items, task_file
+
+    out = []
+    first = study.cells()[0]
+    args = study.parsed(first)
+    ctx = context_from(args, **COMMAND_DEFAULTS["eval"]).replace(model="fake")
+    for task_name in study.tasks:
+        task = get_task(task_name)
+        items = load_task(task, task_file(task, args.data))
+        n = min(len(items), args.limit or len(items))
+        sample = sample_items(items, min(plan_items, n), how=args.sample, seed=args.sample_seed)
+        for method in study.methods:
+            calls = prompt = budget = 0
+            for _, request in sample:
+                for exchange in execute(task, request, ctx.replace(method=method)).conversation:
+                    calls += 1
+                    prompt += (exchange.get("usage") or {}).get("input_tokens", 0)
+                    budget += int((exchange.get("params") or {}).get("max_tokens") or 0)
+            per = len(sample) or 1
+            for model in study.models:
+                cells = n * len(study.seeds)
+                row = {
+                    "model": model.name,
+                    "task": task_name,
+                    "method": method,
+                    "items": cells,
+                    "calls": round(calls / per * cells),
+                    "input_tokens": round(prompt / per * cells),
+                    "output_tokens_at_most": round(budget / per * cells),
+                }
+                price = _price(study, model)
+                if price:
+                    row["cost_usd_at_most"] = round(
+                        (row["input_tokens"] * price["input"] + row["output_tokens_at_most"] * price["output"]) / 1e6, 4
+                    )
+                seconds = earlier_seconds(runs_dir, model, task, method)
+                if seconds is not None:
+                    concurrency = dict(model.options).get("max_concurrency") or study.options.get("max_concurrency") or 4
+                    row["seconds"] = round(seconds * cells / concurrency)
+                out.append(row)
+    return out
+
+
+def _price(study: Study, model: StudyModel) -> dict | None:
+    """The model's prices (USD per million tokens) from its price table, if the study gives one."""
+    from ethos.graph.tokens import load_prices
+
+    path = dict(model.options).get("prices") or study.options.get("prices")
+    if not path:
+        return None
+    return load_prices(Path(path)).get(model.spec.partition(":")[2] or model.spec)
+
+
+def earlier_seconds(runs_dir: Path, model: StudyModel, task, method: str) -> float | None:
+    """The median seconds per item of earlier evaluations of this model, task and method under the runs folder."""
+    from ethos.evaluation.identity import model_name
+    from ethos.evaluation.log import read_result_lines
+    from ethos.graph.context import Context
+
+    folder = runs_dir / "eval" / model_name(Context(model=model.spec))
+    seconds = []
+    for path in sorted(folder.glob(f"*/{task.name}/{method}/results.jsonl"))[:50]:
+        try:
+            records, _ = read_result_lines(path.read_bytes()[: 64 * 2**20], distributions=task.distribution)
+        except OSError:
+            continue
+        seconds += [r["seconds"] for r in records.values() if r.get("status") == "ok" and r.get("seconds")]
+    return statistics.median(seconds) if seconds else None
