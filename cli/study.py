@@ -68,7 +68,7 @@ def _dry_run(study, runs_dir: Path) -> int:
 
     rows = estimate(study, runs_dir)
     print(f"{len(study.cells())} cells. Calls and prompt tokens: each method's call plan, run with the fake model on 2 items; "
-          "output tokens: the calls' budgets (at most); time: earlier results of the same model and method, over its concurrency.")  # fmt: skip
+          "output tokens: the calls' budgets (at most); time: earlier results of the same model and method.")  # fmt: skip
     headings = ["model", "task", "method", "items", "calls", "input tokens", "output ≤", "cost ≤ USD", "time"]
     cells = [
         [r["model"], r["task"], r["method"], str(r["items"]), f"{r['calls']:,}", f"{r['input_tokens']:,}", f"{r['output_tokens_at_most']:,}",
@@ -87,8 +87,13 @@ def _dry_run(study, runs_dir: Path) -> int:
     print(
         f"total: {total['calls']:,} calls, {total['input_tokens']:,} input tokens, at most {total['output_tokens_at_most']:,} output tokens"
         + (f", at most ${total['cost_usd_at_most']:.4f}" if total["cost_usd_at_most"] else "")
-        + f"; about {_duration(max(by_model.values(), default=0))} (models in parallel)"
-        + (f"; no earlier figures for {unknown} of {len(rows)} rows (their time is not counted)" if unknown else "")
+        + (f"; about {_duration(max(by_model.values()))} (models in parallel)" if unknown < len(rows) else "")
+        + (
+            f"; no earlier figures for {unknown} of {len(rows)} rows (their time is not counted: a calibration, "
+            "`ethos study FILE --limit 1 --seeds 0`, runs one item of each into the study's own folders)"
+            if unknown
+            else ""
+        )
     )
     return 0
 

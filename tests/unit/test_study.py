@@ -53,7 +53,9 @@ def test_a_study_fills_evals_folders_and_reuses_a_cell_run_by_hand(tmp_path, run
             assert cell["mean"] == pytest.approx(np.mean(cell["seeds"])) and cell["seed_sd"] == pytest.approx(np.std(cell["seeds"], ddof=1))
     ethos_row = table["rows"][1]
     assert set(ethos_row["paired"]) == {"fake", "fake:0.001"}  # paired within each model
-    assert ethos_row["paired"]["fake"]["mean"] == pytest.approx(ethos_row["cells"]["fake"]["mean"] - table["rows"][0]["cells"]["fake"]["mean"])
+    assert ethos_row["paired"]["fake"]["mean"] == pytest.approx(
+        ethos_row["cells"]["fake"]["mean"] - table["rows"][0]["cells"]["fake"]["mean"]
+    )
     assert "| method | fake | fake:0.001 | Δ vs vanilla · fake |" in (tmp_path / "out" / "report.md").read_text()
     tex = (tmp_path / "out" / "study.tex").read_text()
     assert tex.count("\\begin{tabular}") == 2 and "$\\pm$" in tex and "\\_" not in tex.split("\\caption")[0].split("\\midrule")[1]
@@ -88,10 +90,16 @@ def test_the_dry_run_counts_the_calls_and_tokens_the_study_makes(tmp_path, runs_
     "text, says",
     [
         ('methods = ["vanilla"]\ntasks = ["distributional-moralchoice"]', "needs `models`"),
-        ('models = ["fake"]\nmethods = ["vanilla"]\ntasks = ["distributional-moralchoice"]\nseed = 3', "`seed` is set per cell by the study: use `seeds`"),
+        (
+            'models = ["fake"]\nmethods = ["vanilla"]\ntasks = ["distributional-moralchoice"]\nseed = 3',
+            "`seed` is set per cell by the study: use `seeds`",
+        ),
         ('models = [{name = "fake"}]\nmethods = ["vanilla"]\ntasks = ["distributional-moralchoice"]', "a model table needs `spec`"),
         ('models = ["fake"]\nmethods = ["vanilla"]\ntasks = ["distributional-moralchoice"]\nseeds = ["a"]', "`seeds` must be a list"),
-        ('models = ["fake"]\nmethods = ["vanilla"]\ntasks = ["distributional-moralchoice"]\nagainst = "moe"', "against = 'moe' is not one of"),
+        (
+            'models = ["fake"]\nmethods = ["vanilla"]\ntasks = ["distributional-moralchoice"]\nagainst = "moe"',
+            "against = 'moe' is not one of",
+        ),
         ('models = ["fake"]\nmethods = ["vanilla"]\ntasks = ["distributional-moralchoice"]\nn_persona = 2', "unknown setting 'n_persona'"),
         ('models = ["fake"]\nmethods = ["vanilla"]\ntasks = ["distributional-moralchoice"]\nn_personas = 0', "--n-personas"),
         ('models = ["fake"', "cannot read it"),
