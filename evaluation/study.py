@@ -167,10 +167,12 @@ def _model(source: str, entry) -> StudyModel:
 
 @dataclass
 class Progress:
-    """What the study has done so far, for its one progress line."""
+    """What the study has done so far, for its one progress line. The time to go: each cell left
+    takes what the finished cells of its model and method took (a cell reused from an earlier run,
+    done in no time, counts as it did), and models run at the same time, so the slowest model's rest is the study's."""
 
-    total: int
-    done: int = 0
+    cells: list
+    done: dict = field(default_factory=dict)  # cell -> its seconds
     items: int = 0
     calls: int = 0
     tokens: int = 0
@@ -178,20 +180,28 @@ class Progress:
     started: float = field(default_factory=time.perf_counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, row: dict) -> str:
+    def add(self, cell, row: dict, seconds: float) -> str:
         usage = row.get("usage") or {}
         with self.lock:
-            self.done += 1
+            self.done[cell] = seconds
             self.items += int(row.get("n") or 0)
             self.calls += int(usage.get("calls", 0))
             self.tokens += int(usage.get("input_tokens", 0) + usage.get("output_tokens", 0))
             self.cost += float(usage.get("cost_usd", 0.0))
             elapsed = time.perf_counter() - self.started
-            eta = elapsed / self.done * (self.total - self.done)
             return (
-                f"{self.done}/{self.total} cells, {self.items} items, {self.calls} calls, {self.tokens:,} tokens, ${self.cost:.4f}; "
-                f"{elapsed:.0f} s elapsed, about {eta:.0f} s to go"
+                f"{len(self.done)}/{len(self.cells)} cells, {self.items} items, {self.calls} calls, {self.tokens:,} tokens, "
+                f"${self.cost:.4f}; {elapsed:.0f} s elapsed, {self._to_go()}"
             )
+
+    def _to_go(self) -> str:
+        left: dict = {}
+        for cell in (c for c in self.cells if c not in self.done):
+            alike = [s for c, s in self.done.items() if (c.model, c.method) == (cell.model, cell.method)]
+            if not alike:
+                return "time to go unknown until a cell of each model and method is done"
+            left[cell.model] = left.get(cell.model, 0.0) + statistics.mean(alike)
+        return f"about {max(left.values(), default=0.0):.0f} s to go"
 
 
 def run_study(study: Study, say, stop: threading.Event) -> dict[Cell, list[dict]]:
@@ -201,7 +211,7 @@ def run_study(study: Study, say, stop: threading.Event) -> dict[Cell, list[dict]
     from ethos.cli.evaluate import evaluate_tasks
 
     cells = study.cells()
-    progress, results, failures = Progress(len(cells)), {}, []
+    progress, results, failures = Progress(cells), {}, []
     # parsed here, in one thread: the parser borrows the process's stderr for its messages
     parsed = {cell: study.parsed(cell, no_progress=True, quiet=True) for cell in cells}
 
@@ -209,6 +219,7 @@ def run_study(study: Study, say, stop: threading.Event) -> dict[Cell, list[dict]
         for cell in (c for c in cells if c.model == model):
             if stop.is_set():
                 return
+            started = time.perf_counter()
             try:
                 rows = evaluate_tasks(parsed[cell])[0]
             except EthosError as exc:  # an endpoint down, a failed item: this model stops; the others go on
@@ -219,7 +230,7 @@ def run_study(study: Study, say, stop: threading.Event) -> dict[Cell, list[dict]
                 return
             results[cell] = rows
             failed = sum(r.get("failed") or 0 for r in rows)
-            say(f"[{progress.add(rows[0])}] {cell}" + (f": {failed} item(s) failed" if failed else ""))
+            say(f"[{progress.add(cell, rows[0], time.perf_counter() - started)}] {cell}" + (f": {failed} item(s) failed" if failed else ""))
 
     threads = [threading.Thread(target=model_cells, args=(m,), daemon=True, name=f"study {m.name}") for m in study.models]
     for thread in threads:
