@@ -1,10 +1,10 @@
 """Benchmark: two embedded processes on one CPU. The README's Overton run alone, then beside a
 running `ethos eval` (prompting on OpinionQA items: one short call each, so its rate is easy to
-count), under each OpenMP wait policy llama.cpp's threads can use: ACTIVE (spin while waiting)
-and PASSIVE (sleep). Prints the run's time alone and beside the eval, and the eval's items per
+count), under each OpenMP wait policy llama.cpp's threads can use: ACTIVE (spin while waiting),
+PASSIVE (sleep), SPIN=N (spin N times, then sleep) or DEFAULT (libgomp's: 300,000 spins). Prints the run's time alone and beside the eval, and the eval's items per
 minute alone and while the run shares the CPU.
 
-    .venv/bin/python bench/bench_shared_cpu.py --data ../shared/vital [--policies ACTIVE,PASSIVE]
+    .venv/bin/python bench/bench_shared_cpu.py --data ../shared/vital [--policies ACTIVE,PASSIVE,SPIN=10000]
 """
 
 from __future__ import annotations
@@ -21,7 +21,12 @@ SITUATION = "A family asks a doctor to withhold a terminal diagnosis from their 
 
 
 def _env(policy: str, runs: Path) -> dict:
-    return os.environ | {"OMP_WAIT_POLICY": policy, "ETHOS_RUNS_DIR": str(runs), "NO_COLOR": "1"}
+    """ACTIVE or PASSIVE (OMP_WAIT_POLICY), or SPIN=N: spin N times, then sleep (GOMP_SPINCOUNT)."""
+    waits = {"GOMP_SPINCOUNT": policy.partition("=")[2]} if policy.startswith("SPIN=") else {"OMP_WAIT_POLICY": policy}
+    if policy == "DEFAULT":  # libgomp's own: spin 300,000 times, then sleep
+        waits = {}
+    base = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    return base | waits | {"ETHOS_RUNS_DIR": str(runs), "NO_COLOR": "1"}
 
 
 def overton_run(policy: str, runs: Path) -> float:

@@ -10,6 +10,6 @@ mkdir -p "$DEST" && cd "$DEST"
 [ -f "llama_cpp_python-$VERSION.tar.gz" ] || "$PY" -m pip download --no-binary :all: --no-deps "llama-cpp-python==$VERSION" -d .
 tar xzf "llama_cpp_python-$VERSION.tar.gz"
 cmake -S "llama_cpp_python-$VERSION/vendor/llama.cpp" -B build -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF \
-  -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=ON > cmake.log
-cmake --build build --target llama-server -j "$(nproc)" > build.log
+  -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=ON > cmake.log 2>&1
+cmake --build build --target llama-server -j "$(nproc)" > build.log 2>&1
 echo "$DEST/build/bin/llama-server"
