@@ -51,6 +51,8 @@ def test_every_readme_command_runs_as_written(tmp_path, vital_mirror):
     }
     commands = readme_commands()
     assert len(commands) >= 14 and any("data fetch" in c for c in commands)
+    (study,) = re.findall(r"```toml\n(# study.toml.*?)```", (ROOT / "README.md").read_text(), re.S)  # the study the README runs
+    (tmp_path / "study.toml").write_text(study.replace('"embedded"', '"fake:0"').replace("limit = 10", "limit = 2"))
     for command in commands:
         for old, new in substitutions.items():
             command = command.replace(old, new)
