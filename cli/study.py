@@ -1,5 +1,5 @@
 """`ethos study FILE.toml`: every cell of a study (model × task × method × seed), its progress, and
-the paper's table (`evaluation/study.py`, `evaluation/study_table.py`); `--dry-run` says what it
+the paper's table (`study_cells.py`, `evaluation/study_table.py`); `--dry-run` says what it
 will cost before any model is called."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from ethos.errors import EthosError
 
 
 def study_command(args) -> int:
-    from ethos.evaluation.study import read_study
+    from ethos.cli.study_cells import read_study
 
     quiet = args.quiet
 
@@ -31,7 +31,7 @@ def study_command(args) -> int:
     out = writable_dir(args.out or runs_dir / "study" / (args.file.stem if args.file else "study"), "--out")
     say(f"study: {len(study.cells())} cells ({len(study.models)} models × {len(study.tasks)} tasks × {len(study.methods)} methods × "
         f"{len(study.seeds)} seeds); done cells are reused")  # fmt: skip
-    from ethos.evaluation.study import run_study
+    from ethos.cli.study_cells import run_study
 
     stop = threading.Event()
     try:
@@ -64,7 +64,7 @@ def _value(text: str):
 
 
 def _dry_run(study, runs_dir: Path) -> int:
-    from ethos.evaluation.study import estimate
+    from ethos.cli.study_cells import estimate
 
     rows = estimate(study, runs_dir)
     print(f"{len(study.cells())} cells. Calls and prompt tokens: each method's call plan, run with the fake model on 2 items; "
