@@ -218,7 +218,8 @@ def test_only_the_boundary_writes_files_or_raw_terminal_output():
     found = {
         str(path.relative_to(root))
         for path in root.rglob("*.py")
-        if not {"tests", ".venv", "scripts", "bench", "build", "examples"} & set(path.relative_to(root).parts)
+        if not {"tests", "scripts", "bench", "build", "examples"} & set(path.relative_to(root).parts)
+        and not any(part.startswith(".") for part in path.relative_to(root).parts)  # virtual environments (.venv, .venv-phoenix)
         and WRITERS.search(path.read_text())
     }
     assert found <= set(ALLOWED), found - set(ALLOWED)
