@@ -36,9 +36,9 @@ def read_text(path: str | Path, limit: int = MAX_INPUT_BYTES) -> str:
 
 
 def write_file(path: str | Path, data: str | bytes) -> None:
-    """`data` into `path` atomically (text through the output boundary, `_encoded`): a new temporary file in the same folder (made, never opened
-    through an existing name) replaces `path`, so a link planted at `path` is replaced, not
-    followed. On any failure (a full disk) nothing half-written and no temporary file is left."""
+    """`data` into `path` atomically, text through the output boundary (`_encoded`): a new temporary
+    file in the same folder (made, never opened through an existing name) replaces `path`, so a
+    link planted at `path` is replaced, not followed. On any failure (a full disk) nothing half-written and no temporary file is left."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"

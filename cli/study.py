@@ -25,7 +25,6 @@ def study_command(args) -> int:
 
     study = read_study(args.file, _overrides(args))
     runs_dir = runs_dir_of(args)
-    study.options.setdefault("runs_dir", str(runs_dir))
     if args.dry_run:
         return _dry_run(study, runs_dir)
     out = writable_dir(args.out or runs_dir / "study" / (args.file.stem if args.file else "study"), "--out")
@@ -44,7 +43,7 @@ def study_command(args) -> int:
 
 
 def _overrides(args) -> dict:
-    values = {key: getattr(args, key) for key in ("models", "methods", "tasks", "seeds", "against", "data", "limit")}
+    values = {key: getattr(args, key) for key in ("models", "methods", "tasks", "seeds", "against", "data", "limit", "runs_dir")}
     for assignment in args.set:
         key, sep, value = assignment.partition("=")
         if not sep or not key.strip():
@@ -109,15 +108,14 @@ def _write_tables(study, results: dict, out: Path, say) -> None:
     from ethos.inputs import finite, write_file
 
     tables = study_tables(study, results)
-    seeds = len(study.seeds)
     for table in tables:
         headings, rows = table_rows(table)
-        print(caption(table, seeds))
+        print(caption(table))
         print_table(headings, rows, ["{:<34}"] + ["{:<36}"] * (len(headings) - 1))
         print()
     cells = [{"model": c.model.name, "task": c.task, "method": c.method, "seed": c.seed, "folders": [r["path"] for r in rows]}
              for c, rows in results.items()]  # fmt: skip
     write_file(out / "study.json", json.dumps(finite({"cells": cells, "tables": tables}), ensure_ascii=False, indent=1))
-    write_file(out / "report.md", f"# Study\n\n{markdown(tables, seeds)}")
-    write_file(out / "study.tex", latex(tables, seeds))
+    write_file(out / "report.md", f"# Study\n\n{markdown(tables)}")
+    write_file(out / "study.tex", latex(tables))
     say(f"study: tables in {out / 'report.md'}, {out / 'study.tex'} and {out / 'study.json'}; a page: ethos view {out}")

@@ -63,23 +63,20 @@ class Study:
     against: str | None
     options: dict = field(default_factory=dict)  # eval settings every cell shares (data, limit, protocol, budgets, ...)
     source: str = "the command line"
+    args: dict = field(default_factory=dict)  # each cell's eval arguments, parsed once (`read_study`)
 
     def cells(self) -> list[Cell]:
         return [Cell(m, t, method, s) for m in self.models for t in self.tasks for method in self.methods for s in self.seeds]
 
-    def argv(self, cell: Cell, **extra) -> list[str]:
-        """The `ethos eval` command line of one cell."""
-        from ethos.cli.api import _argv
+    def parsed(self, cell: Cell):
+        """A cell's eval arguments (run quiet: the study says its own progress), checked by eval's own
+        parser: a bad key or value is named with the study's source."""
+        from ethos.cli.api import _argv, _parsed
 
-        options = self.options | dict(cell.model.options) | extra
-        return _argv("eval", [], {"task": cell.task, "method": cell.method, "model": cell.model.spec, "seed": cell.seed, **options})
-
-    def parsed(self, cell: Cell, **extra):
-        """A cell's eval arguments, checked by eval's own parser: a bad key or value is named with the study's source."""
-        from ethos.cli.api import _parsed
-
+        options = self.options | dict(cell.model.options) | {"no_progress": True, "quiet": True}
+        argv = _argv("eval", [], {"task": cell.task, "method": cell.method, "model": cell.model.spec, "seed": cell.seed, **options})
         try:
-            args = _parsed(self.argv(cell, **extra))
+            args = _parsed(argv)
         except EthosError as exc:
             raise EthosError(f"{self.source}: {exc}") from None
         args.table = False
@@ -129,8 +126,9 @@ def read_study(path: Path | None, overrides: dict) -> Study:
         raise EthosError(f"{source}: a model is listed twice")
     if study.against is not None and study.against not in study.methods:
         raise EthosError(f"{source}: against = {study.against!r} is not one of the methods ({', '.join(study.methods)})")
-    for cell in study.cells():  # every cell's arguments, checked now: a typo never waits for the first cells to finish
-        study.parsed(cell)
+    # every cell's arguments, parsed and checked now, in this thread (the parser borrows the process's
+    # stderr): a typo never waits for the first cells to finish
+    study.args = {cell: study.parsed(cell) for cell in study.cells()}
     return study
 
 
@@ -212,8 +210,6 @@ def run_study(study: Study, say, stop: threading.Event) -> dict[Cell, list[dict]
 
     cells = study.cells()
     progress, results, failures = Progress(cells), {}, []
-    # parsed here, in one thread: the parser borrows the process's stderr for its messages
-    parsed = {cell: study.parsed(cell, no_progress=True, quiet=True) for cell in cells}
 
     def model_cells(model: StudyModel) -> None:
         for cell in (c for c in cells if c.model == model):
@@ -221,7 +217,7 @@ def run_study(study: Study, say, stop: threading.Event) -> dict[Cell, list[dict]
                 return
             started = time.perf_counter()
             try:
-                rows = evaluate_tasks(parsed[cell])[0]
+                rows = evaluate_tasks(study.args[cell])[0]
             except EthosError as exc:  # an endpoint down, a failed item: this model stops; the others go on
                 failures.append(f"{cell}: {exc}")
                 return
@@ -261,7 +257,7 @@ def estimate(study: Study, runs_dir: Path, plan_items: int = 2) -> list[dict]:
 
     out = []
     first = study.cells()[0]
-    args = study.parsed(first)
+    args = study.args[first]
     ctx = context_from(args, **COMMAND_DEFAULTS["eval"]).replace(model="fake")
     for task_name in study.tasks:
         task = get_task(task_name)

@@ -209,8 +209,7 @@ def study_page(folder: Path) -> str:
                 m: [[c.get("low", 0.0), c.get("high", 0.0)] for c in (row["cells"].get(m, {}) for row in table["rows"])]
                 for m in table["models"]
             }
-            seeds = max((len(c.get("seeds", [])) for row in table["rows"] for c in row["cells"].values()), default=1)
-            tables.append({"task": table["task"], "caption": caption(table, seeds), "headings": headings, "rows": rows,
+            tables.append({"task": table["task"], "caption": caption(table), "headings": headings, "rows": rows,
                            "chart": bars(labels, series, intervals=intervals)})  # fmt: skip
     except (KeyError, TypeError, AttributeError, ValueError):
         raise EthosError(f"{folder / 'study.json'}: not a study this version wrote (run `ethos study` again)") from None

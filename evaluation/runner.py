@@ -129,7 +129,6 @@ def finish(
         "failed": failed,
         "fallbacks": fallbacks,
         "seconds_per_item": round(sum(seconds) / len(seconds), 2) if seconds else None,
-        "seconds": round(sum(seconds), 2),  # item time, summed (items in flight together overlap)
         "usage": usage,  # the items' model calls, tokens and cost, summed
         "model": context["moderator_model"],
         "protocol": protocol,

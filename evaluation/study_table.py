@@ -6,6 +6,7 @@ scored, so a study resumed after a stop gives the same table as one that ran str
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +49,17 @@ def study_tables(study, results: dict) -> list[dict]:
                 if base and len(base) == len(seeds):
                     row["paired"][model] = _paired(seeds, base, higher)
             rows.append(row)
-        tables.append({"task": task_name, "metric": metric, "higher": higher, "models": models, "against": against, "rows": rows})
+        tables.append(
+            {
+                "task": task_name,
+                "metric": metric,
+                "higher": higher,
+                "models": models,
+                "against": against,
+                "seeds": len(study.seeds),
+                "rows": rows,
+            }
+        )
     return tables
 
 
@@ -139,39 +150,41 @@ def table_rows(table: dict) -> tuple[list[str], list[list[str]]]:
     return headings, rows
 
 
-def caption(table: dict, seeds: int) -> str:
+def caption(table: dict) -> str:
     arrow = "higher is better" if table["higher"] else "lower is better"
     return (
-        f"{table['task']}: {table['metric']} ({arrow}); mean over {seeds} seed(s) [{LEVEL:.0%} two-level bootstrap: questions, "
+        f"{table['task']}: {table['metric']} ({arrow}); mean over {table['seeds']} seed(s) [{LEVEL:.0%} two-level bootstrap: questions, "
         "then seeds] ±SD between seeds"
         + (f"; Δ: paired against {table['against']} within each model (items better)" if table["against"] else "")
     )
 
 
-def markdown(tables: list[dict], seeds: int) -> str:
+def markdown(tables: list[dict]) -> str:
     from ethos.redaction import outward
 
     out = []
     for table in tables:
         headings, rows = table_rows(table)
-        out += [f"### {outward(table['task'], 'markdown')}", "", outward(caption(table, seeds), "markdown"), ""]
+        out += [f"### {outward(table['task'], 'markdown')}", "", outward(caption(table), "markdown"), ""]
         out += ["| " + " | ".join(outward(h, "markdown") for h in headings) + " |", "|" + "---|" * len(headings)]
         out += ["| " + " | ".join(outward(c, "markdown") for c in row) + " |" for row in rows]
         out.append("")
     return "\n".join(out)
 
 
+_TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
+        "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}  # fmt: skip
+
+
 def _tex(text: str) -> str:
+    """Text in LaTeX: its special characters escaped in one pass (an escape is never escaped again)."""
     from ethos.redaction import outward
 
-    text = outward(text)
-    for char, escaped in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("$", r"\$"), ("#", r"\#"), ("_", r"\_"),
-                          ("{", r"\{"), ("}", r"\}"), ("~", r"\textasciitilde{}"), ("^", r"\textasciicircum{}")):  # fmt: skip
-        text = text.replace(char, escaped) if char != "\\" else text.replace(char, "\0")
-    return text.replace("\0", r"\textbackslash{}").replace("±", r"$\pm$").replace("Δ", r"$\Delta$")
+    text = re.sub(r"[\\&%$#_{}~^]", lambda m: _TEX[m[0]], outward(text))
+    return text.replace("±", r"$\pm$").replace("Δ", r"$\Delta$")
 
 
-def latex(tables: list[dict], seeds: int) -> str:
+def latex(tables: list[dict]) -> str:
     """Each table as a LaTeX `tabular` (booktabs), the numbers and their intervals as in Markdown."""
     out = []
     for table in tables:
@@ -186,7 +199,7 @@ def latex(tables: list[dict], seeds: int) -> str:
             *(" & ".join(_tex(c) for c in row) + " \\\\" for row in rows),
             "\\bottomrule",
             "\\end{tabular}",
-            f"\\caption{{{_tex(caption(table, seeds))}}}",
+            f"\\caption{{{_tex(caption(table))}}}",
             "\\end{table}",
             "",
         ]

@@ -69,7 +69,7 @@ def load_backend(
 
 @lru_cache(maxsize=16)
 def _build_backend(
-    spec: str, base_url: str | None, rps: float | None, max_retries: int, timeout: float, decoding: str, key_env: str = "OPENAI_API_KEY"
+    spec: str, base_url: str | None, rps: float | None, max_retries: int, timeout: float, decoding: str, key_env: str
 ) -> Backend:
     from ethos.agents.models.base import Backend
 

@@ -83,7 +83,8 @@ class SqliteCallCache(BaseCache):
             stored.append(generation)
         try:
             with self._lock, self._conn:
-                # through the output boundary as it goes in (JSON reads its escapes back, so a replay is the reply): an endpoint that reflects a key into its reply never leaves it on disk
+                # through the output boundary as it goes in: a key an endpoint reflected never reaches the
+                # disk, and JSON reads the escapes back, so a replay is the reply
                 self._conn.execute(
                     "INSERT OR REPLACE INTO calls VALUES (?, ?)", (self._key(prompt, llm_string), outward(dumps(stored), "json"))
                 )
