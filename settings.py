@@ -23,7 +23,7 @@ ENVIRONMENT = {
     "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "an OTLP/HTTP traces URL: each run's spans go there (as --otel)",
     "OTEL_EXPORTER_OTLP_ENDPOINT": "the same, as a base URL (/v1/traces is added)",
     "TIKTOKEN_CACHE_DIR": "tiktoken's BPE files (filled from the bpe-openai package, offline)",
-    "OMP_NUM_THREADS": "threads of the llama.cpp models (default: every core)",
+    "OMP_NUM_THREADS": "threads of the llama.cpp models, fixed (default: every core the other processes leave free)",
     "OMP_WAIT_POLICY": "PASSIVE: llama.cpp's threads sleep while waiting; for several embedded processes on one CPU (docs/models.md)",
     "NO_COLOR": "set: plain tables, no colour",
     "TERM": "dumb: no live view and no colour",

@@ -8,6 +8,7 @@ time includes its process start, and so does the baseline's.
 
     .venv/bin/python bench/bench_seed_pipeline.py [--repeats 2] [--situation TEXT]
     .venv/bin/python bench/bench_seed_pipeline.py --decode    # the decode ceiling only
+    .venv/bin/python bench/bench_seed_pipeline.py --skip-serial --before DIR    # DIR/ethos: an earlier checkout
 
 Prints per leg: wall seconds, new tokens, comment-phase seconds and throughput, prompt tokens
 read and reused, peak RSS; then the ratios against the baseline (medians).
@@ -16,6 +17,7 @@ read and reused, peak RSS; then the ratios against the baseline (medians).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import statistics
@@ -126,14 +128,17 @@ def run_baseline(situation: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1]) | {"wall": time.perf_counter() - started}
 
 
-def run_ethos(situation: str, runs_dir: Path, *flags: str) -> dict:
+def run_ethos(situation: str, runs_dir: Path, *flags: str, code: Path | None = None) -> dict:
+    """`code`: a folder holding an `ethos` package (another checkout) to run instead of this one."""
     runs_dir.mkdir(parents=True, exist_ok=True)
     rss_file = runs_dir / "rss"
+    env = os.environ | ({"PYTHONPATH": str(code)} if code else {})
     started = time.perf_counter()
     out = subprocess.run(
         [sys.executable, "-c", WITH_RSS, str(rss_file), "run", "--json", "--no-cache", "--runs-dir", str(runs_dir), *flags, situation],
         capture_output=True,
         text=True,
+        env=env,
     )
     wall = time.perf_counter() - started
     if out.returncode:
@@ -153,6 +158,9 @@ def run_ethos(situation: str, runs_dir: Path, *flags: str) -> dict:
         "comment_tokens": roles["persona_agent"]["output_tokens"],
         "rss_mb": int(rss_file.read_text()) / 1024,
         "fallbacks": result["fallbacks"],
+        "texts": hashlib.sha256(
+            json.dumps([result["personas"], result["comments"], result["result"]], sort_keys=True).encode()
+        ).hexdigest(),
     }
 
 
@@ -162,6 +170,8 @@ def main() -> None:
     parser.add_argument("--situation", default=SITUATION)
     parser.add_argument("--baseline", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--decode", action="store_true", help="only the decode ceiling: one stream against six in one batch")
+    parser.add_argument("--before", type=Path, help="a folder whose `ethos` is an earlier checkout: its runs join the table")
+    parser.add_argument("--skip-serial", action="store_true", help="leave out the one-call-at-a-time leg")
     parser.add_argument("--decode-leg", choices=["single", "batched"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.baseline:
@@ -183,16 +193,28 @@ def main() -> None:
         print(f"ratio x{batched / single:.2f}")
         return
     # "one call at a time" is ethos run with batching out of the picture (--max-concurrency 1).
-    rows: dict[str, list[dict]] = {"seed-style pipeline": [], "ethos run": [], "  one call at a time": []}
+    legs = {
+        "seed-style pipeline": lambda tmp: run_baseline(args.situation),
+        "ethos run": lambda tmp: run_ethos(args.situation, tmp),
+        "  --decoding fast": lambda tmp: run_ethos(args.situation, tmp, "--decoding", "fast"),
+        "  one call at a time": lambda tmp: run_ethos(args.situation, tmp, "--max-concurrency", "1"),
+    }
+    if args.skip_serial:
+        del legs["  one call at a time"]
+    if args.before:  # the same two runs on another checkout, in the same alternation
+        legs["before: ethos run"] = lambda tmp: run_ethos(args.situation, tmp, code=args.before)
+        legs["before: --decoding fast"] = lambda tmp: run_ethos(args.situation, tmp, "--decoding", "fast", code=args.before)
+    rows: dict[str, list[dict]] = {leg: [] for leg in legs}
     with tempfile.TemporaryDirectory(prefix="ethos-seed-bench-") as tmp:
         for i in range(args.repeats):  # alternate, so that machine noise hits every leg alike
-            rows["seed-style pipeline"].append(run_baseline(args.situation))
-            rows["ethos run"].append(run_ethos(args.situation, Path(tmp) / f"r{i}"))
-            rows["  one call at a time"].append(run_ethos(args.situation, Path(tmp) / f"s{i}", "--max-concurrency", "1"))
+            for n, (leg, run) in enumerate(legs.items()):
+                rows[leg].append(run(Path(tmp) / f"{n}-{i}"))
             print(
                 f"  repeat {i + 1}: " + ", ".join(f"{leg.strip()} {runs[-1]['wall']:.1f} s" for leg, runs in rows.items()), file=sys.stderr
             )
-    med = {leg: {k: statistics.median(r[k] for r in runs) for k in runs[0] if k != "fallbacks"} for leg, runs in rows.items()}
+    med = {
+        leg: {k: statistics.median(r[k] for r in runs) for k in runs[0] if k not in ("fallbacks", "texts")} for leg, runs in rows.items()
+    }
     print(f"Overton run on the embedded model, {os.cpu_count()} cores, median of {args.repeats}")
     print(f"{'':<22}{'wall s':>8}{'new tok':>9}{'tok/s':>7}{'comments s':>12}{'comment tok/s':>15}{'prompt tok':>12}{'peak RSS MB':>13}")
     for leg, m in med.items():
@@ -202,11 +224,26 @@ def main() -> None:
         )
     base, ours = med["seed-style pipeline"], med["ethos run"]
     print(
-        f"ethos run / baseline: wall x{ours['wall'] / base['wall']:.2f} (goal <= 0.6), "
+        f"ethos run / baseline: wall x{ours['wall'] / base['wall']:.2f} (goal <= 0.9), "
         f"comment-phase throughput x{(ours['comment_tokens'] / ours['comment_seconds']) / (base['comment_tokens'] / base['comment_seconds']):.2f} (goal >= 2), "
         f"peak RSS {ours['rss_mb']:.0f} MB (goal <= 400)"
     )
-    print(f"batched / one call at a time: wall x{ours['wall'] / med['  one call at a time']['wall']:.2f}")
+    fast = med["  --decoding fast"]
+    print(f"exact / fast: wall x{ours['wall'] / fast['wall']:.2f} (goal <= 1.03), peak RSS {ours['rss_mb'] - fast['rss_mb']:+.0f} MB")
+    if args.before:
+        was = med["before: ethos run"]
+        print(
+            f"before: exact / fast wall x{was['wall'] / med['before: --decoding fast']['wall']:.2f}, "
+            f"peak RSS {was['rss_mb'] - med['before: --decoding fast']['rss_mb']:+.0f} MB; after / before: exact wall x{ours['wall'] / was['wall']:.2f}, "
+            f"peak RSS {ours['rss_mb']:.0f} MB against {was['rss_mb']:.0f}"
+        )
+        for leg in ("ethos run", "  --decoding fast"):
+            same = {r["texts"] for r in rows[leg] + rows[f"before: {leg.strip()}"]}
+            print(
+                f"{leg.strip()}: personas, comments and result {'identical' if len(same) == 1 else 'DIFFER'} before and after, over every repeat"
+            )
+    if "  one call at a time" in med:
+        print(f"batched / one call at a time: wall x{ours['wall'] / med['  one call at a time']['wall']:.2f}")
     print("ethos run fallbacks: " + "; ".join(json.dumps(r["fallbacks"]) for r in rows["ethos run"]))
 
 

@@ -60,11 +60,13 @@ def main() -> None:
         out = work / policy / "eval"
         command = [sys.executable, "-m", "ethos.cli", "eval", "--task", "steerable-opinionqa", "--data", args.data, "--method", "prompting",
                    "--no-cache", "--no-progress", "-q", "--out", str(out)]  # fmt: skip
-        evaluation = subprocess.Popen(
-            command, env=_env(policy, work / policy / "runs"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
+        log = work / policy / "eval.log"
+        with log.open("w") as sink:
+            evaluation = subprocess.Popen(command, env=_env(policy, work / policy / "runs"), stdout=subprocess.DEVNULL, stderr=sink)
         try:
             while items_done(out) < 2:  # the eval's model is loaded and its items flow
+                if evaluation.poll() is not None:
+                    raise SystemExit(f"bench: the eval stopped (exit {evaluation.returncode}): {log.read_text()[-600:]}")
                 time.sleep(0.5)
             eval_alone = rate(out, args.window)
             before, started = items_done(out), time.perf_counter()

@@ -47,6 +47,8 @@ class ChatLlamaCpp(BaseChatModel):
     exact: bool = True  # replies independent of batching and caching (see llama_batch.py); False: fast
     # OMP_NUM_THREADS when set: a Ray actor gets its CPU share there, so two actors do not fight over cores.
     n_threads: int = Field(default_factory=settings.threads)
+    # Unless OMP_NUM_THREADS fixes the count: decode with the cores other processes leave free (cpu_share.py).
+    share_cpu: bool = Field(default_factory=lambda: settings.env("OMP_NUM_THREADS") is None)
     _llm: Any = PrivateAttr(default=None)
     _engine: Any = PrivateAttr(default=None)
     _formatter: Any = PrivateAttr(default=None)
@@ -72,7 +74,9 @@ class ChatLlamaCpp(BaseChatModel):
                 template=template, eos_token=token_text(self._llm.token_eos()), bos_token=token_text(self._llm.token_bos())
             )
         _llama_logs()
-        self._engine = LlamaBatchEngine(self._llm, n_ctx=self.n_ctx, n_slots=self.n_slots, n_threads=self.n_threads, exact=self.exact)
+        self._engine = LlamaBatchEngine(
+            self._llm, n_ctx=self.n_ctx, n_slots=self.n_slots, n_threads=self.n_threads, exact=self.exact, share_cpu=self.share_cpu
+        )
 
     @property
     def _llm_type(self) -> str:

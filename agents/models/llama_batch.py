@@ -13,7 +13,11 @@ Two modes:
   batch-invariant); prompts are read in chunks that end at multiples of `CHUNK` tokens, and only
   whole chunks read as a prompt are reused, so a cached prefix was computed in the same pieces as
   a fresh reading computes it; and one `llama_decode` holds entries of one length only (see
-  `_step`). `bench/bench_exact.py` measures what it costs.
+  `_step`). Memory: llama.cpp gives every stream of a context the same width, and a call needs
+  its prompt and budget, not the whole context; so the calls go to two pools (contexts): many
+  short streams, a few long ones, each opened when a call needs it and closed when another opens
+  while it is idle. The README's run then holds one phase's cache at a time (see `__init__`).
+  `bench/bench_exact.py` and `bench/bench_seed_pipeline.py` measure what it costs.
 - fast (`exact=False`): one unified KV cache, where a prefix any sequence holds is copied to
   another, prompts are read in whatever chunk fits, and each step is one `llama_decode`. Log-probabilities then move with the batch
   and the cache by up to about 0.35 nats on the embedded model.
@@ -29,46 +33,92 @@ from typing import Any
 
 import numpy as np
 
-from ethos.agents.models.llama_calls import CHUNK, Call, Completion, Slot, reusable_prefix, sampler_chain, shared_prefix
+from ethos.agents.models.cpu_share import CpuShare
+from ethos.agents.models.llama_calls import CHUNK, Call, Completion, Pool, reusable_prefix, sampler_chain, shared_prefix
 from ethos.agents.models.local import top_logprobs_from_logits
 from ethos.errors import EthosError, RunFailure
+
+# llama.cpp pads a stream's attended cells to multiples of 256: a stream this wide or wider attends
+# over the same cells as any other, so the width of a pool never changes a call's logits.
+STREAM_STEP = 256
+LONG_STREAMS = 2
 
 
 class LlamaBatchEngine:
     """Serves `submit` calls from any thread; `stats` counts steps and prompt tokens for benchmarks."""
 
-    def __init__(self, llm: Any, *, n_ctx: int = 2048, n_slots: int = 8, n_batch: int = 512, n_threads: int = 1, exact: bool = True):
-        """`n_ctx`: the most tokens one call may hold (prompt and reply). The cache holds `n_ctx`
-        tokens per slot in exact mode, and twice `n_ctx`, shared, in fast mode."""
+    def __init__(
+        self,
+        llm: Any,
+        *,
+        n_ctx: int = 2048,
+        n_slots: int = 8,
+        n_batch: int = 512,
+        n_threads: int = 1,
+        exact: bool = True,
+        short: int | None = None,
+        share_cpu: bool = False,
+    ):
+        """`n_ctx`: the most tokens one call may hold (prompt and reply). Fast mode: one context, its
+        cache twice `n_ctx` tokens, shared. Exact mode: two pools, each a context opened when a call
+        needs it; a call goes to the narrowest that holds it. The short pool has `n_slots` streams
+        of `short` tokens (default: a quarter of `n_ctx`), the long pool `LONG_STREAMS` of `n_ctx`;
+        each holds as many cells as fast mode's cache. `short=0`: one pool, `n_slots` × `n_ctx`.
+        `share_cpu`: decode with the cores other processes leave free, up to `n_threads` (cpu_share.py)."""
         import llama_cpp
 
         self._lib = llama_cpp
         self._llm = llm  # the llama_cpp.Llama that holds the weights and the tokenizer
         self.exact = exact
-        cells = n_ctx * n_slots if exact else 2 * n_ctx
-        params = llama_cpp.llama_context_default_params()
-        params.n_ctx, params.n_batch, params.n_ubatch, params.n_seq_max = cells, n_batch, n_batch, n_slots
-        params.n_threads = params.n_threads_batch = n_threads
-        params.kv_unified = not exact  # exact: a KV stream per sequence; fast: one cache, prefixes shared
-        if exact:
-            params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
-        self._ctx = llama_cpp.llama_init_from_model(llm._model.model, params)
-        if not self._ctx:
-            raise RunFailure(f"llama.cpp could not create a context of {cells} tokens for {n_slots} sequences")
-        self.n_ctx, self.n_batch, self._cells = n_ctx, n_batch, cells
-        self._memory = llama_cpp.llama_get_memory(self._ctx)
+        self.n_ctx, self.n_batch, self._n_threads = n_ctx, n_batch, n_threads
+        self._share = CpuShare(n_threads) if share_cpu else None
         self._vocab = llama_cpp.llama_model_get_vocab(llm._model.model)
         self._n_vocab = llama_cpp.llama_vocab_n_tokens(self._vocab)
+        short = n_ctx // 4 // STREAM_STEP * STREAM_STEP if short is None else short
+        if exact and STREAM_STEP <= short < n_ctx:
+            self._pools = [Pool(short, n_slots), Pool(n_ctx, min(LONG_STREAMS, n_slots))]
+        else:
+            self._pools = [Pool(n_ctx, n_slots)]
+        self.stats = {"steps": 0, "most_sequences": 0, "prompt_tokens": 0, "prompt_evaluated": 0, "generated": 0, "contexts_opened": 0}
+        if not exact:  # one cache for the engine's life
+            self._open(self._pools[0])
         self._batch = llama_cpp.llama_batch_init(n_batch, 0, 1)
-        self._slots = [Slot(i) for i in range(n_slots)]
         self._queue: deque[Call] = deque()
         self._cond = threading.Condition()
         self._clock = itertools.count(1)
         self._closed = False
-        self.stats = {"steps": 0, "most_sequences": 0, "prompt_tokens": 0, "prompt_evaluated": 0, "generated": 0}
         self._thread = threading.Thread(target=self._run, name="ethos-llama-batch", daemon=True)
         self._thread.start()
         atexit.register(self.close)
+
+    @property
+    def cells(self) -> int:
+        """KV cells the open contexts hold (each about 22.5 KB on the embedded model)."""
+        return sum(p.width * p.streams if self.exact else 2 * p.width for p in self._pools if p.ctx)
+
+    def _open(self, pool: Pool) -> None:
+        """Create the pool's context. Exact: a KV stream per sequence; fast: one cache, prefixes shared."""
+        lib = self._lib
+        cells = pool.width * pool.streams if self.exact else 2 * pool.width
+        params = lib.llama_context_default_params()
+        params.n_ctx, params.n_batch, params.n_ubatch, params.n_seq_max = cells, self.n_batch, self.n_batch, pool.streams
+        params.n_threads = params.n_threads_batch = self._n_threads
+        params.kv_unified = not self.exact
+        if self.exact:
+            params.flash_attn_type = lib.LLAMA_FLASH_ATTN_TYPE_DISABLED
+        ctx = lib.llama_init_from_model(self._llm._model.model, params)
+        if not ctx:
+            raise RunFailure(f"llama.cpp could not create a context of {cells} tokens for {pool.streams} sequences")
+        pool.ctx, pool.memory = ctx, lib.llama_get_memory(ctx)
+        self.stats["contexts_opened"] += 1
+
+    def _shut(self, pool: Pool) -> None:
+        """Free the pool's context (and its memory); what its slots cached goes with it."""
+        if pool.ctx:
+            self._lib.llama_free(pool.ctx)
+        pool.ctx = pool.memory = None
+        for slot in pool.slots:
+            slot.tokens, slot.read = [], 0
 
     def submit(self, tokens: list[int], *, max_tokens: int, **decoding) -> Completion:
         """Run one call to the end (blocking); calls submitted meanwhile from other threads join its
@@ -98,7 +148,8 @@ class LlamaBatchEngine:
         self._thread.join()
         self._fail_all(RunFailure("the llama.cpp engine was closed"))
         self._lib.llama_batch_free(self._batch)
-        self._lib.llama_free(self._ctx)
+        for pool in self._pools:
+            self._shut(pool)
 
     # ---- the scheduler thread -----------------------------------------------------------------
 
@@ -112,12 +163,23 @@ class LlamaBatchEngine:
                         return
                     self._admit()
                 if self._active():
+                    self._follow_cpu_share()
                     self._step()
             except Exception as exc:  # never leave a caller waiting on a dead scheduler
                 self._fail_all(RunFailure(f"the llama.cpp engine failed: {exc.__class__.__name__}: {exc}"))
-                for slot in self._slots:
-                    self._lib.llama_memory_seq_rm(self._memory, slot.seq, -1, -1)
-                    slot.tokens = []
+                for pool in self._pools:
+                    for slot in pool.slots:
+                        if pool.memory:
+                            self._lib.llama_memory_seq_rm(pool.memory, slot.seq, -1, -1)
+                        slot.tokens = []
+
+    def _follow_cpu_share(self) -> None:
+        threads = self._share.threads() if self._share else self._n_threads
+        if threads != self._n_threads:
+            self._n_threads = threads
+            for pool in self._pools:
+                if pool.ctx:
+                    self._lib.llama_set_n_threads(pool.ctx, threads, threads)
 
     def _fail_all(self, exc: EthosError) -> None:
         with self._cond:
@@ -127,52 +189,37 @@ class LlamaBatchEngine:
             self._fail(call, exc)
 
     def _active(self) -> list[Call]:
-        return [slot.call for slot in self._slots if slot.call]
+        return [slot.call for pool in self._pools for slot in pool.slots if slot.call]
 
-    def _cells_needed(self) -> int:
+    def _cells_needed(self, pool: Pool) -> int:
         # Conservative: shared prefixes are counted once per sequence that holds them.
-        held = sum(len(slot.tokens) for slot in self._slots)
-        return held + sum(len(c.tokens) + c.max_tokens - len(c.slot.tokens) for c in self._active())
+        held = sum(len(slot.tokens) for slot in pool.slots)
+        return held + sum(len(s.call.tokens) + s.call.max_tokens - len(s.tokens) for s in pool.slots if s.call)
 
     def _admit(self) -> None:
-        """Move queued calls into free slots, each starting from the longest cached prefix."""
-        lib = self._lib
-        while self._queue:
-            call = self._queue[0]
-            free = [slot for slot in self._slots if slot.call is None]
-            if not free:
-                return
-            usable = len(call.tokens) - 1  # at least one prompt token is evaluated, for its logits
-            if not self.exact and not self._active():
-                # A new phase (the moderator after the agents): drop the caches it cannot use, since
-                # every step attends over the whole span of occupied cells, used or not.
-                for idle in free:
-                    if idle.tokens and 2 * shared_prefix(idle.tokens, call.tokens) < len(idle.tokens):
-                        lib.llama_memory_seq_rm(self._memory, idle.seq, -1, -1)
-                        idle.tokens = []
-            shared = {s.seq: reusable_prefix(s, call.tokens, usable, exact=self.exact) for s in self._slots}
-            slot = max(free, key=lambda s: (shared[s.seq], -s.last_used))
-            donor = max(self._slots, key=lambda s: shared[s.seq])
-            if not self.exact and shared[donor.seq] > shared[slot.seq]:  # copy the longer prefix another sequence holds
-                lib.llama_memory_seq_rm(self._memory, slot.seq, -1, -1)
-                lib.llama_memory_seq_cp(self._memory, donor.seq, slot.seq, 0, shared[donor.seq])
-                slot.tokens = call.tokens[: shared[donor.seq]]
-                slot.read = len(slot.tokens)
-            else:  # keep this sequence's own prefix
-                lib.llama_memory_seq_rm(self._memory, slot.seq, shared[slot.seq], -1)
-                slot.tokens = slot.tokens[: shared[slot.seq]]
-                slot.read = min(slot.read, len(slot.tokens))
-            # Fast mode shares one cache: make room by forgetting idle slots, least recently used first.
-            idle = sorted((s for s in free if s is not slot and s.tokens), key=lambda s: s.last_used)
-            need = len(call.tokens) + call.max_tokens - len(slot.tokens)
-            while not self.exact and self._cells_needed() + need > self._cells and idle:
-                victim = idle.pop(0)
-                lib.llama_memory_seq_rm(self._memory, victim.seq, -1, -1)
-                victim.tokens = []
-            if not self.exact and self._cells_needed() + need > self._cells and self._active():
-                return  # wait for a running call to end
-            self._queue.popleft()
-            call.slot, slot.call = slot, call  # active from here: a fault below fails it with the others
+        """Move queued calls into free slots of their pools, in order, each starting from the longest
+        cached prefix. Exact mode opens a closed pool when a call needs it, closing the pools no call
+        is using, so that one phase's caches (the agents') are gone when the next (the moderator's) runs."""
+        admitted: set[int] = set()
+        for call in list(self._queue):
+            pool = next(p for p in self._pools if len(call.tokens) + call.max_tokens <= p.width)
+            if not any(slot.call is None for slot in pool.slots):
+                if self.exact:
+                    continue  # a call for another pool may still start
+                break
+            if pool.ctx is None:
+                for idle in self._pools:
+                    if idle.ctx and not idle.busy():
+                        self._shut(idle)
+                try:
+                    self._open(pool)
+                except EthosError as exc:
+                    admitted.add(id(call))
+                    self._fail(call, exc)
+                    continue
+            if not self._place(call, pool):
+                break  # fast mode: wait for a running call to end
+            admitted.add(id(call))
             if call.max_tokens:
                 try:
                     call.sampler = sampler_chain(self._lib, self._vocab, self._n_vocab, call)
@@ -180,6 +227,45 @@ class LlamaBatchEngine:
                     self._fail(call, exc)
                     continue
             self.stats["prompt_tokens"] += len(call.tokens)
+        if admitted:
+            self._queue = deque(c for c in self._queue if id(c) not in admitted)
+
+    def _place(self, call: Call, pool: Pool) -> bool:
+        """Give the call the free slot of `pool` that shares the longest prefix with it (fast mode: copy
+        a longer one another slot holds, and make room in the shared cache); False: no room yet."""
+        lib, memory = self._lib, pool.memory
+        free = [slot for slot in pool.slots if slot.call is None]
+        usable = len(call.tokens) - 1  # at least one prompt token is evaluated, for its logits
+        if not self.exact and not pool.busy():
+            # A new phase (the moderator after the agents): drop the caches it cannot use, since
+            # every step attends over the whole span of occupied cells, used or not.
+            for idle in free:
+                if idle.tokens and 2 * shared_prefix(idle.tokens, call.tokens) < len(idle.tokens):
+                    lib.llama_memory_seq_rm(memory, idle.seq, -1, -1)
+                    idle.tokens = []
+        shared = {s.seq: reusable_prefix(s, call.tokens, usable, exact=self.exact) for s in pool.slots}
+        slot = max(free, key=lambda s: (shared[s.seq], -s.last_used))
+        donor = max(pool.slots, key=lambda s: shared[s.seq])
+        if not self.exact and shared[donor.seq] > shared[slot.seq]:  # copy the longer prefix another sequence holds
+            lib.llama_memory_seq_rm(memory, slot.seq, -1, -1)
+            lib.llama_memory_seq_cp(memory, donor.seq, slot.seq, 0, shared[donor.seq])
+            slot.tokens = call.tokens[: shared[donor.seq]]
+            slot.read = len(slot.tokens)
+        else:  # keep this sequence's own prefix
+            lib.llama_memory_seq_rm(memory, slot.seq, shared[slot.seq], -1)
+            slot.tokens = slot.tokens[: shared[slot.seq]]
+            slot.read = min(slot.read, len(slot.tokens))
+        if not self.exact:  # make room by forgetting idle slots, least recently used first
+            idle = sorted((s for s in free if s is not slot and s.tokens), key=lambda s: s.last_used)
+            need = len(call.tokens) + call.max_tokens - len(slot.tokens)
+            while self._cells_needed(pool) + need > 2 * pool.width and idle:
+                victim = idle.pop(0)
+                lib.llama_memory_seq_rm(memory, victim.seq, -1, -1)
+                victim.tokens = []
+            if self._cells_needed(pool) + need > 2 * pool.width and pool.busy():
+                return False
+        call.slot, slot.call = slot, call  # active from here: a fault fails it with the others
+        return True
 
     def _step(self) -> None:
         """One step: the next token of every generating call and a prompt chunk of the others, then
@@ -210,12 +296,12 @@ class LlamaBatchEngine:
         if not self.exact:
             self._decode(entries)
             return
-        for length in dict.fromkeys(len(tokens) for _, tokens, _ in entries):
-            self._decode([e for e in entries if len(e[1]) == length])
+        for pool, length in dict.fromkeys((call.slot.pool, len(tokens)) for call, tokens, _ in entries):
+            self._decode([e for e in entries if e[0].slot.pool is pool and len(e[1]) == length])
 
     def _decode(self, entries: list[tuple[Call, list[int], bool]]) -> None:
-        """One `llama_decode` of `entries`, then a token (or the logprobs) for each that wants logits."""
-        lib, batch = self._lib, self._batch
+        """One `llama_decode` of `entries` (of one pool), then a token (or the logprobs) for each that wants logits."""
+        lib, batch, pool = self._lib, self._batch, entries[0][0].slot.pool
         n, outputs = 0, []
         for call, tokens, logits in entries:
             start = len(call.slot.tokens)
@@ -227,10 +313,10 @@ class LlamaBatchEngine:
             if logits:
                 outputs.append((call, n - 1))
         batch.n_tokens = n
-        code = lib.llama_decode(self._ctx, batch)
+        code = lib.llama_decode(pool.ctx, batch)
         if code != 0:
             for call, _, _ in entries:
-                lib.llama_memory_seq_rm(self._memory, call.slot.seq, -1, -1)
+                lib.llama_memory_seq_rm(pool.memory, call.slot.seq, -1, -1)
                 call.slot.tokens = []
                 self._fail(call, RunFailure(f"llama.cpp could not decode a batch of {n} tokens (code {code})"))
             return
@@ -248,13 +334,13 @@ class LlamaBatchEngine:
                 self._fail(call, exc if isinstance(exc, EthosError) else RunFailure(f"llama.cpp sampling failed: {exc}"))
 
     def _advance(self, call: Call, index: int) -> None:
-        lib = self._lib
+        lib, ctx = self._lib, call.slot.pool.ctx
         if not call.max_tokens:
-            logits = np.ctypeslib.as_array(lib.llama_get_logits_ith(self._ctx, index), shape=(self._n_vocab,))
+            logits = np.ctypeslib.as_array(lib.llama_get_logits_ith(ctx, index), shape=(self._n_vocab,))
             top = top_logprobs_from_logits(np.array(logits), call.top_logprobs, self._piece)
             self._finish(call, Completion(top[0]["token"], len(call.tokens), 1, top))
             return
-        token = lib.llama_sampler_sample(call.sampler, self._ctx, index)
+        token = lib.llama_sampler_sample(call.sampler, ctx, index)
         self.stats["generated"] += 1
         if lib.llama_vocab_is_eog(self._vocab, token):  # the end-of-turn token ends every reply
             self._finish(call, self._completion(call))

@@ -1,6 +1,6 @@
 """What the llama.cpp batch engine (`llama_batch.py`) schedules: a call (its prompt, budget,
-decoding settings and reply so far), a slot (a sequence of the KV cache and what it holds), and each
-call's own sampler chain."""
+decoding settings and reply so far), a slot (a sequence of the KV cache and what it holds), a pool
+(one llama.cpp context and its slots), and each call's own sampler chain."""
 
 from __future__ import annotations
 
@@ -52,13 +52,32 @@ class Call:
         self.stop = [s for s in (self.stop or []) if s]
 
 
-@dataclass
+@dataclass(eq=False)
 class Slot:
-    seq: int
+    seq: int  # its sequence (and, in exact mode, its KV stream) in its pool's context
+    pool: Pool = field(repr=False)
     tokens: list[int] = field(default_factory=list)  # what this sequence holds in the KV cache
     read: int = 0  # how many of them were read as a prompt (the rest were generated one by one)
     call: Call | None = None
     last_used: int = 0
+
+
+@dataclass(eq=False)
+class Pool:
+    """One llama.cpp context and its slots. Exact mode: a KV stream of `width` cells per slot. Fast
+    mode: one cache of twice `width` cells that the slots share. `ctx` is None while it is closed."""
+
+    width: int  # the most tokens one call in this pool may hold (prompt and reply)
+    streams: int
+    slots: list[Slot] = field(default_factory=list)
+    ctx: Any = None
+    memory: Any = None
+
+    def __post_init__(self):
+        self.slots = [Slot(i, self) for i in range(self.streams)]
+
+    def busy(self) -> bool:
+        return any(slot.call for slot in self.slots)
 
 
 def shared_prefix(a: list[int], b: list[int]) -> int:

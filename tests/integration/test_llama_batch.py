@@ -202,3 +202,35 @@ def test_a_streamed_reply_is_the_reply():
     assert "".join(chunks) == chat.invoke(messages, max_tokens=32, temperature=0.0).content
     probe = [c for c in chat.stream(messages, logprobs=True, top_logprobs=5) if c.content]
     assert len(probe) == 1 and probe[0].response_metadata["logprobs"]["content"][0]["top_logprobs"]  # option probabilities come whole
+
+
+def test_short_and_long_calls_give_in_their_pools_what_one_wide_pool_gives(chat):
+    """Exact mode's pools (many short streams, two long ones) change where a call's cache lives, not
+    its logits or its reply; and a phase's pool is closed when the next phase's opens."""
+    very_long = prompt(chat, VOICES[1] + ". " + " ".join([SITUATION] * 40))
+    assert len(very_long) > 600  # beyond the short streams (512 tokens)
+    calls = [
+        {"tokens": very_long, "max_tokens": 0, "top_logprobs": 10},
+        {"tokens": very_long, "max_tokens": 16, "temperature": 0.9, "seed": 5},
+        *({"tokens": prompt(chat, v), "max_tokens": 24, "temperature": 0.9, "seed": 11 + i} for i, v in enumerate(VOICES)),
+    ]
+    wide = LlamaBatchEngine(chat._llm, n_ctx=2048, n_slots=8, n_threads=chat.n_threads, short=0)
+    reference = together(wide, calls)
+    assert wide.cells == 8 * 2048
+    wide.close()
+    pooled = fresh(chat)
+    assert pooled.cells == 0  # nothing is allocated before a call needs it
+    results = together(pooled, calls)
+    assert logprobs(results[0]) == logprobs(reference[0])
+    assert [r.text for r in results[1:]] == [r.text for r in reference[1:]]
+    assert pooled.cells == 2 * 4 * 512 + 2 * 2048  # both pools were busy at once, so both are open
+    pooled.submit(calls[0]["tokens"], max_tokens=0)  # the long pool alone: the idle short pool stays open
+    assert pooled.cells == 2 * 4 * 512 + 2 * 2048
+    pooled.close()
+    phases = fresh(chat)
+    phases.submit(**calls[2])
+    assert phases.cells == 8 * 512
+    long_alone = phases.submit(**calls[0])  # the next phase opens the long pool and closes the idle short one
+    assert phases.cells == 2 * 2048 and phases.stats["contexts_opened"] == 2
+    assert logprobs(long_alone) == logprobs(reference[0])
+    phases.close()
