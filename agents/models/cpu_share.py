@@ -44,7 +44,7 @@ class CpuShare:
         self._last = (time.monotonic(), _busy_seconds(), _own_seconds())
 
     def threads(self) -> int:
-        now, busy, own = time.monotonic(), None, 0.0
+        now = time.monotonic()
         if now - self._last[0] < INTERVAL:
             return self.current
         busy, own = _busy_seconds(), _own_seconds()

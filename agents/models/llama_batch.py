@@ -75,10 +75,13 @@ class LlamaBatchEngine:
         self._vocab = llama_cpp.llama_model_get_vocab(llm._model.model)
         self._n_vocab = llama_cpp.llama_vocab_n_tokens(self._vocab)
         short = n_ctx // 4 // STREAM_STEP * STREAM_STEP if short is None else short
-        if exact and STREAM_STEP <= short < n_ctx:
-            self._pools = [Pool(short, n_slots), Pool(n_ctx, min(LONG_STREAMS, n_slots))]
+        if not exact:
+            self._pools = [Pool(n_ctx, n_slots, 2 * n_ctx)]
+        elif STREAM_STEP <= short < n_ctx:
+            long = min(LONG_STREAMS, n_slots)
+            self._pools = [Pool(short, n_slots, short * n_slots), Pool(n_ctx, long, n_ctx * long)]
         else:
-            self._pools = [Pool(n_ctx, n_slots)]
+            self._pools = [Pool(n_ctx, n_slots, n_ctx * n_slots)]
         self.stats = {"steps": 0, "most_sequences": 0, "prompt_tokens": 0, "prompt_evaluated": 0, "generated": 0, "contexts_opened": 0}
         if not exact:  # one cache for the engine's life
             self._open(self._pools[0])
@@ -94,12 +97,11 @@ class LlamaBatchEngine:
     @property
     def cells(self) -> int:
         """KV cells the open contexts hold (each about 22.5 KB on the embedded model)."""
-        return sum(p.width * p.streams if self.exact else 2 * p.width for p in self._pools if p.ctx)
+        return sum(p.cells for p in self._pools if p.ctx)
 
     def _open(self, pool: Pool) -> None:
         """Create the pool's context. Exact: a KV stream per sequence; fast: one cache, prefixes shared."""
-        lib = self._lib
-        cells = pool.width * pool.streams if self.exact else 2 * pool.width
+        lib, cells = self._lib, pool.cells
         params = lib.llama_context_default_params()
         params.n_ctx, params.n_batch, params.n_ubatch, params.n_seq_max = cells, self.n_batch, self.n_batch, pool.streams
         params.n_threads = params.n_threads_batch = self._n_threads
@@ -175,7 +177,7 @@ class LlamaBatchEngine:
 
     def _follow_cpu_share(self) -> None:
         threads = self._share.threads() if self._share else self._n_threads
-        if threads != self._n_threads:
+        if threads != self._n_threads:  # no output changes with it: see cpu_share.py
             self._n_threads = threads
             for pool in self._pools:
                 if pool.ctx:
@@ -200,7 +202,6 @@ class LlamaBatchEngine:
         """Move queued calls into free slots of their pools, in order, each starting from the longest
         cached prefix. Exact mode opens a closed pool when a call needs it, closing the pools no call
         is using, so that one phase's caches (the agents') are gone when the next (the moderator's) runs."""
-        admitted: set[int] = set()
         for call in list(self._queue):
             pool = next(p for p in self._pools if len(call.tokens) + call.max_tokens <= p.width)
             if not any(slot.call is None for slot in pool.slots):
@@ -214,12 +215,12 @@ class LlamaBatchEngine:
                 try:
                     self._open(pool)
                 except EthosError as exc:
-                    admitted.add(id(call))
+                    self._queue.remove(call)
                     self._fail(call, exc)
                     continue
             if not self._place(call, pool):
                 break  # fast mode: wait for a running call to end
-            admitted.add(id(call))
+            self._queue.remove(call)  # out of the queue before it is active: a fault below fails it once
             if call.max_tokens:
                 try:
                     call.sampler = sampler_chain(self._lib, self._vocab, self._n_vocab, call)
@@ -227,8 +228,6 @@ class LlamaBatchEngine:
                     self._fail(call, exc)
                     continue
             self.stats["prompt_tokens"] += len(call.tokens)
-        if admitted:
-            self._queue = deque(c for c in self._queue if id(c) not in admitted)
 
     def _place(self, call: Call, pool: Pool) -> bool:
         """Give the call the free slot of `pool` that shares the longest prefix with it (fast mode: copy
@@ -258,11 +257,11 @@ class LlamaBatchEngine:
         if not self.exact:  # make room by forgetting idle slots, least recently used first
             idle = sorted((s for s in free if s is not slot and s.tokens), key=lambda s: s.last_used)
             need = len(call.tokens) + call.max_tokens - len(slot.tokens)
-            while self._cells_needed(pool) + need > 2 * pool.width and idle:
+            while self._cells_needed(pool) + need > pool.cells and idle:
                 victim = idle.pop(0)
                 lib.llama_memory_seq_rm(memory, victim.seq, -1, -1)
                 victim.tokens = []
-            if self._cells_needed(pool) + need > 2 * pool.width and pool.busy():
+            if self._cells_needed(pool) + need > pool.cells and pool.busy():
                 return False
         call.slot, slot.call = slot, call  # active from here: a fault fails it with the others
         return True

@@ -27,7 +27,7 @@ class Completion:
     top: list[dict] | None = None  # next-token logprobs, for a call with max_tokens 0
 
 
-@dataclass
+@dataclass(eq=False)  # a call is itself: the engine's queue finds and removes it by identity
 class Call:
     tokens: list[int]
     max_tokens: int  # 0: only the next token's logprobs are wanted
@@ -69,6 +69,7 @@ class Pool:
 
     width: int  # the most tokens one call in this pool may hold (prompt and reply)
     streams: int
+    cells: int  # the KV cells its context holds
     slots: list[Slot] = field(default_factory=list)
     ctx: Any = None
     memory: Any = None
