@@ -3,15 +3,19 @@
 The baseline does what the seed repository did, on llama-cpp-python with one stream: one persona
 call, six comment calls one after another, one moderator call. It uses this project's prompts, the
 same persona grammar, the same budgets (480 / 200 / 200 new tokens) and temperatures, and the same
-model file. Each leg runs in its own process, alternating, `--repeats` times; `ethos run`'s wall
-time includes its process start, and so does the baseline's.
+model file; a second baseline leg makes `ethos run`'s persona requests (repetition penalty, a set
+with a copy asked for again). Each leg runs in its own process, alternating, `--repeats` times;
+`ethos run`'s wall time includes its process start, and so does the baseline's.
 
     .venv/bin/python bench/bench_seed_pipeline.py [--repeats 2] [--situation TEXT]
     .venv/bin/python bench/bench_seed_pipeline.py --decode    # the decode ceiling only
     .venv/bin/python bench/bench_seed_pipeline.py --skip-serial --before DIR    # DIR/ethos: an earlier checkout
 
 Prints per leg: wall seconds, new tokens, comment-phase seconds and throughput, prompt tokens
-read and reused, peak RSS; then the ratios against the baseline (medians).
+read and reused, peak RSS; the ratios against the baseline (medians); then where the time goes:
+process start and model load, the persona phase (with its tokens: `ethos run` asks again for a
+persona set with a copy, as the published code does; the baseline never does), the comments and
+the moderator.
 """
 
 from __future__ import annotations
@@ -38,8 +42,9 @@ WITH_RSS = (
 )
 
 
-def baseline(situation: str) -> dict:
-    """The seed-style pipeline, in this process (run with --baseline)."""
+def baseline(situation: str, same_personas: bool = False) -> dict:
+    """The seed-style pipeline, in this process (run with --baseline). `same_personas`: its persona
+    requests are `ethos run`'s (repetition penalty, up to --persona-attempts full requests)."""
     import resource
 
     started = time.perf_counter()
@@ -59,25 +64,50 @@ def baseline(situation: str) -> dict:
     dicts = lambda messages: [{"role": {"human": "user"}.get(k, k), "content": t} for k, t in messages]  # noqa: E731
     usage = {"prompt": 0, "new": 0}
 
-    def chat(messages, max_tokens, temperature, seed, grammar=None) -> str:
-        out = llm.create_chat_completion(dicts(messages), max_tokens=max_tokens, temperature=temperature, seed=seed, grammar=grammar)
+    def chat(messages, max_tokens, temperature, seed, grammar=None, repeat_penalty=1.0) -> str:
+        out = llm.create_chat_completion(
+            dicts(messages), max_tokens=max_tokens, temperature=temperature, seed=seed, grammar=grammar, repeat_penalty=repeat_penalty
+        )
         usage["prompt"] += out["usage"]["prompt_tokens"]
         usage["new"] += out["usage"]["completion_tokens"]
         return out["choices"][0]["message"]["content"] or ""
 
     grammar = LlamaGrammar.from_string(persona_grammar(ctx.n_personas), verbose=False)
-    text = chat(persona_messages(situation, ctx.n_personas), ctx.persona_tokens, ctx.persona_temperature, ctx.seed, grammar)
-    personas, _ = generate_personas(lambda attempt: (text, None), n=ctx.n_personas, attempts=1, library=list(load_library()))
+    first = time.perf_counter()
+    penalty, attempts = (ctx.persona_repeat_penalty, ctx.persona_attempts) if same_personas else (1.0, 1)
+    personas, report = generate_personas(
+        lambda ask: (
+            chat(
+                persona_messages(situation, ctx.n_personas),
+                ctx.persona_tokens,
+                ctx.persona_temperature,
+                ctx.seed + ask.attempt,
+                grammar,
+                penalty,
+            ),
+            None,
+        ),
+        n=ctx.n_personas,
+        attempts=attempts,
+        library=list(load_library()),
+    )
     phase = time.perf_counter()
+    persona_seconds, persona_tokens = phase - first, usage["new"]
     new_before = usage["new"]
     comments = [
         {"text": chat(comment_messages(p, situation, []), ctx.comment_tokens, ctx.comment_temperature, ctx.seed + i)}
         for i, p in enumerate(personas)
     ]
     comment_seconds, comment_tokens = time.perf_counter() - phase, usage["new"] - new_before
+    moderator = time.perf_counter()
     chat(overton_messages(situation, comments), ctx.moderator_tokens, ctx.moderator_temperature, ctx.seed)
     return {
+        "generated": report.generated,
         "seconds_in_process": time.perf_counter() - started,
+        "calls_seconds": time.perf_counter() - first,
+        "persona_seconds": persona_seconds,
+        "persona_tokens": persona_tokens,
+        "moderator_seconds": time.perf_counter() - moderator,
         "new_tokens": usage["new"],
         "prompt_tokens": usage["prompt"],
         "comment_seconds": comment_seconds,
@@ -120,9 +150,9 @@ def decode_rate(leg: str) -> float:
     return sum(d.completion_tokens for d in done) / (time.perf_counter() - started)
 
 
-def run_baseline(situation: str) -> dict:
+def run_baseline(situation: str, *flags: str) -> dict:
     started = time.perf_counter()
-    out = subprocess.run([sys.executable, __file__, "--baseline", "--situation", situation], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, __file__, "--baseline", "--situation", situation, *flags], capture_output=True, text=True)
     if out.returncode:
         raise SystemExit(f"bench: the baseline failed: {out.stderr[-800:]}")
     return json.loads(out.stdout.strip().splitlines()[-1]) | {"wall": time.perf_counter() - started}
@@ -145,19 +175,28 @@ def run_ethos(situation: str, runs_dir: Path, *flags: str, code: Path | None = N
         raise SystemExit(f"bench: ethos run failed: {out.stderr[-800:]}")
     result = json.loads(out.stdout)
     spans = [json.loads(line) for line in (runs_dir / "runs" / result["run_id"] / "trace.jsonl").read_text().splitlines()]
-    agents = [s for s in spans if s.get("kind") == "exchange" and s["role"] == "persona_agent"]
+    exchanges = [s for s in spans if s.get("kind") == "exchange"]
     when = lambda s: datetime.fromisoformat(s).timestamp()  # noqa: E731
-    phase = max(when(s["end"]) for s in agents) - min(when(s["start"]) for s in agents)
+
+    def seconds(role: str | None = None) -> float:  # from the first call's start to the last call's end
+        calls = [s for s in exchanges if role in (None, s["role"])]
+        return max(when(s["end"]) for s in calls) - min(when(s["start"]) for s in calls)
+
     roles = result["usage"]["by_role"]
     return {
         "wall": wall,
         "seconds_in_process": result["seconds"],
         "new_tokens": result["usage"]["new_tokens"],
         "prompt_tokens": sum(r["input_tokens"] for r in roles.values()),
-        "comment_seconds": phase,
+        "calls_seconds": seconds(),
+        "persona_seconds": seconds("persona_generator"),
+        "persona_tokens": roles["persona_generator"]["output_tokens"],
+        "comment_seconds": seconds("persona_agent"),
         "comment_tokens": roles["persona_agent"]["output_tokens"],
+        "moderator_seconds": seconds("overton_moderator"),
         "rss_mb": int(rss_file.read_text()) / 1024,
         "fallbacks": result["fallbacks"],
+        "generated": result["persona_report"]["generated"] if "persona_report" in result else float("nan"),
         "texts": hashlib.sha256(
             json.dumps([result["personas"], result["comments"], result["result"]], sort_keys=True).encode()
         ).hexdigest(),
@@ -169,13 +208,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--situation", default=SITUATION)
     parser.add_argument("--baseline", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--same-personas", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--decode", action="store_true", help="only the decode ceiling: one stream against six in one batch")
     parser.add_argument("--before", type=Path, help="a folder whose `ethos` is an earlier checkout: its runs join the table")
     parser.add_argument("--skip-serial", action="store_true", help="leave out the one-call-at-a-time leg")
     parser.add_argument("--decode-leg", choices=["single", "batched"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.baseline:
-        print(json.dumps(baseline(args.situation)))
+        print(json.dumps(baseline(args.situation, args.same_personas)))
         return
     if args.decode_leg:
         print(decode_rate(args.decode_leg))
@@ -195,6 +235,8 @@ def main() -> None:
     # "one call at a time" is ethos run with batching out of the picture (--max-concurrency 1).
     legs = {
         "seed-style pipeline": lambda tmp: run_baseline(args.situation),
+        # The same pipeline with ethos run's persona requests: repetition penalty, a set with a copy asked for again.
+        "  same persona requests": lambda tmp: run_baseline(args.situation, "--same-personas"),
         "ethos run": lambda tmp: run_ethos(args.situation, tmp),
         "  --decoding fast": lambda tmp: run_ethos(args.situation, tmp, "--decoding", "fast"),
         "  one call at a time": lambda tmp: run_ethos(args.situation, tmp, "--max-concurrency", "1"),
@@ -228,6 +270,11 @@ def main() -> None:
         f"comment-phase throughput x{(ours['comment_tokens'] / ours['comment_seconds']) / (base['comment_tokens'] / base['comment_seconds']):.2f} (goal >= 2), "
         f"peak RSS {ours['rss_mb']:.0f} MB (goal <= 400)"
     )
+    same = med["  same persona requests"]
+    print(
+        f"ethos run / baseline with the same persona requests: wall x{ours['wall'] / same['wall']:.2f}; "
+        f"generated personas: baseline {base['generated']:.0f}, with the same requests {same['generated']:.0f}, ethos run {ours['generated']:.0f}"
+    )
     fast = med["  --decoding fast"]
     print(f"exact / fast: wall x{ours['wall'] / fast['wall']:.2f} (goal <= 1.03), peak RSS {ours['rss_mb'] - fast['rss_mb']:+.0f} MB")
     if args.before:
@@ -244,6 +291,13 @@ def main() -> None:
                 f"{leg.strip()}: personas, comments and result {'identical' if within else 'DIFFER'} between repeats, "
                 f"{'identical' if across else 'DIFFER'} before and after"
             )
+    # Where the time goes: process start and model load (before the first call), then each phase.
+    print(f"\n{'phases, seconds':<22}{'start':>8}{'personas':>10}{'persona tok':>13}{'comments':>10}{'moderator':>11}")
+    for leg, m in med.items():
+        print(
+            f"{leg:<22}{m['wall'] - m['calls_seconds']:>8.1f}{m['persona_seconds']:>10.1f}{m['persona_tokens']:>13.0f}"
+            f"{m['comment_seconds']:>10.1f}{m['moderator_seconds']:>11.1f}"
+        )
     if "  one call at a time" in med:
         print(f"batched / one call at a time: wall x{ours['wall'] / med['  one call at a time']['wall']:.2f}")
     print("ethos run fallbacks: " + "; ".join(json.dumps(r["fallbacks"]) for r in rows["ethos run"]))
