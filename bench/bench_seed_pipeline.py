@@ -93,12 +93,11 @@ def baseline(situation: str, same_personas: bool = False) -> dict:
     )
     phase = time.perf_counter()
     persona_seconds, persona_tokens = phase - first, usage["new"]
-    new_before = usage["new"]
     comments = [
         {"text": chat(comment_messages(p, situation, []), ctx.comment_tokens, ctx.comment_temperature, ctx.seed + i)}
         for i, p in enumerate(personas)
     ]
-    comment_seconds, comment_tokens = time.perf_counter() - phase, usage["new"] - new_before
+    comment_seconds, comment_tokens = time.perf_counter() - phase, usage["new"] - persona_tokens
     moderator = time.perf_counter()
     chat(overton_messages(situation, comments), ctx.moderator_tokens, ctx.moderator_temperature, ctx.seed)
     return {
@@ -196,7 +195,7 @@ def run_ethos(situation: str, runs_dir: Path, *flags: str, code: Path | None = N
         "moderator_seconds": seconds("overton_moderator"),
         "rss_mb": int(rss_file.read_text()) / 1024,
         "fallbacks": result["fallbacks"],
-        "generated": result["persona_report"]["generated"] if "persona_report" in result else float("nan"),
+        "generated": result["persona_report"]["generated"],
         "texts": hashlib.sha256(
             json.dumps([result["personas"], result["comments"], result["result"]], sort_keys=True).encode()
         ).hexdigest(),

@@ -76,12 +76,12 @@ class LlamaBatchEngine:
         self._n_vocab = llama_cpp.llama_vocab_n_tokens(self._vocab)
         short = n_ctx // 4 // STREAM_STEP * STREAM_STEP if short is None else short
         if not exact:
-            self._pools = [Pool(n_ctx, n_slots, 2 * n_ctx)]
+            self._pools = [Pool(n_ctx, n_slots, shared=True)]
         elif STREAM_STEP <= short < n_ctx:
             long = min(LONG_STREAMS, n_slots)
-            self._pools = [Pool(short, n_slots, short * n_slots), Pool(n_ctx, long, n_ctx * long)]
+            self._pools = [Pool(short, n_slots), Pool(n_ctx, long)]
         else:
-            self._pools = [Pool(n_ctx, n_slots, n_ctx * n_slots)]
+            self._pools = [Pool(n_ctx, n_slots)]
         self.stats = {"steps": 0, "most_sequences": 0, "prompt_tokens": 0, "prompt_evaluated": 0, "generated": 0, "contexts_opened": 0}
         if not exact:  # one cache for the engine's life
             self._open(self._pools[0])
@@ -105,7 +105,7 @@ class LlamaBatchEngine:
         params = lib.llama_context_default_params()
         params.n_ctx, params.n_batch, params.n_ubatch, params.n_seq_max = cells, self.n_batch, self.n_batch, pool.streams
         params.n_threads = params.n_threads_batch = self._n_threads
-        params.kv_unified = not self.exact
+        params.kv_unified = pool.shared
         if self.exact:
             params.flash_attn_type = lib.LLAMA_FLASH_ATTN_TYPE_DISABLED
         ctx = lib.llama_init_from_model(self._llm._model.model, params)
@@ -176,7 +176,9 @@ class LlamaBatchEngine:
                         slot.tokens = []
 
     def _follow_cpu_share(self) -> None:
-        threads = self._share.threads() if self._share else self._n_threads
+        if not self._share:
+            return
+        threads = self._share.threads()
         if threads != self._n_threads:  # no output changes with it: see cpu_share.py
             self._n_threads = threads
             for pool in self._pools:

@@ -64,18 +64,24 @@ class Slot:
 
 @dataclass(eq=False)
 class Pool:
-    """One llama.cpp context and its slots. Exact mode: a KV stream of `width` cells per slot. Fast
-    mode: one cache of twice `width` cells that the slots share. `ctx` is None while it is closed."""
+    """One llama.cpp context and its slots: a KV stream of `width` cells per slot (exact mode), or
+    (`shared`, fast mode) one cache of twice `width` cells that the slots share. `ctx` is None while
+    it is closed."""
 
     width: int  # the most tokens one call in this pool may hold (prompt and reply)
     streams: int
-    cells: int  # the KV cells its context holds
+    shared: bool = False
     slots: list[Slot] = field(default_factory=list)
     ctx: Any = None
     memory: Any = None
 
     def __post_init__(self):
         self.slots = [Slot(i, self) for i in range(self.streams)]
+
+    @property
+    def cells(self) -> int:
+        """The KV cells its context holds."""
+        return 2 * self.width if self.shared else self.width * self.streams
 
     def busy(self) -> bool:
         return any(slot.call for slot in self.slots)
