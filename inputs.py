@@ -5,6 +5,7 @@ someone planted at their name."""
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import secrets
@@ -12,22 +13,30 @@ import stat
 from pathlib import Path
 
 from ethos.errors import EthosError
-from ethos.redaction import outward
+from ethos.redaction import json_text, neutral
 
 MAX_INPUT_BYTES = 64 * 2**20  # a VITAL task file is a few MB
 
 
-def read_text(path: str | Path, limit: int = MAX_INPUT_BYTES) -> str:
+def read_text(path: str | Path, limit: int = MAX_INPUT_BYTES, *, follow: bool = True) -> str:
     """The file's text (UTF-8). An `OSError` or `UnicodeDecodeError` is the caller's to name; a file
     larger than `limit`, or one that never ends, is an EthosError naming it. Only a regular file is
-    read: a named pipe (which would block forever), a device or a folder is refused by name."""
+    read: a named pipe (which would block forever), a device or a folder is refused by name, and
+    with `follow=False` a link too (a results file is read where it is, never through a planted link)."""
     path = Path(path)
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a pipe with no writer must not block the open
+    flags = os.O_RDONLY | os.O_NONBLOCK | (0 if follow else os.O_NOFOLLOW)  # a pipe with no writer must not block the open
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP and not follow:
+            raise EthosError(f"{path}: a link, not read (a results file is read only where it was written)") from None
+        raise
+    kind = os.fstat(fd).st_mode
+    if not stat.S_ISREG(kind):  # before fdopen, which refuses a folder with an error naming only the descriptor
+        os.close(fd)
+        what = "a folder" if stat.S_ISDIR(kind) else "a named pipe" if stat.S_ISFIFO(kind) else "a device or socket"
+        raise EthosError(f"{path}: {what}, not a regular file")
     with os.fdopen(fd, "rb") as f:
-        kind = os.fstat(fd).st_mode
-        if not stat.S_ISREG(kind):
-            what = "a folder" if stat.S_ISDIR(kind) else "a named pipe" if stat.S_ISFIFO(kind) else "a device or socket"
-            raise EthosError(f"{path}: {what}, not a regular file")
         os.set_blocking(fd, True)
         data = f.read(limit + 1)
     if len(data) > limit:
@@ -36,7 +45,7 @@ def read_text(path: str | Path, limit: int = MAX_INPUT_BYTES) -> str:
 
 
 def write_file(path: str | Path, data: str | bytes) -> None:
-    """`data` into `path` atomically, text through the output boundary (`_encoded`): a new temporary
+    """`data` into `path` atomically, text as its writer made it (`_encoded`): a new temporary
     file in the same folder (made, never opened through an existing name) replaces `path`, so a
     link planted at `path` is replaced, not followed. On any failure (a full disk) nothing half-written and no temporary file is left."""
     path = Path(path)
@@ -65,14 +74,26 @@ def own_file(path: Path, what: str) -> Path:
 
 
 def _encoded(text: str) -> bytes:
-    """Text leaves through the output boundary (`outward`: no secret, no raw control character; a
-    lone surrogate is written as the escape JSON reads back), then as UTF-8. Bytes (a fetched data
-    file, checked by its hash) are written as they are."""
-    return outward(text).encode("utf-8")
+    """Text as UTF-8, with no raw control character (`neutral`: each shown as the escape JSON reads
+    back, a lone surrogate too). The writer has already masked secrets value by value and escaped
+    for its medium (`json_text`, the renderers): the serialised text is never edited here. Bytes (a
+    fetched data file, checked by its hash) are written as they are."""
+    return neutral(text).encode("utf-8")
+
+
+def write_json(path: str | Path, data, *, indent: int | None = 1) -> None:
+    """`data` as a JSON file, atomically: secrets masked in its values before it is serialised."""
+    write_file(path, json_text(data, indent=indent))
+
+
+def json_line(data) -> str:
+    """One JSONL line of `data`, its values redacted before it is serialised."""
+    return json_text(data) + "\n"
 
 
 def append_text(path: str | Path, text: str, *, sync: bool = False) -> None:
-    """`text` appended in one write, never through a link planted at `path` (O_NOFOLLOW)."""
+    """`text` appended in one write, never through a link planted at `path` (O_NOFOLLOW). A JSON
+    line is made by `json_line`, which masks secrets before it is serialised."""
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
     try:
         os.write(fd, _encoded(text))

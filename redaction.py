@@ -6,12 +6,17 @@ cache, the renderers), so a caller cannot forget it; `tests/unit/test_output_bou
 
 Redacted by value (environment variables whose names say they hold a secret) and by pattern
 (URL user-info and query values, bearer tokens, key-shaped strings such as `sk-…` and `hf_…`),
-so a key given only on the command line is caught too.
+so a key given only on the command line is caught too. A file is redacted value by value before it
+is serialised (`redacted`, `json_text`); its writer then escapes for its medium and never edits the
+serialised text. No pattern reaches past a backslash, so text already escaped (a JSON line on the
+terminal, LaTeX) keeps its escapes.
 """
 
 from __future__ import annotations
 
 import html
+import json
+import math
 import os
 import re
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
@@ -22,7 +27,7 @@ MASK = "[redacted]"
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|AUTH|CREDENTIAL", re.IGNORECASE)
 _PATTERNS = [
     # scheme://user:pass@host, to the last "@" of the URL: a password may hold "/", "?" or "#"
-    (re.compile(r"(?<=://)[^\s\"'<>]*@"), MASK + "@"),
+    (re.compile(r"(?<=://)[^\s\"'<>\\]*@"), MASK + "@"),
     (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=\-]{8,}"), r"\1" + MASK),
     (re.compile(r"\b(?:sk|rk|pk)-[A-Za-z0-9_\-]{8,}"), MASK),  # OpenAI-style keys
     (re.compile(r"\bhf_[A-Za-z0-9]{8,}"), MASK),  # Hugging Face tokens
@@ -32,15 +37,17 @@ _PATTERNS = [
     (
         re.compile(
             r"(?i)((?:^|[\s?&;\"'(])(?:api[-_]?key|apikey|key|token|access[-_]?token|auth|secret|password|passwd|sig|signature)=)"
-            r"[^\s&#\"'<>;)]+"
+            r"[^\s&#\"'<>;)\\]+"
         ),
         r"\1" + MASK,
     ),
-    (re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://[^\s\"'<>#]*#)[^\s\"'<>]+"), r"\1" + MASK),  # a URL's fragment
-    (re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://[^\s\"'<>?#;]*;)[^\s\"'<>?#/]+"), r"\1" + MASK),  # a URL's ;params
+    (re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://[^\s\"'<>#\\]*#)[^\s\"'<>\\]+"), r"\1" + MASK),  # a URL's fragment
+    (re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://[^\s\"'<>?#;\\]*;)[^\s\"'<>?#/\\]+"), r"\1" + MASK),  # a URL's ;params
 ]
 # A path segment of a URL that looks like a key: 24 or more letters and digits, with both.
-_URL_PATH_KEY = re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://[^\s\"'<>/?#]*(?:/[^\s\"'<>?#]*)*?/)([A-Za-z0-9_\-]{24,})(?=[/?#;\s\"'<>]|$)")
+_URL_PATH_KEY = re.compile(
+    r"(?i)(\b[a-z][a-z0-9+.\-]*://[^\s\"'<>/?#\\]*(?:/[^\s\"'<>?#\\]*)*?/)([A-Za-z0-9_\-]{24,})(?=[/?#;\s\"'<>\\]|$)"
+)
 
 
 def _mask_path_key(match: re.Match) -> str:
@@ -50,7 +57,7 @@ def _mask_path_key(match: re.Match) -> str:
 
 
 # A query value in a URL: `?name=value&...` keeps each name, masks each value.
-_URL_QUERY = re.compile(r"(\b[a-z][a-z0-9+.\-]*://[^\s\"'<>?#]*\?)([^\s\"'<>#]*)", re.IGNORECASE)
+_URL_QUERY = re.compile(r"(\b[a-z][a-z0-9+.\-]*://[^\s\"'<>?#\\]*\?)([^\s\"'<>#\\]*)", re.IGNORECASE)
 
 
 def _mask_query(match: re.Match) -> str:
@@ -71,6 +78,29 @@ def redact(text: str) -> str:
         text = pattern.sub(replacement, text)
     text = _URL_PATH_KEY.sub(_mask_path_key, text)
     return _URL_QUERY.sub(_mask_query, text)
+
+
+def redacted(data):
+    """`data` with every text in it redacted, keys too, and non-finite numbers as None (JSON has
+    none): what a file may hold, before it is serialised. Other objects become their text."""
+    if isinstance(data, str):
+        return redact(data)
+    if isinstance(data, dict):
+        return {redacted(k) if isinstance(k, str) else k: redacted(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [redacted(v) for v in data]
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if data is None or isinstance(data, (bool, int)):
+        return data
+    return redact(str(data))
+
+
+def json_text(data, *, indent: int | None = None) -> str:
+    """`data` as JSON that may leave the program: secrets masked in its values before it is
+    serialised, and the control characters JSON lets through (DEL, C1, bidi marks, lone surrogates)
+    written as JSON's own escapes, which only occur inside strings and read back exactly."""
+    return neutral(json.dumps(redacted(data), ensure_ascii=False, indent=indent))
 
 
 # C0 controls but tab and newline, DEL, C1 controls (ESC, CSI, OSC start here), the bidi overrides

@@ -44,10 +44,12 @@ def evaluate_tasks(args) -> list[list[dict]]:
         raise EthosError(f"--ablation {method_ablations[0]} switches off parts of ethosagents: use it with --method ethosagents or all")
     tasks = [get_task(name) for name in args.task]
     files = {task.name: task_file(task, args.data) for task in tasks}
-    loaded = {}
+    loaded, every = {}, {}
     for task in tasks:  # every file is read and checked before any model loads
-        items = load_task(task, files[task.name])
-        loaded[task.name] = sample_items(items, args.limit, how=args.sample, seed=args.sample_seed) if args.limit else items
+        every[task.name] = load_task(task, files[task.name])
+        loaded[task.name] = (
+            sample_items(every[task.name], args.limit, how=args.sample, seed=args.sample_seed) if args.limit else every[task.name]
+        )
     context = context_from(args, **COMMAND_DEFAULTS["eval"])  # the reference protocol: a table that can stand beside the published ones
     runs_dir = runs_dir_of(args)
     prices = load_prices(args.prices) if args.prices else None
@@ -66,7 +68,9 @@ def evaluate_tasks(args) -> list[list[dict]]:
     tables = []
     with pool or nullcontext():
         for task in tasks:
-            tables.append(_evaluate_task(args, task, runs, loaded[task.name], files[task.name], out, runs_dir, prices, pool))
+            tables.append(
+                _evaluate_task(args, task, runs, (loaded[task.name], every[task.name]), files[task.name], out, runs_dir, prices, pool)
+            )
     return tables
 
 
@@ -106,7 +110,7 @@ def _ray_pool(args, context, runs_dir: Path):
     )
 
 
-def _evaluate_task(args, task, runs, loaded, data: Path, out: Path | None, runs_dir: Path, prices, pool) -> list[dict]:
+def _evaluate_task(args, task, runs, selection, data: Path, out: Path | None, runs_dir: Path, prices, pool) -> list[dict]:
     from ethos.evaluation.identity import config_folder, run_name
     from ethos.evaluation.runner import EVAL_CONCURRENCY, evaluate
 
@@ -120,8 +124,14 @@ def _evaluate_task(args, task, runs, loaded, data: Path, out: Path | None, runs_
             | evaluate(
                 task,
                 method,
-                loaded,
+                selection[0],
                 ctx,
+                every=selection[1],
+                selection={
+                    "limit": args.limit,
+                    "sample": args.sample if args.limit else None,
+                    "sample_seed": args.sample_seed if args.limit else None,
+                },
                 data=data,
                 out_dir=out_dir,
                 max_concurrency=args.max_concurrency or EVAL_CONCURRENCY,

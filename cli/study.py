@@ -4,7 +4,6 @@ will cost before any model is called."""
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
 from pathlib import Path
@@ -105,7 +104,7 @@ def _duration(seconds) -> str:
 
 def _write_tables(study, results: dict, out: Path, say) -> None:
     from ethos.evaluation.study_table import caption, latex, markdown, study_tables, table_rows
-    from ethos.inputs import finite, write_file
+    from ethos.inputs import write_file, write_json
 
     tables = study_tables(study, results)
     for table in tables:
@@ -115,7 +114,7 @@ def _write_tables(study, results: dict, out: Path, say) -> None:
         print()
     cells = [{"model": c.model.name, "task": c.task, "method": c.method, "seed": c.seed, "folders": [r["path"] for r in rows]}
              for c, rows in results.items()]  # fmt: skip
-    write_file(out / "study.json", json.dumps(finite({"cells": cells, "tables": tables}), ensure_ascii=False, indent=1))
+    write_json(out / "study.json", {"cells": cells, "tables": tables})
     write_file(out / "report.md", f"# Study\n\n{markdown(tables)}")
     write_file(out / "study.tex", latex(tables))
     say(f"study: tables in {out / 'report.md'}, {out / 'study.tex'} and {out / 'study.json'}; a page: ethos view {out}")

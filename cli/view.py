@@ -12,14 +12,13 @@ no font, no request to anywhere), to open in any browser, offline. The pages are
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 from ethos.cli.run_page import run_page, templates
 from ethos.errors import EthosError
 from ethos.graph.records import load_record
-from ethos.inputs import read_text, write_file
+from ethos.inputs import write_file
 from ethos.redaction import outward
 
 
@@ -123,14 +122,13 @@ def _items(
     made into `beside` under `runs_folder`)."""
     from ethos.evaluation.charts import bars
     from ethos.evaluation.compare import run_ids
+    from ethos.evaluation.log import read_predictions
 
     predictions, runs = {}, {}
     for r in rows:
         try:
-            predictions[r["path"]] = {
-                str(i.get("id")): i for i in json.loads(read_text(Path(r["path"]) / "predictions.json")) if isinstance(i, dict)
-            }
-        except (OSError, ValueError, RecursionError, AttributeError, TypeError, EthosError):
+            predictions[r["path"]] = {str(i.get("id")): i for i in read_predictions(Path(r["path"]) / "predictions.json")}
+        except EthosError:
             continue
         runs[r["path"]] = run_ids(Path(r["path"]))
     items = list(next(iter(predictions.values()), {}).values())[:n]
@@ -195,18 +193,19 @@ def _common_prefix(texts: list[str]) -> str:
 def study_page(folder: Path) -> str:
     """A study's tables (`ethos study`), with a chart per task: methods, a bar per model, with intervals."""
     from ethos.evaluation.charts import bars
+    from ethos.evaluation.log import read_study_file
+    from ethos.evaluation.presentation import as_number
     from ethos.evaluation.study_table import caption, table_rows
-    from ethos.graph.records import read_json_object
 
-    study = read_json_object(folder / "study.json", "study file", ": run `ethos study` again")
+    study = read_study_file(folder / "study.json")
     tables = []
     try:
-        for table in study["tables"]:
+        for table in study.tables:
             headings, rows = table_rows(table)
             labels = [row["label"] for row in table["rows"]]
-            series = {m: [row["cells"].get(m, {}).get("mean", 0.0) for row in table["rows"]] for m in table["models"]}
+            series = {m: [as_number(row["cells"].get(m, {}).get("mean")) for row in table["rows"]] for m in table["models"]}
             intervals = {
-                m: [[c.get("low", 0.0), c.get("high", 0.0)] for c in (row["cells"].get(m, {}) for row in table["rows"])]
+                m: [[as_number(c.get("low")), as_number(c.get("high"))] for c in (row["cells"].get(m, {}) for row in table["rows"])]
                 for m in table["models"]
             }
             tables.append({"task": table["task"], "caption": caption(table), "headings": headings, "rows": rows,
@@ -214,7 +213,7 @@ def study_page(folder: Path) -> str:
     except (KeyError, TypeError, AttributeError, ValueError):
         raise EthosError(f"{folder / 'study.json'}: not a study this version wrote (run `ethos study` again)") from None
     return templates().get_template("study.html.j2").render(title=f"EthosAgents study {folder}", folder=str(folder), tables=tables,
-                                                           cells=len(study.get("cells") or []))  # fmt: skip
+                                                           cells=len(study.cells))  # fmt: skip
 
 
 def write_view(targets: list[str], runs_dir: Path, out: Path | None = None, against: str | None = None) -> Path:

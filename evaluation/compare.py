@@ -7,19 +7,16 @@ items; the paired difference is the figure that says whether a difference holds.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-
-import numpy as np
 
 from ethos.errors import EthosError
 from ethos.evaluation.groups import question_key
-from ethos.evaluation.metrics import bootstrap_ci
+from ethos.evaluation.log import read_predictions, read_results, read_scores
 from ethos.evaluation.presentation import method_label, row_label
 from ethos.evaluation.scoring import SCORES_FILE, score
+from ethos.evaluation.statistics import paired
 from ethos.evaluation.tasks import Task, protocol_of
 from ethos.graph.records import is_run_id
-from ethos.inputs import read_text, stored_number
 
 
 def item_scores(task: Task, metric: str, folder: Path, row: dict | None = None) -> dict[str, tuple[float, str]]:
@@ -29,19 +26,14 @@ def item_scores(task: Task, metric: str, folder: Path, row: dict | None = None) 
     metrics), so a paired difference measures exactly the table's metric, parser and protocol. A
     folder written before that file existed is scored again from its predictions with the parser
     and protocol its metrics record; a coverage metric that needs the NLI model is then left out."""
-    stored = _stored_scores(folder / SCORES_FILE)
+    stored = read_scores(folder / SCORES_FILE, task.name)
     if stored is not None:
-        values, questions = stored
-        return {i: (v, questions.get(i, i)) for i, v in (values.get(metric) or {}).items()}
-    items = _read_list(folder / "predictions.json")
+        return stored.values(metric)
+    items = read_predictions(folder / "predictions.json")
     row = row or {}
     try:
         found = score(
-            task,
-            [i for i in items if isinstance(i, dict)],
-            parser=row.get("parser") or "reference",
-            protocol=protocol_of(row),
-            embedding=metric.startswith("embedding"),
+            task, items, parser=row.get("parser") or "reference", protocol=protocol_of(row), embedding=metric.startswith("embedding")
         ).values
     except (EthosError, KeyError, TypeError, ValueError):
         return {}  # predictions the scorer refuses: nothing to pair
@@ -49,69 +41,10 @@ def item_scores(task: Task, metric: str, folder: Path, row: dict | None = None) 
     return {str(i.get("id")): (float(v), question_key(i)) for v, i in zip(values, among)}
 
 
-def _read_list(path: Path) -> list:
-    try:
-        data = json.loads(read_text(path))  # the project's bounded reader of outside files
-    except (OSError, ValueError, RecursionError) as exc:
-        raise EthosError(f"{path}: not readable predictions ({exc.__class__.__name__})") from None
-    if not isinstance(data, list):
-        raise EthosError(f"{path}: not a list of items")
-    return data
-
-
-def _stored_scores(path: Path) -> tuple[dict, dict] | None:
-    """`scores.json` as ({metric: {id: value}}, {id: question}), its bad entries left out; None when
-    the file is missing or unreadable."""
-    try:
-        data = json.loads(read_text(path))
-    except (OSError, ValueError, RecursionError, EthosError):
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("metrics"), dict):
-        return None
-    questions = {str(k): str(v) for k, v in (data.get("questions") or {}).items()} if isinstance(data.get("questions"), dict) else {}
-    values = {
-        str(name): {str(i): float(v) for i, v in by_item.items() if stored_number(v)}
-        for name, by_item in data["metrics"].items()
-        if isinstance(by_item, dict)
-    }
-    return values, questions
-
-
-def paired(reference: dict[str, tuple[float, str]], other: dict[str, tuple[float, str]], higher: bool) -> dict:
-    """other minus reference over their common items: the mean, its interval over questions, the
-    items, how many items `other` does better on, and whether the interval leaves out 0."""
-    ids = sorted(set(reference) & set(other))
-    diffs = [other[i][0] - reference[i][0] for i in ids]
-    if len(ids) < 2:
-        return {"n": len(ids), "mean": float("nan"), "ci": [float("nan")] * 2, "better": 0, "worse": 0, "holds": False}
-    low, high = bootstrap_ci(diffs, clusters=[reference[i][1] for i in ids])
-    sign = 1 if higher else -1
-    return {
-        "n": len(ids),
-        "mean": float(np.mean(diffs)),
-        "ci": [low, high],
-        "better": sum(sign * d > 0 for d in diffs),
-        "worse": sum(sign * d < 0 for d in diffs),
-        "holds": bool(low > 0 or high < 0),
-    }
-
-
 def run_ids(folder: Path) -> dict[str, str]:
     """{item id: the run id of its last run} from `folder/results.jsonl` (read only; bad lines skipped)."""
-
-    found = {}
-    try:
-        lines = read_text(folder / "results.jsonl").splitlines()
-    except (OSError, ValueError, EthosError):
-        return found
-    for line in lines:
-        try:
-            record = json.loads(line)
-        except (ValueError, RecursionError):
-            continue
-        if isinstance(record, dict) and isinstance(record.get("run_id"), str) and is_run_id(record["run_id"]):
-            found[str(record.get("id"))] = record["run_id"]
-    return found
+    records, _ = read_results(folder / "results.jsonl", distributions=False)
+    return {key: r["run_id"] for key, r in records.items() if isinstance(r.get("run_id"), str) and is_run_id(r["run_id"])}
 
 
 def paired_rows(task: Task, rows: list[dict], metric: str, higher: bool, against: str | None) -> list[tuple[dict, dict, dict]]:
@@ -133,7 +66,11 @@ def paired_rows(task: Task, rows: list[dict], metric: str, higher: bool, against
         if reference is None or len(group) < 2:
             continue
         base = item_scores(task, metric, Path(reference["path"]), reference)
-        found += [(reference, r, paired(base, item_scores(task, metric, Path(r["path"]), r), higher)) for r in group if r is not reference]
+        found += [
+            (reference, r, paired({0: base}, {0: item_scores(task, metric, Path(r["path"]), r)}, higher))
+            for r in group
+            if r is not reference
+        ]
     return found
 
 

@@ -18,8 +18,8 @@ from ethos.errors import EthosError
 from ethos.evaluation.log import read_config
 from ethos.evaluation.tasks import Task
 from ethos.graph.context import Context
-from ethos.graph.records import write_json
-from ethos.redaction import redact
+from ethos.inputs import write_json
+from ethos.redaction import redacted
 from ethos.versions import file_sha256, package_version, prompts_version
 
 
@@ -80,7 +80,7 @@ def check_config(out_dir: Path, config: dict) -> None:
     """Record `config` in a new folder, or refuse a folder that holds results of another one, naming
     the settings that differ."""
     path = out_dir / "config.json"
-    config = json.loads(redact(json.dumps(config, default=str)))  # compared as it is stored
+    config = redacted(config)  # compared as it is stored
     if path.exists():
         old, new = _flat(read_config(path)), _flat(config)  # the log's reader migrates what earlier releases wrote
         # A setting the earlier run did not record did not exist yet: it is not a difference.

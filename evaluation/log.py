@@ -6,8 +6,13 @@ metrics field of the wrong shape is left out, never fatal.
     config.json     EvalConfig   what makes the results comparable (evaluation/identity.py)
     results.jsonl   ResultLine   one line per finished item, appended as each ends (store.py)
     predictions.json             the items in VITAL's schema with their predictions
-    scores.json     Scores       every item's value of every per-item metric (scoring.py)
+    scores.json     StoredScores every item's value of every per-item metric (scoring.py)
     metrics.json    Metrics      the task's figures, the row of every table
+    study.json      StudyFile    a study's cells and tables (`ethos study`)
+
+Every file is read where it was written, never through a link, and a value no scorer could have
+written (a JSD of -7.5, an accuracy of 3, a count below 0) refuses the file with one line naming it
+and the field: a table never shows an impossible figure.
 """
 
 from __future__ import annotations
@@ -19,9 +24,12 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, StrictInt, StrictStr, ValidationError, ValidationInfo, model_validator
 
 from ethos.errors import EthosError
-from ethos.evaluation.tasks import LEGACY_PROTOCOL
+from ethos.evaluation.tasks import LEGACY_PROTOCOL, metric_bounds, tasks
 from ethos.graph.records import read_json_object
-from ethos.inputs import stored_number
+from ethos.inputs import read_text, stored_number
+
+COUNTS = ("n", "missing", "n_items", "n_questions", "failed")  # a metrics file's counts: whole numbers, never below 0
+MAX_STUDY_BYTES = 8 * 2**20  # a study of the largest grid it accepts writes about 1 MB
 
 
 def _finite(value: float) -> float:
@@ -97,7 +105,8 @@ class EvalConfig(BaseModel):
 
 def read_config(path: Path) -> dict:
     try:
-        return EvalConfig.model_validate(read_json_object(path, "configuration", ": move it away, or use another --out")).model_dump()
+        data = read_json_object(path, "configuration", ": move it away, or use another --out", follow=False)
+        return EvalConfig.model_validate(data).model_dump()
     except ValidationError as exc:
         raise EthosError(f"{path}: not an evaluation configuration ({_first(exc)}): move it away, or use another --out") from None
 
@@ -152,10 +161,116 @@ class Metrics(BaseModel):
 
 def read_metrics(path: Path) -> dict | None:
     """A metrics file's row; None for a JSON object that is no metrics file (no task or method)."""
-    data = read_json_object(path, "metrics file", ": rerun `ethos eval`, or remove it")
+    data = read_json_object(path, "metrics file", ": rerun `ethos eval`, or remove it", follow=False)
     if "task" not in data or "method" not in data:
         return None
     try:
-        return Metrics.model_validate(data).model_dump()
+        row = Metrics.model_validate(data).model_dump()
     except ValidationError:
         raise EthosError(f"{path}: unknown task {str(data['task'])[:40]!r} or method {str(data['method'])[:40]!r}") from None
+    bounds = _bounds_of(row["task"])
+    for key in COUNTS:
+        if key in row and row[key] is not None and (row[key] < 0 or row[key] != int(row[key])):
+            raise _impossible(path, key, row[key], "a count of 0 or more")
+    for key, value in row.items():
+        limits = bounds(key.removesuffix("_ci"))
+        values = value if key.endswith("_ci") else [value]
+        numbers = [v for v in values if stored_number(v)] if isinstance(values, list) else []
+        if limits and not all(_within(v, limits) for v in numbers):
+            raise _impossible(path, key, value, f"within [{limits[0]:g}, {limits[1]:.4g}]")
+    return row
+
+
+def _bounds_of(task_name: str):
+    """The task's own bounds where it is registered, else the project's by metric name."""
+    task = tasks().get(task_name)
+    return task.bounds if task is not None else metric_bounds
+
+
+def _within(value: float, limits: tuple[float, float]) -> bool:
+    return limits[0] - 1e-9 <= value <= limits[1] + 1e-9  # rounding at the bounds (a JSD of sqrt(ln 2))
+
+
+def _impossible(path: Path, field: str, value, rule: str) -> EthosError:
+    return EthosError(f"{path}: field '{field}' is {str(value)[:40]}, not {rule}: no scorer writes that (rerun `ethos eval`, or remove it)")
+
+
+class StoredScores(BaseModel):
+    """`scores.json`: every item's value of every per-item metric, and each item's question."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    metrics: dict[StrictStr, dict[StrictStr, Finite | None]]
+    questions: dict[StrictStr, StrictStr] = {}
+
+    def values(self, metric: str) -> dict[str, tuple[float, str]]:
+        """{item id: (value, question)} of one metric, the items without a value left out."""
+        return {i: (float(v), self.questions.get(i, i)) for i, v in (self.metrics.get(metric) or {}).items() if v is not None}
+
+
+def read_scores(path: Path, task_name: str) -> StoredScores | None:
+    """A folder's per-item scores; None where the file is missing (a folder written before it
+    existed). Unreadable, or holding a value outside its metric's bounds: one line naming it."""
+    if not path.exists() and not path.is_symlink():
+        return None
+    data = read_json_object(path, "scores file", ": rerun `ethos eval`, or remove it", follow=False)
+    try:
+        stored = StoredScores.model_validate(data)
+    except ValidationError as exc:
+        raise EthosError(f"{path}: not a scores file ({_first(exc)}): rerun `ethos eval`, or remove it") from None
+    bounds = _bounds_of(task_name)
+    for metric, by_item in stored.metrics.items():
+        limits = bounds(metric)
+        for item, value in by_item.items():
+            if limits and value is not None and not _within(value, limits):
+                raise _impossible(path, f"{metric}' of item '{item[:40]}", value, f"within [{limits[0]:g}, {limits[1]:.4g}]")
+    return stored
+
+
+def read_predictions(path: Path) -> list[dict]:
+    """`predictions.json`: the items with their predictions (entries that are no object left out)."""
+    try:
+        data = json.loads(read_text(path, follow=False))
+    except (OSError, ValueError, RecursionError) as exc:
+        raise EthosError(f"{path}: not readable predictions ({exc.__class__.__name__})") from None
+    if not isinstance(data, list):
+        raise EthosError(f"{path}: not a list of items")
+    return [item for item in data if isinstance(item, dict)]
+
+
+def read_results(path: Path, *, distributions: bool) -> tuple[dict[str, dict], int]:
+    """`results.jsonl` read where it is: the last readable line of each item, and the unreadable lines."""
+    try:
+        data = read_text(path, follow=False).encode("utf-8")
+    except FileNotFoundError:
+        return {}, 0
+    except (OSError, UnicodeDecodeError):
+        return {}, 1
+    return read_result_lines(data, distributions=distributions)
+
+
+class StudyCell(BaseModel):
+    model: StrictStr
+    task: StrictStr
+    method: StrictStr
+    seed: StrictInt
+    folders: list[StrictStr] = []
+
+
+class StudyFile(BaseModel):
+    """`study.json`: the cells a study ran and its tables (`evaluation/study_table.py`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    cells: list[StudyCell]
+    tables: list[dict[str, Any]]
+
+
+def read_study_file(path: Path) -> StudyFile:
+    """A study's record, bounded in size (a page of 200,000 model names would stall the viewer)."""
+    try:
+        data = json.loads(read_text(path, limit=MAX_STUDY_BYTES, follow=False))
+        return StudyFile.model_validate(data)
+    except (OSError, ValueError, RecursionError) as exc:  # ValidationError is a ValueError
+        why = _first(exc) if isinstance(exc, ValidationError) else exc.__class__.__name__
+        raise EthosError(f"{path}: not a study this version wrote ({why}): run `ethos study` again") from None

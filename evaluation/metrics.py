@@ -6,9 +6,7 @@
   with a fourth class for unparseable answers; accuracy, balanced accuracy and macro/micro F1 come
   from scikit-learn with its default labels (the classes present in gold or prediction), and the
   same four in the binary setting that drops items whose gold or prediction is C ("either").
-- Intervals: a percentile bootstrap, resampling whole questions where a question repeats across
-  items (OpinionQA groups, GlobalOpinionQA countries), since their items share a question and the
-  persona and community texts written for it.
+- Intervals: `statistics.py`, the one bootstrap of every table.
 - Value coverage: see `coverage.py`.
 """
 
@@ -127,23 +125,3 @@ def steerable_vk_scores(gold: Sequence[str], pred: Sequence[str]) -> dict:
     kept = [(g, p) for g, p in zip(gold, pred) if g != "C" and p != "C"]
     binary = classification_scores([g for g, _ in kept], [p for _, p in kept])
     return three_way | {f"binary_{k}": v for k, v in binary.items()}
-
-
-def bootstrap_ci(values: Sequence[float], *, clusters: Sequence | None = None, resamples: int = 1000, seed: int = 0) -> tuple[float, float]:
-    """95% percentile bootstrap interval of the mean.
-
-    With `clusters` (one key per value, e.g. the question), whole clusters are resampled: the
-    right interval when values within a cluster are not independent.
-    """
-    values = np.asarray(values, dtype=float)
-    keys = list(range(len(values))) if clusters is None else list(clusters)
-    index = {key: i for i, key in enumerate(dict.fromkeys(keys))}
-    ids = np.array([index[key] for key in keys], dtype=int)
-    sums = np.bincount(ids, weights=values, minlength=len(index))
-    counts = np.bincount(ids, minlength=len(index)).astype(float)
-    if len(index) < 2:
-        return (float("nan"), float("nan"))
-    draws = np.random.default_rng(seed).integers(0, len(index), size=(resamples, len(index)))
-    stats = sums[draws].sum(axis=1) / counts[draws].sum(axis=1)
-    low, high = np.percentile(stats, [2.5, 97.5])
-    return float(low), float(high)

@@ -11,7 +11,6 @@ that succeeded, re-runs failed ones, and never duplicates one.
 from __future__ import annotations
 
 import copy
-import json
 import sys
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from ethos.evaluation.store import ResultStore
 from ethos.evaluation.tasks import Task
 from ethos.graph.context import Context
 from ethos.graph.methods import STAND_IN_NOTE
-from ethos.inputs import finite, write_file
+from ethos.inputs import write_json
 from ethos.redaction import raw
 
 
@@ -47,9 +46,13 @@ def evaluate(
     server: str | None = None,
     scoring: dict | None = None,
     ray_pool: Executor | None = None,
+    every: list[tuple[dict, dict]] | None = None,
+    selection: dict | None = None,
 ) -> dict:
-    """Run `method` on every item not yet done (in threads, or on `ray_pool`), then write predictions
-    and metrics; returns the metrics."""
+    """Run `method` on every item of `loaded` not yet done (in threads, or on `ray_pool`), then write
+    predictions and metrics; returns the metrics. The summary covers every item the folder holds
+    (`every`: the task file's items, of which `loaded` is this command's selection), so a smaller
+    selection never rewrites a larger one's; `selection` says what this command asked for."""
     ctx = ctx.replace(method=method)  # the graph runs the method its context names
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -62,7 +65,16 @@ def evaluate(
         if repaired:
             print(f"ethos: {repaired}", file=sys.stderr)
         _run_items(loaded, ItemRuns(task, ctx, store, runs_dir, prices, server), ray_pool or Threads(max_concurrency), progress=progress)
-        return finish(task, method, loaded, store, out_dir, nli_model=nli_model, ablations=ctx.ablations, **(scoring or {}))
+        held = held_items(loaded, every or loaded, store)
+        if len(held) > len(loaded):
+            print(
+                f"ethos: {out_dir} holds {len(held)} items (this command selected {len(loaded)}): its summary covers all {len(held)}",
+                file=sys.stderr,
+            )
+        selection = (selection or {}) | {"selected": len(loaded), "held": len(held)}
+        return finish(
+            task, method, held, store, out_dir, nli_model=nli_model, ablations=ctx.ablations, selection=selection, **(scoring or {})
+        )
     finally:
         store.close()
 
@@ -85,6 +97,13 @@ def _run_items(loaded: list[tuple[dict, dict]], runs: ItemRuns, executor: Execut
         bar.close()
 
 
+def held_items(loaded: list[tuple[dict, dict]], every: list[tuple[dict, dict]], store: ResultStore) -> list[tuple[dict, dict]]:
+    """The items a folder's summary covers: this selection and every item an earlier one left in the
+    folder's results, in the task file's order."""
+    wanted = {str(item["id"]) for item, _ in loaded} | set(store.records)
+    return [(item, request) for item, request in every if str(item["id"]) in wanted]
+
+
 # Items in flight in `ethos eval` unless --max-concurrency says otherwise. Measured
 # (bench/bench_concurrency.py, bench_eval_concurrency.py): 4 items are x1.1 faster than 1 on the
 # embedded model (its agents already share batches within an item) and x2.8 faster on an endpoint
@@ -101,6 +120,7 @@ def finish(
     *,
     nli_model: str | None,
     ablations: list[str] = (),
+    selection: dict | None = None,
     **scoring,
 ) -> dict:
     predictions = []
@@ -116,11 +136,11 @@ def finish(
             for key, value in (record.get("usage") or {}).items():
                 usage[key] = round(usage.get(key, 0) + value, 6)
         predictions.append(out)
-    write_file(out_dir / "predictions.json", json.dumps(predictions, ensure_ascii=False, indent=1))
+    write_json(out_dir / "predictions.json", predictions)
     context = read_config(out_dir / "config.json")["context"]
     protocol = context["protocol"]
     scores = score(task, predictions, nli_model=nli_model, protocol=protocol, **scoring)
-    write_file(out_dir / SCORES_FILE, json.dumps(finite(scores.by_item()), ensure_ascii=False))  # what paired comparisons read
+    write_json(out_dir / SCORES_FILE, scores.by_item(), indent=None)  # what paired comparisons read
     metrics = scores.metrics
     failed = sum(1 for item, _ in loaded if (store.records.get(str(item["id"])) or {}).get("status") == "failed")
     metrics |= {
@@ -132,8 +152,9 @@ def finish(
         "usage": usage,  # the items' model calls, tokens and cost, summed
         "model": context["moderator_model"],
         "protocol": protocol,
+        "selection": selection or {"selected": len(loaded), "held": len(loaded)},
     }
     if method in ("moe", "modplural"):
         metrics["note"] = STAND_IN_NOTE
-    write_file(out_dir / "metrics.json", json.dumps(finite(metrics), indent=2))
+    write_json(out_dir / "metrics.json", metrics, indent=2)
     return metrics

@@ -1,7 +1,7 @@
 """Score predictions in the VITAL schema: the metrics a task scores per item (`Task.score`), their
 means with intervals, and per-group breakdowns.
 
-Every interval is a 95% bootstrap that resamples whole questions (see `metrics.bootstrap_ci`), and
+Every interval is a 95% bootstrap that resamples whole questions (see `statistics.py`), and
 comes with the number of items and of distinct questions behind it.
 """
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ethos.evaluation.groups import question_key
-from ethos.evaluation.metrics import bootstrap_ci
+from ethos.evaluation.statistics import mean_interval
 from ethos.evaluation.tasks import Task, task_for_item
 
 SCORES_FILE = "scores.json"  # beside predictions.json: every item's value of every metric, as the table scored it
@@ -27,11 +27,8 @@ def primary_metric(task: Task, metrics: dict) -> tuple[str, bool]:
 def _summary(name: str, values: list[float], items: list[dict]) -> dict:
     """The mean, its cluster-bootstrap interval, and the items and questions behind them."""
     keys = [question_key(i) for i in items]
-    return {
-        name: float(np.mean(values)) if values else float("nan"),
-        f"{name}_ci": list(bootstrap_ci(values, clusters=keys)),
-        f"{name}_n": {"items": len(values), "questions": len(set(keys))},
-    }
+    mean, ci = mean_interval(values, [(str(i.get("id")), q) for i, q in zip(items, keys)])
+    return {name: mean, f"{name}_ci": ci, f"{name}_n": {"items": len(values), "questions": len(set(keys))}}
 
 
 @dataclass

@@ -12,7 +12,6 @@ item, appended atomically by the worker that ran it and synced, so a kill loses 
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import threading
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 from ethos.errors import EthosError, RunFailure
 from ethos.evaluation.log import read_result_lines
 from ethos.graph.records import RunRecord, is_run_id, mark_interrupted
-from ethos.inputs import append_text, finite, write_file
+from ethos.inputs import append_text, json_line, write_file
 
 
 class ResultStore:
@@ -75,7 +74,7 @@ class ResultStore:
         self._append(self._running, run_id + "\n")
 
     def add(self, record: dict) -> None:
-        self._append(self.path, json.dumps(finite(record), ensure_ascii=False) + "\n")
+        self._append(self.path, json_line(record))
         self.records[str(record["id"])] = record
 
     def _append(self, path: Path, text: str) -> None:

@@ -9,14 +9,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import numpy as np
-
 from ethos.evaluation.compare import item_scores
 from ethos.evaluation.presentation import method_label
+from ethos.evaluation.statistics import LEVEL, estimate, paired
 from ethos.evaluation.tasks import get_task
-
-BOOTSTRAP = 2000  # resamples; seeded, so the table repeats
-LEVEL = 0.95
 
 
 def study_tables(study, results: dict) -> list[dict]:
@@ -28,13 +24,13 @@ def study_tables(study, results: dict) -> list[dict]:
         if not cells:
             continue
         metric, higher = task.primary(next(iter(cells.values()))[0])
-        scores: dict[tuple[str, str], list[dict]] = {}  # (label, model) -> one {item: (value, question)} per seed
+        scores: dict[tuple[str, str], dict[int, dict]] = {}  # (label, model) -> {seed: {item: (value, question)}}
         labels: list[str] = []
         for cell in sorted(cells, key=lambda c: (study.methods.index(c.method), c.seed)):
             for row in cells[cell]:
                 label = method_label(row)
                 labels += [label] if label not in labels else []
-                scores.setdefault((label, cell.model.name), []).append(item_scores(task, metric, Path(row["path"]), row))
+                scores.setdefault((label, cell.model.name), {})[cell.seed] = item_scores(task, metric, Path(row["path"]), row)
         models = [m.name for m in study.models]
         against = study.against if study.against in labels else None
         rows = []
@@ -44,10 +40,10 @@ def study_tables(study, results: dict) -> list[dict]:
                 seeds = scores.get((label, model))
                 if not seeds:
                     continue
-                row["cells"][model] = _cell(seeds)
+                row["cells"][model] = estimate(list(seeds.values()))
                 base = scores.get((against, model)) if against and label != against else None
-                if base and len(base) == len(seeds):
-                    row["paired"][model] = _paired(seeds, base, higher)
+                if base:
+                    row["paired"][model] = _difference(paired(base, seeds, higher))
             rows.append(row)
         tables.append(
             {
@@ -63,62 +59,10 @@ def study_tables(study, results: dict) -> list[dict]:
     return tables
 
 
-def _matrix(seeds: list[dict], ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Per seed and question: the sum of the item values and their count (questions are the bootstrap's units)."""
-    questions = sorted({seeds[0][i][1] for i in ids})
-    where = {q: k for k, q in enumerate(questions)}
-    sums, counts = np.zeros((len(seeds), len(questions))), np.zeros(len(questions))
-    for i in ids:
-        counts[where[seeds[0][i][1]]] += 1
-        for s, values in enumerate(seeds):
-            sums[s, where[seeds[0][i][1]]] += values[i][0]
-    return sums, counts
-
-
-def _two_level(sums: np.ndarray, counts: np.ndarray) -> tuple[float, float, float]:
-    """The mean over seeds of the item mean, and its bootstrap interval: questions resampled, then seeds."""
-    rng = np.random.default_rng(0)
-    n_seeds, n_questions = sums.shape
-    picked_questions = rng.integers(0, n_questions, size=(BOOTSTRAP, n_questions))
-    picked_seeds = rng.integers(0, n_seeds, size=(BOOTSTRAP, n_seeds))
-    per_seed = sums[:, picked_questions].sum(axis=2) / counts[picked_questions].sum(axis=1)  # (seeds, resamples)
-    draws = np.take_along_axis(per_seed.T, picked_seeds, axis=1).mean(axis=1)
-    low, high = np.quantile(draws, [(1 - LEVEL) / 2, (1 + LEVEL) / 2])
-    return float((sums.sum(axis=1) / counts.sum()).mean()), float(low), float(high)
-
-
-def _common(seeds: list[dict]) -> list[str]:
-    return sorted(set.intersection(*(set(values) for values in seeds)))
-
-
-def _cell(seeds: list[dict]) -> dict:
-    ids = _common(seeds)
-    if not ids:
-        return {"n": 0}
-    sums, counts = _matrix(seeds, ids)
-    mean, low, high = _two_level(sums, counts)
-    per_seed = sums.sum(axis=1) / counts.sum()
-    return {
-        "mean": mean,
-        "low": low,
-        "high": high,
-        "n": len(ids),
-        "seeds": [float(v) for v in per_seed],
-        "seed_sd": float(np.std(per_seed, ddof=1)) if len(per_seed) > 1 else 0.0,
-    }
-
-
-def _paired(seeds: list[dict], base: list[dict], higher: bool) -> dict:
-    """This row minus the chosen one, item by item within each seed; `better`: items on which this row is better, on the seed mean."""
-    both = [{i: (values[i][0] - other[i][0], values[i][1]) for i in set(values) & set(other)} for values, other in zip(seeds, base)]
-    ids = _common(both)
-    if not ids:
-        return {"n": 0}
-    sums, counts = _matrix(both, ids)
-    mean, low, high = _two_level(sums, counts)
-    item_means = np.array([np.mean([d[i][0] for d in both]) for i in ids])
-    better = int(((item_means > 0) if higher else (item_means < 0)).sum())
-    return {"mean": mean, "low": low, "high": high, "n": len(ids), "better": better}
+def _difference(found: dict) -> dict:
+    """A paired difference as a table cell reads it."""
+    low, high = found["ci"]
+    return {"mean": found["mean"], "low": low, "high": high, "n": found["n"], "better": found["better"]}
 
 
 # ---- as text ----------------------------------------------------------------------------------
@@ -128,7 +72,7 @@ def _fmt(cell: dict | None, *, signed: bool = False) -> str:
     if not cell or not cell.get("n"):
         return "-"
     f = "{:+.3f}" if signed else "{:.3f}"
-    text = f"{f.format(cell['mean'])} [{cell['low']:.3f}, {cell['high']:.3f}]"
+    text = f.format(cell["mean"]) + (f" [{cell['low']:.3f}, {cell['high']:.3f}]" if cell.get("low") is not None else " [one question]")
     if "seed_sd" in cell and len(cell.get("seeds", [])) > 1:
         text += f" ±{cell['seed_sd']:.3f}"
     if "better" in cell:

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from ethos.errors import EthosError, RunFailure
 from ethos.inputs import own_file
-from ethos.redaction import MASK, public_endpoint, redact
+from ethos.redaction import MASK, public_endpoint, redact, redacted
 
 POSTGRES = ("postgres://", "postgresql://")
 
@@ -96,7 +96,7 @@ def _postgres(uri: str):
 
 def run_metadata(request: dict | None, config: dict) -> dict:
     """Checkpoint metadata that lets another machine resume the run (LangGraph keeps only plain values)."""
-    return {"ethos_run": redact(json.dumps({"request": request, "config": config}, default=str))}
+    return {"ethos_run": json.dumps(redacted({"request": request, "config": config}))}
 
 
 def saved_run(saver, run_id: str) -> dict | None:

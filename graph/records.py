@@ -1,7 +1,7 @@
 """Run records on disk: one folder per run id with `record.json` (input, configuration, the whole
 agent conversation, tokens, timings, fallbacks) and `trace.jsonl` (each step as it ended, `tracing.py`).
 
-Nothing secret is written: every file passes the output boundary (`ethos.redaction.outward`, in `write_file`).
+Nothing secret is written: every file's values are redacted before it is serialised (`ethos.inputs.write_json`).
 """
 
 from __future__ import annotations
@@ -16,12 +16,7 @@ from pathlib import Path
 
 from ethos.errors import EthosError
 from ethos.graph.tokens import token_summary
-from ethos.inputs import bounded, finite, read_text, stored_number, write_file
-
-
-def write_json(path: Path, data) -> None:
-    """Atomic JSON write through the output boundary: a crash never leaves a half-written record."""
-    write_file(path, json.dumps(finite(data), indent=1, ensure_ascii=False, default=str))
+from ethos.inputs import bounded, read_text, stored_number, write_json
 
 
 def new_run_id() -> str:
@@ -78,10 +73,10 @@ class RunRecord:
         write_json(self.path, self.data)
 
 
-def read_json_object(path: Path, what: str, fix: str = "") -> dict:
+def read_json_object(path: Path, what: str, fix: str = "", *, follow: bool = True) -> dict:
     """A JSON object from `path`, or one line naming the file, what it should be, and the way out."""
     try:
-        data = json.loads(read_text(path))
+        data = json.loads(read_text(path, follow=follow))
     except (OSError, ValueError, RecursionError) as exc:  # not UTF-8 or JSON, a 5,000-digit number, deep nesting
         raise EthosError(f"{path}: not a readable {what} ({exc.__class__.__name__}){fix}") from None
     if not isinstance(data, dict):

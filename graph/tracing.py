@@ -12,7 +12,7 @@ from langchain_core.tracers.schemas import Run
 
 from ethos.agents.models.recording import Exchange
 from ethos.errors import EthosError
-from ethos.inputs import append_text, bounded, read_text
+from ethos.inputs import append_text, bounded, json_line, read_text
 
 
 def step_line(step: Run, exchange: Exchange | None) -> dict:
@@ -45,9 +45,8 @@ class TraceFile:
         pass
 
     def ended(self, step: Run, exchange: Exchange | None) -> None:
-        text = json.dumps(bounded(step_line(step, exchange)), ensure_ascii=False, default=str)
         try:
-            append_text(self.path, text + "\n")
+            append_text(self.path, json_line(bounded(step_line(step, exchange))))
         except OSError:  # a full disk: the run's record, written when it ends, names the path once (a
             pass  # callback's error would be logged by LangChain on every later step)
 

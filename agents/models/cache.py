@@ -8,6 +8,7 @@ The namespace adds the backend spec and endpoint, which a model's parameters may
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 import sys
 import threading
@@ -23,7 +24,7 @@ from langchain_core.outputs import ChatGeneration, Generation
 
 from ethos.errors import RunFailure
 from ethos.inputs import own_file
-from ethos.redaction import outward
+from ethos.redaction import json_text
 
 _CACHED_TYPES = [ChatGeneration, Generation, AIMessage]  # all a cache entry may hold
 
@@ -86,7 +87,7 @@ class SqliteCallCache(BaseCache):
                 # through the output boundary as it goes in: a key an endpoint reflected never reaches the
                 # disk, and JSON reads the escapes back, so a replay is the reply
                 self._conn.execute(
-                    "INSERT OR REPLACE INTO calls VALUES (?, ?)", (self._key(prompt, llm_string), outward(dumps(stored), "json"))
+                    "INSERT OR REPLACE INTO calls VALUES (?, ?)", (self._key(prompt, llm_string), json_text(json.loads(dumps(stored))))
                 )
         except sqlite3.OperationalError as exc:  # a full disk: one line naming the file
             raise RunFailure(f"{self.path}: cannot store a model call ({exc})") from None

@@ -13,7 +13,7 @@ import numpy as np
 
 from ethos.errors import EthosError
 from ethos.evaluation.groups import question_key
-from ethos.evaluation.tasks.base import LEGACY_PROTOCOL, PerItem, Prediction, Task, protocol_of
+from ethos.evaluation.tasks.base import LEGACY_PROTOCOL, PerItem, Prediction, Task, metric_bounds, protocol_of
 from ethos.evaluation.vital import item_request, load_items
 from ethos.graph.methods import METHODS as GRAPH_METHODS
 from ethos.graph.state import validate_request
@@ -24,6 +24,7 @@ __all__ = [
     "LEGACY_PROTOCOL",
     "METHODS",
     "SAMPLES",
+    "metric_bounds",
     "PerItem",
     "Prediction",
     "Task",

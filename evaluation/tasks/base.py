@@ -112,6 +112,11 @@ class Task:
         """What a reader of the table must know (how answers were read, what a metric stands for)."""
         return []
 
+    def bounds(self, metric: str) -> tuple[float, float] | None:
+        """The values `metric` can take (None: any finite number): a stored value outside them was
+        not written by a scorer, and the readers refuse it. A task with metrics of its own says."""
+        return metric_bounds(metric)
+
     def item_score(self, item: dict, state: dict) -> dict | None:
         """An `--item` run's gold beside its prediction, scored as eval scores it; None where this
         cannot be shown without eval's scorers."""
@@ -119,6 +124,22 @@ class Task:
 
     def __repr__(self) -> str:
         return f"<task {self.name}>"
+
+
+JSD_MAX = math.sqrt(math.log(2))  # scipy's Jensen-Shannon distance in natural log: at most sqrt(ln 2), 0.8326
+_RATES = ("accuracy", "f1", "correct", "acc@")
+
+
+def metric_bounds(metric: str) -> tuple[float, float] | None:
+    """The range of the project's metrics by name: a distance, a rate, a coverage (a similarity, or
+    -1 for a response with no sentence under the reference protocol)."""
+    if metric == "jsd":
+        return 0.0, JSD_MAX
+    if any(word in metric for word in _RATES):
+        return 0.0, 1.0
+    if metric.endswith("coverage"):
+        return -1.0, 1.0
+    return None
 
 
 def primary_first(columns: list[tuple[str, str]], primary: str) -> list[tuple[str, str]]:

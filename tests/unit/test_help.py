@@ -91,7 +91,8 @@ def test_a_base_model_is_said_to_get_raw_prompts(fake, capsys):
 def test_tracing_a_run_still_going_shows_its_exchanges_so_far(fake, runs_dir, capsys):
     import json as _json
 
-    from ethos.graph.records import RunRecord, load_record, write_json
+    from ethos.graph.records import RunRecord, load_record
+    from ethos.inputs import write_json
 
     assert main(["run", "--model", fake().spec, "--n-personas", "2", "--json", "Should she be told?"]) == 0
     done = load_record(runs_dir, _json.loads(capsys.readouterr().out)["run_id"])

@@ -7,7 +7,6 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
 
 from ethos.evaluation.metrics import (
     UNPARSEABLE,
-    bootstrap_ci,
     classification_scores,
     js_distance,
     most_likely_correct,
@@ -126,28 +125,6 @@ def test_binary_setting_drops_either_in_gold_or_prediction():
     assert scores["binary_n"] == 2  # (A, A) and (A, B) remain
     assert scores["binary_accuracy"] == pytest.approx(0.5)
     assert scores["n"] == 4 and scores["accuracy"] == pytest.approx(0.25)
-
-
-def test_cluster_bootstrap_is_wider_than_the_item_bootstrap_when_questions_repeat():
-    rng = np.random.default_rng(4)
-    questions = np.repeat(np.arange(12), 20)  # 12 questions, each asked of 20 groups
-    values = rng.normal(size=12)[questions] + 0.1 * rng.normal(size=len(questions))
-    item_low, item_high = bootstrap_ci(values)
-    low, high = bootstrap_ci(values, clusters=questions.tolist())
-    assert low < values.mean() < high
-    assert (high - low) > 2.5 * (item_high - item_low)
-
-
-def test_cluster_bootstrap_of_singleton_clusters_is_the_item_bootstrap():
-    values = np.random.default_rng(5).random(50)
-    assert bootstrap_ci(values, clusters=list(range(50))) == bootstrap_ci(values)
-
-
-def test_bootstrap_interval_brackets_the_mean_and_is_reproducible():
-    values = np.random.default_rng(3).random(200)
-    low, high = bootstrap_ci(values)
-    assert low < values.mean() < high and (low, high) == bootstrap_ci(values)
-    assert np.isnan(bootstrap_ci([1.0])[0])
 
 
 def test_jsd_of_equal_and_nearly_equal_distributions_is_zero():

@@ -66,21 +66,21 @@ def _live_view(text, tmp_path):
 
 
 def _file(text, tmp_path):
-    from ethos.inputs import write_file
+    from ethos.inputs import write_json
 
-    write_file(tmp_path / "f.json", json.dumps({"text": text}, ensure_ascii=False))
+    write_json(tmp_path / "f.json", {"text": text})
     return (tmp_path / "f.json").read_bytes().decode("utf-8")
 
 
 def _appended_line(text, tmp_path):  # results lines and traces
-    from ethos.inputs import append_text
+    from ethos.inputs import append_text, json_line
 
-    append_text(tmp_path / "r.jsonl", json.dumps({"text": text}, ensure_ascii=False) + "\n")
+    append_text(tmp_path / "r.jsonl", json_line({"text": text}))
     return (tmp_path / "r.jsonl").read_bytes().decode("utf-8")
 
 
 def _record(text, tmp_path):
-    from ethos.graph.records import write_json
+    from ethos.inputs import write_json
 
     write_json(tmp_path / "record.json", {"result": {"response": text}})
     return (tmp_path / "record.json").read_bytes().decode("utf-8")
@@ -204,7 +204,7 @@ def test_a_run_prints_and_writes_a_reflected_key_nowhere(fake, runs_dir, capsys,
 # Where text may leave the process: only the boundary's own modules write files or touch the raw streams.
 WRITERS = re.compile(r"\.write_text\(|\.write_bytes\(|open\([^)]*[\"'][wa]b?\+?[\"']|os\.write\(|raw\(sys\.")
 ALLOWED = {
-    "inputs.py": "write_file and append_text: text through outward",
+    "inputs.py": "write_file and append_text: text as its writer escaped it, no raw control character",
     "evaluation/store.py": "the lock file holds the process id",
     "cli/run.py": "stdout to os.devnull once the reader of a pipe is gone",
     "cli/render.py": "Rich tables: cells through outward",

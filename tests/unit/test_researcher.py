@@ -34,17 +34,6 @@ def test_the_report_compares_rows_paired_and_tells_models_apart(fake, tmp_path, 
     assert "Paired against vanilla" in report and "| moe · " in report and "better / worse items" in report
 
 
-def test_a_paired_difference_on_a_known_answer():
-    from ethos.evaluation.compare import paired
-
-    reference = {str(i): (0.5, f"q{i // 2}") for i in range(20)}
-    better = {str(i): (0.4 if i < 18 else 0.6, f"q{i // 2}") for i in range(20)}  # 18 items better by 0.1, 2 worse by 0.1
-    d = paired(reference, better, higher=False)
-    assert d["n"] == 20 and d["mean"] == pytest.approx(-0.08) and (d["better"], d["worse"]) == (18, 2)
-    assert d["ci"][1] < 0 and d["holds"]
-    assert not paired(reference, reference, higher=False)["holds"]
-
-
 def test_runs_are_found_by_kind_method_status_and_model(fake, runs_dir, capsys):
     mine = fake()
     assert main(["run", "--model", mine.spec, "--n-personas", "2", "--method", "vanilla", "Should she be told?"]) == 0
@@ -115,7 +104,7 @@ def test_last_names_the_newest_run(fake, runs_dir, capsys):
     older = RunRecord(runs_dir, "20000101-000000-aaaaaa")
     older.start("run", {"situation": "Slow?"}, record.data["config"])
     older.finish({}, [], status="ok", seconds=1.0)
-    from ethos.graph.records import write_json
+    from ethos.inputs import write_json
 
     write_json(older.path, older.data | {"started": record.data["started"] - 60})  # started before the newest, finished after it
     assert load_record(runs_dir, "last").run_id == "20000101-000000-aaaaaa"

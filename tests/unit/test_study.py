@@ -118,16 +118,3 @@ def test_the_command_line_wins_over_the_file(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.startswith("2 cells.") and "fake:0.001" not in out
     assert main(["study", "--models", "fake", "--dry-run"]) == 2 and "needs `methods`" in capsys.readouterr().err
-
-
-def test_the_two_level_interval_widens_with_the_spread_between_seeds():
-    from ethos.evaluation.study_table import _cell
-
-    rng = np.random.default_rng(1)
-    values = rng.normal(0.5, 0.1, 40)
-    steady = [{str(i): (v, str(i)) for i, v in enumerate(values)} for _ in range(3)]
-    shaky = [{str(i): (v + shift, str(i)) for i, v in enumerate(values)} for shift in (-0.1, 0.0, 0.1)]
-    a, b = _cell(steady), _cell(shaky)
-    assert a["seed_sd"] == 0 and b["seed_sd"] == pytest.approx(0.1)
-    assert a["mean"] == pytest.approx(b["mean"]) and (b["high"] - b["low"]) > 1.5 * (a["high"] - a["low"])
-    assert _cell(steady) == a  # seeded: the table repeats
