@@ -125,17 +125,17 @@ def outward(text, medium: str = "terminal") -> str:
     character, and a reader still gets the text), and what the medium would interpret escaped:
     - `markdown`: one line, HTML escaped, and no link, image, code span or table cell break;
     - `html`, `xml`: markup escaped (with control characters gone, the text is valid XML);
-    - `csv`: a cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`) starts with `'`."""
+    - `csv`: a cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, a tab) starts with `'`."""
     text = neutral(redact(str(text if text is not None else "")))
     if medium in ("terminal", "json"):
         return text
     if medium == "markdown":
-        text = html.escape(" ".join(text.split()), quote=False).replace("|", "\\|")
+        text = html.escape(" ".join(text.split()), quote=False).replace("\\", "\\\\").replace("|", "\\|")
         return text.replace("[", "\\[").replace("]", "\\]").replace("`", "\\`")
     if medium in ("html", "xml"):
         return html.escape(text)
     if medium == "csv":
-        return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+        return "'" + text if text[:1] in ("=", "+", "-", "@", "\t") else text
     raise ValueError(f"unknown medium {medium!r}: one of {', '.join(MEDIA)}")
 
 

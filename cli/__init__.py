@@ -7,6 +7,7 @@ prints.
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
 import sys
 
@@ -24,8 +25,8 @@ __all__ = ["main", "build_parser", "default_runs_dir"]
 
 def main(argv: list[str] | None = None) -> int:
     """Exit status: 0 done; 1 a runtime failure (an endpoint, a model, failed eval items); 2 a usage
-    or input error (a flag, a file, an item); 130 interrupted. `--debug` or ETHOS_DEBUG=1 also
-    prints the traceback."""
+    or input error (a flag, a file, an item); 130 interrupted (Ctrl-C), 143 terminated (SIGTERM,
+    as Slurm, systemd and `docker stop` send). `--debug` or ETHOS_DEBUG=1 also prints the traceback."""
 
     streams = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = NeutralStream(sys.stdout), NeutralStream(sys.stderr)  # outside text never drives the terminal
@@ -34,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv or settings.debug()
     argv = [a for a in argv if a != "--debug"]
+    if process:  # SIGTERM stops as Ctrl-C does: items in flight recorded as interrupted, the way to resume said
+        signal.signal(signal.SIGTERM, _terminated)
     try:
         parser = build_parser()
         with_config(argv, parser)  # the parser lists plugin modes: a broken plugin fails here
@@ -54,9 +57,10 @@ def main(argv: list[str] | None = None) -> int:
             f"ethos: {exc.args[0] if exc.args else 'interrupted; finished work is saved (rerun the same command to continue)'}",
             file=sys.stderr,
         )
+        code = 143 if isinstance(exc, Terminated) else 130
         if process:
-            _exit_now(130)
-        return 130
+            _exit_now(code)
+        return code
     except BrokenPipeError:  # output piped into `head` and the like
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
@@ -81,6 +85,15 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout, sys.stderr = streams
         if "ethos.graph.telemetry" in sys.modules:
             sys.modules["ethos.graph.telemetry"].flush()  # spans of a failed run are sent too
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C would be, so that every command stops the same way."""
+
+
+def _terminated(signum, frame) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the bookkeeping short
+    raise Terminated()
 
 
 def _check_text(args) -> None:

@@ -39,7 +39,7 @@ def evaluate_tasks(args) -> list[list[dict]]:
         raise EthosError("--ray-actors, --ray-cpus and --ray-gpus size the Ray actors: add --ray")
     if args.ray is not None and args.max_concurrency:
         raise EthosError("--max-concurrency sets the items in flight in this process; with --ray, use --ray-actors")
-    method_ablations = [a for a in args.ablation if not _protocol_only(a)]
+    method_ablations = [a for a in args.ablation if not protocol_only(a)]
     if method_ablations and "ethosagents" not in methods:
         raise EthosError(f"--ablation {method_ablations[0]} switches off parts of ethosagents: use it with --method ethosagents or all")
     tasks = [get_task(name) for name in args.task]
@@ -62,7 +62,7 @@ def evaluate_tasks(args) -> list[list[dict]]:
         prepare_backends(context, args, runs_dir)
     # Each ablation is a run of its own, beside the full method; a protocol's ablation, of every method.
     runs = [(method, context) for method in methods] + [
-        (method, context.with_ablation(a)) for a in args.ablation for method in (methods if _protocol_only(a) else ["ethosagents"])
+        (method, context.with_ablation(a)) for a in args.ablation for method in (methods if protocol_only(a) else ["ethosagents"])
     ]
     out = writable_dir(args.out, "--out") if args.out else None
     tables = []
@@ -86,7 +86,7 @@ def _served_context(args, context):
     return context.replace(**models)
 
 
-def _protocol_only(ablation: str) -> bool:
+def protocol_only(ablation: str) -> bool:
     """Whether an --ablation changes only the protocol (`ethos-NAME`, `reference-NAME`), so that every method gets its row."""
     from ethos.graph.ablations import PROTOCOL_ABLATIONS
 

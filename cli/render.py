@@ -16,7 +16,7 @@ _QUIET = False
 def info(message: str) -> None:
     """A note on stderr (progress, where things went); -q silences it, never a warning or an error."""
     if not _QUIET:
-        print(message, file=sys.stderr)
+        print(message, file=sys.stderr, flush=True)  # a log file shows it at once, and keeps it at a kill
 
 
 def configure_output(args) -> None:

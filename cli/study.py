@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ethos.cli.common import runs_dir_of, writable_dir
 from ethos.cli.render import print_table
-from ethos.errors import EthosError
+from ethos.errors import EthosError, RunFailure
 
 
 def study_command(args) -> int:
@@ -20,7 +20,7 @@ def study_command(args) -> int:
 
     def say(message: str) -> None:  # the study's own progress (cells run quiet; -q silences this too)
         if not quiet:
-            print(message, file=sys.stderr)
+            print(message, file=sys.stderr, flush=True)  # a log file shows each line at once
 
     study = read_study(args.file, _overrides(args))
     runs_dir = runs_dir_of(args)
@@ -33,11 +33,23 @@ def study_command(args) -> int:
 
     stop = threading.Event()
     try:
-        results = run_study(study, say, stop)
-    except KeyboardInterrupt:
+        results, failures = run_study(study, say, stop)
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: every model's items in flight are recorded as interrupted now
+        from ethos.evaluation.items import stop_all
+
         stop.set()
-        raise KeyboardInterrupt("study stopped; every finished item is kept: rerun the same command to resume") from None
+        stop_all(exc)
+        raise type(exc)("study stopped; every finished item is kept: rerun the same command to resume") from None
     _write_tables(study, results, out, say)
+    missing = [cell for cell in study.cells() if cell not in results]
+    failed = sum(r.get("failed") or 0 for rows in results.values() for r in rows)
+    if failures or failed:
+        raise RunFailure(
+            (f"{len(missing)} cell(s) missing ({missing[0]}{', ...' if len(missing) > 1 else ''}) as {len(failures)} model(s) stopped: "
+             + "; ".join(failures)[:1200] + ". " if failures else "")
+            + (f"{failed} item(s) failed. " if failed else "")
+            + "The tables above hold the finished cells; rerun the study to resume (done cells are kept)"
+        )  # fmt: skip
     return 0
 
 

@@ -16,6 +16,7 @@ A study file (TOML) names the grid and any of eval's settings, keys named as eva
 
 from __future__ import annotations
 
+import copy
 import statistics
 import threading
 import time
@@ -26,6 +27,7 @@ from ethos.errors import EthosError
 from ethos.inputs import read_text
 
 GRID = ("models", "methods", "tasks", "seeds")
+MAX_CELLS = 10_000  # a grid larger than this is refused with its count before anything is parsed
 STUDY_OWN = (*GRID, "against")  # the study's own keys; every other key is one of eval's settings
 MODEL_KEYS = {"spec", "base_url", "api_key_env", "rps", "max_concurrency", "prices"}  # what a model table may set
 EVAL_OWN = {"task", "method", "model", "seed", "json", "config", "out", "no_progress", "server"}  # set per cell by the study
@@ -63,24 +65,38 @@ class Study:
     against: str | None
     options: dict = field(default_factory=dict)  # eval settings every cell shares (data, limit, protocol, budgets, ...)
     source: str = "the command line"
-    args: dict = field(default_factory=dict)  # each cell's eval arguments, parsed once (`read_study`)
+    model_args: dict = field(default_factory=dict)  # each model's eval arguments, parsed once (`read_study`)
 
     def cells(self) -> list[Cell]:
         return [Cell(m, t, method, s) for m in self.models for t in self.tasks for method in self.methods for s in self.seeds]
 
-    def parsed(self, cell: Cell):
-        """A cell's eval arguments (run quiet: the study says its own progress), checked by eval's own
+    def parsed(self, model: StudyModel):
+        """A model's eval arguments (run quiet: the study says its own progress), checked by eval's own
         parser: a bad key or value is named with the study's source."""
         from ethos.cli.api import _argv, _parsed
 
-        options = self.options | dict(cell.model.options) | {"no_progress": True, "quiet": True}
-        argv = _argv("eval", [], {"task": cell.task, "method": cell.method, "model": cell.model.spec, "seed": cell.seed, **options})
+        options = self.options | dict(model.options) | {"no_progress": True, "quiet": True}
+        first = {"task": self.tasks[0], "method": self.methods[0], "seed": self.seeds[0]}
         try:
-            args = _parsed(argv)
+            args = _parsed(_argv("eval", [], {**first, "model": model.spec, **options}))
         except EthosError as exc:
             raise EthosError(f"{self.source}: {exc}") from None
         args.table = False
         return args
+
+    def args(self, cell: Cell):
+        """A cell's eval arguments: its model's, for its task, method and seed (each checked by `read_study`)."""
+        args = copy.copy(self.model_args[cell.model])
+        args.task, args.method, args.seed = [cell.task], [cell.method], cell.seed
+        args.ablation = self.rows_per_cell(cell.method)[1:]  # a method's cell takes only the ablations that apply to it
+        return args
+
+    def rows_per_cell(self, method: str) -> list[str]:
+        """The rows one cell of `method` makes: the method's own, then one per ablation that applies to it."""
+        from ethos.cli.evaluate import protocol_only
+
+        ablations = self.options.get("ablation") or []
+        return [""] + [a for a in ablations if protocol_only(a) or method == "ethosagents"]
 
 
 def read_study(path: Path | None, overrides: dict) -> Study:
@@ -122,14 +138,53 @@ def read_study(path: Path | None, overrides: dict) -> Study:
             raise EthosError(
                 f"{source}: unknown setting '{key}' (a study's keys are {', '.join(STUDY_OWN)} and eval's flags, e.g. data, limit, n_personas)"
             )
-    if len({m.spec for m in study.models}) != len(study.models):
-        raise EthosError(f"{source}: a model is listed twice")
-    if study.against is not None and study.against not in study.methods:
-        raise EthosError(f"{source}: against = {study.against!r} is not one of the methods ({', '.join(study.methods)})")
-    # every cell's arguments, parsed and checked now, in this thread (the parser borrows the process's
+    _check_grid(study)
+    # each model's arguments, parsed and checked now, in this thread (the parser borrows the process's
     # stderr): a typo never waits for the first cells to finish
-    study.args = {cell: study.parsed(cell) for cell in study.cells()}
+    study.model_args = {model: study.parsed(model) for model in study.models}
     return study
+
+
+def _check_grid(study: Study) -> None:
+    """A grid whose cells are each one result: no entry twice, no two models in one folder (their
+    columns would merge, averaged as if seeds), names that exist, an `against` among the rows, and
+    a size stated before anything is parsed."""
+    from ethos.evaluation.identity import model_name
+    from ethos.evaluation.tasks import METHODS, tasks
+    from ethos.graph.ablations import check_ablations
+    from ethos.graph.context import Context
+
+    source = study.source
+    count = len(study.models) * len(study.tasks) * len(study.methods) * len(study.seeds)
+    if count > MAX_CELLS:
+        raise EthosError(f"{source}: {count:,} cells (models × tasks × methods × seeds): at most {MAX_CELLS:,} in one study")
+    for key, values in (("methods", study.methods), ("tasks", study.tasks), ("seeds", study.seeds)):
+        twice = next((v for i, v in enumerate(values) if v in values[:i]), None)
+        if twice is not None:
+            raise EthosError(f"{source}: `{key}` lists {str(twice)[:40]!r} twice")
+    folders: dict[str, str] = {}
+    for model in study.models:
+        folder = model_name(Context(model=model.spec))
+        if folder in folders:
+            raise EthosError(
+                f"{source}: models {folders[folder][:60]!r} and {model.spec[:60]!r} share the folder name {folder!r} (their columns would "
+                "merge): study them with separate --runs-dir folders"
+            )
+        folders[folder] = model.spec
+    unknown = [m for m in study.methods if m not in METHODS] + [t for t in study.tasks if t not in tasks()]
+    if unknown:
+        raise EthosError(
+            f"{source}: unknown method or task {unknown[0][:40]!r} (methods: {', '.join(METHODS)}; tasks: {', '.join(tasks())})"
+        )
+    if study.against is not None and study.against not in study.methods:
+        raise EthosError(f"{source}: against = {str(study.against)[:40]!r} is not one of the methods ({', '.join(study.methods)})")
+    ablations = study.options.get("ablation") or []
+    if not isinstance(ablations, list) or not all(isinstance(a, str) for a in ablations):
+        raise EthosError(f"{source}: `ablations` must be a list of names")
+    try:
+        check_ablations([name.strip() for a in ablations for name in a.split(",") if name.strip()])
+    except ValueError as exc:
+        raise EthosError(f"{source}: {exc}") from None
 
 
 def _eval_keys() -> set[str]:
@@ -178,14 +233,15 @@ class Progress:
     started: float = field(default_factory=time.perf_counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, cell, row: dict, seconds: float) -> str:
-        usage = row.get("usage") or {}
+    def add(self, cell, rows: list[dict], seconds: float) -> str:
         with self.lock:
             self.done[cell] = seconds
-            self.items += int(row.get("n") or 0)
-            self.calls += int(usage.get("calls", 0))
-            self.tokens += int(usage.get("input_tokens", 0) + usage.get("output_tokens", 0))
-            self.cost += float(usage.get("cost_usd", 0.0))
+            for row in rows:  # the method's row and one per ablation
+                usage = row.get("usage") or {}
+                self.items += int(row.get("n") or 0)
+                self.calls += int(usage.get("calls", 0))
+                self.tokens += int(usage.get("input_tokens", 0) + usage.get("output_tokens", 0))
+                self.cost += float(usage.get("cost_usd", 0.0))
             elapsed = time.perf_counter() - self.started
             return (
                 f"{len(self.done)}/{len(self.cells)} cells, {self.items} items, {self.calls} calls, {self.tokens:,} tokens, "
@@ -202,10 +258,11 @@ class Progress:
         return f"about {max(left.values(), default=0.0):.0f} s to go"
 
 
-def run_study(study: Study, say, stop: threading.Event) -> dict[Cell, list[dict]]:
+def run_study(study: Study, say, stop: threading.Event) -> tuple[dict[Cell, list[dict]], list[str]]:
     """Every cell, each model's cells in a thread of their own (models run at the same time; one
     model's cells one after another, its items within its own concurrency). Returns each finished
-    cell's rows; `stop` set (Ctrl-C) ends each model's thread after the cell it is in."""
+    cell's rows, and why each model that stopped early stopped (its other cells are missing); `stop`
+    set (Ctrl-C) ends each model's thread after the cell it is in."""
     from ethos.cli.evaluate import evaluate_tasks
 
     cells = study.cells()
@@ -217,7 +274,7 @@ def run_study(study: Study, say, stop: threading.Event) -> dict[Cell, list[dict]
                 return
             started = time.perf_counter()
             try:
-                rows = evaluate_tasks(study.args[cell])[0]
+                rows = evaluate_tasks(study.args(cell))[0]
             except EthosError as exc:  # an endpoint down, a failed item: this model stops; the others go on
                 failures.append(f"{cell}: {exc}")
                 return
@@ -226,7 +283,7 @@ def run_study(study: Study, say, stop: threading.Event) -> dict[Cell, list[dict]
                 return
             results[cell] = rows
             failed = sum(r.get("failed") or 0 for r in rows)
-            say(f"[{progress.add(cell, rows[0], time.perf_counter() - started)}] {cell}" + (f": {failed} item(s) failed" if failed else ""))
+            say(f"[{progress.add(cell, rows, time.perf_counter() - started)}] {cell}" + (f": {failed} item(s) failed" if failed else ""))
 
     threads = [threading.Thread(target=model_cells, args=(m,), daemon=True, name=f"study {m.name}") for m in study.models]
     for thread in threads:
@@ -234,40 +291,39 @@ def run_study(study: Study, say, stop: threading.Event) -> dict[Cell, list[dict]
     for thread in threads:
         while thread.is_alive():
             thread.join(timeout=0.2)  # a short join: the main thread still takes Ctrl-C
-    if failures:
-        raise EthosError(
-            f"{len(failures)} model(s) stopped: " + "; ".join(failures)[:1500] + " (rerun the study to resume: done cells are kept)"
-        )
-    return results
+    return results, failures
 
 
 # ---- before it runs: what it will cost --------------------------------------------------------
 
 
 def estimate(study: Study, runs_dir: Path, plan_items: int = 2) -> list[dict]:
-    """Per model, task and method: items, model calls and tokens the study's cells will make, their
-    cost, and their time. Calls and prompt tokens come from the method's call plan, run with the
-    fake model on `plan_items` items (no real model is called); output tokens are the calls'
+    """Per model, task, method and ablation row: items, model calls and tokens the study's cells will
+    make, their cost, and their time. Calls and prompt tokens come from the row's call plan, run
+    with the fake model in every role on `plan_items` items (no model is loaded and no request
+    leaves the process, whatever the study's models and their order); output tokens are the calls'
     budgets (an upper bound); time comes from earlier results of the same model and method
     (seconds per item; over the items in flight at once for an endpoint), where there are some."""
     from ethos.cli.common import context_from
     from ethos.cli.flags import COMMAND_DEFAULTS
     from ethos.evaluation.items import execute
     from ethos.evaluation.tasks import get_task, load_task, sample_items, task_file
+    from ethos.graph.context import MODEL_ROLES
 
     out = []
-    first = study.cells()[0]
-    args = study.args[first]
-    ctx = context_from(args, **COMMAND_DEFAULTS["eval"]).replace(model="fake")
+    args = study.args(study.cells()[0])
+    plan = context_from(args, **COMMAND_DEFAULTS["eval"]).replace(model="fake", **dict.fromkeys(MODEL_ROLES, "fake"), base_url=None)
     for task_name in study.tasks:
         task = get_task(task_name)
         items = load_task(task, task_file(task, args.data))
         n = min(len(items), args.limit or len(items))
         sample = sample_items(items, min(plan_items, n), how=args.sample, seed=args.sample_seed)
-        for method in study.methods:
+        for method, ablation in ((m, a) for m in study.methods for a in study.rows_per_cell(m)):
+            ctx = plan.replace(method=method)
+            ctx = ctx.with_ablation(ablation) if ablation else ctx
             calls = prompt = budget = 0
             for _, request in sample:
-                for exchange in execute(task, request, ctx.replace(method=method)).conversation:
+                for exchange in execute(task, request, ctx).conversation:
                     calls += 1
                     prompt += (exchange.get("usage") or {}).get("input_tokens", 0)
                     budget += int((exchange.get("params") or {}).get("max_tokens") or 0)
@@ -277,7 +333,7 @@ def estimate(study: Study, runs_dir: Path, plan_items: int = 2) -> list[dict]:
                 row = {
                     "model": model.name,
                     "task": task_name,
-                    "method": method,
+                    "method": method + (f" [{ablation}]" if ablation else ""),
                     "items": cells,
                     "calls": round(calls / per * cells),
                     "input_tokens": round(prompt / per * cells),

@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 import time
+import weakref
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -76,6 +77,16 @@ def item_usage(conversation: list[dict], prices: dict | None) -> dict:
     return {k: v for k, v in token_summary(conversation, prices).items() if k not in ("by_role", "by_model")}
 
 
+_LIVE: weakref.WeakSet[ItemRuns] = weakref.WeakSet()  # this process's evaluations while they run
+
+
+def stop_all(exc: BaseException) -> None:
+    """Every evaluation of this process stops (a study's, in its models' threads): the items in flight
+    are recorded as interrupted at once, not when the next run finds them."""
+    for runs in list(_LIVE):
+        runs.stop(exc)
+
+
 class ItemRuns:
     """The items of one evaluation (a task, and the method and settings in `ctx`), seen from the
     executor that runs them. Thread-safe: items start and finish from any thread."""
@@ -87,6 +98,7 @@ class ItemRuns:
         self._active: dict[str, RunRecord | None] = {}  # item id -> its record, while it runs
         self._lock = threading.Lock()
         self._stopped = False
+        _LIVE.add(self)
 
     def start(self, item: dict, request: dict) -> RunRecord | None:
         # Each item is a run of its own, with a record holding its whole agent conversation.

@@ -32,7 +32,9 @@ def study_tables(study, results: dict) -> list[dict]:
                 labels += [label] if label not in labels else []
                 scores.setdefault((label, cell.model.name), {})[cell.seed] = item_scores(task, metric, Path(row["path"]), row)
         models = [m.name for m in study.models]
-        against = study.against if study.against in labels else None
+        # the method's own row, under whichever protocol the study runs (its label may name it)
+        own = {method_label(row): row for rows in cells.values() for row in rows if not row.get("ablations")}
+        against = next((label for label, row in own.items() if row["method"] == study.against), None)
         rows = []
         for label in labels:
             row = {"label": label, "cells": {}, "paired": {}}
@@ -96,10 +98,18 @@ def table_rows(table: dict) -> tuple[list[str], list[list[str]]]:
 
 def caption(table: dict) -> str:
     arrow = "higher is better" if table["higher"] else "lower is better"
+    counts = sorted({c["n"] for row in table["rows"] for c in row["cells"].values() if c.get("n")})
     return (
         f"{table['task']}: {table['metric']} ({arrow}); mean over {table['seeds']} seed(s) [{LEVEL:.0%} two-level bootstrap: questions, "
         "then seeds] ±SD between seeds"
         + (f"; Δ: paired against {table['against']} within each model (items better)" if table["against"] else "")
+        + (
+            f"; cells hold {counts[0]} to {counts[-1]} items: Δ uses the items both hold"
+            if len(counts) > 1
+            else f"; {counts[0]} items"
+            if counts
+            else ""
+        )
     )
 
 

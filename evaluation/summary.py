@@ -105,6 +105,9 @@ def task_summaries(metrics: list[dict]) -> list[TaskSummary]:
         task = get_task(name)
         metric, higher = primary_metric(task, rows[0])
         notes = [*task.notes(rows, metric), "intervals: 95% bootstrap over questions (all items of a question resampled together)"]
+        counts = sorted({r.get("n") for r in rows if isinstance(r.get("n"), int)})
+        if len(counts) > 1:
+            notes.append(f"rows hold different items ({counts[0]} to {counts[-1]}): each paired difference uses the items both rows hold")
         if any(r["method"] in ("moe", "modplural") for r in rows):
             notes.append(STAND_IN_NOTE)
         out.append(

@@ -29,11 +29,24 @@ from ethos.redaction import json_text
 _CACHED_TYPES = [ChatGeneration, Generation, AIMessage]  # all a cache entry may hold
 
 
+_OPENING = threading.Lock()  # a study's models open one cache at the same moment
+
+
 def _open(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, check_same_thread=False, timeout=30)
     try:
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        # Switching to WAL takes the database whole and does not wait on the busy timeout: another
+        # process opening it at the same moment gets "locked" at once, so try again for a while.
+        with _OPENING:
+            for attempt in range(100):
+                try:
+                    conn.execute("PRAGMA journal_mode=WAL")
+                    break
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or attempt == 99:
+                        raise
+                    time.sleep(0.05)
+            conn.execute("CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     except sqlite3.DatabaseError:
         conn.close()
         raise
