@@ -1,15 +1,20 @@
-"""The Python API: `ethos.evaluate` and `ethos.run` take the command line's options as keyword
-arguments and go through its parser, so their defaults are the CLI's (the reference protocol for
-an evaluation, as `ethos eval`; this project's for a run, as `ethos run`) and a bad value gets the
-CLI's one-line error, raised as `EthosError`.
+"""The Python API: `ethos.evaluate`, `ethos.run`, `ethos.study` and `ethos.load`. The first three
+take the command line's options as keyword arguments, with its defaults (the reference protocol for
+an evaluation, as `ethos eval`; this project's for a run, as `ethos run`). Keyword arguments are
+Python values, checked against the command's own options before any work: an unknown name is a
+`TypeError` naming it, a bad value an `EthosError` (a `ValueError`-like one-line message); a
+situation is plain text whatever it starts with, and nothing prints help.
 
     import ethos
     rows = ethos.evaluate("distributional-moralchoice", "vanilla", data="vital/", model="fake", limit=2)
-    state = ethos.run("Should the nurse tell the patient about the error?", model="fake")
+    result = ethos.run("Should the nurse tell the patient about the error?", model="fake")
+    tables = ethos.study("study.toml", seeds=[0, 1])
+    df = ethos.load("~/.local/share/ethosagents/study/study")  # one row per item
 """
 
 from __future__ import annotations
 
+import argparse
 import io
 from contextlib import redirect_stderr
 from pathlib import Path
@@ -19,18 +24,39 @@ from ethos.errors import EthosError
 
 def _argv(command: str, positional: list[str], options: dict) -> list[str]:
     """`options` as the command's flags: a setting by its own flag (`requests_per_second` is
-    `--rps`), anything else as `--name-with-dashes`; True is a switch, a list repeats the flag."""
+    `--rps`), anything else as `--name-with-dashes`; True is a switch, a list repeats the flag.
+    Positional text comes last, after `--`, so that text starting with "-" stays text."""
     from ethos.graph.context import Context
 
     flags = {name: about["flag"] for name, about in Context.settings().items() if about.get("flag")} | {"options": "--option"}
-    argv = [command, *positional]
+    argv = [command]
     for name, value in options.items():
         if value is None or value is False:
             continue
         flag = flags.get(name) or "--" + name.replace("_", "-")
         for one in value if isinstance(value, (list, tuple)) else [value]:
             argv += [flag] if one is True else [flag, str(one)]
-    return argv
+    return argv + (["--", *positional] if positional else [])
+
+
+def _checked(command: str, options: dict) -> None:
+    """Every keyword names one of the command's options, by its whole name (an abbreviation or
+    `help` would reach argparse as a flag of its own)."""
+    from ethos.cli.parsing import build_parser
+
+    parser = build_parser()
+    sub = {"eval": parser.eval_parser, "run": parser.run_parser}[command]
+    actions = {a.dest: a for a in sub._actions if a.dest not in ("help", "text")}
+    actions["options"] = actions.get("option")
+    for name, value in options.items():
+        if name not in actions:
+            raise TypeError(f"ethos.{'evaluate' if command == 'eval' else command}() got an unknown option {name[:40]!r}")
+        repeats = isinstance(actions[name], argparse._AppendAction) or name in ("method", "task")  # comma lists
+        if isinstance(value, (list, tuple)) and not repeats:
+            raise TypeError(f"option {name!r}: takes one value, got a list")
+        for one in value if isinstance(value, (list, tuple)) else [value]:
+            if not isinstance(one, (str, int, float, bool, Path, type(None))):
+                raise TypeError(f"option {name!r}: expected text, a number or True/False, got {type(one).__name__}")
 
 
 def _parsed(argv: list[str]):
@@ -42,7 +68,8 @@ def _parsed(argv: list[str]):
         with redirect_stderr(errors):
             args = build_parser().parse_args(argv)
     except SystemExit:
-        raise EthosError(errors.getvalue().strip().splitlines()[-1].removeprefix("ethos: error: ") or "invalid arguments") from None
+        lines = errors.getvalue().strip().splitlines() or ["invalid arguments"]
+        raise EthosError(lines[-1].removeprefix("ethos: error: ")) from None
     configure_output(args)
     return args
 
@@ -53,6 +80,9 @@ def evaluate(task: str, method: str | list[str] = "ethosagents", data: str | Pat
     (`model`, `limit`, `seed`, `protocol`, `out`, `runs_dir`, ...)."""
     from ethos.cli.evaluate import evaluate_tasks
 
+    if not isinstance(task, str) or not (isinstance(method, str) or all(isinstance(m, str) for m in method)):
+        raise TypeError("ethos.evaluate(): `task` and `method` are names (text, or a list of method names)")
+    _checked("eval", options)
     methods = method if isinstance(method, str) else ",".join(method)  # eval's --method takes a comma list
     args = _parsed(_argv("eval", [], {"task": task, "method": methods, "data": data, "no_progress": True, **options}))
     args.table = False
@@ -60,16 +90,32 @@ def evaluate(task: str, method: str | list[str] = "ethosagents", data: str | Pat
 
 
 def run(situation: str, **options) -> dict:
-    """One run of the persona graph on `situation`, as `ethos run --model ...` does without its live
-    view and record: the graph's final state (personas, comments, `result`). `options` are run's
-    flags (`model`, `mode`, `option`, `target`, `attribute`, `seed`, ...)."""
-    from ethos.cli.common import context_from, prepare_backends, runs_dir_of
-    from ethos.cli.run import request_from
-    from ethos.graph.graph_run import GraphRun
-    from ethos.graph.state import validate_request
+    """One run of the persona graph on `situation`, as `ethos run` makes it, its record written:
+    returned as `ethos run --json` prints it (run id, personas, comments, `result`, fallbacks,
+    usage, seconds). `options` are run's flags (`model`, `mode`, `option`, `target`, `attribute`,
+    `seed`, ...)."""
+    from ethos.cli.run import execute_run
 
+    if not isinstance(situation, str):
+        raise TypeError(f"ethos.run(): the situation is text, got {type(situation).__name__}")
+    _checked("run", options)
     args = _parsed(_argv("run", [situation], options))
-    ctx = context_from(args)
-    prepare_backends(ctx, args, runs_dir_of(args))
-    with GraphRun() as graph_run:
-        return graph_run.invoke(validate_request(request_from(args)), ctx)
+    args.api = True  # no live view, no progress notes
+    return execute_run(args)
+
+
+def study(file: str | Path | None = None, **overrides) -> list[dict]:
+    """A study, as `ethos study FILE` runs it (done cells reused), returning its tables; `overrides`
+    are the study file's keys (`models`, `methods`, `tasks`, `seeds`, `against`, `data`, `limit`,
+    any of eval's settings, and `out`, `runs_dir`)."""
+    from ethos.cli.study import run_study_file
+
+    return run_study_file(Path(file) if file is not None else None, overrides, say=lambda message: None)
+
+
+def load(path: str | Path):
+    """Evaluation results as a pandas DataFrame, one row per item: from an eval folder, a runs
+    folder or a study's output folder (see `evaluation/frames.py`)."""
+    from ethos.evaluation.frames import load_items
+
+    return load_items(Path(path).expanduser())

@@ -266,4 +266,5 @@ def build_parser() -> argparse.ArgumentParser:
         "(a method, with its ablations as in the table: `ethosagents [no-top-up]`; default vanilla, else the first row)",
     )
     parser.eval_parser = evaluate  # where `--config` sets its defaults (with_config)
+    parser.run_parser = run  # the Python API checks its keyword arguments against these
     return parser

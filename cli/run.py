@@ -75,6 +75,33 @@ def _resumed_record(runs_dir: Path, run_id: str, saver, spec: str | None):
 
 
 def run_command(args) -> int:
+    out = execute_run(args)
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False))
+        return 0
+    print_result(out)
+    if out.get("score"):
+        print_score(out["score"], out.get("options") or [])
+    if args.diversity:
+        print(f"\nEmbedding diversity of the persona set: {out['persona_report']['diagnostics'].get('diversity')}")
+    from ethos.graph.quality import SIGNS
+
+    fallbacks, tokens = out["fallbacks"], out["usage"]
+    counted = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in fallbacks.items() if v and k not in SIGNS)
+    signs = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in fallbacks.items() if v and k in SIGNS)
+    print(f"\nFallbacks: {counted or 'none'}")
+    print(f"Quality signs: {signs or 'none'}")
+    cached = f", {tokens['cached_calls']} of {tokens['calls']} calls from the cache" if tokens["cached_calls"] else ""
+    cost = f", ${tokens['cost_usd']:.4f}" if "cost_usd" in tokens else ""
+    info(
+        f"Done in {out['seconds']:.1f} s: {tokens['new_tokens']} new tokens{cached}{cost}. Run {out['run_id']}: `ethos trace {out['run_id']}`"
+    )
+    return 0
+
+
+def execute_run(args) -> dict:
+    """One run as `ethos run` makes it (its record written, its live view on a terminal unless
+    `--json` or quiet), returned as `ethos run --json` prints it."""
     from ethos.graph.builder import build_graph
     from ethos.graph.checkpoints import open_checkpointer, run_metadata
     from ethos.graph.graph_run import GraphRun
@@ -112,7 +139,7 @@ def run_command(args) -> int:
     graph = build_graph().compile(checkpointer=saver, name="ethos")
     config = {"configurable": {"thread_id": record.run_id}, "metadata": run_metadata(record.data["request"], record.data["config"])}
     started = time.perf_counter()
-    quiet = args.json
+    quiet = args.json or getattr(args, "api", False)  # the Python API shows nothing
     if not quiet:
         verb = (
             "Resuming"
@@ -126,7 +153,7 @@ def run_command(args) -> int:
         info(f"{verb} run {record.run_id} ...")
     state: dict = dict(graph.get_state(config).values) if args.resume else {}  # a finished thread streams nothing
     earlier = list(record.data.get("conversation") or []) if args.resume else []  # what ran before the run stopped
-    live = live_view(args, context)  # on a terminal: each agent's text as it is written
+    live = None if quiet else live_view(args, context)  # on a terminal: each agent's text as it is written
     run = GraphRun(trace=record.trace_path, max_concurrency=args.max_concurrency, graph=graph)
     try:
         with run, live or nullcontext():
@@ -163,7 +190,7 @@ def run_command(args) -> int:
             raise exc.__class__(f"{exc} ({hint})") from exc
         if isinstance(exc, Exception):
             raise RunFailure(f"{exc.__class__.__name__}: {exc} ({hint})") from exc
-        raise KeyboardInterrupt(f"interrupted; {hint}") from None  # one hint: the way to continue this run
+        raise type(exc)(f"interrupted; {hint}") from None  # one hint: the way to continue this run (Ctrl-C or SIGTERM)
     seconds = time.perf_counter() - started
     if args.diversity and state.get("persona_report"):
         from ethos.personas.schema import Persona
@@ -179,35 +206,10 @@ def run_command(args) -> int:
     from ethos.evaluation.scoring import score_item
 
     score = score_item(args.gold_item, state) if getattr(args, "gold_item", None) else None
-    if args.json:
-        keys = ("method", "situation", "mode", "options", "target", "attribute", "personas", "persona_report", "comments", "result")
-        out = (
-            {"run_id": record.run_id}
-            | {k: state.get(k) for k in keys}
-            | {
-                "fallbacks": fallbacks,
-                "usage": usage(tokens),
-                "seconds": round(seconds, 2),
-            }
-            | ({"score": score} if score else {})
-        )
-        print(json.dumps(out, ensure_ascii=False))
-    else:
-        print_result(state)
-        if score:
-            print_score(score, state.get("options") or [])
-        if args.diversity:
-            print(f"\nEmbedding diversity of the persona set: {state['persona_report']['diagnostics'].get('diversity')}")
-        from ethos.graph.quality import SIGNS
-
-        counted = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in fallbacks.items() if v and k not in SIGNS)
-        signs = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in fallbacks.items() if v and k in SIGNS)
-        print(f"\nFallbacks: {counted or 'none'}")
-        print(f"Quality signs: {signs or 'none'}")
-        cached = f", {tokens['cached_calls']} of {tokens['calls']} calls from the cache" if tokens["cached_calls"] else ""
-        cost = f", ${tokens['cost_usd']:.4f}" if "cost_usd" in tokens else ""
-        info(
-            f"Done in {seconds:.1f} s: {tokens['output_tokens']} new tokens{cached}{cost}. "
-            f"Run {record.run_id}: `ethos trace {record.run_id}`"
-        )
-    return 0
+    keys = ("method", "situation", "mode", "options", "target", "attribute", "personas", "persona_report", "comments", "result")
+    return (
+        {"run_id": record.run_id}
+        | {k: state.get(k) for k in keys}
+        | {"fallbacks": fallbacks, "usage": usage(tokens) | {"calls": tokens["calls"]}, "seconds": round(seconds, 2)}
+        | ({"score": score} if score else {})
+    )

