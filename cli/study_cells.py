@@ -375,15 +375,15 @@ def _price(study: Study, model: StudyModel) -> dict | None:
 def earlier_seconds(runs_dir: Path, model: StudyModel, task, method: str) -> float | None:
     """The median seconds per item of earlier evaluations of this model, task and method under the runs folder."""
     from ethos.evaluation.identity import model_name
-    from ethos.evaluation.log import read_result_lines
+    from ethos.evaluation.log import read_results
     from ethos.graph.context import Context
 
     folder = runs_dir / "eval" / model_name(Context(model=model.spec))
     seconds = []
     for path in sorted(folder.glob(f"*/{task.name}/{method}/results.jsonl"))[:50]:
         try:
-            records, _ = read_result_lines(path.read_bytes()[: 64 * 2**20], distributions=task.distribution)
-        except OSError:
+            records, _ = read_results(path, distributions=task.distribution)
+        except EthosError:  # a link, a file too large: no estimate from it
             continue
         seconds += [r["seconds"] for r in records.values() if r.get("status") == "ok" and r.get("seconds")]
     return statistics.median(seconds) if seconds else None
