@@ -130,6 +130,14 @@ def finite(data):
     return data
 
 
+def real_number(value, limit: float = 1e15) -> bool:
+    """A finite int or float (not a bool) below `limit` in size. A 400-digit integer, which JSON and
+    TOML read as an int too large for a float (`math.isfinite` would raise on it), is not one."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return abs(value) < limit if isinstance(value, int) else math.isfinite(value) and abs(value) < limit
+
+
 def stored_number(value) -> bool:
     """A count, time or metric a record or metrics file can hold: a finite int or float (not a bool), of sane size."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and abs(value) < 1e15
+    return real_number(value)

@@ -33,15 +33,15 @@ _PATTERNS = [
     (re.compile(r"\bhf_[A-Za-z0-9]{8,}"), MASK),  # Hugging Face tokens
     (re.compile(r"\b(?:gh[pousr]|github_pat)_[A-Za-z0-9_]{8,}"), MASK),
     (re.compile(r"(?i)(basic\s+)[A-Za-z0-9+/=]{8,}"), r"\1" + MASK),  # an Authorization header echoed back
-    # a secret-named parameter anywhere, with or without a URL around it: `?api-key=...`, `;token=...`
+    # a secret-named parameter anywhere, with or without a URL around it: `?api-key=...`, `;token=...`,
+    # a fragment's `#access_token=...`; never a metavariable (`--set KEY=VALUE` in a help text)
     (
         re.compile(
-            r"(?i)((?:^|[\s?&;\"'(])(?:api[-_]?key|apikey|key|token|access[-_]?token|auth|secret|password|passwd|sig|signature)=)"
-            r"[^\s&#\"'<>;)\\]+"
+            r"(?i)((?:^|[\s?&;#\"'(])(?:api[-_]?key|apikey|key|token|access[-_]?token|auth|secret|password|passwd|sig|signature)=)"
+            r"(?-i:(?![A-Z][A-Z_]{0,19}(?![^\s&#\"'<>;)\\])))[^\s&#\"'<>;)\\]+"
         ),
         r"\1" + MASK,
     ),
-    (re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://[^\s\"'<>#\\]*#)[^\s\"'<>\\]+"), r"\1" + MASK),  # a URL's fragment
     (re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://[^\s\"'<>?#;\\]*;)[^\s\"'<>?#/\\]+"), r"\1" + MASK),  # a URL's ;params
 ]
 # A path segment of a URL that looks like a key: 24 or more letters and digits, with both.

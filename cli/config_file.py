@@ -36,7 +36,10 @@ def with_config(argv: list[str], parser: argparse.ArgumentParser) -> None:
     options = vars(evaluate.parse_known_args([])[0])  # every option of eval, with its default
     settings = Context.settings()
     defaults = {}
+    from ethos.cli.flags import beside
+
     for key, value in values.items():
+        value = beside(path, key, value)  # a path in the file is read from its folder
         if key in settings and settings[key]["flag"]:
             try:
                 defaults[key] = Context.check(key, value)

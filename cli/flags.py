@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from pathlib import Path
 
 from ethos.graph.setting import INT_MAX, shown
@@ -14,12 +15,17 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, not a usage dump; a mistyped flag gets the one meant
         self.exit(2, f"ethos: error: {message}{self._did_you_mean(message)} (see `{self.prog} --help`)\n")
 
+    def parse_known_args(self, args=None, namespace=None):
+        self._argv = list(sys.argv[1:] if args is None else args)  # which command an unknown flag was given to
+        return super().parse_known_args(args, namespace)
+
     def _did_you_mean(self, message: str) -> str:
         import difflib
 
         if not message.startswith("unrecognized arguments: "):
             return ""
-        flags = [flag for action in self._subparser_actions() for flag in action.option_strings if flag.startswith("--")]
+        command, actions = self._chosen()
+        flags = [flag for action in actions for flag in action.option_strings if flag.startswith("--")]
         for word in message.removeprefix("unrecognized arguments: ").split():
             typed = word.split("=")[0]
             if not typed.startswith("--"):
@@ -28,16 +34,37 @@ class Parser(argparse.ArgumentParser):
             close = swapped or difflib.get_close_matches(typed, flags, n=1, cutoff=0.75)
             if close:
                 return f": did you mean {close[0]}?"
+            return f": `{command}` has no {shown(typed)[1:-1]}" if command else ""
         return ""
 
-    def _subparser_actions(self) -> list[argparse.Action]:
-        """This parser's options, and its chosen command's (argparse reports unknown flags from the top parser)."""
-        actions = list(self._actions)
-        for action in self._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                for parser in action.choices.values():
-                    actions += parser._actions
-        return actions
+    def _chosen(self) -> tuple[str, list[argparse.Action]]:
+        """The command the arguments chose (`ethos data fetch`) and its options with the program's own:
+        a suggestion names only a flag that command has (argparse reports unknown flags from the top)."""
+        parser, words, actions = self, [self.prog], list(self._actions)
+        for word in getattr(self, "_argv", []):
+            found = next(
+                (a.choices[word] for a in parser._actions if isinstance(a, argparse._SubParsersAction) and word in a.choices), None
+            )
+            if found is not None:
+                parser, words = found, [*words, word]
+                actions += found._actions
+        return (" ".join(words) if parser is not self else ""), actions
+
+
+# Settings that name a file or a folder: in a study or `--config` file, a relative one is read from
+# that file's folder, wherever the command is run from.
+PATH_SETTINGS = ("data", "out", "prices", "runs_dir", "nli_model", "persona_files", "persona_file", "item")
+
+
+def beside(file: Path, key: str, value):
+    """`value` of setting `key` from a settings file, a relative path resolved against the file's folder."""
+    if key not in PATH_SETTINGS:
+        return value
+    if isinstance(value, list):
+        return [beside(file, key, v) for v in value]
+    if isinstance(value, str) and value.strip() and not Path(value).expanduser().is_absolute():
+        return str(file.parent / value)
+    return value
 
 
 def integer(low: int = 1, high: int = INT_MAX):
@@ -47,7 +74,7 @@ def integer(low: int = 1, high: int = INT_MAX):
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"expected an integer, got {shown(text)}") from None
         if not low <= value <= high:
             bound = f"at least {low}" if value < low else f"at most {high}" if high == INT_MAX else f"between {low} and {high}"
             raise argparse.ArgumentTypeError(f"must be {bound}, got {shown(value)}")
@@ -62,11 +89,11 @@ def number(low: float = 0.0, high: float = math.inf, *, above: bool = False):
     def parse(text: str) -> float:
         try:
             value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        except (ValueError, OverflowError):
+            raise argparse.ArgumentTypeError(f"expected a number, got {shown(text)}") from None
         if not (math.isfinite(value) and (value > low if above else low <= value <= high)):
             bound = f"above {low:g}" if above else f"between {low:g} and {high:g}"
-            raise argparse.ArgumentTypeError(f"must be a finite number {bound}, got {text}")
+            raise argparse.ArgumentTypeError(f"must be a finite number {bound}, got {shown(text)}")
         return value
 
     return parse
@@ -82,7 +109,7 @@ def setting_type(name: str, kind: str):
         try:
             value = int(text) if kind == "int" else float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind == 'int' else 'a number'}, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind == 'int' else 'a number'}, got {shown(text)}") from None
         try:
             return Context.check(name, value)
         except ValueError as exc:
@@ -175,7 +202,7 @@ def add_model_arguments(parser: argparse.ArgumentParser, command: str = "run") -
     add_otel_argument(parser)
     parser.add_argument("--no-cache", action="store_true", help="call the models even where the model-call cache has the answer")
     parser.add_argument(
-        "--prices", type=Path, metavar="FILE", help='JSON price table {"MODEL": {"input": USD/1M, "output": USD/1M}} for cost'
+        "--prices", type=path, metavar="FILE", help='JSON price table {"MODEL": {"input": USD/1M, "output": USD/1M}} for cost'
     )
 
 
@@ -201,7 +228,7 @@ def add_otel_argument(parser: argparse.ArgumentParser) -> None:
 def add_runs_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--runs-dir",
-        type=Path,
+        type=path,
         metavar="DIR",
         help="records (DIR/runs/RUN_ID), checkpoints, cache and evaluations (default: $ETHOS_RUNS_DIR or ~/.local/share/ethosagents)",
     )

@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="ethosagents (default: the published method), or a baseline run as a "
         "configuration of the same graph: vanilla, prompting, moe, modplural",
     )
-    run.add_argument("--item", type=Path, metavar="FILE", help="run an item from a file in the VITAL schema")
+    run.add_argument("--item", type=path, metavar="FILE", help="run an item from a file in the VITAL schema")
     run.add_argument("--index", type=integer(0), default=0, metavar="N", help="which item of --item to run (0-based, default 0)")
     run.add_argument("--json", action="store_true", help="print one machine-readable JSON result")
     run.add_argument("--trace", action="store_true", help="print the agent conversation as a tree, live, as agents finish")
@@ -102,12 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print the metrics of every task and method as one JSON list")
     evaluate.add_argument(
         "--config",
-        type=Path,
+        type=path,
         metavar="FILE.toml",
         help="settings from a TOML file, keys named as the flags (task, method, data, model, n_personas, ablation, ...); "
         "flags on the command line win",
     )
-    evaluate.add_argument("--data", type=Path, metavar="PATH", help="the task's VITAL file, or a folder of VITAL files (required)")
+    evaluate.add_argument("--data", type=path, metavar="PATH", help="the task's VITAL file, or a folder of VITAL files (required)")
     evaluate.add_argument("--limit", type=integer(), metavar="N", help="only N items, drawn over distinct questions (see --sample)")
     evaluate.add_argument(
         "--sample",
@@ -125,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(ethos-NAME: this project's choice under the reference protocol; reference-NAME: the reference's way "
         "under --protocol ethos) makes a row of every method (repeatable; comma-join names to combine): " + ", ".join(ABLATIONS),
     )
-    evaluate.add_argument("--out", type=Path, metavar="DIR", help="where predictions and results go (default: under the runs directory)")
+    evaluate.add_argument("--out", type=path, metavar="DIR", help="where predictions and results go (default: under the runs directory)")
     evaluate.add_argument("--nli-model", metavar="DIR", help="local NLI model for value coverage (e.g. deberta-v2-xlarge-mnli)")
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
     evaluate.add_argument("--server", metavar="URL", help="run the graph on a LangGraph server (langgraph dev, LangGraph Server)")
@@ -159,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
         '{spec = "openai:m", base_url = "...", api_key_env = "M_API_KEY", rps = 4, max_concurrency = 8, prices = "prices.json"}. '
         "Flags on the command line win.",
     )
-    study.add_argument("file", type=Path, nargs="?", metavar="FILE.toml", help="the study file")
+    study.add_argument("file", type=path, nargs="?", metavar="FILE.toml", help="the study file")
     study.add_argument("--models", type=values_list(), metavar="SPECS", help="model specs, comma-separated")
     study.add_argument("--methods", type=comma_list(list(METHODS)), metavar="METHODS", help="methods, comma-separated")
     study.add_argument("--tasks", type=comma_list(list(TASKS)), metavar="TASKS", help="tasks, comma-separated")
@@ -171,11 +171,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--set", action="append", default=[], metavar="KEY=VALUE", help="any of eval's settings, as in the file (repeatable)"
     )
     study.add_argument("--dry-run", action="store_true", help="the cells, calls, tokens, cost and time the study will take; calls no model")
-    study.add_argument("--out", type=Path, metavar="DIR", help="where the tables go (default: RUNS/study/FILE-STEM)")
+    study.add_argument("--out", type=path, metavar="DIR", help="where the tables go (default: RUNS/study/FILE-STEM)")
     add_runs_arguments(study)
 
     score = commands.add_parser("score", parents=[common], help="score a predictions file in the VITAL schema")
-    score.add_argument("file", type=Path)
+    score.add_argument("file", type=path)
     score.add_argument(
         "--task", choices=list(TASKS), help="default: eval's config.json beside the file says it, else the file's name (vital_TASK...)"
     )
@@ -212,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="first record files placed there by hand (each checked as eval loads it) in SHA256SUMS",
     )
     for action in (fetch, check):
-        action.add_argument("--into", type=Path, default=Path("vital"), metavar="DIR", help="the data folder (default: ./vital)")
+        action.add_argument("--into", type=path, default=Path("vital"), metavar="DIR", help="the data folder (default: ./vital)")
 
     runs = commands.add_parser("runs", parents=[common], help="list recent runs")
     runs.add_argument("--limit", type=integer(), default=20, metavar="N", help="the N most recent runs that match (default 20)")
@@ -237,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a run id (its unique beginning, or last), or one or more evaluation folders to compare",
     )
     view.add_argument(
-        "--out", type=Path, metavar="FILE", help="where the page goes (default: view.html in the run's or the evaluation's folder)"
+        "--out", type=path, metavar="FILE", help="where the page goes (default: view.html in the run's or the evaluation's folder)"
     )
     view.add_argument(
         "--against", metavar="ROW", help="evaluations: the row every other row is compared with, paired (as in `ethos report`)"
@@ -248,13 +248,13 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "run_dirs",
         nargs="+",
-        type=Path,
+        type=path,
         metavar="RUN_DIR",
         help="evaluation folders (eval's --out, or RUNS/eval/MODEL/...): every metrics.json under them is a row",
     )
     report.add_argument(
         "--out",
-        type=Path,
+        type=path,
         metavar="DIR",
         help="where report.md and its charts go (default: RUN_DIR/report for one folder; for several, RUN_DIR/report-ID, "
         "one folder per set of folders compared)",

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import math
 import time
 from pathlib import Path
 
 from ethos.cli.common import cut, default_runs_dir
 from ethos.cli.render import info, print_table
+from ethos.inputs import real_number
 
 
 def runs_command(args) -> int:
@@ -32,7 +32,7 @@ def runs_command(args) -> int:
         request = r.get("request") if isinstance(r.get("request"), dict) else {}
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(started(r))) if started(r) else "-"
         tokens = r["tokens"].get("output_tokens", "-") if isinstance(r.get("tokens"), dict) else "-"
-        seconds = f"{r['seconds']:.1f}" if isinstance(r.get("seconds"), (int, float)) and math.isfinite(r["seconds"]) else "-"
+        seconds = f"{r['seconds']:.1f}" if real_number(r.get("seconds")) else "-"
         excerpt = cut(" ".join(str(request.get("situation", "")).split()), 50)
         table.append(
             [

@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ethos.cli.flags import beside
 from ethos.errors import EthosError
 from ethos.inputs import read_text
 
@@ -73,13 +74,14 @@ class Study:
     def parsed(self, model: StudyModel):
         """A model's eval arguments (run quiet: the study says its own progress), checked by eval's own
         parser: a bad key or value is named with the study's source."""
-        from ethos.cli.api import _argv, _parsed
+        from ethos.cli.api import _argv, _checked, _parsed
 
         options = self.options | dict(model.options) | {"no_progress": True, "quiet": True}
         first = {"task": self.tasks[0], "method": self.methods[0], "seed": self.seeds[0]}
         try:
+            _checked("eval", {k: v for k, v in options.items() if k not in MODEL_KEYS})  # a list where one value goes, a table
             args = _parsed(_argv("eval", [], {**first, "model": model.spec, **options}))
-        except EthosError as exc:
+        except (EthosError, TypeError) as exc:
             raise EthosError(f"{self.source}: {exc}") from None
         args.table = False
         return args
@@ -113,7 +115,13 @@ def read_study(path: Path | None, overrides: dict) -> Study:
             raise EthosError(f"{source}: nested too deeply to be a study file") from None
         except (OSError, UnicodeDecodeError, ValueError) as exc:  # TOMLDecodeError is a ValueError
             raise EthosError(f"{source}: cannot read it ({exc.__class__.__name__}: {str(exc)[:200]})") from None
+        values = {key: beside(path, key, value) for key, value in values.items()}  # paths in the file are read from its folder
+        if isinstance(values.get("models"), list):
+            values["models"] = [m | {"prices": beside(path, "prices", m["prices"])} if isinstance(m, dict) and "prices" in m else m
+                                for m in values["models"]]  # fmt: skip
     values |= {k: v for k, v in overrides.items() if v is not None}
+    if values.get("seeds") == []:
+        raise EthosError(f"{source}: `seeds` is empty: give at least one seed (e.g. seeds = [0])")
     for key in GRID[:3]:
         if not values.get(key):
             raise EthosError(f'{source}: needs `{key}` (a list; e.g. models = ["fake"])')
@@ -155,6 +163,8 @@ def _check_grid(study: Study) -> None:
     from ethos.graph.context import Context
 
     source = study.source
+    if not study.options.get("data"):
+        raise EthosError(f'{source}: needs `data` (the folder of VITAL files, e.g. data = "vital")')
     count = len(study.models) * len(study.tasks) * len(study.methods) * len(study.seeds)
     if count > MAX_CELLS:
         raise EthosError(f"{source}: {count:,} cells (models × tasks × methods × seeds): at most {MAX_CELLS:,} in one study")

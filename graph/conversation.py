@@ -43,7 +43,7 @@ def _probability(logprob) -> float:
     """A recorded logprob as a probability; an endpoint's nonsense (1000, NaN, text) shows as nan."""
     try:
         return math.exp(min(float(logprob), 0.0)) if math.isfinite(float(logprob)) else float("nan")
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # a 400-digit integer too
         return float("nan")
 
 

@@ -3,6 +3,8 @@ that breaks its rule is worded: one line that names the flag and the rule, at an
 
 from __future__ import annotations
 
+import math
+
 from pydantic import Field
 
 SEED_MAX = 2**32 - 1  # llama.cpp and numpy take 32-bit unsigned seeds
@@ -66,6 +68,9 @@ def describe_schema(schema: dict, cls) -> None:
 def shown(value, limit: int = 40) -> str:
     """A value in an error line: whole numbers as they are, others as Python writes them, cut at `limit`
     characters (a 400-digit number or a 2 MB text gives one short line)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 3 * limit:  # str() refuses past 4,300 digits
+        digits = math.floor(math.log10(abs(value))) + 1
+        return f"a number of {digits - (10 ** (digits - 1) > abs(value))} digits"  # log10 rounds 10**400 - 1 up to 400
     text = str(value) if isinstance(value, int) and not isinstance(value, bool) else repr(value)
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 

@@ -4,12 +4,11 @@ record's `tokens`), merged node by node in the graph state, and priced from a pr
 from __future__ import annotations
 
 import json
-import math
 from collections import defaultdict
 from pathlib import Path
 
 from ethos.errors import EthosError
-from ethos.inputs import read_text
+from ethos.inputs import read_text, real_number
 
 COUNTS = ("calls", "cached_calls", "input_tokens", "output_tokens")  # what each row of a summary counts
 
@@ -71,7 +70,7 @@ MAX_PRICE = 1_000_000  # USD per million tokens: a price above this is a mistake
 
 
 def _price_ok(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and 0 <= value <= MAX_PRICE
+    return real_number(value) and 0 <= value <= MAX_PRICE
 
 
 def load_prices(path: Path) -> dict:

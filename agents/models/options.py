@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ethos.agents.seeds import seeded_argmax
+from ethos.inputs import real_number
 
 # How the letters are read from the next-token candidates (`option_distribution(reading=...)`):
 # - "reference": Modular Pluralism's reading (its `lm_utils.py` and `vanilla_lm.py`): the top 10
@@ -58,7 +59,7 @@ def _usable(entry: dict) -> float | None:
     """A candidate's probability; an endpoint's logprob that is no log-probability (NaN, above 0,
     text) counts as absent."""
     logprob = entry.get("logprob") if isinstance(entry, dict) else None
-    if isinstance(logprob, (int, float)) and not isinstance(logprob, bool) and math.isfinite(logprob) and logprob <= 1e-6:
+    if real_number(logprob, math.inf) and logprob <= 1e-6:
         return math.exp(logprob)
     return None
 

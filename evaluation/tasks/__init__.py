@@ -92,7 +92,11 @@ def task_file(task: Task, data: Path) -> Path:
     if data.is_dir():
         found = sorted(data.glob(f"{task.stem}*.json"))
         if not found:
-            raise EthosError(f"no {task.stem}*.json file in {data}")
+            raise EthosError(f"no {task.stem}*.json file in {data} (a file named {task.stem}.json or {task.stem}.dev.json, ...)")
+        if len(found) > 1:  # which one is meant cannot be guessed: a result must say which file it scored
+            raise EthosError(
+                f"{data} holds {len(found)} files of {task.name}: {found[0].name} and {found[1].name}: keep one, or give --data the file"
+            )
         return found[0]
     shown = str(data) if len(str(data)) <= 200 else str(data)[:200] + "…"
     raise EthosError(f"--data {shown}: not a file or a folder" if data.exists() else f"--data {shown} does not exist")

@@ -10,7 +10,6 @@ point group (as the built-in ones are, in pyproject.toml).
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -18,6 +17,7 @@ import numpy as np
 
 from ethos.errors import EthosError
 from ethos.graph.state import count_fallbacks
+from ethos.inputs import real_number
 
 
 @dataclass
@@ -147,7 +147,7 @@ def primary_first(columns: list[tuple[str, str]], primary: str) -> list[tuple[st
 
 
 def is_number_list(value) -> bool:
-    return isinstance(value, list) and all(isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) for v in value)
+    return isinstance(value, list) and all(real_number(v, math.inf) for v in value)
 
 
 def finite_values(task: Task, metric: str, score: Callable[[dict], float], items: list[dict]) -> list[float]:

@@ -86,7 +86,7 @@ def test_an_ablation_is_a_known_name_wherever_a_context_comes_from(ablations):
 
 @pytest.mark.parametrize(
     ("flag", "value", "message"),
-    [("--n-personas", "9" * 400, "--n-personas: must be between 1 and 24, got 9999"), ("--seed", "9" * 30, "--seed: must be between 0 and 4294967295"),
+    [("--n-personas", "9" * 400, "--n-personas: must be between 1 and 24, got a number of 400 digits"), ("--seed", "9" * 30, "--seed: must be between 0 and 4294967295"),
      ("--limit", "9" * 30, "must be at most 2147483647")],
 )  # fmt: skip
 def test_a_number_of_any_size_gets_one_short_line(capsys, flag, value, message):
