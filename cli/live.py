@@ -10,7 +10,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.text import Text
 
-from ethos.redaction import outward, raw
+from ethos.redaction import NeutralStream, outward, raw
 
 # Calls that only read option probabilities have nothing to show.
 _SILENT = {"persona_agent_choice", "community_agent_choice"}
@@ -34,9 +34,13 @@ class LiveView:
 
     def __enter__(self) -> LiveView:
         self.live.__enter__()
+        # Rich puts its own proxies on stdout and stderr, which write to the raw terminal: what is
+        # printed above the view (the persona list, each comment) passes the output boundary first.
+        sys.stdout, sys.stderr = NeutralStream(sys.stdout), NeutralStream(sys.stderr)
         return self
 
     def __exit__(self, *exc) -> None:
+        sys.stdout, sys.stderr = raw(sys.stdout), raw(sys.stderr)  # Rich restores the streams only from its own proxies
         self.live.__exit__(*exc)
 
     def token(self, text: str, metadata: dict) -> None:

@@ -29,6 +29,7 @@ class StubOpenAI:
         malformed: str = "empty_choices",
         hostile: str | None = None,
         text: str | None = None,
+        personas: str | None = None,
     ):
         self.logprobs = logprobs
         self.delay = delay
@@ -40,6 +41,7 @@ class StubOpenAI:
         # "bad_request", "unauthorized", "rate_limited" (400, 401, 429 with a 1 MB body echoing the key)
         self.hostile = hostile
         self.text = text  # the reply text instead of the stub's own
+        self.personas = personas  # the persona generator's reply instead of the stub's own
         self.requests: list[dict] = []
         self._lock = threading.Lock()
         stub = self
@@ -71,7 +73,23 @@ class StubOpenAI:
                     return self._send(503, {"error": {"message": "busy", "type": "server_error"}})
                 if malformed:
                     return self._send(200, raw=stub.MALFORMED[stub.malformed])
+                if body.get("stream") and "messages" in body:
+                    return self._stream(stub.completion(body))
                 self._send(200, stub.completion(body))
+
+            def _stream(self, reply: dict):
+                """The reply as server-sent chunks, a word at a time, as a streaming endpoint sends it."""
+                message = reply["choices"][0]["message"]["content"]
+                words = [w + " " for w in message.split(" ")]
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                for i, word in enumerate([*words, None]):
+                    delta = {"role": "assistant", "content": word} if word is not None else {}
+                    chunk = {"id": "stub", "object": "chat.completion.chunk", "created": 0, "model": reply["model"],
+                             "choices": [{"index": 0, "delta": delta, "finish_reason": None if word is not None else "stop"}]}  # fmt: skip
+                    self.wfile.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
+                self.wfile.write(b"data: [DONE]\n\n")
 
             def _hostile(self, kind, body):
                 try:
@@ -140,7 +158,9 @@ class StubOpenAI:
             return self.text_completion(body)
         prompt = body["messages"][-1]["content"]
         if "ethical perspectives" in prompt:
-            text = "#Stub Nurse: dignity; care ethics; duty to advocate; compassion; nurse\n#Stub Lawyer: law; legal positivism; duty to comply; caution; lawyer"
+            text = self.personas or (
+                "#Stub Nurse: dignity; care ethics; duty to advocate; compassion; nurse\n#Stub Lawyer: law; legal positivism; duty to comply; caution; lawyer"
+            )
         else:
             text = self.text or "B. A stub comment that weighs duties and rights carefully."
         choice = {"index": 0, "message": {"role": "assistant", "content": text[: 4 * body.get("max_tokens", 200)]}, "finish_reason": "stop"}
