@@ -26,10 +26,12 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, StrictInt, StrictStr
 from ethos.errors import EthosError
 from ethos.evaluation.tasks import LEGACY_PROTOCOL, metric_bounds, tasks
 from ethos.graph.records import read_json_object
+from ethos.graph.setting import shown
 from ethos.inputs import read_text, stored_number
 
 COUNTS = ("n", "missing", "n_items", "n_questions", "failed")  # a metrics file's counts: whole numbers, never below 0
 MAX_STUDY_BYTES = 8 * 2**20  # a study of the largest grid it accepts writes about 1 MB
+MAX_STUDY_CELLS, MAX_STUDY_ENTRIES = 10_000, 1000  # what `ethos study` accepts: its cells, and models or methods per table
 
 
 def _finite(value: float) -> float:
@@ -164,14 +166,15 @@ def read_metrics(path: Path) -> dict | None:
     data = read_json_object(path, "metrics file", ": rerun `ethos eval`, or remove it", follow=False)
     if "task" not in data or "method" not in data:
         return None
+    for key in COUNTS:  # checked as read: a count of another shape is no figure to leave out quietly
+        value = data.get(key)
+        if value is not None and not (stored_number(value) and value >= 0 and value == int(value)):
+            raise _impossible(path, key, shown(value), "a count of 0 or more")
     try:
         row = Metrics.model_validate(data).model_dump()
     except ValidationError:
         raise EthosError(f"{path}: unknown task {str(data['task'])[:40]!r} or method {str(data['method'])[:40]!r}") from None
     bounds = _bounds_of(row["task"])
-    for key in COUNTS:
-        if key in row and row[key] is not None and (row[key] < 0 or row[key] != int(row[key])):
-            raise _impossible(path, key, row[key], "a count of 0 or more")
     for key, value in row.items():
         limits = bounds(key.removesuffix("_ci"))
         values = value if key.endswith("_ci") else [value]
@@ -264,6 +267,17 @@ class StudyFile(BaseModel):
 
     cells: list[StudyCell]
     tables: list[dict[str, Any]]
+
+    @model_validator(mode="after")
+    def _a_study_this_version_runs(self) -> StudyFile:
+        """No larger than a study can be (a page of 20,000 model names would take minutes to draw)."""
+        if len(self.cells) > MAX_STUDY_CELLS:
+            raise ValueError(f"{len(self.cells):,} cells: a study has at most {MAX_STUDY_CELLS:,}")
+        for table in self.tables:
+            for key in ("models", "rows"):
+                if not isinstance(table.get(key), list) or len(table[key]) > MAX_STUDY_ENTRIES:
+                    raise ValueError(f"a table's {key}: a list of at most {MAX_STUDY_ENTRIES:,}")
+        return self
 
 
 def read_study_file(path: Path) -> StudyFile:

@@ -1,5 +1,6 @@
 """The served graph's HTTP edge (`langgraph.json` `http.app`): a run request whose input or context
-breaks a rule is answered 422 with the field and the rule, before a run is made or a model called.
+breaks a rule, and an assistant whose stored context would, is answered 422 with the field and the
+rule, before anything is stored, a run is made or a model called.
 
 LangGraph's server would otherwise accept the run and report any error raised inside the graph as
 "An internal error occurred". The rules are the graph's own: `validate_request` for the input (as
@@ -20,6 +21,7 @@ from starlette.responses import JSONResponse
 from ethos.errors import EthosError
 
 RUN_PATH = re.compile(r"^/(?:threads/[^/]+/)?runs(?:/wait|/stream|/batch)?/?$")  # every route that starts a run
+ASSISTANT_PATH = re.compile(r"^/assistants(?:/[^/]+)?/?$")  # an assistant stores a context every later run of it takes
 MAX_BODY = 2**20  # bytes: a request is a situation, some options and a few settings
 
 
@@ -35,6 +37,18 @@ def request_problem(body: bytes) -> str | None:
         if (problem := _input_problem(run.get("input"))) or (problem := _context_problem(run.get("context"))):
             return problem
     return None
+
+
+def assistant_problem(body: bytes) -> str | None:
+    """What is wrong with the context an assistant would store (POST /assistants, PATCH
+    /assistants/ID), as one line naming the field and the rule; None if nothing."""
+    try:
+        payload = json.loads(body or b"{}")
+    except (ValueError, RecursionError):
+        return "the request body is not JSON"
+    if not isinstance(payload, dict):
+        return "an assistant must be a JSON object"
+    return _context_problem(payload.get("context"))
 
 
 def _input_problem(request) -> str | None:
@@ -75,7 +89,14 @@ class RequestChecks:
         self.app = app
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["method"] != "POST" or not RUN_PATH.match(scope["path"]):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        path, method = scope["path"], scope["method"]
+        if method == "POST" and RUN_PATH.match(path):
+            check = request_problem
+        elif (method, path.rstrip("/")) == ("POST", "/assistants") or (method == "PATCH" and ASSISTANT_PATH.match(path)):
+            check = assistant_problem
+        else:
             return await self.app(scope, receive, send)
         body, more = b"", True
         while more:
@@ -86,7 +107,7 @@ class RequestChecks:
             more = message.get("more_body", False)
             if len(body) > MAX_BODY:
                 return await JSONResponse({"detail": f"the request body is larger than {MAX_BODY} bytes"}, 413)(scope, receive, send)
-        if problem := request_problem(body):
+        if problem := check(body):
             return await JSONResponse({"detail": problem}, 422)(scope, receive, send)
         sent = False
 

@@ -84,7 +84,7 @@ class StubOpenAI:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.end_headers()
-                for i, word in enumerate([*words, None]):
+                for word in [*words, None]:
                     delta = {"role": "assistant", "content": word} if word is not None else {}
                     chunk = {"id": "stub", "object": "chat.completion.chunk", "created": 0, "model": reply["model"],
                              "choices": [{"index": 0, "delta": delta, "finish_reason": None if word is not None else "stop"}]}  # fmt: skip

@@ -17,7 +17,9 @@ HOSTILE = "\x1b[31mRED\x1b[0m \x1b]0;owned\x07"
 
 @pytest.mark.skipif(shutil.which("script") is None, reason="util-linux `script` gives the run a terminal")
 def test_the_live_view_shows_a_models_escapes_under_a_terminal(tmp_path):
-    personas = f"#Nurse: dignity {HOSTILE}; care ethics; duty to advocate; compassion; nurse\n#Lawyer: law; positivism; duty; caution; lawyer"
+    personas = (
+        f"#Nurse: dignity {HOSTILE}; care ethics; duty to advocate; compassion; nurse\n#Lawyer: law; positivism; duty; caution; lawyer"
+    )
     with StubOpenAI(text=f"A. Tell her. {HOSTILE} done", personas=personas) as stub:
         command = (f"{sys.executable} -m ethos.cli run --model openai:m --base-url {stub.url} --n-personas 2 "
                    f"--runs-dir {tmp_path} 'Should she be told?'")  # fmt: skip

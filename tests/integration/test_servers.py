@@ -126,6 +126,21 @@ def test_a_bad_request_is_a_422_naming_the_field_and_the_rule(graph_server):
     assert good.status_code == 200 and len(good.json()["comments"]) == 2  # a good request passes the door unchanged
 
 
+def test_an_assistant_stores_only_a_context_the_served_checks_pass(graph_server):
+    """An assistant's context is every later run's: it passes the same door as a run's."""
+    for context, says in (({"n_personas": 999}, "context"), ({"ablations": ["no-such"]}, "context: ablations: unknown"),
+                          ({"agent_variant": "evil"}, "context: unknown --agent-variant 'evil'")):  # fmt: skip
+        reply = httpx.post(f"{graph_server}/assistants", json={"graph_id": "ethos", "context": context}, timeout=30)
+        assert reply.status_code == 422 and reply.json()["detail"].startswith(says), reply.text
+    made = httpx.post(f"{graph_server}/assistants", json={"graph_id": "ethos", "context": {"n_personas": 2}}, timeout=30)
+    assert made.status_code == 200, made.text
+    assistant = made.json()["assistant_id"]
+    reply = httpx.patch(f"{graph_server}/assistants/{assistant}", json={"context": {"n_personas": 999}}, timeout=30)
+    assert reply.status_code == 422
+    run = httpx.post(f"{graph_server}/runs/wait", json={"assistant_id": assistant, "input": SITUATION}, timeout=60)
+    assert run.status_code == 200 and len(run.json()["comments"]) == 2  # the stored good context runs
+
+
 def test_a_served_run_returns_no_key_an_endpoint_reflects(tmp_path):
     secret = "sk-server-secret-0123456789abcdef"
     with StubOpenAI(text=f"B. Echoed: Authorization: Bearer {secret}") as stub:
