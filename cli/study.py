@@ -84,7 +84,7 @@ def _value(text: str):
 
 
 def _dry_run(study, runs_dir: Path) -> int:
-    from ethos.cli.study_cells import estimate
+    from ethos.cli.study_estimate import estimate
 
     rows = estimate(study, runs_dir)
     print(f"{len(study.cells())} cells. Calls and prompt tokens: each method's call plan, run with the fake model on 2 items; "

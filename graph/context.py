@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import ConfigDict, ValidationError, model_validator
 
 from ethos import settings
 from ethos.graph.ablations import ablation_changes, check_ablations, choices_in_effect
 from ethos.graph.methods import METHODS
-from ethos.graph.setting import CLI, INT_MAX, SEED_MAX, describe_schema, message, setting
+from ethos.graph.setting import CLI, INT_MAX, SEED_MAX, Declared, describe_schema, message, setting
 
 
 def _env(name: str, default: str | None) -> str | None:
@@ -33,10 +33,9 @@ def _model(flag: str, role: str):
 
 
 MODEL_ROLES = ("generator_model", "agent_model", "moderator_model")
-_KINDS = {list[str]: "list", bool: "bool", int: "int", float: "float", float | None: "float"}  # what the CLI parses
 
 
-class Context(BaseModel):
+class Context(Declared):
     """Every run setting; a context is checked whole when it is made, wherever it comes from (the
     CLI, `--config`, a LangGraph server's client, Python)."""
 
@@ -292,33 +291,3 @@ class Context(BaseModel):
     def replace(self, **changes) -> Context:
         """This context with `changes`, checked as any context is."""
         return type(self)(**(self.model_dump() | changes))
-
-    @classmethod
-    def settings(cls) -> dict[str, dict]:
-        """Each setting's description, default, type and CLI detail (flag, bounds, choices, group)."""
-        out = {}
-        for name, f in cls.model_fields.items():
-            kind = _KINDS.get(f.annotation, "str")
-            default = f.default_factory() if f.default_factory else f.default
-            out[name] = {"help": f.description, "default": default, "type": kind, **(f.json_schema_extra or {}).get(CLI, {})}
-        return out
-
-    @classmethod
-    def declared(cls, what: str) -> tuple[str, ...]:
-        """The settings declared `what` (see `setting`): "results", "client" or "label"."""
-        return tuple(name for name, about in cls.settings().items() if about.get(what))
-
-    @classmethod
-    def check(cls, name: str, value):
-        """`value` for setting `name`, checked by its field alone (the CLI's flag types use it)."""
-        from typing import Annotated
-
-        from pydantic import TypeAdapter
-
-        f = cls.model_fields[name]
-        try:
-            return TypeAdapter(Annotated[f.annotation, *f.metadata], config=ConfigDict(strict=True, allow_inf_nan=False)).validate_python(
-                value
-            )
-        except ValidationError as exc:
-            raise ValueError(message(exc.errors()[0], cls.settings()[name], name, flag=False)) from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 SEED_MAX = 2**32 - 1  # llama.cpp and numpy take 32-bit unsigned seeds
 INT_MAX = 2**31 - 1  # budgets reach C code (llama.cpp) as 32-bit integers
@@ -99,3 +99,41 @@ def message(error: dict, info: dict, name: str, *, flag: bool = True) -> str:
     if kind == "value_error":  # a validator's own words, naming the setting
         return str(ctx.get("error", error["msg"]))
     return f"{where}{error['msg'].lower()}, got {shown(value)}"
+
+
+_KINDS = {list[str]: "list", bool: "bool", int: "int", float: "float", float | None: "float"}  # what the CLI parses
+
+
+class Declared(BaseModel):
+    """Settings declared with `setting`: each one's description, default, type and CLI detail, read
+    from the declarations (so the CLI, the served schema and the help take them from one place)."""
+
+    @classmethod
+    def settings(cls) -> dict[str, dict]:
+        """Each setting's description, default, type and CLI detail (flag, bounds, choices, group)."""
+        out = {}
+        for name, f in cls.model_fields.items():
+            kind = _KINDS.get(f.annotation, "str")
+            default = f.default_factory() if f.default_factory else f.default
+            out[name] = {"help": f.description, "default": default, "type": kind, **(f.json_schema_extra or {}).get(CLI, {})}
+        return out
+
+    @classmethod
+    def declared(cls, what: str) -> tuple[str, ...]:
+        """The settings declared `what` (see `setting`): "results", "client" or "label"."""
+        return tuple(name for name, about in cls.settings().items() if about.get(what))
+
+    @classmethod
+    def check(cls, name: str, value):
+        """`value` for setting `name`, checked by its field alone (the CLI's flag types use it)."""
+        from typing import Annotated
+
+        from pydantic import TypeAdapter
+
+        f = cls.model_fields[name]
+        try:
+            return TypeAdapter(Annotated[f.annotation, *f.metadata], config=ConfigDict(strict=True, allow_inf_nan=False)).validate_python(
+                value
+            )
+        except ValidationError as exc:
+            raise ValueError(message(exc.errors()[0], cls.settings()[name], name, flag=False)) from None

@@ -6,11 +6,11 @@ import json
 import time
 from functools import cache
 
-import httpx
 from langchain_core.outputs import ChatGeneration, ChatResult
 
 from ethos import settings
 from ethos.agents.models.base import Backend
+from ethos.agents.models.http_client import MAX_REPLY_BYTES, ReplyTooLarge, WholeRequestTimeout, bounded_client, raised
 from ethos.agents.models.local import ai_message, message_text, whole_chunk
 from ethos.agents.models.tokens import openai_token_counter
 from ethos.errors import EthosError, RunFailure
@@ -138,57 +138,6 @@ def _chat_class():
     return ChatOpenAIEndpoint
 
 
-MAX_REPLY_BYTES = 8 * 1024 * 1024  # a reply body larger than this is cut off and reported
-
-
-def _bounded_client(timeout: float):
-    """An HTTP client whose `timeout` bounds a whole request, not each read (httpx's own timeout is
-    per read, so a reply that trickles in or a body that never ends would run on), whose replies are
-    bounded in size, and which follows no redirect (a prompt must not travel to another origin)."""
-
-    class Bounded(httpx.SyncByteStream):
-        def __init__(self, inner, request, deadline: float):
-            self.inner, self.request, self.deadline = inner, request, deadline
-
-        def __iter__(self):
-            size = 0
-            for chunk in self.inner:
-                size += len(chunk)
-                if time.monotonic() > self.deadline:
-                    raise WholeRequestTimeout(f"the reply took longer than {timeout:g} s", request=self.request)
-                if size > MAX_REPLY_BYTES:
-                    raise ReplyTooLarge(f"the reply is larger than {MAX_REPLY_BYTES // 2**20} MB", request=self.request)
-                yield chunk
-
-        def close(self):
-            self.inner.close()
-
-    class Transport(httpx.HTTPTransport):
-        def handle_request(self, request):
-            deadline = time.monotonic() + timeout
-            response = super().handle_request(request)
-            response.stream = Bounded(response.stream, request, deadline)
-            return response
-
-    return httpx.Client(transport=Transport(), timeout=timeout, follow_redirects=False)
-
-
-def _raised(exc: BaseException, kind: type) -> bool:
-    while exc is not None:
-        if isinstance(exc, kind):
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
-
-
-class WholeRequestTimeout(httpx.ReadTimeout):
-    """A reply that did not end within --timeout, however steadily it trickled."""
-
-
-class ReplyTooLarge(httpx.ReadError):
-    """A reply body beyond MAX_REPLY_BYTES."""
-
-
 class MalformedReply(Exception):
     def __init__(self, what: str, attempts: int):
         super().__init__(what)
@@ -255,14 +204,14 @@ def openai_backend(
         use_responses_api=False,  # chat completions: the API every compatible server implements
         max_retries=max_retries,  # the client retries 408/409/429/5xx and timeouts with exponential backoff
         timeout=timeout,
-        http_client=_bounded_client(timeout),
+        http_client=bounded_client(timeout),
         rate_limiter=shared_rate_limiter(rps) if rps else None,
     )
 
     def explain(exc: Exception) -> EthosError | None:
-        if _raised(exc, ReplyTooLarge):
+        if raised(exc, ReplyTooLarge):
             return RunFailure(f"the model endpoint at {where} sent a reply larger than {MAX_REPLY_BYTES // 2**20} MB")
-        if _raised(exc, WholeRequestTimeout):
+        if raised(exc, WholeRequestTimeout):
             return RunFailure(
                 f"the model endpoint at {where} did not finish a reply within --timeout {timeout:g} s ({max_retries + 1} attempt(s))"
             )

@@ -1,0 +1,103 @@
+"""What a study will cost before it runs (`ethos study FILE --dry-run`): per model, task, method and
+ablation row, its items, model calls, tokens, cost and time, from the call plan on the fake model
+and from earlier results of the same model and method."""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+
+from ethos.cli.study_cells import Study, StudyModel
+from ethos.errors import EthosError
+
+
+def estimate(study: Study, runs_dir: Path, plan_items: int = 2) -> list[dict]:
+    """Per model, task, method and ablation row: items, model calls and tokens the study's cells will
+    make, their cost, and their time. Calls and prompt tokens come from the row's call plan, run
+    with the fake model in every role on `plan_items` items (no model is loaded and no request
+    leaves the process, whatever the study's models and their order); output tokens are the calls'
+    budgets (an upper bound); time comes from earlier results of the same model and method
+    (seconds per item; over the items in flight at once for an endpoint), where there are some."""
+    from ethos.cli.common import context_from
+    from ethos.cli.flags import COMMAND_DEFAULTS
+    from ethos.evaluation.items import execute
+    from ethos.evaluation.tasks import get_task, load_task, sample_items, task_file
+    from ethos.graph.context import MODEL_ROLES
+
+    out = []
+    args = study.args(study.cells()[0])
+    plan = context_from(args, **COMMAND_DEFAULTS["eval"]).replace(model="fake", **dict.fromkeys(MODEL_ROLES, "fake"), base_url=None)
+    for task_name in study.tasks:
+        task = get_task(task_name)
+        items = load_task(task, task_file(task, args.data))
+        n = min(len(items), args.limit or len(items))
+        sample = sample_items(items, min(plan_items, n), how=args.sample, seed=args.sample_seed)
+        for method, ablation in ((m, a) for m in study.methods for a in study.rows_per_cell(m)):
+            ctx = plan.replace(method=method)
+            ctx = ctx.with_ablation(ablation) if ablation else ctx
+            calls = prompt = budget = 0
+            for _, request in sample:
+                for exchange in execute(task, request, ctx).conversation:
+                    calls += 1
+                    prompt += (exchange.get("usage") or {}).get("input_tokens", 0)
+                    budget += int((exchange.get("params") or {}).get("max_tokens") or 0)
+            per = len(sample) or 1
+            for model in study.models:
+                cells = n * len(study.seeds)
+                row = {
+                    "model": model.name,
+                    "task": task_name,
+                    "method": method + (f" [{ablation}]" if ablation else ""),
+                    "items": cells,
+                    "calls": round(calls / per * cells),
+                    "input_tokens": round(prompt / per * cells),
+                    "output_tokens_at_most": round(budget / per * cells),
+                }
+                price = _price(study, model)
+                if price:
+                    row["cost_usd_at_most"] = round(
+                        (row["input_tokens"] * price["input"] + row["output_tokens_at_most"] * price["output"]) / 1e6, 4
+                    )
+                seconds = earlier_seconds(runs_dir, model, task, method)
+                if seconds is not None:
+                    row["seconds"] = round(seconds * cells / _overlap(study, model))
+                out.append(row)
+    return out
+
+
+def _overlap(study: Study, model: StudyModel) -> float:
+    """How many items of a model run in the time of one: an endpoint's items wait on the network,
+    so they overlap up to the concurrency; a local model's items share its cores (4 in flight are
+    ×1.1 faster than 1 on the embedded model, bench/bench_eval_concurrency.py), so they do not."""
+    if not model.spec.startswith("openai:"):
+        return 1.0
+    from ethos.evaluation.runner import EVAL_CONCURRENCY
+
+    return float(dict(model.options).get("max_concurrency") or study.options.get("max_concurrency") or EVAL_CONCURRENCY)
+
+
+def _price(study: Study, model: StudyModel) -> dict | None:
+    """The model's prices (USD per million tokens) from its price table, if the study gives one."""
+    from ethos.graph.tokens import load_prices
+
+    path = dict(model.options).get("prices") or study.options.get("prices")
+    if not path:
+        return None
+    return load_prices(Path(path)).get(model.spec.partition(":")[2] or model.spec)
+
+
+def earlier_seconds(runs_dir: Path, model: StudyModel, task, method: str) -> float | None:
+    """The median seconds per item of earlier evaluations of this model, task and method under the runs folder."""
+    from ethos.evaluation.identity import model_name
+    from ethos.evaluation.log import read_results
+    from ethos.graph.context import Context
+
+    folder = runs_dir / "eval" / model_name(Context(model=model.spec))
+    seconds = []
+    for path in sorted(folder.glob(f"*/{task.name}/{method}/results.jsonl"))[:50]:
+        try:
+            records, _ = read_results(path, distributions=task.distribution)
+        except EthosError:  # a link, a file too large: no estimate from it
+            continue
+        seconds += [r["seconds"] for r in records.values() if r.get("status") == "ok" and r.get("seconds")]
+    return statistics.median(seconds) if seconds else None
