@@ -178,6 +178,10 @@ def score_command(args) -> int:
     context = config.get("context") or {}
     protocol = context.get("protocol") if isinstance(context.get("protocol"), str) else "reference"  # eval's, else the reference's rules
     metrics = score_items(task, items, nli_model=args.nli_model, parser=args.parser, protocol=protocol)
+    if not metrics["n"]:
+        raise RunFailure(
+            f"{args.file}: none of its {len(items)} items has a prediction to score (eval fills `output` or `pred_distribution`)"
+        )
     if args.json:
         from ethos.inputs import finite
 

@@ -11,7 +11,20 @@ from pathlib import Path
 from ethos.graph.setting import INT_MAX, shown
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """Help lines wrapped between words only: a name such as `no-target-persona` is never broken."""
+
+    def _split_lines(self, text, width):
+        import textwrap
+
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False, break_long_words=False)
+
+
 class Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str):  # one line, not a usage dump; a mistyped flag gets the one meant
         self.exit(2, f"ethos: error: {message}{self._did_you_mean(message)} (see `{self.prog} --help`)\n")
 

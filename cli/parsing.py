@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="ethos",
         description="Role-driven pluralistic alignment for health care.",
-        epilog="Exit status: 0 done, 1 runtime failure (endpoint, model, failed items), 2 usage or input error, 130 interrupted.",
+        epilog="Exit status: 0 done, 1 runtime failure (endpoint, model, failed items), 2 usage or input error, 130 interrupted "
+        "(Ctrl-C), 143 terminated (SIGTERM).",
     )
     parser.add_argument("--debug", action="store_true", help="on an error, also print the traceback (or set ETHOS_DEBUG=1)")
     parser.add_argument("--version", action="version", version=f"ethos {version()}")
@@ -86,7 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_model_arguments(run)
 
-    evaluate = commands.add_parser("eval", parents=[calls], help="run methods over a VITAL task file and score them (resumable)")
+    evaluate = commands.add_parser(
+        "eval",
+        parents=[calls],
+        help="run methods over a VITAL task file and score them (resumable)",
+        epilog="Example: ethos eval --task distributional-moralchoice --method all --data vital --limit 20 "
+        "(the same command again resumes it; `ethos report` and `ethos view` compare the rows)",
+    )
     evaluate.add_argument(
         "--task",
         type=comma_list(list(TASKS)),

@@ -11,13 +11,13 @@ eval's settings, keys named as eval's flags (`data`, `limit`, ...): see docs/eva
 from __future__ import annotations
 
 import copy
-import statistics
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ethos.cli.flags import beside
+from ethos.cli.study_estimate import Progress
 from ethos.errors import EthosError
 from ethos.inputs import read_text
 
@@ -222,46 +222,6 @@ def _model(source: str, entry) -> StudyModel:
 # ---- running ---------------------------------------------------------------------------------
 
 
-@dataclass
-class Progress:
-    """What the study has done so far, for its one progress line. The time to go: each cell left
-    takes what the finished cells of its model and method took (a cell reused from an earlier run,
-    done in no time, counts as it did), and models run at the same time, so the slowest model's rest is the study's."""
-
-    cells: list
-    done: dict = field(default_factory=dict)  # cell -> its seconds
-    items: int = 0
-    calls: int = 0
-    tokens: int = 0
-    cost: float = 0.0
-    started: float = field(default_factory=time.perf_counter)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def add(self, cell, rows: list[dict], seconds: float) -> str:
-        with self.lock:
-            self.done[cell] = seconds
-            for row in rows:  # the method's row and one per ablation
-                usage = row.get("usage") or {}
-                self.items += int(row.get("n") or 0)
-                self.calls += int(usage.get("calls", 0))
-                self.tokens += int(usage.get("input_tokens", 0) + usage.get("output_tokens", 0))
-                self.cost += float(usage.get("cost_usd", 0.0))
-            elapsed = time.perf_counter() - self.started
-            return (
-                f"{len(self.done)}/{len(self.cells)} cells, {self.items} items, {self.calls} calls, {self.tokens:,} tokens, "
-                f"${self.cost:.4f}; {elapsed:.0f} s elapsed, {self._to_go()}"
-            )
-
-    def _to_go(self) -> str:
-        left: dict = {}
-        for cell in (c for c in self.cells if c not in self.done):
-            alike = [s for c, s in self.done.items() if (c.model, c.method) == (cell.model, cell.method)]
-            if not alike:
-                return "time to go unknown until a cell of each model and method is done"
-            left[cell.model] = left.get(cell.model, 0.0) + statistics.mean(alike)
-        return f"about {max(left.values(), default=0.0):.0f} s to go"
-
-
 def run_study(study: Study, say, stop: threading.Event) -> tuple[dict[Cell, list[dict]], list[str]]:
     """Every cell, each model's cells in a thread of their own (models run at the same time; one
     model's cells one after another, its items within its own concurrency). Returns each finished
@@ -287,7 +247,11 @@ def run_study(study: Study, say, stop: threading.Event) -> tuple[dict[Cell, list
                 return
             results[cell] = rows
             failed = sum(r.get("failed") or 0 for r in rows)
-            say(f"[{progress.add(cell, rows, time.perf_counter() - started)}] {cell}" + (f": {failed} item(s) failed" if failed else ""))
+            reused = "" if any(r.get("ran") for r in rows) else " (done before: reused)"
+            say(
+                f"[{progress.add(cell, rows, time.perf_counter() - started)}] {cell}{reused}"
+                + (f": {failed} item(s) failed" if failed else "")
+            )
 
     threads = [threading.Thread(target=model_cells, args=(m,), daemon=True, name=f"study {m.name}") for m in study.models]
     for thread in threads:
@@ -295,4 +259,6 @@ def run_study(study: Study, say, stop: threading.Event) -> tuple[dict[Cell, list
     for thread in threads:
         while thread.is_alive():
             thread.join(timeout=0.2)  # a short join: the main thread still takes Ctrl-C
+    if progress.reused == len(cells):
+        say("study: nothing ran: every cell was done before (its results are reused as they are)")
     return results, failures

@@ -1,14 +1,64 @@
-"""What a study will cost before it runs (`ethos study FILE --dry-run`): per model, task, method and
+"""What a study costs: before it runs (`ethos study FILE --dry-run`: per model, task, method and
 ablation row, its items, model calls, tokens, cost and time, from the call plan on the fake model
-and from earlier results of the same model and method."""
+and from earlier results of the same model and method), and while it runs (its progress line and
+the time to go)."""
 
 from __future__ import annotations
 
 import statistics
+import threading
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ethos.cli.study_cells import Study, StudyModel
+if TYPE_CHECKING:
+    from ethos.cli.study_cells import Study, StudyModel
 from ethos.errors import EthosError
+
+
+@dataclass
+class Progress:
+    """What the study has done so far, for its one progress line. The time to go: each cell left
+    takes what the finished cells of its model and method took (a cell reused from an earlier run,
+    done in no time, counts as it did), and models run at the same time, so the slowest model's rest is the study's."""
+
+    cells: list
+    done: dict = field(default_factory=dict)  # cell -> its seconds
+    items: int = 0
+    reused: int = 0
+    calls: int = 0
+    tokens: int = 0
+    cost: float = 0.0
+    started: float = field(default_factory=time.perf_counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, cell, rows: list[dict], seconds: float) -> str:
+        with self.lock:
+            self.done[cell] = seconds
+            if not any(row.get("ran") for row in rows):
+                self.reused += 1  # done before: its calls and tokens are not this study's
+                rows = []
+            for row in rows:  # the method's row and one per ablation
+                usage = row.get("usage") or {}
+                self.items += int(row.get("n") or 0)
+                self.calls += int(usage.get("calls", 0))
+                self.tokens += int(usage.get("input_tokens", 0) + usage.get("output_tokens", 0))
+                self.cost += float(usage.get("cost_usd", 0.0))
+            elapsed = time.perf_counter() - self.started
+            return (
+                f"{len(self.done)}/{len(self.cells)} cells ({self.reused} reused), {self.items} items run, {self.calls} calls, "
+                f"{self.tokens:,} tokens, ${self.cost:.4f}; {elapsed:.0f} s elapsed, {self._to_go()}"
+            )
+
+    def _to_go(self) -> str:
+        left: dict = {}
+        for cell in (c for c in self.cells if c not in self.done):
+            alike = [s for c, s in self.done.items() if (c.model, c.method) == (cell.model, cell.method)]
+            if not alike:
+                return "time to go unknown until a cell of each model and method is done"
+            left[cell.model] = left.get(cell.model, 0.0) + statistics.mean(alike)
+        return f"about {max(left.values(), default=0.0):.0f} s to go"
 
 
 def estimate(study: Study, runs_dir: Path, plan_items: int = 2) -> list[dict]:

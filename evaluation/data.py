@@ -124,6 +124,15 @@ def fetch(folder: Path, *, source: str | None = None, timeout: float = 60.0, fil
         raise EthosError(f"--into {folder}: cannot create the folder ({exc.strerror})") from None
     sums, rows = read_sums(folder), []
     local = _local(source)
+    if local is not None and (local / "dataset").is_dir() and not any((local / name).exists() for name in FILES):
+        local = local / "dataset"  # a clone of the VITAL repository keeps its files in dataset/
+    if local is not None:
+        missing = [name for name in files or FILES if not (local / name).is_file()]
+        if missing:
+            raise EthosError(
+                f"--source {source}: no {', '.join(missing)} there (looked in {local}); give the folder that holds the task files, "
+                "or a clone of the VITAL repository"
+            )
     for name in files or list(FILES):
         url = str(local / name) if local else source_url(name, source)
         body = _download(url, timeout)
@@ -148,7 +157,9 @@ def check(folder: Path, *, init: bool = False) -> list[dict]:
     if init:
         found = [name for name in FILES if (folder / name).exists() and name not in sums]
         if not found and not sums:
-            raise EthosError(f"{folder}: none of {', '.join(FILES)} is there to record")
+            named = sorted(p.name for p in folder.glob("vital_*.json"))
+            hint = f" (it holds {', '.join(named[:4])}: rename them to these names)" if named else ""
+            raise EthosError(f"{folder}: none of {', '.join(FILES)} is there to record{hint}")
         for name in found:
             body = read_text(folder / name).encode("utf-8")
             _checked(name, body, str(folder / name))

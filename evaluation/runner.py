@@ -64,7 +64,9 @@ def evaluate(
         repaired = store.report()
         if repaired:
             print(f"ethos: {repaired}", file=sys.stderr)
-        _run_items(loaded, ItemRuns(task, ctx, store, runs_dir, prices, server), ray_pool or Threads(max_concurrency), progress=progress)
+        ran = _run_items(
+            loaded, ItemRuns(task, ctx, store, runs_dir, prices, server), ray_pool or Threads(max_concurrency), progress=progress
+        )
         held = held_items(loaded, every or loaded, store)
         if len(held) > len(loaded):
             print(
@@ -72,14 +74,15 @@ def evaluate(
                 file=sys.stderr,
             )
         selection = (selection or {}) | {"selected": len(loaded), "held": len(held)}
-        return finish(
+        metrics = finish(
             task, method, held, store, out_dir, nli_model=nli_model, ablations=ctx.ablations, selection=selection, **(scoring or {})
         )
+        return metrics | {"ran": ran}  # items this call ran (0: every one was done before), not written to the folder
     finally:
         store.close()
 
 
-def _run_items(loaded: list[tuple[dict, dict]], runs: ItemRuns, executor: Executor, *, progress: bool) -> None:
+def _run_items(loaded: list[tuple[dict, dict]], runs: ItemRuns, executor: Executor, *, progress: bool) -> int:
     done = runs.store.succeeded()
     todo = [(item, request) for item, request in loaded if str(item["id"]) not in done]
     # the bar's own escapes are meant
@@ -95,6 +98,7 @@ def _run_items(loaded: list[tuple[dict, dict]], runs: ItemRuns, executor: Execut
         executor.run(todo, runs, bar)
     finally:
         bar.close()
+    return len(todo)
 
 
 def held_items(loaded: list[tuple[dict, dict]], every: list[tuple[dict, dict]], store: ResultStore) -> list[tuple[dict, dict]]:

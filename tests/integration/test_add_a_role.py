@@ -43,3 +43,14 @@ def test_the_add_a_role_guide_works_as_written(tmp_path):
     listing = subprocess.run([sys.executable, "-m", "ethos.cli", "personas", "list"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert "The Ethics Board Chair" in listing.stdout  # the plugin's personas are in the library
     assert '"winner"' in majority_run and '"votes"' in majority_run
+
+
+def test_the_contracts_example_runs_as_written(tmp_path):
+    """The plugin contracts' Python block, as written, on the fake model."""
+    (snippet,) = blocks("python")
+    done = subprocess.run([sys.executable, "-c", snippet], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "ETHOS_RUNS_DIR": str(tmp_path / "runs")})  # fmt: skip
+    assert done.returncode == 0, done.stderr[-1500:]
+    lines = done.stdout.splitlines()
+    assert " | " in lines[0] and lines[1].startswith("1.0 ")
+    assert lines[2].startswith("['choice', 'choice_source', 'persona', 'text']")

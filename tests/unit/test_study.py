@@ -40,7 +40,9 @@ def test_a_study_fills_evals_folders_and_reuses_a_cell_run_by_hand(tmp_path, run
     assert main(["study", str(_study(tmp_path)), "--out", str(tmp_path / "out")]) == 0
     out, err = capsys.readouterr()
     assert by_hand.read_text() == lines  # reused: no item ran again
-    assert err.count("cells, ") == 16 and "[16/16 cells" in err  # one progress line per cell: 2 models × 2 tasks × 2 methods × 2 seeds
+    assert (
+        err.count(" reused), ") == 16 and "[16/16 cells" in err and "(done before: reused)" in err
+    )  # one progress line per cell: 2 models × 2 tasks × 2 methods × 2 seeds
     study = json.loads((tmp_path / "out" / "study.json").read_text())
     folders = {f for cell in study["cells"] for f in cell["folders"]}
     assert len(folders) == 16 and str(by_hand.parent) in folders
