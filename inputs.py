@@ -65,6 +65,19 @@ def write_file(path: str | Path, data: str | bytes) -> None:
         raise
 
 
+def writable_dir(path: Path, flag: str) -> Path:
+    """`path` as a folder EthosAgents can write to (created if missing), or an error naming the flag."""
+    if path.exists() and not path.is_dir():
+        raise EthosError(f"{flag} {path} is a file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EthosError(f"{flag} {path}: cannot create the folder ({exc.strerror})") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise EthosError(f"{flag} {path}: the folder is not writable")
+    return path
+
+
 def own_file(path: Path, what: str) -> Path:
     """`path` if it is a regular file or not there yet: never a link someone planted at its name (a
     database opened through it would be written outside its folder), a pipe, a device or a folder."""

@@ -39,18 +39,18 @@ def _argv(command: str, positional: list[str], options: dict) -> list[str]:
     return argv + (["--", *positional] if positional else [])
 
 
-def _checked(command: str, options: dict) -> None:
-    """Every keyword names one of the command's options, by its whole name (an abbreviation or
-    `help` would reach argparse as a flag of its own)."""
+def _checked(options: dict) -> None:
+    """Every keyword names one of run's options, by its whole name (an abbreviation or `help` would
+    reach argparse as a flag of its own), with a value of its kind."""
     from ethos.cli.parsing import build_parser
 
     parser = build_parser()
-    sub = {"eval": parser.eval_parser, "run": parser.run_parser}[command]
+    sub = parser.run_parser
     actions = {a.dest: a for a in sub._actions if a.dest not in ("help", "text")}
     actions["options"] = actions.get("option")
     for name, value in options.items():
         if name not in actions:
-            raise TypeError(f"ethos.{'evaluate' if command == 'eval' else command}() got an unknown option {name[:40]!r}")
+            raise TypeError(f"ethos.run() got an unknown option {name[:40]!r}")
         repeats = isinstance(actions[name], argparse._AppendAction) or name in ("method", "task")  # comma lists
         if isinstance(value, (list, tuple)) and not repeats:
             raise TypeError(f"option {name!r}: takes one value, got a list")
@@ -77,16 +77,17 @@ def _parsed(argv: list[str]):
 def evaluate(task: str, method: str | list[str] = "ethosagents", data: str | Path | None = None, **options) -> list[dict]:
     """Evaluate `method` (or several) on a VITAL `task`, as `ethos eval` does, and return its rows:
     one metrics dict per method, with intervals, counts and fallbacks. `options` are eval's flags
-    (`model`, `limit`, `seed`, `protocol`, `out`, `runs_dir`, ...)."""
-    from ethos.cli.evaluate import evaluate_tasks
+    by name, as Python values (`model`, `limit`, `seed`, `protocol`, `out`, `runs_dir`, ...): the
+    spec they make is the command line's (`evaluation/spec.py`)."""
+    from ethos.evaluation.evaluate import evaluate as run_spec
+    from ethos.evaluation.spec import EvalSpec
 
     if not isinstance(task, str) or not (isinstance(method, str) or all(isinstance(m, str) for m in method)):
         raise TypeError("ethos.evaluate(): `task` and `method` are names (text, or a list of method names)")
-    _checked("eval", options)
-    methods = method if isinstance(method, str) else ",".join(method)  # eval's --method takes a comma list
-    args = _parsed(_argv("eval", [], {"task": task, "method": methods, "data": data, "no_progress": True, **options}))
-    args.table = False
-    return [row for rows in evaluate_tasks(args) for row in rows]
+    if data is None:
+        raise TypeError("ethos.evaluate(): `data` is the folder of VITAL files (or a task file)")
+    spec = EvalSpec.build(task=task, method=method, data=Path(data), progress=False, **options)
+    return [row for rows in run_spec(spec) for row in rows]
 
 
 def run(situation: str, **options) -> dict:
@@ -98,7 +99,7 @@ def run(situation: str, **options) -> dict:
 
     if not isinstance(situation, str):
         raise TypeError(f"ethos.run(): the situation is text, got {type(situation).__name__}")
-    _checked("run", options)
+    _checked(options)
     args = _parsed(_argv("run", [situation], options))
     args.api = True  # no live view, no progress notes
     return execute_run(args)

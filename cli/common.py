@@ -3,26 +3,11 @@ before any work, and the telemetry export."""
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 from ethos import settings
 from ethos.cli.render import info
-from ethos.errors import EthosError
-
-
-def writable_dir(path: Path, flag: str) -> Path:
-    """`path` as a folder EthosAgents can write to (created if missing), or an error naming the flag."""
-    if path.exists() and not path.is_dir():
-        raise EthosError(f"{flag} {path} is a file, not a folder")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise EthosError(f"{flag} {path}: cannot create the folder ({exc.strerror})") from None
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise EthosError(f"{flag} {path}: the folder is not writable")
-    return path
+from ethos.inputs import writable_dir
 
 
 def context_from(args, **defaults):
@@ -49,24 +34,10 @@ def runs_dir_of(args) -> Path:
 
 
 def prepare_backends(context, args, runs_dir: Path) -> None:
-    """Load every role's model and its cache, and the persona library: a bad spec, a missing
-    model or a broken --persona-file fails before any work; a bad file in the persona folder is
-    skipped and said."""
-    from ethos.personas.library import load_library
+    """Every role's model loaded, with the runs folder's call cache unless --no-cache (see `graph/backends.py`)."""
+    from ethos.graph.backends import prepare_backends as prepare
 
-    load_library(context.persona_files)
-    warn_persona_folder()
-    context.load_models(None if args.no_cache else runs_dir / "cache.sqlite")
-    for spec in context.models():
-        if not context.model(spec).chat_template:
-            info(f"{spec} has no chat template (a base model): every prompt goes to it as raw text, messages as paragraphs")
-
-
-def warn_persona_folder() -> None:
-    from ethos.personas.library import user_folder, user_persona_dir
-
-    for problem in user_folder(user_persona_dir())[1]:
-        print(f"ethos: warning: {problem}: `ethos personas validate` names the mistake", file=sys.stderr)
+    prepare(context, None if args.no_cache else runs_dir / "cache.sqlite", info)
 
 
 def default_runs_dir() -> Path:

@@ -8,6 +8,7 @@ import math
 import sys
 from pathlib import Path
 
+from ethos.graph.context import EVAL_DEFAULTS
 from ethos.graph.setting import INT_MAX, shown
 
 
@@ -172,7 +173,7 @@ def comma_list(choices, every: str | None = None):
 
 # The run settings a command sets otherwise than `Context` does: its help shows them, and
 # `common.context_from` applies them (eval's table can stand beside the published ones).
-COMMAND_DEFAULTS = {"eval": {"protocol": "reference"}}
+COMMAND_DEFAULTS = {"eval": EVAL_DEFAULTS}
 
 
 def add_model_arguments(parser: argparse.ArgumentParser, command: str = "run") -> None:

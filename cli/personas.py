@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
-from ethos.cli.common import cut, persona_agent_variants, warn_persona_folder
+from ethos.cli.common import cut, persona_agent_variants
 from ethos.cli.render import info
 from ethos.errors import EthosError
+from ethos.graph.backends import warn_persona_folder
 
 
 def personas_command(args) -> int:

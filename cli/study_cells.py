@@ -10,7 +10,6 @@ eval's settings, keys named as eval's flags (`data`, `limit`, ...): see docs/eva
 
 from __future__ import annotations
 
-import copy
 import threading
 import time
 from dataclasses import dataclass, field
@@ -19,6 +18,8 @@ from pathlib import Path
 from ethos.cli.flags import beside
 from ethos.cli.study_estimate import Progress
 from ethos.errors import EthosError
+from ethos.evaluation.evaluate import protocol_only
+from ethos.evaluation.spec import EvalSpec
 from ethos.inputs import read_text
 
 GRID = ("models", "methods", "tasks", "seeds")
@@ -60,37 +61,28 @@ class Study:
     against: str | None
     options: dict = field(default_factory=dict)  # eval settings every cell shares (data, limit, protocol, budgets, ...)
     source: str = "the command line"
-    model_args: dict = field(default_factory=dict)  # each model's eval arguments, parsed once (`read_study`)
+    model_specs: dict = field(default_factory=dict)  # each model's evaluation spec, built once (`read_study`)
 
     def cells(self) -> list[Cell]:
         return [Cell(m, t, method, s) for m in self.models for t in self.tasks for method in self.methods for s in self.seeds]
 
-    def parsed(self, model: StudyModel):
-        """A model's eval arguments (run quiet: the study says its own progress), checked by eval's own
-        parser: a bad key or value is named with the study's source."""
-        from ethos.cli.api import _argv, _checked, _parsed
-
-        options = self.options | dict(model.options) | {"no_progress": True, "quiet": True}
-        first = {"task": self.tasks[0], "method": self.methods[0], "seed": self.seeds[0]}
+    def built(self, model: StudyModel) -> EvalSpec:
+        """A model's evaluation spec (quiet: the study says its own progress), its options checked as
+        eval's are: a bad key or value is named with the study's source."""
+        options = self.options | dict(model.options) | {"progress": False}
         try:
-            _checked("eval", {k: v for k, v in options.items() if k not in MODEL_KEYS})  # a list where one value goes, a table
-            args = _parsed(_argv("eval", [], {**first, "model": model.spec, **options}))
+            return EvalSpec.build(task=self.tasks[0], method=self.methods[0], model=model.spec, **options)
         except (EthosError, TypeError) as exc:
             raise EthosError(f"{self.source}: {exc}") from None
-        args.table = False
-        return args
 
-    def args(self, cell: Cell):
-        """A cell's eval arguments: its model's, for its task, method and seed (each checked by `read_study`)."""
-        args = copy.copy(self.model_args[cell.model])
-        args.task, args.method, args.seed = [cell.task], [cell.method], cell.seed
-        args.ablation = self.rows_per_cell(cell.method)[1:]  # a method's cell takes only the ablations that apply to it
-        return args
+    def spec(self, cell: Cell) -> EvalSpec:
+        """A cell's evaluation: its model's spec, for its task, method and seed, with the ablations that apply to its method."""
+        return self.model_specs[cell.model].cell(
+            task=cell.task, method=cell.method, seed=cell.seed, ablations=self.rows_per_cell(cell.method)[1:]
+        )
 
     def rows_per_cell(self, method: str) -> list[str]:
         """The rows one cell of `method` makes: the method's own, then one per ablation that applies to it."""
-        from ethos.cli.evaluate import protocol_only
-
         ablations = self.options.get("ablation") or []
         return [""] + [a for a in ablations if protocol_only(a) or method == "ethosagents"]
 
@@ -134,16 +126,15 @@ def read_study(path: Path | None, overrides: dict) -> Study:
         study.options["requests_per_second"] = study.options.pop("rps")
     if "ablations" in study.options:  # the study file's plural, as the grid's keys
         study.options["ablation"] = study.options.pop("ablations")
-    known = _eval_keys()
+    known = EvalSpec.option_names() - EVAL_OWN
     for key in study.options:
         if key not in known:
             raise EthosError(
                 f"{source}: unknown setting '{key}' (a study's keys are {', '.join(STUDY_OWN)} and eval's flags, e.g. data, limit, n_personas)"
             )
     _check_grid(study)
-    # each model's arguments, parsed and checked now, in this thread (the parser borrows the process's
-    # stderr): a typo never waits for the first cells to finish
-    study.model_args = {model: study.parsed(model) for model in study.models}
+    # each model's spec, built and checked now: a typo never waits for the first cells to finish
+    study.model_specs = {model: study.built(model) for model in study.models}
     return study
 
 
@@ -191,13 +182,6 @@ def _check_grid(study: Study) -> None:
         raise EthosError(f"{source}: {exc}") from None
 
 
-def _eval_keys() -> set[str]:
-    """Eval's options by name (`n_personas`, `runs_dir`, ...): a key is named whole, never by an abbreviation argparse would take."""
-    from ethos.cli.parsing import build_parser
-
-    return set(vars(build_parser().eval_parser.parse_known_args([])[0])) - EVAL_OWN - {"command"}
-
-
 def _listed(source: str, key: str, value, kinds: tuple) -> list:
     items = value if isinstance(value, list) else [value]
     if not items or not all(isinstance(v, kinds) and not isinstance(v, bool) for v in items):
@@ -227,7 +211,7 @@ def run_study(study: Study, say, stop: threading.Event) -> tuple[dict[Cell, list
     model's cells one after another, its items within its own concurrency). Returns each finished
     cell's rows, and why each model that stopped early stopped (its other cells are missing); `stop`
     set (Ctrl-C) ends each model's thread after the cell it is in."""
-    from ethos.cli.evaluate import evaluate_tasks
+    from ethos.evaluation.evaluate import evaluate
 
     cells = study.cells()
     progress, results, failures = Progress(cells), {}, []
@@ -238,7 +222,7 @@ def run_study(study: Study, say, stop: threading.Event) -> tuple[dict[Cell, list
                 return
             started = time.perf_counter()
             try:
-                rows = evaluate_tasks(study.args(cell))[0]
+                rows = evaluate(study.spec(cell))[0]
             except EthosError as exc:  # an endpoint down, a failed item: this model stops; the others go on
                 failures.append(f"{cell}: {exc}")
                 return

@@ -68,15 +68,12 @@ def estimate(study: Study, runs_dir: Path, plan_items: int = 2) -> list[dict]:
     leaves the process, whatever the study's models and their order); output tokens are the calls'
     budgets (an upper bound); time comes from earlier results of the same model and method
     (seconds per item; over the items in flight at once for an endpoint), where there are some."""
-    from ethos.cli.common import context_from
-    from ethos.cli.flags import COMMAND_DEFAULTS
     from ethos.evaluation.items import execute
     from ethos.evaluation.tasks import get_task, load_task, sample_items, task_file
-    from ethos.graph.context import MODEL_ROLES
 
     out = []
-    args = study.args(study.cells()[0])
-    plan = context_from(args, **COMMAND_DEFAULTS["eval"]).replace(model="fake", **dict.fromkeys(MODEL_ROLES, "fake"), base_url=None)
+    args = study.spec(study.cells()[0]).planned()
+    plan = args.context
     for task_name in study.tasks:
         task = get_task(task_name)
         items = load_task(task, task_file(task, args.data))

@@ -1,7 +1,7 @@
 """Reading items in the VITAL schema and turning one into a persona-graph request.
 
-The five task files differ in their fields; an item's task is read from the file name where it
-says, otherwise from the fields themselves.
+The five task files differ in their fields; an item's mode is its task's (`Task.request`), or, for
+an item run on its own, what its fields say; a file's name never decides it.
 """
 
 from __future__ import annotations
@@ -44,8 +44,10 @@ def is_group_code(attribute: str | None) -> bool:
     return group_of(attribute or "") is not None
 
 
-def item_request(item: dict, *, source: str, index: int) -> dict:
-    """A graph request for one VITAL item; a missing or malformed field is named with the item."""
+def item_request(item: dict, *, source: str, index: int, mode: str | None = None) -> dict:
+    """A graph request for one VITAL item; a missing or malformed field is named with the item.
+    `mode` is the item's task's (eval knows it); without one (an `--item` run) the item's fields
+    say it: a VITAL group code as its attribute is a steerable item. Never the file's name."""
     where = f"{source}: item {index}" + (f" (id {item['id']})" if isinstance(item, dict) and "id" in item else "")
     if not isinstance(item, dict):
         raise EthosError(f"{where}: not a JSON object")
@@ -77,7 +79,7 @@ def item_request(item: dict, *, source: str, index: int) -> dict:
     if len(options) > 26:
         raise EthosError(f"{where}: field 'options' has {len(options)} options; at most 26 are supported (labels A-Z)")
     attribute = item.get("attribute")
-    steerable = "steerable" in source.lower() or ("distributional" not in source.lower() and is_group_code(attribute))
+    steerable = mode == "steerable" if mode else is_group_code(attribute)
     request = {"situation": question_stem(question), "options": options, "item_text": question}
     if steerable:
         if not attribute:

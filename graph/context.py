@@ -33,6 +33,7 @@ def _model(flag: str, role: str):
 
 
 MODEL_ROLES = ("generator_model", "agent_model", "moderator_model")
+EVAL_DEFAULTS = {"protocol": "reference"}  # what `ethos eval` sets otherwise: a table that can stand beside the published ones
 
 
 class Context(Declared):

@@ -14,7 +14,7 @@ import numpy as np
 from ethos.errors import EthosError
 from ethos.evaluation.groups import question_key
 from ethos.evaluation.tasks.base import LEGACY_PROTOCOL, PerItem, Prediction, Task, metric_bounds, protocol_of
-from ethos.evaluation.vital import item_request, load_items
+from ethos.evaluation.vital import load_items
 from ethos.graph.methods import METHODS as GRAPH_METHODS
 from ethos.graph.state import validate_request
 from ethos.plugins import TASKS as TASKS_GROUP
@@ -118,7 +118,7 @@ def checked_items(task: Task, items: list, source: str) -> list[tuple[dict, dict
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             raise EthosError(f"{source}: item {index}: not a JSON object")
-        request = item_request(item, source=source, index=index)  # names the file, item and field itself
+        request = task.request(item, source=source, index=index)  # names the file, item and field itself
         where = f"{source}: item {index} (id {item.get('id')})"
         task.check_item(item, where)
         try:

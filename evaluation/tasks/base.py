@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ethos.errors import EthosError
+from ethos.evaluation.vital import item_request
 from ethos.graph.state import count_fallbacks
 from ethos.inputs import real_number
 
@@ -57,6 +58,12 @@ class Task:
         self.check_fields(item, where)
         if prediction:
             self.check_prediction(item, where)
+
+    def request(self, item: dict, *, source: str, index: int) -> dict:
+        """The graph request an item of this task becomes (its situation, options, target and this
+        task's mode); a missing or malformed field is named with the item. A task whose items are
+        not VITAL-shaped says how its own become requests."""
+        return item_request(item, source=source, index=index, mode=self.mode)
 
     def check_fields(self, item: dict, where: str) -> None:
         raise NotImplementedError

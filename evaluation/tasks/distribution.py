@@ -98,6 +98,9 @@ class DistributionTask(Task):
 class SteerableOpinionQA(DistributionTask):
     name, stem, mode = "steerable-opinionqa", "vital_steerable_opinionqa", "steerable"
 
+    def fits(self, request, item):
+        return super().fits(request, item) and group_of(item.get("attribute") or "") is not None  # its attribute is a group to steer to
+
     def groups(self, item):
         attribute = item.get("attribute")  # POLPARTY_Democrat rolls up into POLPARTY
         return (attribute, attribute.partition("_")[0] if group_of(attribute) else "other") if isinstance(attribute, str) else None

@@ -103,7 +103,7 @@ def test_the_study_help_shows_its_metavariables(capsys):
 @pytest.mark.parametrize(
     "extra, says",
     [
-        (["--set", "n_personas=[1,2]"], "'n_personas': takes one value"),
+        (["--set", "n_personas=[1,2]"], "--n-personas must be an integer, got [1, 2]"),
         (["--out", ""], "--out: an empty path"),
     ],
 )

@@ -90,3 +90,16 @@ def test_missing_data_is_reported(tmp_path):
         task_file(get_task("overton-vk"), tmp_path)
     with pytest.raises(EthosError, match="does not exist"):
         task_file(get_task("overton-vk"), tmp_path / "nope")
+
+
+def test_a_files_path_never_decides_an_items_mode(tmp_path):
+    """A MoralChoice item read from a folder named `steerable-experiments` is still a distributional item."""
+    from ethos.evaluation.vital import item_request
+
+    folder = tmp_path / "steerable-experiments"
+    folder.mkdir()
+    path = folder / "vital_distributional_moralchoice.json"
+    path.write_text((FIXTURES / SAMPLES["distributional-moralchoice"]).read_text())
+    ((item, request),) = load_task(get_task("distributional-moralchoice"), path)
+    assert request["mode"] == "distributional"
+    assert item_request(item, source=str(path), index=0)["mode"] == "distributional"  # an --item run: its fields say
