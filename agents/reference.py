@@ -81,7 +81,10 @@ def _population(request: dict) -> tuple[str, str] | None:
 
 
 def kind(request: dict) -> str:
-    """The item's VITAL shape: overton, steerable_vk, opinionqa, globalopinionqa or moralchoice."""
+    """The item's VITAL task (graph/state.py's ITEM_KINDS): as its task said it (`item_kind`, eval's
+    items), or for a request of no task (`ethos run`) as its fields read."""
+    if request.get("item_kind"):
+        return request["item_kind"]
     if not request["options"]:
         return "overton"
     if _population(request):

@@ -188,6 +188,7 @@ def spawn_agents(state: PersonaGraphState, runtime: Runtime[Context]) -> list[Se
                 target=state.get("target"),
                 attribute=state.get("attribute"),
                 item_text=state.get("item_text"),
+                item_kind=state.get("item_kind"),
                 choices=state.get("choices") or [],
             ),
         )

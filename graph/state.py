@@ -16,6 +16,11 @@ class PersonaRequest(TypedDict):
     target: NotRequired[str | None]  # steerable: a value/right/duty, or a group such as POLPARTY_Democrat
     attribute: NotRequired[str | None]  # distributional: the population, e.g. a country
     item_text: NotRequired[str | None]  # a VITAL item's own `input` or `question`, which the reference protocol sends as it is
+    item_kind: NotRequired[str | None]  # the item's VITAL task, as its task says (ITEM_KINDS): which reference prompts it gets
+
+
+# The VITAL item kinds the reference protocol words its prompts for (agents/reference.py).
+ITEM_KINDS = ("overton", "steerable_vk", "opinionqa", "globalopinionqa", "moralchoice")
 
 
 class PersonaTask(TypedDict):
@@ -29,6 +34,7 @@ class PersonaTask(TypedDict):
     target: NotRequired[str | None]  # the comments see the steering target and the population too
     attribute: NotRequired[str | None]
     item_text: NotRequired[str | None]
+    item_kind: NotRequired[str | None]
     choices: NotRequired[list[str]]  # this project's choices in effect (graph/ablations.py ETHOS_CHOICES)
 
 
@@ -52,7 +58,7 @@ def validate_request(request: dict) -> dict:
     """The request with defaults filled in, or an EthosError naming what is wrong."""
     if not isinstance(request, dict):
         raise EthosError(f"a request must be an object with a 'situation', got {type(request).__name__}")
-    for key in ("situation", "mode", "target", "attribute", "item_text"):
+    for key in ("situation", "mode", "target", "attribute", "item_text", "item_kind"):
         if request.get(key) is not None and not isinstance(request[key], str):
             raise EthosError(f"request field '{key}' must be text, got {type(request[key]).__name__}")
     given = request.get("options") or []
@@ -77,8 +83,10 @@ def validate_request(request: dict) -> dict:
     if mode == "distributional" and not options:  # a single option is allowed: its distribution is [1.0]
         raise EthosError("distributional mode needs the answer options (--option, once per option)")
     attribute = (request.get("attribute") or "").strip() or None
+    if request.get("item_kind") and request["item_kind"] not in ITEM_KINDS:
+        raise EthosError(f"request field 'item_kind': unknown {request['item_kind'][:40]!r}: one of {', '.join(ITEM_KINDS)}")
     checked = {"situation": situation, "mode": mode, "options": options, "target": target, "attribute": attribute}
-    return checked | ({"item_text": request["item_text"]} if request.get("item_text") else {})
+    return checked | {key: request[key] for key in ("item_text", "item_kind") if request.get(key)}
 
 
 def count_fallbacks(state: dict) -> dict:

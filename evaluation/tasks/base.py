@@ -47,6 +47,9 @@ class Task:
     stem: str = ""  # the VITAL file name without `.json`: `vital_..._moralchoice` matches `vital_..._moralchoice.dev.json`
     mode: str = ""  # the graph's mode its items run in
     distribution: bool = False  # predictions are option distributions (else text)
+    item_kind: str | None = (
+        None  # the VITAL task whose reference prompts its items get (graph/state.py ITEM_KINDS); None: as the fields read
+    )
 
     # ---- items ------------------------------------------------------------------------------
 
@@ -63,7 +66,8 @@ class Task:
         """The graph request an item of this task becomes (its situation, options, target and this
         task's mode); a missing or malformed field is named with the item. A task whose items are
         not VITAL-shaped says how its own become requests."""
-        return item_request(item, source=source, index=index, mode=self.mode)
+        request = item_request(item, source=source, index=index, mode=self.mode)
+        return request | ({"item_kind": self.item_kind} if self.item_kind else {})
 
     def check_fields(self, item: dict, where: str) -> None:
         raise NotImplementedError

@@ -97,6 +97,7 @@ class DistributionTask(Task):
 
 class SteerableOpinionQA(DistributionTask):
     name, stem, mode = "steerable-opinionqa", "vital_steerable_opinionqa", "steerable"
+    item_kind = "opinionqa"
 
     def fits(self, request, item):
         return super().fits(request, item) and group_of(item.get("attribute") or "") is not None  # its attribute is a group to steer to
@@ -115,6 +116,7 @@ class SteerableOpinionQA(DistributionTask):
 
 class DistributionalMoralChoice(DistributionTask):
     name, stem, mode = "distributional-moralchoice", "vital_distributional_moralchoice", "distributional"
+    item_kind = "moralchoice"
 
     def fits(self, request, item):
         return super().fits(request, item) and item.get("attribute") in AMBIGUITY_LEVELS  # its attribute is the ambiguity level
@@ -126,6 +128,7 @@ class DistributionalMoralChoice(DistributionTask):
 
 class DistributionalGlobalOpinionQA(DistributionTask):
     name, stem, mode = "distributional-globalopinionqa", "vital_distributional_globalopinionqa", "distributional"
+    item_kind = "globalopinionqa"
 
     def fits(self, request, item):
         return super().fits(request, item) and item.get("attribute") not in AMBIGUITY_LEVELS  # its attribute is a country

@@ -18,6 +18,7 @@ PROXY_NOTE = (
 
 class OvertonValueKaleidoscope(Task):
     name, stem, mode = "overton-vk", "vital_overton_valuekaleidoscope", "overton"
+    item_kind = "overton"
 
     def check_fields(self, item, where):
         vrd, explanation = item.get("vrd"), item.get("explanation")

@@ -14,6 +14,7 @@ LABELS = ("A", "B", "C")
 
 class SteerableValueKaleidoscope(Task):
     name, stem, mode = "steerable-vk", "vital_steerable_valuekaleidoscope", "steerable"
+    item_kind = "steerable_vk"
 
     def check_fields(self, item, where):
         if not isinstance(item.get("vrd"), str):
