@@ -178,6 +178,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--set", action="append", default=[], metavar="KEY=VALUE", help="any of eval's settings, as in the file (repeatable)"
     )
     study.add_argument("--dry-run", action="store_true", help="the cells, calls, tokens, cost and time the study will take; calls no model")
+    study.add_argument(
+        "--detect",
+        type=number(above=True),
+        metavar="X",
+        help="with --dry-run: the questions (at the study's seeds) needed for a paired interval of half-width X, from earlier cells",
+    )
     study.add_argument("--out", type=path, metavar="DIR", help="where the tables go (default: RUNS/study/FILE-STEM)")
     add_runs_arguments(study)
 

@@ -22,8 +22,10 @@ def study_command(args) -> int:
         if not quiet:
             print(message, file=sys.stderr, flush=True)  # a log file shows each line at once
 
+    if args.detect and not args.dry_run:
+        raise EthosError("--detect sizes a study before it runs: add --dry-run")
     if args.dry_run:
-        return _dry_run(read_study(args.file, _overrides(args)), runs_dir_of(args))
+        return _dry_run(read_study(args.file, _overrides(args)), runs_dir_of(args), args.detect)
     run_study_file(args.file, _overrides(args) | {"out": args.out}, say, show=True)
     return 0
 
@@ -83,7 +85,7 @@ def _value(text: str):
         return text
 
 
-def _dry_run(study, runs_dir: Path) -> int:
+def _dry_run(study, runs_dir: Path, detect: float | None = None) -> int:
     from ethos.cli.study_estimate import estimate
 
     rows = estimate(study, runs_dir)
@@ -115,7 +117,29 @@ def _dry_run(study, runs_dir: Path) -> int:
             else ""
         )
     )
+    _print_power(study, runs_dir, detect)
     return 0
+
+
+def _print_power(study, runs_dir: Path, detect: float | None) -> None:
+    """Each paired comparison's expected precision, from earlier cells (evaluation/power.py)."""
+    from ethos.cli.study_estimate import power
+
+    rows = power(study, runs_dir, detect)
+    if not rows:
+        return
+    print(f"\nPower: the 95% interval of each paired difference expected at the study's questions and seeds, from earlier cells "
+          f"of the same model and methods (seeds × questions){f'; questions needed for ±{detect:g}' if detect else ''}:")  # fmt: skip
+    for r in rows:
+        if "half_width" not in r:
+            print(f"  {r['model']} · {r['task']} · {r['comparison']}: no earlier cells of both methods (a calibration run gives them)")
+            continue
+        need = ""
+        if detect:
+            need = (f"; ±{detect:g} needs {r['needed']} questions at {r['seeds']} seed(s)" if r["needed"] is not None
+                    else f"; ±{detect:g} needs at least {r['seeds_needed']} seeds")  # fmt: skip
+        print(f"  {r['model']} · {r['task']} · {r['comparison']}: ±{r['half_width']:.4f} at {r['questions']} questions × "
+              f"{r['seeds']} seed(s) (earlier: {r['earlier']}){need}")  # fmt: skip
 
 
 def _duration(seconds) -> str:

@@ -148,3 +148,50 @@ def earlier_seconds(runs_dir: Path, model: StudyModel, task, method: str) -> flo
             continue
         seconds += [r["seconds"] for r in records.values() if r.get("status") == "ok" and r.get("seconds")]
     return statistics.median(seconds) if seconds else None
+
+
+def power(study: Study, runs_dir: Path, detect: float | None = None) -> list[dict]:
+    """Per task, model and method, its paired comparison with `against`: the variance components
+    measured on earlier cells of the same model, task and the two methods under the runs folder
+    (each configuration folder holding both is one seed), the half-width of the 95% interval
+    expected at the study's questions and seeds, and with `detect`, the questions needed."""
+    from ethos.evaluation.compare import item_scores
+    from ethos.evaluation.groups import question_key
+    from ethos.evaluation.identity import model_name, run_name
+    from ethos.evaluation.log import read_config
+    from ethos.evaluation.power import components, difference_matrix
+    from ethos.evaluation.tasks import get_task, load_task, sample_items, task_file
+
+    if not study.against:
+        return []
+    out = []
+    spec = study.spec(study.cells()[0])
+    for task_name in study.tasks:
+        task = get_task(task_name)
+        items = load_task(task, task_file(task, spec.data))
+        chosen = sample_items(items, spec.limit, how=spec.sample, seed=spec.sample_seed) if spec.limit else items
+        n_questions = len({question_key(item) for item, _ in chosen})
+        metric = task.primary({})[0]
+        for model in study.models:
+            ctx = study.model_specs[model].context
+            for method in (m for m in study.methods if m != study.against):
+                rows = {}
+                for folder in sorted(Path(runs_dir).glob(f"eval/{model_name(ctx)}/*/{task_name}"))[:200]:
+                    ours, theirs = folder / run_name(method, ctx), folder / run_name(study.against, ctx)
+                    if (ours / "scores.json").is_file() and (theirs / "scores.json").is_file():
+                        try:
+                            seed = read_config(ours / "config.json")["context"].get("seed", 0)
+                            rows[seed] = (item_scores(task, metric, theirs), item_scores(task, metric, ours))
+                        except EthosError:
+                            continue
+                found = difference_matrix({s: r[0] for s, r in rows.items()}, {s: r[1] for s, r in rows.items()})
+                parts = components(found) if found is not None else None
+                row = {"model": model.name, "task": task_name, "comparison": f"{method} − {study.against}", "questions": n_questions,
+                       "seeds": len(study.seeds), "earlier": f"{found.shape[0]} × {found.shape[1]}" if found is not None else "none"}  # fmt: skip
+                if parts is not None:
+                    row["half_width"] = parts.half_width(n_questions, len(study.seeds))
+                    if detect:
+                        row["needed"] = parts.needed(detect, len(study.seeds))
+                        row["seeds_needed"] = parts.seeds_needed(detect)
+                out.append(row)
+    return out

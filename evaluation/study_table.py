@@ -64,7 +64,8 @@ def study_tables(study, results: dict) -> list[dict]:
 def _difference(found: dict) -> dict:
     """A paired difference as a table cell reads it."""
     low, high = found["ci"]
-    return {"mean": found["mean"], "low": low, "high": high, "n": found["n"], "better": found["better"]}
+    half = (high - low) / 2 if low is not None else None  # the precision achieved, against the dry run's expectation
+    return {"mean": found["mean"], "low": low, "high": high, "n": found["n"], "better": found["better"], "half_width": half}
 
 
 # ---- as text ----------------------------------------------------------------------------------
@@ -99,6 +100,7 @@ def table_rows(table: dict) -> tuple[list[str], list[list[str]]]:
 def caption(table: dict) -> str:
     arrow = "higher is better" if table["higher"] else "lower is better"
     counts = sorted({c["n"] for row in table["rows"] for c in row["cells"].values() if c.get("n")})
+    halves = sorted(c["half_width"] for row in table["rows"] for c in row["paired"].values() if c.get("half_width") is not None)
     return (
         f"{table['task']}: {table['metric']} ({arrow}); mean over {table['seeds']} seed(s) [{LEVEL:.0%} two-level bootstrap: questions, "
         "then seeds] ±SD between seeds"
@@ -110,6 +112,7 @@ def caption(table: dict) -> str:
             if counts
             else ""
         )
+        + (f"; Δ's half-width achieved: ±{halves[0]:.3f} to ±{halves[-1]:.3f}" if halves else "")
     )
 
 

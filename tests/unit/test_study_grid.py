@@ -100,3 +100,16 @@ def test_a_failing_model_leaves_the_others_tables_and_exits_1(tmp_path, capsys):
     (table,) = json.loads((tmp_path / "o" / "study.json").read_text())["tables"]
     assert table["rows"][0]["cells"]["fake"]["n"] == 1 and "m" not in table["rows"][0]["cells"]
     assert "vanilla" in out  # the finished model's table is printed
+
+
+def test_the_dry_run_says_each_comparisons_expected_precision_from_earlier_cells(tmp_path, capsys):
+    text = f'models = ["fake"]\nmethods = ["vanilla", "ethosagents"]\ntasks = ["steerable-vk"]\ndata = "{FIXTURES}"\nseeds = [0, 1]\nagainst = "vanilla"\nn_personas = 2\n'
+    study = _study(tmp_path, text)
+    assert main(["study", str(study), "--dry-run", "--detect", "0.05"]) == 0
+    assert "ethosagents − vanilla: no earlier cells" in capsys.readouterr().out
+    assert main(["study", str(study), "-q", "--out", str(tmp_path / "o")]) == 0
+    capsys.readouterr()
+    assert main(["study", str(study), "--dry-run", "--seeds", "0,1,2", "--detect", "0.05"]) == 0
+    line = next(line for line in capsys.readouterr().out.splitlines() if "ethosagents − vanilla" in line)
+    assert "at 2 questions × 3 seed(s) (earlier: 2 × 2)" in line and ("needs" in line)
+    assert main(["study", str(study), "--detect", "0.05"]) == 2  # a size for the dry run only
