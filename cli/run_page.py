@@ -55,6 +55,7 @@ def run_page(record: dict) -> str:
             request={k: request.get(k) for k in ("mode", "situation", "target", "attribute")},
             options=options,
             tokens=(record.get("tokens") or {}).get("output_tokens"),
+            settings=_settings(record),
             personas=personas,
             slot_labels=list(SLOT_LABELS.values()),
             comments=comments,
@@ -62,6 +63,20 @@ def run_page(record: dict) -> str:
             fallbacks=counted(record).replace("_", " "),  # "looping texts 2", as a reader words it
         )
     )
+
+
+def _settings(record: dict) -> str:
+    """The models and the settings a reader needs to place the run: each role's model, the method,
+    the protocol, the persona count and source, the seed."""
+    context = ((record.get("config") or {}).get("context") or {}) if isinstance(record.get("config"), dict) else {}
+    if not isinstance(context, dict):
+        return ""
+    models = dict.fromkeys(str(context[r]) for r in ("generator_model", "agent_model", "moderator_model") if context.get(r))
+    named = [f"model {', '.join(models)}"] if models else []
+    for key, label in (("method", "method"), ("protocol", "protocol"), ("n_personas", "personas"), ("personas", "persona source"), ("seed", "seed")):
+        if isinstance(context.get(key), (str, int)) and not isinstance(context.get(key), bool):
+            named.append(f"{label} {context[key]}")
+    return " · ".join(named)
 
 
 def _choice(comment: dict, options: list[str]) -> str | None:
