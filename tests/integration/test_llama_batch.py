@@ -185,9 +185,9 @@ def test_a_fault_while_a_call_is_admitted_fails_that_call(chat, monkeypatch):
     def broken_sampler(*args):
         raise RuntimeError("sampler fault")
 
-    import ethos.agents.models.llama_batch as llama_batch
+    import ethos.agents.models.llama_pools as llama_pools  # where calls are admitted
 
-    monkeypatch.setattr(llama_batch, "sampler_chain", broken_sampler)
+    monkeypatch.setattr(llama_pools, "sampler_chain", broken_sampler)
     with pytest.raises(EthosError, match="sampler fault"):
         engine.submit(prompt(chat, VOICES[1]), max_tokens=4, temperature=0.5)
     monkeypatch.undo()
