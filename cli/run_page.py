@@ -73,7 +73,13 @@ def _settings(record: dict) -> str:
         return ""
     models = dict.fromkeys(str(context[r]) for r in ("generator_model", "agent_model", "moderator_model") if context.get(r))
     named = [f"model {', '.join(models)}"] if models else []
-    for key, label in (("method", "method"), ("protocol", "protocol"), ("n_personas", "personas"), ("personas", "persona source"), ("seed", "seed")):
+    for key, label in (
+        ("method", "method"),
+        ("protocol", "protocol"),
+        ("n_personas", "personas"),
+        ("personas", "persona source"),
+        ("seed", "seed"),
+    ):
         if isinstance(context.get(key), (str, int)) and not isinstance(context.get(key), bool):
             named.append(f"{label} {context[key]}")
     return " · ".join(named)
