@@ -44,6 +44,22 @@ def read_text(path: str | Path, limit: int = MAX_INPUT_BYTES, *, follow: bool = 
     return data.decode("utf-8")
 
 
+# Settings that name a file or a folder: in a study or `--config` file, a relative one is read from
+# that file's folder, wherever the command is run from.
+PATH_SETTINGS = ("data", "out", "prices", "runs_dir", "nli_model", "persona_files", "persona_file", "item")
+
+
+def beside(file: Path, key: str, value):
+    """`value` of setting `key` from a settings file, a relative path resolved against the file's folder."""
+    if key not in PATH_SETTINGS:
+        return value
+    if isinstance(value, list):
+        return [beside(file, key, v) for v in value]
+    if isinstance(value, str) and value.strip() and not Path(value).expanduser().is_absolute():
+        return str(file.parent / value)
+    return value
+
+
 def write_file(path: str | Path, data: str | bytes) -> None:
     """`data` into `path` atomically, text as its writer made it (`_encoded`): a new temporary
     file in the same folder (made, never opened through an existing name) replaces `path`, so a

@@ -11,11 +11,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+API_KEY_ENV = "OPENAI_API_KEY"  # the default variable of an endpoint's key (--api-key-env names another)
+
 # name -> what it sets (docs/architecture.md lists them from here)
 ENVIRONMENT = {
     "ETHOS_MODEL": "the model of every role when no --model flag names one (default: embedded)",
     "ETHOS_BASE_URL": "the OpenAI-compatible endpoint of openai:MODEL when no --base-url is given",
-    "OPENAI_API_KEY": "the key sent to that endpoint (never written anywhere)",
+    API_KEY_ENV: "the key sent to that endpoint (never written anywhere)",
     "ETHOS_RUNS_DIR": "the runs folder: records, checkpoints, the call cache and evaluations",
     "ETHOS_CHECKPOINTER": "where `ethos run` checkpoints when no --checkpointer is given",
     "ETHOS_PERSONA_DIR": "the folder of the user's own persona files",

@@ -68,7 +68,7 @@ def measure(data: Path, k: int, sources: list[str], out: Path) -> None:
                 request = item_request(item, source=str(path), index=index)
                 for source in sources:
                     started = time.perf_counter()
-                    state = graph.invoke(request, context=Context(personas=source))
+                    state = graph.invoke(request, context=Context(persona_source=source))
                     seconds = time.perf_counter() - started
                     personas, result = state["personas"], state["result"]
                     row = {

@@ -99,6 +99,9 @@ def run(situation: str, **options) -> dict:
 
     if not isinstance(situation, str):
         raise TypeError(f"ethos.run(): the situation is text, got {type(situation).__name__}")
+    from ethos.graph.context import RENAMED
+
+    options = {RENAMED.get(k, k): v for k, v in options.items()}
     _checked(options)
     args = _parsed(_argv("run", [situation], options))
     args.api = True  # no live view, no progress notes

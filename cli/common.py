@@ -12,14 +12,13 @@ from ethos.inputs import writable_dir
 
 def context_from(args, **defaults):
     """The run settings from the flags; `defaults` are the command's own (eval: the reference protocol)."""
-    from ethos.graph.context import MODEL_ROLES, Context
+    from ethos.graph.context import Context
 
     values = defaults | {name: getattr(args, name) for name in Context.model_fields if getattr(args, name, None) not in (None, [])}
     if isinstance(values.get("method"), list):  # eval's --method is a list: each method gets its own context
         del values["method"]
-    for role in MODEL_ROLES:
-        if args.model and role not in values:
-            values[role] = args.model
+    if args.model:
+        values["model"] = args.model  # Context applies it to every role not given its own
     values["persona_files"] = [str(Path(f).resolve()) for f in values.get("persona_files", [])]
     if args.base_url:
         from ethos.redaction import split_endpoint

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import tomllib
 from pathlib import Path
 
 from ethos.errors import EthosError
-from ethos.inputs import read_text
+from ethos.inputs import beside, read_text
 
 
 def with_config(argv: list[str], parser: argparse.ArgumentParser) -> None:
@@ -20,9 +21,7 @@ def with_config(argv: list[str], parser: argparse.ArgumentParser) -> None:
     path = found.parse_known_args(argv[argv.index("eval") + 1 :])[0].config
     if path is None:
         return
-    import tomllib
-
-    from ethos.graph.context import Context
+    from ethos.graph.context import RENAMED, Context
 
     try:
         values = tomllib.loads(read_text(path))
@@ -36,15 +35,14 @@ def with_config(argv: list[str], parser: argparse.ArgumentParser) -> None:
     options = vars(evaluate.parse_known_args([])[0])  # every option of eval, with its default
     settings = Context.settings()
     defaults = {}
-    from ethos.cli.flags import beside
-
-    for key, value in values.items():
+    for written, value in values.items():
+        key = RENAMED.get(written, written)
         value = beside(path, key, value)  # a path in the file is read from its folder
         if key in settings and settings[key]["flag"]:
             try:
                 defaults[key] = Context.check(key, value)
             except ValueError as exc:
-                raise EthosError(f"--config {path}: '{key}' {exc}") from None
+                raise EthosError(f"--config {path}: '{written}' {exc}") from None
         elif key in options and key not in ("config", "command"):  # eval's own options (its --method lists several)
             defaults[key] = _option_default(path, key, value, options[key])
         else:

@@ -8,6 +8,7 @@ import math
 import sys
 from pathlib import Path
 
+from ethos.evaluation.spec import EVAL_CONCURRENCY, PARSERS
 from ethos.graph.context import EVAL_DEFAULTS
 from ethos.graph.setting import INT_MAX, shown
 
@@ -63,22 +64,6 @@ class Parser(argparse.ArgumentParser):
                 parser, words = found, [*words, word]
                 actions += found._actions
         return (" ".join(words) if parser is not self else ""), actions
-
-
-# Settings that name a file or a folder: in a study or `--config` file, a relative one is read from
-# that file's folder, wherever the command is run from.
-PATH_SETTINGS = ("data", "out", "prices", "runs_dir", "nli_model", "persona_files", "persona_file", "item")
-
-
-def beside(file: Path, key: str, value):
-    """`value` of setting `key` from a settings file, a relative path resolved against the file's folder."""
-    if key not in PATH_SETTINGS:
-        return value
-    if isinstance(value, list):
-        return [beside(file, key, v) for v in value]
-    if isinstance(value, str) and value.strip() and not Path(value).expanduser().is_absolute():
-        return str(file.parent / value)
-    return value
 
 
 def integer(low: int = 1, high: int = INT_MAX):
@@ -210,7 +195,7 @@ def add_model_arguments(parser: argparse.ArgumentParser, command: str = "run") -
         "--max-concurrency",
         type=integer(1, 1024),
         metavar="N",
-        help="persona agents (run; default: all at once) or items (eval; default 4, measured in docs/scaling.md) in flight at once",
+        help=f"persona agents (run; default: all at once) or items (eval; default {EVAL_CONCURRENCY}, measured in docs/scaling.md) in flight at once",
     )
     add_runs_arguments(parser)
     add_otel_argument(parser)
@@ -224,8 +209,8 @@ def add_scoring_arguments(parser: argparse.ArgumentParser) -> None:
     scoring = parser.add_argument_group("scoring")
     scoring.add_argument(
         "--parser",
-        choices=["reference", "strict"],
-        default="reference",
+        choices=list(PARSERS),
+        default=PARSERS[0],
         help="steerable ValueKaleidoscope answers: the reference evaluation's rules (default) or a leading letter only",
     )
 

@@ -19,6 +19,7 @@ from ethos.cli.flags import (
     version,
 )
 from ethos.evaluation.data import FILES
+from ethos.evaluation.tasks import SAMPLES
 from ethos.graph.ablations import ABLATIONS
 from ethos.graph.setting import SEED_MAX
 
@@ -65,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--method",
         choices=list(METHODS),
         help="ethosagents (default: the published method), or a baseline run as a "
-        "configuration of the same graph: vanilla, prompting, moe, modplural",
+        "configuration of the same graph: " + ", ".join(m for m in METHODS if m != "ethosagents"),
     )
     run.add_argument("--item", type=path, metavar="FILE", help="run an item from a file in the VITAL schema")
     run.add_argument("--index", type=integer(0), default=0, metavar="N", help="which item of --item to run (0-based, default 0)")
@@ -118,8 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--limit", type=integer(), metavar="N", help="only N items, drawn over distinct questions (see --sample)")
     evaluate.add_argument(
         "--sample",
-        choices=["spread", "first"],
-        default="spread",
+        choices=list(SAMPLES),
+        default=SAMPLES[0],
         help="how --limit picks items: spread over questions, seeded (default), or the first N in the file",
     )
     evaluate.add_argument("--sample-seed", type=integer(0, SEED_MAX), default=0, metavar="N", help="seed of the spread sample (default 0)")

@@ -39,12 +39,14 @@ def request_from(args) -> dict:
 def _resumed_context(record, args):
     """The saved run's settings. Endpoint credentials are never saved, so a run whose URL held
     some takes the URL again from --base-url or $ETHOS_BASE_URL."""
-    from ethos.graph.context import Context
+    from ethos.graph.context import RENAMED, Context
     from ethos.redaction import MASK
 
     try:
         saved = record.data["config"]["context"]
-        context = Context(**{k: v for k, v in saved.items() if k in Context.model_fields})  # a setting since removed is dropped
+        context = Context(
+            **{k: v for k, v in saved.items() if RENAMED.get(k, k) in Context.model_fields}
+        )  # a setting since removed is dropped
     except (KeyError, TypeError, AttributeError, EthosError) as exc:
         raise EthosError(f"{record.path}: not a resumable run record ({exc.__class__.__name__}: {exc})") from None
     if context.base_url and MASK in context.base_url:
@@ -147,7 +149,7 @@ def execute_run(args) -> dict:
             else f"Running the {context.method} baseline for"
             if context.method != "ethosagents"
             else f"Choosing {context.n_personas} library personas for"
-            if context.personas == "library"
+            if context.persona_source == "library"
             else f"Generating {context.n_personas} personas with {context.generator_model} for"
         )
         info(f"{verb} run {record.run_id} ...")

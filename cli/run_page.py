@@ -7,6 +7,7 @@ import json
 from functools import cache
 from pathlib import Path
 
+from ethos.graph.context import RENAMED
 from ethos.graph.quality import loops, truncated
 from ethos.personas.schema import GENERATED, SLOT_LABELS, SLOTS, WRITTEN
 from ethos.redaction import outward
@@ -71,13 +72,14 @@ def _settings(record: dict) -> str:
     context = ((record.get("config") or {}).get("context") or {}) if isinstance(record.get("config"), dict) else {}
     if not isinstance(context, dict):
         return ""
+    context = {RENAMED.get(k, k): v for k, v in context.items()}  # a record saved before a rename
     models = dict.fromkeys(str(context[r]) for r in ("generator_model", "agent_model", "moderator_model") if context.get(r))
     named = [f"model {', '.join(models)}"] if models else []
     for key, label in (
         ("method", "method"),
         ("protocol", "protocol"),
         ("n_personas", "personas"),
-        ("personas", "persona source"),
+        ("persona_source", "persona source"),
         ("seed", "seed"),
     ):
         if isinstance(context.get(key), (str, int)) and not isinstance(context.get(key), bool):

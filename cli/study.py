@@ -1,5 +1,5 @@
 """`ethos study FILE.toml`: every cell of a study (model × task × method × seed), its progress, and
-the paper's table (`study_cells.py`, `evaluation/study_table.py`); `--dry-run` says what it
+the paper's table (`evaluation/study.py`, `evaluation/study_table.py`); `--dry-run` says what it
 will cost before any model is called."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from ethos.errors import EthosError, RunFailure
 
 
 def study_command(args) -> int:
-    from ethos.cli.study_cells import read_study
+    from ethos.evaluation.study import read_study
 
     quiet = args.quiet
 
@@ -35,7 +35,7 @@ def run_study_file(path: Path | None, overrides: dict, say, *, show: bool = Fals
     study.json, report.md and study.tex, and returned. Exit 1 (RunFailure) after the tables when a
     model stopped or items failed."""
     from ethos.cli.common import default_runs_dir
-    from ethos.cli.study_cells import read_study, run_study
+    from ethos.evaluation.study import read_study, run_study
 
     out = overrides.pop("out", None)
     study = read_study(path, overrides)
@@ -86,7 +86,7 @@ def _value(text: str):
 
 
 def _dry_run(study, runs_dir: Path, detect: float | None = None) -> int:
-    from ethos.cli.study_estimate import estimate
+    from ethos.evaluation.study_estimate import estimate
 
     rows = estimate(study, runs_dir)
     print(f"{len(study.cells())} cells. Calls and prompt tokens: each method's call plan, run with the fake model on 2 items; "
@@ -123,7 +123,7 @@ def _dry_run(study, runs_dir: Path, detect: float | None = None) -> int:
 
 def _print_power(study, runs_dir: Path, detect: float | None) -> None:
     """Each paired comparison's expected precision, from earlier cells (evaluation/power.py)."""
-    from ethos.cli.study_estimate import power
+    from ethos.evaluation.study_estimate import power
 
     rows = power(study, runs_dir, detect)
     if not rows:

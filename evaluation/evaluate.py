@@ -9,9 +9,8 @@ from pathlib import Path
 
 from ethos.errors import EthosError
 from ethos.evaluation.identity import config_folder, run_name
-from ethos.evaluation.runner import EVAL_CONCURRENCY
 from ethos.evaluation.runner import evaluate as run_method
-from ethos.evaluation.spec import EvalSpec
+from ethos.evaluation.spec import EVAL_CONCURRENCY, EvalSpec
 from ethos.evaluation.tasks import get_task, load_task, sample_items, task_file
 from ethos.graph.ablations import PROTOCOL_ABLATIONS
 from ethos.inputs import writable_dir

@@ -17,7 +17,7 @@ from ethos.agents.models import spec_name
 from ethos.errors import EthosError
 from ethos.evaluation.log import read_config
 from ethos.evaluation.tasks import Task
-from ethos.graph.context import Context
+from ethos.graph.context import RENAMED, Context
 from ethos.inputs import write_json
 from ethos.redaction import redacted
 from ethos.versions import file_sha256, package_version, prompts_version
@@ -59,7 +59,8 @@ def config_folder(ctx: Context) -> str:
     results, and the same settings resume them. For example `embedded/3f2a9c01`. The method and
     ablations name the folder inside."""
     named = _results_settings() - {"method", "ablations"}
-    identity = {k: v for k, v in sorted(ctx.model_dump().items()) if k in named}
+    old = {new: old for old, new in RENAMED.items()}  # a renamed setting keeps its old name here: folders stay where they were
+    identity = {old.get(k, k): v for k, v in sorted(ctx.model_dump().items()) if k in named}
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:8]
     return f"{model_name(ctx)}/{digest}"
 
@@ -70,6 +71,7 @@ def _flat(config: dict) -> dict:
     flat = {}
     for key, value in config.items():
         if key == "context" and isinstance(value, dict):
+            value = {RENAMED.get(k, k): v for k, v in value.items()}  # a folder recorded before a rename
             flat |= {f"context.{k}": v for k, v in value.items() if k in results or k not in Context.model_fields}
         else:
             flat[key] = value

@@ -108,13 +108,6 @@ def held_items(loaded: list[tuple[dict, dict]], every: list[tuple[dict, dict]], 
     return [(item, request) for item, request in every if str(item["id"]) in wanted]
 
 
-# Items in flight in `ethos eval` unless --max-concurrency says otherwise. Measured
-# (bench/bench_concurrency.py, bench_eval_concurrency.py): 4 items are x1.1 faster than 1 on the
-# embedded model (its agents already share batches within an item) and x2.8 faster on an endpoint
-# that waits 0.25 s per request; 8 add little more, and hold more memory and rate-limit budget.
-EVAL_CONCURRENCY = 4
-
-
 def finish(
     task: Task,
     method: str,

@@ -16,12 +16,17 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, Stri
 
 from ethos import settings
 from ethos.errors import EthosError
-from ethos.evaluation.tasks import METHODS, tasks
-from ethos.graph.context import EVAL_DEFAULTS, MODEL_ROLES, Context
+from ethos.evaluation.metrics import VK_PARSERS
+from ethos.evaluation.tasks import METHODS, SAMPLES, tasks
+from ethos.graph.context import EVAL_DEFAULTS, MODEL_ROLES, RENAMED, Context
 from ethos.graph.setting import SEED_MAX, shown
 
-SAMPLES = ("spread", "first")
-PARSERS = ("reference", "strict")
+# Items in flight in `ethos eval` unless --max-concurrency says otherwise. Measured
+# (bench/bench_concurrency.py, bench_eval_concurrency.py): 4 items are x1.1 faster than 1 on the
+# embedded model (its agents already share batches within an item) and x2.8 faster on an endpoint
+# that waits 0.25 s per request; 8 add little more, and hold more memory and rate-limit budget.
+EVAL_CONCURRENCY = 4
+PARSERS = tuple(VK_PARSERS)  # how steerable ValueKaleidoscope answers are read, the reference's first
 # Flag names that are not the spec's own field names (the flag is singular, or says "no").
 _ALIASES = {"task": "tasks", "method": "methods", "ablation": "ablations", "rps": "requests_per_second"}
 _NEGATED = {"no_cache": "cache", "no_progress": "progress"}
@@ -36,7 +41,7 @@ class EvalSpec(BaseModel):
     context: Context
     ablations: list[StrictStr] = []  # each a row of its own beside the full method
     limit: StrictInt | None = Field(default=None, ge=1, le=2**31 - 1)
-    sample: StrictStr = "spread"
+    sample: StrictStr = SAMPLES[0]
     sample_seed: StrictInt = Field(default=0, ge=0, le=SEED_MAX)
     out: Path | None = None
     runs_dir: Path = Field(default_factory=settings.runs_dir)
@@ -49,7 +54,7 @@ class EvalSpec(BaseModel):
     ray_gpus: StrictFloat | StrictInt = Field(default=0.0, ge=0)
     nli_model: StrictStr | None = None
     otel: StrictStr | None = None  # traces to an OpenTelemetry receiver, from the Ray actors too
-    parser: StrictStr = "reference"
+    parser: StrictStr = PARSERS[0]
     cache: StrictBool = True
     progress: StrictBool = True
 
@@ -87,7 +92,7 @@ class EvalSpec(BaseModel):
         for name, value in options.items():
             if value is None:
                 continue
-            name = _ALIASES.get(name, name)
+            name = RENAMED.get(name, _ALIASES.get(name, name))
             if name in _NEGATED:
                 name, value = _NEGATED[name], not value
             if name in cls.model_fields and name != "context":
@@ -115,7 +120,7 @@ class EvalSpec(BaseModel):
     def option_names(cls) -> set[str]:
         """Every name `build` takes: the flags' names of the spec's fields and of the run settings."""
         own = (set(cls.model_fields) - {"context", *_ALIASES.values(), *_NEGATED.values()}) | set(_ALIASES) | set(_NEGATED)
-        return own | {"cache", "progress"} | set(Context.model_fields) | {"model"}
+        return own | {"cache", "progress"} | set(Context.model_fields) | {"model"} | set(RENAMED)
 
     def cell(self, *, task: str, method: str, seed: int, ablations: list[str]) -> EvalSpec:
         """This spec for one task, method and seed (a study's cell)."""

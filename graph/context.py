@@ -12,9 +12,11 @@ from pathlib import Path
 from pydantic import ConfigDict, ValidationError, model_validator
 
 from ethos import settings
+from ethos.agents.models import PROMPT_FORMATS
 from ethos.graph.ablations import ablation_changes, check_ablations, choices_in_effect
 from ethos.graph.methods import METHODS
 from ethos.graph.setting import CLI, INT_MAX, SEED_MAX, Declared, describe_schema, message, setting
+from ethos.personas.selection import SOURCES
 
 
 def _env(name: str, default: str | None) -> str | None:
@@ -33,6 +35,9 @@ def _model(flag: str, role: str):
 
 
 MODEL_ROLES = ("generator_model", "agent_model", "moderator_model")
+# A setting's old name, still read from saved contexts, --config and study files, the Python API
+# and served requests (`personas` named the source while the state's `personas` is the list).
+RENAMED = {"personas": "persona_source"}
 EVAL_DEFAULTS = {"protocol": "reference"}  # what `ethos eval` sets otherwise: a table that can stand beside the published ones
 
 
@@ -46,7 +51,7 @@ class Context(Declared):
     agent_model: str = _model("--agent-model", "the persona agents use")
     moderator_model: str = _model("--moderator-model", "the moderator uses (the main model of the baselines)")
     base_url: str | None = setting(
-        help="OpenAI-compatible endpoint for openai:MODEL (key from $OPENAI_API_KEY; default $ETHOS_BASE_URL)",
+        help="OpenAI-compatible endpoint for openai:MODEL (key from $" + settings.API_KEY_ENV + "; default $ETHOS_BASE_URL)",
         flag="--base-url",
         metavar="URL",
         factory=lambda: _env("ETHOS_BASE_URL", None),
@@ -54,7 +59,7 @@ class Context(Declared):
         results=False,
     )
     api_key_env: str = setting(
-        "OPENAI_API_KEY",
+        settings.API_KEY_ENV,
         help="the environment variable that holds the endpoint's key (a study gives each endpoint its own)",
         flag="--api-key-env",
         metavar="NAME",
@@ -85,11 +90,11 @@ class Context(Declared):
         client=True,
         label=False,
     )
-    personas: str = setting(
+    persona_source: str = setting(
         "generated",
         help="generated (the published method), library only, or generated plus library personas for coverage",
         flag="--personas",
-        choices=("generated", "library", "hybrid"),
+        choices=SOURCES,
         client=True,
     )
     persona_files: list[str] = setting(
@@ -187,7 +192,7 @@ class Context(Declared):
         help="auto: completion prompts (the reference protocol's) go without a chat template, chat "
         "messages with it; chat or raw: every prompt one way. A model without a chat template always gets raw prompts",
         flag="--prompt-format",
-        choices=("auto", "chat", "raw"),
+        choices=PROMPT_FORMATS,
         group="models",
     )
     decoding: str = setting(
@@ -260,11 +265,12 @@ class Context(Declared):
     @model_validator(mode="before")
     @classmethod
     def _one_model(cls, values):
-        """`model=SPEC`: every role's model, where a role's own is not given (as the CLI's --model)."""
-        if isinstance(values, dict) and "model" in values:
-            values = dict(values)
-            spec = values.pop("model")
-            for role in MODEL_ROLES:
+        """`model=SPEC`: every role's model, where a role's own is not given (the one place --model
+        reaches the roles); a setting's old name read as its new one."""
+        if isinstance(values, dict) and ("model" in values or RENAMED.keys() & values.keys()):
+            values = {RENAMED.get(k, k): v for k, v in values.items() if RENAMED.get(k) not in values}  # the new name wins
+            spec = values.pop("model", None)
+            for role in MODEL_ROLES if spec is not None else ():
                 values.setdefault(role, spec)
         return values
 

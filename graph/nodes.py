@@ -115,7 +115,7 @@ def route_start(state: PersonaGraphState, runtime: Runtime[Context]) -> str:
 def seed_personas(state: PersonaGraphState, runtime: Runtime[Context]) -> dict:
     ctx = _context(runtime)
     request = validate_request(state)
-    if ctx.personas != "library" and ctx.persona_tokens < ctx.n_personas * MIN_TOKENS_PER_PERSONA:
+    if ctx.persona_source != "library" and ctx.persona_tokens < ctx.n_personas * MIN_TOKENS_PER_PERSONA:
         raise EthosError(
             f"--persona-tokens {ctx.persona_tokens} cannot hold --n-personas {ctx.n_personas} personas: "
             f"give at least {ctx.n_personas * MIN_TOKENS_PER_PERSONA} tokens, or ask for fewer personas"
@@ -140,7 +140,7 @@ def seed_personas(state: PersonaGraphState, runtime: Runtime[Context]) -> dict:
 
     with recording() as exchanges:
         personas, report = build_persona_set(
-            ctx.personas,
+            ctx.persona_source,
             complete,
             n=ctx.n_personas,
             attempts=ctx.persona_attempts,

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, create_model
 
 from ethos.errors import RunFailure
 from ethos.graph.builder import build_graph
-from ethos.graph.context import MODEL_ROLES, Context
+from ethos.graph.context import MODEL_ROLES, RENAMED, Context
 
 CLIENT_SETTINGS = Context.declared("client")  # the method's settings (graph/context.py says which)
 
@@ -29,7 +29,9 @@ def _client_fields() -> dict[str, Any]:
         if name not in CLIENT_SETTINGS:
             continue
         bounds = {"ge": s["low"], "le": min(s["high"], s["client_high"] or s["high"])} if s["low"] is not None else {}
-        out[name] = (Context.model_fields[name].annotation, Field(s["default"], description=s["help"], **bounds))
+        old = [o for o, new in RENAMED.items() if new == name]  # a client may still send the old name
+        alias = {"validation_alias": AliasChoices(name, *old)} if old else {}
+        out[name] = (Context.model_fields[name].annotation, Field(s["default"], description=s["help"], **bounds, **alias))
     return out
 
 

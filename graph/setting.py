@@ -131,9 +131,12 @@ class Declared(BaseModel):
         from pydantic import TypeAdapter
 
         f = cls.model_fields[name]
+        kind = Annotated[f.annotation, *f.metadata] if f.metadata else f.annotation  # Annotated needs one annotation at least
         try:
-            return TypeAdapter(Annotated[f.annotation, *f.metadata], config=ConfigDict(strict=True, allow_inf_nan=False)).validate_python(
-                value
-            )
+            value = TypeAdapter(kind, config=ConfigDict(strict=True, allow_inf_nan=False)).validate_python(value)
         except ValidationError as exc:
             raise ValueError(message(exc.errors()[0], cls.settings()[name], name, flag=False)) from None
+        choices = cls.settings()[name]["choices"]
+        if choices and value not in choices:
+            raise ValueError(f"unknown value {shown(value)}: choose one of {', '.join(choices)}")
+        return value

@@ -10,7 +10,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ethos import settings
 from ethos.errors import EthosError
+
+PROMPT_FORMATS = ("auto", "chat", "raw")  # how prompts are sent: by their kind, all as chat, all raw (see Backend.formatted)
 
 if TYPE_CHECKING:
     from ethos.agents.models.base import Backend, Decoding
@@ -60,7 +63,7 @@ def load_backend(
     max_retries: int = 4,
     timeout: float = 120.0,
     decoding: str = "exact",
-    key_env: str = "OPENAI_API_KEY",
+    key_env: str = settings.API_KEY_ENV,
 ) -> Backend:
     """The backend a spec names, built once per process (the endpoint settings apply to `openai:`,
     `decoding` to the llama.cpp backends: "exact" or "fast", see `llama_batch.py`)."""

@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage
 
+from ethos.agents.models import PROMPT_FORMATS
 from ethos.agents.models.local import message_text
 from ethos.agents.models.options import (
     REFERENCE_CANDIDATES,
@@ -44,7 +45,6 @@ from ethos.errors import EthosError
 from ethos.redaction import redact
 
 Prompt = Messages | str  # a string is a completion prompt (see the module's docstring)
-PROMPT_FORMATS = ("auto", "chat", "raw")
 
 
 @dataclass(frozen=True)

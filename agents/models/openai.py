@@ -15,8 +15,8 @@ from ethos.agents.models.local import ai_message, message_text, whole_chunk
 from ethos.agents.models.tokens import openai_token_counter
 from ethos.errors import EthosError, RunFailure
 from ethos.redaction import public_endpoint, split_endpoint
+from ethos.settings import API_KEY_ENV
 
-API_KEY_ENV = "OPENAI_API_KEY"
 OPENAI_COMPLETION_CANDIDATES = 5  # OpenAI's completions endpoint gives at most this many logprobs
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ethos.cli.study_cells import Study, StudyModel
+    from ethos.evaluation.study import Study, StudyModel
 from ethos.errors import EthosError
 
 
@@ -118,7 +118,7 @@ def _overlap(study: Study, model: StudyModel) -> float:
     ×1.1 faster than 1 on the embedded model, bench/bench_eval_concurrency.py), so they do not."""
     if not model.spec.startswith("openai:"):
         return 1.0
-    from ethos.evaluation.runner import EVAL_CONCURRENCY
+    from ethos.evaluation.spec import EVAL_CONCURRENCY
 
     return float(dict(model.options).get("max_concurrency") or study.options.get("max_concurrency") or EVAL_CONCURRENCY)
 

@@ -15,12 +15,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ethos.cli.flags import beside
-from ethos.cli.study_estimate import Progress
 from ethos.errors import EthosError
 from ethos.evaluation.evaluate import protocol_only
 from ethos.evaluation.spec import EvalSpec
-from ethos.inputs import read_text
+from ethos.evaluation.study_estimate import Progress
+from ethos.inputs import beside, read_text
 
 GRID = ("models", "methods", "tasks", "seeds")
 MAX_CELLS = 10_000  # a grid larger than this is refused with its count before anything is parsed
