@@ -7,7 +7,9 @@ from pathlib import Path
 
 from ethos import settings
 from ethos.cli.render import info
+from ethos.graph.backends import prepare_backends as prepare
 from ethos.inputs import writable_dir
+from ethos.redaction import split_endpoint
 
 
 def context_from(args, **defaults):
@@ -21,8 +23,6 @@ def context_from(args, **defaults):
         values["model"] = args.model  # Context applies it to every role not given its own
     values["persona_files"] = [str(Path(f).resolve()) for f in values.get("persona_files", [])]
     if args.base_url:
-        from ethos.redaction import split_endpoint
-
         split_endpoint(args.base_url)  # a malformed URL fails here, named, before any work
     return Context(**values)  # checks every setting, the agent variant included
 
@@ -34,7 +34,6 @@ def runs_dir_of(args) -> Path:
 
 def prepare_backends(context, args, runs_dir: Path) -> None:
     """Every role's model loaded, with the runs folder's call cache unless --no-cache (see `graph/backends.py`)."""
-    from ethos.graph.backends import prepare_backends as prepare
 
     prepare(context, None if args.no_cache else runs_dir / "cache.sqlite", info)
 

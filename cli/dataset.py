@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from ethos.cli.render import info
 from ethos.errors import EthosError
+from ethos.evaluation.data import check, fetch
 
 
 def data_command(args) -> int:
-    from ethos.evaluation.data import check, fetch
 
     if args.action == "check":
         rows = check(args.into, init=args.init)

@@ -8,11 +8,11 @@ from pathlib import Path
 from ethos.cli.common import context_from, runs_dir_of
 from ethos.cli.render import info, print_metrics
 from ethos.errors import EthosError, RunFailure
+from ethos.inputs import finite
 
 
 def eval_command(args) -> int:
     from ethos.evaluation.evaluate import evaluate
-    from ethos.inputs import finite
 
     tables = evaluate(spec_from(args), say=info)
     if args.json:
@@ -95,8 +95,6 @@ def score_command(args) -> int:
             f"{args.file}: none of its {len(items)} items has a prediction to score (eval fills `output` or `pred_distribution`)"
         )
     if args.json:
-        from ethos.inputs import finite
-
         print(json.dumps(finite(metrics)))
     else:
         print_metrics([metrics | {"method": str(config.get("method") or args.file.stem), "ablations": context.get("ablations") or []}])

@@ -8,9 +8,11 @@ import math
 import sys
 from pathlib import Path
 
+from ethos.agents.models import SPEC_HELP
 from ethos.evaluation.spec import EVAL_CONCURRENCY, PARSERS
 from ethos.graph.context import EVAL_DEFAULTS
 from ethos.graph.setting import INT_MAX, shown
+from ethos.versions import package_version
 
 
 class HelpFormatter(argparse.HelpFormatter):
@@ -164,7 +166,6 @@ COMMAND_DEFAULTS = {"eval": EVAL_DEFAULTS}
 def add_model_arguments(parser: argparse.ArgumentParser, command: str = "run") -> None:
     """The run settings' flags, made from `graph/context.py`'s `Context` (help, bounds and defaults
     live there, once), with the command's own defaults, plus the CLI's own conveniences."""
-    from ethos.agents.models import SPEC_HELP
     from ethos.graph.context import Context
 
     groups = {
@@ -234,6 +235,5 @@ def add_runs_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def version() -> str:
-    from ethos.versions import package_version
 
     return package_version()

@@ -21,7 +21,10 @@ from ethos.cli.flags import (
 from ethos.evaluation.data import FILES
 from ethos.evaluation.tasks import SAMPLES
 from ethos.graph.ablations import ABLATIONS
+from ethos.graph.methods import METHODS
 from ethos.graph.setting import SEED_MAX
+from ethos.plugins import TASKS as TASK_GROUP
+from ethos.plugins import group_names
 
 EXAMPLE = "A family asks a doctor to withhold a terminal diagnosis from their mother."
 
@@ -29,9 +32,6 @@ EXAMPLE = "A family asks a doctor to withhold a terminal diagnosis from their mo
 def build_parser() -> argparse.ArgumentParser:
     # Only light imports here: `ethos --help` and `ethos personas list` start without torch,
     # LangChain or LangGraph. Modes are checked when the request is (plugins may add modes).
-    from ethos.graph.methods import METHODS
-    from ethos.plugins import TASKS as TASK_GROUP
-    from ethos.plugins import group_names
 
     TASKS = group_names(TASK_GROUP)  # the registered tasks' names, none of them loaded
 

@@ -8,6 +8,7 @@ from ethos.cli.common import cut, persona_agent_variants
 from ethos.cli.render import info
 from ethos.errors import EthosError
 from ethos.graph.backends import warn_persona_folder
+from ethos.plugins import TASKS, group_names
 
 
 def personas_command(args) -> int:
@@ -43,7 +44,6 @@ def personas_command(args) -> int:
         return 0
     if args.roles:  # the roles alone: `ethos personas list` shows the personas
         from ethos.agents.moderators import moderators
-        from ethos.plugins import TASKS, group_names
 
         print(f"moderators (--mode): {', '.join(moderators())}")
         print(f"persona agents (--agent-variant): {', '.join(persona_agent_variants())}")

@@ -8,6 +8,7 @@ import sys
 import textwrap
 
 from ethos import settings
+from ethos.graph.conversation import node_lines, persona_title
 from ethos.redaction import outward, raw
 
 _QUIET = False
@@ -150,7 +151,6 @@ def live_view(args, context):
 def show_update(chunk: dict, state: dict, context, exchanges: list | None) -> None:
     """What a node has just written; with `exchanges` (`run --trace`, the run's recorded model
     exchanges so far), its model calls too."""
-    from ethos.graph.conversation import node_lines, persona_title
 
     def calls(node: str, index: int | None = None) -> list[dict]:
         return [e.as_dict() for e in list(exchanges or []) if e.node == node and (index is None or e.persona_index == index)]

@@ -6,14 +6,15 @@ import json
 import time
 from pathlib import Path
 
+from ethos.agents.models import spec_name
 from ethos.cli.common import cut, default_runs_dir
 from ethos.cli.render import info, print_table
-from ethos.inputs import real_number
+from ethos.graph.conversation import render_tree
+from ethos.graph.records import list_runs, load_record, started
+from ethos.inputs import finite, real_number
 
 
 def runs_command(args) -> int:
-    from ethos.graph.records import list_runs, started
-    from ethos.inputs import finite
 
     records = [r for r in list_runs(args.runs_dir or default_runs_dir()) if _wanted(r, args)][: args.limit]
     if args.json:
@@ -55,7 +56,6 @@ def runs_command(args) -> int:
 
 def _model_name(context: dict) -> str:
     """The run's models by their own names (`gguf:/m/x.gguf` is x.gguf), one per role that differs."""
-    from ethos.agents.models import spec_name
     from ethos.graph.context import MODEL_ROLES
 
     return "+".join(spec_name(str(spec)) for spec in dict.fromkeys(context.get(role) for role in MODEL_ROLES) if spec) or "-"
@@ -82,8 +82,6 @@ def _wanted(record: dict, args) -> bool:
 
 
 def trace_command(args) -> int:
-    from ethos.graph.conversation import render_tree
-    from ethos.graph.records import load_record
 
     record = load_record(args.runs_dir or default_runs_dir(), args.run_id)
     data = record.data

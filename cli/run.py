@@ -15,6 +15,11 @@ from ethos import settings
 from ethos.cli.common import context_from, prepare_backends, runs_dir_of
 from ethos.cli.render import info, live_view, print_result, print_score, show_update
 from ethos.errors import EthosError, RunFailure
+from ethos.graph.checkpoints import is_postgres, open_checkpointer, run_metadata, saved_run
+from ethos.graph.records import RunRecord, alive, is_run_id, load_record
+from ethos.graph.state import count_fallbacks, fallback_warning, validate_request
+from ethos.graph.tokens import load_prices, usage
+from ethos.redaction import MASK
 
 
 def request_from(args) -> dict:
@@ -40,7 +45,6 @@ def _resumed_context(record, args):
     """The saved run's settings. Endpoint credentials are never saved, so a run whose URL held
     some takes the URL again from --base-url or $ETHOS_BASE_URL."""
     from ethos.graph.context import RENAMED, Context
-    from ethos.redaction import MASK
 
     try:
         saved = record.data["config"]["context"]
@@ -60,8 +64,6 @@ def _resumed_context(record, args):
 def _resumed_record(runs_dir: Path, run_id: str, saver, spec: str | None):
     """The saved run's record: from the runs folder, or, for a run checkpointed in PostgreSQL from
     another machine, made from the settings saved with its checkpoints."""
-    from ethos.graph.checkpoints import is_postgres, saved_run
-    from ethos.graph.records import RunRecord, is_run_id, load_record
 
     try:
         return load_record(runs_dir, run_id)
@@ -105,11 +107,7 @@ def execute_run(args) -> dict:
     """One run as `ethos run` makes it (its record written, its live view on a terminal unless
     `--json` or quiet), returned as `ethos run --json` prints it."""
     from ethos.graph.builder import build_graph
-    from ethos.graph.checkpoints import open_checkpointer, run_metadata
     from ethos.graph.graph_run import GraphRun
-    from ethos.graph.records import RunRecord, alive
-    from ethos.graph.state import count_fallbacks, fallback_warning, validate_request
-    from ethos.graph.tokens import load_prices, usage
 
     runs_dir = runs_dir_of(args)
     prices = load_prices(args.prices) if args.prices else None

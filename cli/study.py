@@ -11,6 +11,8 @@ from pathlib import Path
 from ethos.cli.common import runs_dir_of, writable_dir
 from ethos.cli.render import print_table
 from ethos.errors import EthosError, RunFailure
+from ethos.evaluation.study_estimate import estimate, power
+from ethos.inputs import write_file, write_json
 
 
 def study_command(args) -> int:
@@ -86,7 +88,6 @@ def _value(text: str):
 
 
 def _dry_run(study, runs_dir: Path, detect: float | None = None) -> int:
-    from ethos.evaluation.study_estimate import estimate
 
     rows = estimate(study, runs_dir)
     print(f"{len(study.cells())} cells. Calls and prompt tokens: each method's call plan, run with the fake model on 2 items; "
@@ -123,7 +124,6 @@ def _dry_run(study, runs_dir: Path, detect: float | None = None) -> int:
 
 def _print_power(study, runs_dir: Path, detect: float | None) -> None:
     """Each paired comparison's expected precision, from earlier cells (evaluation/power.py)."""
-    from ethos.evaluation.study_estimate import power
 
     rows = power(study, runs_dir, detect)
     if not rows:
@@ -150,7 +150,6 @@ def _duration(seconds) -> str:
 
 def _write_tables(study, results: dict, out: Path, say, *, show: bool) -> list[dict]:
     from ethos.evaluation.study_table import caption, latex, markdown, study_tables, table_rows
-    from ethos.inputs import write_file, write_json
 
     tables = study_tables(study, results)
     for table in tables if show else []:

@@ -13,13 +13,14 @@ from ethos.evaluation.runner import evaluate as run_method
 from ethos.evaluation.spec import EVAL_CONCURRENCY, EvalSpec
 from ethos.evaluation.tasks import get_task, load_task, sample_items, task_file
 from ethos.graph.ablations import PROTOCOL_ABLATIONS
+from ethos.graph.backends import prepare_backends
+from ethos.graph.tokens import load_prices
 from ethos.inputs import writable_dir
 
 
 def evaluate(spec: EvalSpec, say=lambda message: None) -> list[list[dict]]:
     """Every task's rows (one metrics dict per method and ablation, each with its folder's `path`);
     `say` gets the notes a person would want (where the predictions went)."""
-    from ethos.graph.tokens import load_prices
 
     if spec.ray is None and (spec.ray_actors or spec.ray_cpus != 1.0 or spec.ray_gpus):
         raise EthosError("--ray-actors, --ray-cpus and --ray-gpus size the Ray actors: add --ray")
@@ -42,8 +43,6 @@ def evaluate(spec: EvalSpec, say=lambda message: None) -> list[list[dict]]:
     elif spec.ray is not None:
         pool = _ray_pool(spec, cache)
     else:
-        from ethos.graph.backends import prepare_backends
-
         prepare_backends(context, cache, say)
     # Each ablation is a run of its own, beside the full method; a protocol's ablation, of every method.
     runs = [(method, context) for method in spec.methods] + [

@@ -22,6 +22,7 @@ from ethos.evaluation.tasks import Prediction, Task
 from ethos.graph.context import Context
 from ethos.graph.graph_run import GraphRun
 from ethos.graph.records import RunRecord
+from ethos.graph.tokens import token_summary
 from ethos.inputs import append_text
 
 
@@ -72,7 +73,6 @@ def execute(
 
 def item_usage(conversation: list[dict], prices: dict | None) -> dict:
     """An item's model calls, tokens and (with a price table) cost: what a study's progress and estimates add up."""
-    from ethos.graph.tokens import token_summary
 
     return {k: v for k, v in token_summary(conversation, prices).items() if k not in ("by_role", "by_model")}
 

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ethos.agents.models import spec_name
 from ethos.errors import EthosError
 from ethos.evaluation.evaluate import protocol_only
 from ethos.evaluation.spec import EvalSpec
@@ -35,7 +36,6 @@ class StudyModel:
 
     @property
     def name(self) -> str:
-        from ethos.agents.models import spec_name
 
         return spec_name(self.spec)
 

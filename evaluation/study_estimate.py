@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ethos.evaluation.study import Study, StudyModel
 from ethos.errors import EthosError
+from ethos.evaluation.groups import question_key
+from ethos.graph.tokens import load_prices
 
 
 @dataclass
@@ -125,7 +127,6 @@ def _overlap(study: Study, model: StudyModel) -> float:
 
 def _price(study: Study, model: StudyModel) -> dict | None:
     """The model's prices (USD per million tokens) from its price table, if the study gives one."""
-    from ethos.graph.tokens import load_prices
 
     path = dict(model.options).get("prices") or study.options.get("prices")
     if not path:
@@ -156,7 +157,6 @@ def power(study: Study, runs_dir: Path, detect: float | None = None) -> list[dic
     (each configuration folder holding both is one seed), the half-width of the 95% interval
     expected at the study's questions and seeds, and with `detect`, the questions needed."""
     from ethos.evaluation.compare import item_scores
-    from ethos.evaluation.groups import question_key
     from ethos.evaluation.identity import model_name, run_name
     from ethos.evaluation.log import read_config
     from ethos.evaluation.power import components, difference_matrix

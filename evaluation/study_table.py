@@ -13,6 +13,7 @@ from ethos.evaluation.compare import item_scores
 from ethos.evaluation.presentation import method_label
 from ethos.evaluation.statistics import LEVEL, estimate, paired
 from ethos.evaluation.tasks import get_task
+from ethos.redaction import outward
 
 
 def study_tables(study, results: dict) -> list[dict]:
@@ -117,7 +118,6 @@ def caption(table: dict) -> str:
 
 
 def markdown(tables: list[dict]) -> str:
-    from ethos.redaction import outward
 
     out = []
     for table in tables:
@@ -135,7 +135,6 @@ _TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#
 
 def _tex(text: str) -> str:
     """Text in LaTeX: its special characters escaped in one pass (an escape is never escaped again)."""
-    from ethos.redaction import outward
 
     text = re.sub(r"[\\&%$#_{}~^]", lambda m: _TEX[m[0]], outward(text))
     return text.replace("±", r"$\pm$").replace("Δ", r"$\Delta$")

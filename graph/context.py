@@ -12,11 +12,13 @@ from pathlib import Path
 from pydantic import ConfigDict, ValidationError, model_validator
 
 from ethos import settings
-from ethos.agents.models import PROMPT_FORMATS
+from ethos.agents.models import PROMPT_FORMATS, load_backend, use_cache
+from ethos.errors import EthosError
 from ethos.graph.ablations import ablation_changes, check_ablations, choices_in_effect
 from ethos.graph.methods import METHODS
 from ethos.graph.setting import CLI, INT_MAX, SEED_MAX, Declared, describe_schema, message, setting
 from ethos.personas.selection import SOURCES
+from ethos.redaction import secret_variable
 
 
 def _env(name: str, default: str | None) -> str | None:
@@ -229,7 +231,6 @@ class Context(Declared):
     def load_models(self, cache: Path | None = None) -> None:
         """Load every role's model once per process, each serving repeated calls from the call cache
         at `cache` (None: no cache): a bad spec or a missing model fails here, before any work."""
-        from ethos.agents.models import use_cache
 
         for spec in self.models():
             use_cache(self.model(spec), cache, self.base_url, self.decoding)
@@ -240,7 +241,6 @@ class Context(Declared):
 
     def model(self, spec: str):
         """The backend a role's spec names, with this run's endpoint settings."""
-        from ethos.agents.models import load_backend
 
         return load_backend(
             spec,
@@ -256,8 +256,6 @@ class Context(Declared):
         try:
             super().__init__(**values)
         except ValidationError as exc:  # one line that names the flag and the rule
-            from ethos.errors import EthosError
-
             error = exc.errors()[0]
             name = str(error["loc"][0]) if error.get("loc") else ""
             raise EthosError(message(error, type(self).settings().get(name, {}), name)) from None
@@ -282,7 +280,6 @@ class Context(Declared):
             if cli.get("choices") and value not in cli["choices"]:
                 raise ValueError(f"{cli['flag'] or name}: unknown value {value!r}: choose one of {', '.join(cli['choices'])}")
         check_ablations(self.ablations)
-        from ethos.redaction import secret_variable
 
         if not secret_variable(self.api_key_env):
             raise ValueError(

@@ -19,6 +19,7 @@ from starlette.middleware import Middleware
 from starlette.responses import JSONResponse
 
 from ethos.errors import EthosError
+from ethos.graph.state import validate_request
 
 RUN_PATH = re.compile(r"^/(?:threads/[^/]+/)?runs(?:/wait|/stream|/batch)?/?$")  # every route that starts a run
 ASSISTANT_PATH = re.compile(r"^/assistants(?:/[^/]+)?/?$")  # an assistant stores a context every later run of it takes
@@ -54,7 +55,6 @@ def assistant_problem(body: bytes) -> str | None:
 def _input_problem(request) -> str | None:
     if request is None:  # a run resumed from a thread's checkpoint, or a command: the graph's own checks apply
         return None
-    from ethos.graph.state import validate_request
 
     try:
         validate_request(request)

@@ -58,11 +58,11 @@ def test_a_grid_past_the_cell_limit_is_refused_with_its_count_before_any_parsing
 
 
 def test_the_dry_run_calls_no_model_whatever_the_order_of_the_models(tmp_path, capsys, monkeypatch):
-    import ethos.agents.models as models
+    import ethos.graph.context as context  # where every role's backend is loaded
 
     loaded = []
-    real = models.load_backend
-    monkeypatch.setattr(models, "load_backend", lambda spec, *a, **k: loaded.append(spec) or real(spec, *a, **k))
+    real = context.load_backend
+    monkeypatch.setattr(context, "load_backend", lambda spec, *a, **k: loaded.append(spec) or real(spec, *a, **k))
     with StubOpenAI() as endpoint:
         estimates = []
         for models in (
