@@ -117,20 +117,6 @@ def print_result(state: dict) -> None:
         print(json.dumps(result, indent=2, ensure_ascii=False))
 
 
-def print_score(score: dict, options: list[str]) -> None:
-    if "gold_distribution" in score:
-        from ethos.agents.prompts import option_labels
-
-        gold = "  ".join(f"{label} {g:.3f}" for label, g in zip(option_labels(len(options)), score["gold_distribution"]))
-        print(f"\nGold distribution: {gold}")
-        print(
-            f"Score: JS distance {score['jsd']:.3f} (lower is better), most likely option "
-            f"{'correct' if score['most_likely_correct'] else 'wrong'}"
-        )
-    else:
-        print(f"\nGold label: {score['gold_label']}; answer read as {score['answer']}: {'correct' if score['correct'] else 'wrong'}")
-
-
 def _print_distribution(options: list[str], probs: list[float], source: str) -> None:
     from ethos.agents.prompts import option_labels
 

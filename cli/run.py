@@ -13,8 +13,9 @@ from pathlib import Path
 
 from ethos import settings
 from ethos.cli.common import context_from, prepare_backends, runs_dir_of
-from ethos.cli.render import info, live_view, print_result, print_score, show_update
+from ethos.cli.render import info, live_view, print_result, show_update
 from ethos.errors import EthosError, RunFailure
+from ethos.evaluation.tasks import get_task
 from ethos.graph.checkpoints import is_postgres, open_checkpointer, run_metadata, saved_run
 from ethos.graph.records import RunRecord, alive, is_run_id, load_record
 from ethos.graph.state import count_fallbacks, fallback_warning, validate_request
@@ -85,7 +86,7 @@ def run_command(args) -> int:
         return 0
     print_result(out)
     if out.get("score"):
-        print_score(out["score"], out.get("options") or [])
+        print("\n" + "\n".join(get_task(out["score"]["task"]).describe_score(out["score"], out.get("options") or [])))
     if args.diversity:
         print(f"\nEmbedding diversity of the persona set: {out['persona_report']['diagnostics'].get('diversity')}")
     from ethos.graph.quality import SIGNS

@@ -75,7 +75,7 @@ def eval_page(folders: list[Path], metrics: list[dict], against: str | None = No
                     for label, d in found
                 ],
                 "categories": s.breakdown("categories", categories) if categories else "",
-                "first_items": _items(s.rows, s.labels, s.colours, scores, f"{stem}-runs", beside),
+                "first_items": _items(s.task, s.rows, s.labels, s.colours, scores, f"{stem}-runs", beside),
                 "metric_name": s.columns[0][0].rstrip(" ↑↓"),
             }
         )
@@ -115,7 +115,7 @@ def _csv(rows: list[list[str]]) -> str:
 
 
 def _items(
-    rows: list[dict], labels: list[str], colours: list[str], scores: dict, runs_folder: str, beside: dict[str, str], n: int = 4
+    task, rows: list[dict], labels: list[str], colours: list[str], scores: dict, runs_folder: str, beside: dict[str, str], n: int = 4
 ) -> list[dict]:
     """The first items: what tells each apart from the others (their shared preamble left out), the
     gold, every row's prediction and its score, and a link to each row's run of the item (its page,
@@ -132,7 +132,7 @@ def _items(
             continue
         runs[r["path"]] = run_ids(Path(r["path"]))
     items = list(next(iter(predictions.values()), {}).values())[:n]
-    texts = [str(i.get("question") or i.get("situation") or "") for i in items]
+    texts = [task.text(i) for i in items]
     shared = len(_common_prefix(texts)) if len(texts) > 1 else 0
     out = []
     for item, text in zip(items, texts):
@@ -158,21 +158,11 @@ def _items(
                     continue  # the record is gone (another runs folder): no link
                 shown["links"].append({"label": label, "run_id": run_id, "href": f"{runs_folder}/{run_id}.html"})
         predicted = [((predictions.get(r["path"]) or {}).get(key) or {}, label) for r, label in zip(rows, labels)]
-        if isinstance(item.get("gold_distribution"), list) and isinstance(item.get("options"), list):
-            series = {"gold": item["gold_distribution"]} | {
-                label: p["pred_distribution"] for p, label in predicted if p.get("pred_distribution")
-            }
-            shown |= {
-                "options": item["options"],
-                "chart": bars(
-                    [chr(65 + k) for k in range(len(item["options"]))], series, top=1.0, series_colours=dict(zip(labels, colours))
-                ),
-            }
-        else:
-            shown["answers"] = [{"label": label, "text": str(p["output"])[:1500]} for p, label in predicted if p.get("output")]
-            gold = item.get("label") or item.get("vrd")
-            shown["gold"] = gold if isinstance(gold, str) else "; ".join(map(str, gold)) if isinstance(gold, list) else None
-        out.append(shown)
+        view = task.item_view(item, predicted)  # the task says what its gold and predictions are
+        if "series" in view:
+            letters = [chr(65 + k) for k in range(len(view["options"]))]
+            view["chart"] = bars(letters, view.pop("series"), top=1.0, series_colours=dict(zip(labels, colours)))
+        out.append(shown | view)
     return out
 
 

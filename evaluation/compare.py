@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from ethos.errors import EthosError
-from ethos.evaluation.groups import question_key
 from ethos.evaluation.log import read_predictions, read_results, read_scores
 from ethos.evaluation.presentation import method_label, row_label
 from ethos.evaluation.scoring import SCORES_FILE, score
@@ -38,7 +37,7 @@ def item_scores(task: Task, metric: str, folder: Path, row: dict | None = None) 
     except (EthosError, KeyError, TypeError, ValueError):
         return {}  # predictions the scorer refuses: nothing to pair
     values, among = found.get(metric, ([], []))
-    return {str(i.get("id")): (float(v), question_key(i)) for v, i in zip(values, among)}
+    return {str(i.get("id")): (float(v), task.question(i)) for v, i in zip(values, among)}
 
 
 def run_ids(folder: Path) -> dict[str, str]:

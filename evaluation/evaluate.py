@@ -32,8 +32,12 @@ def evaluate(spec: EvalSpec, say=lambda message: None) -> list[list[dict]]:
     tasks = [get_task(name) for name in spec.tasks]
     files = {task.name: task_file(task, spec.data) for task in tasks}
     every = {task.name: load_task(task, files[task.name]) for task in tasks}  # every file is checked before any model loads
-    chosen = {name: sample_items(items, spec.limit, how=spec.sample, seed=spec.sample_seed) if spec.limit else items
-              for name, items in every.items()}  # fmt: skip
+    chosen = {
+        task.name: sample_items(every[task.name], spec.limit, how=spec.sample, seed=spec.sample_seed, question=task.question)
+        if spec.limit
+        else every[task.name]
+        for task in tasks
+    }
     runs_dir = writable_dir(spec.runs_dir, "--runs-dir")
     prices = load_prices(spec.prices) if spec.prices else None
     context, pool = spec.context, None

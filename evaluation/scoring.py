@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ethos.evaluation.groups import question_key
 from ethos.evaluation.statistics import mean_interval
 from ethos.evaluation.tasks import Task, task_for_item
 
@@ -24,9 +23,9 @@ def primary_metric(task: Task, metrics: dict) -> tuple[str, bool]:
     return task.primary(metrics)
 
 
-def _summary(name: str, values: list[float], items: list[dict]) -> dict:
+def _summary(task: Task, name: str, values: list[float], items: list[dict]) -> dict:
     """The mean, its cluster-bootstrap interval, and the items and questions behind them."""
-    keys = [question_key(i) for i in items]
+    keys = [task.question(i) for i in items]
     mean, ci = mean_interval(values, [(str(i.get("id")), q) for i, q in zip(items, keys)])
     return {name: mean, f"{name}_ci": ci, f"{name}_n": {"items": len(values), "questions": len(set(keys))}}
 
@@ -39,12 +38,13 @@ class Scores:
 
     metrics: dict
     values: dict[str, tuple[list[float], list[dict]]] = field(default_factory=dict)  # metric -> (values, their items)
+    questions: dict[str, str] = field(default_factory=dict)  # item id -> its question (the task's key)
 
     def by_item(self) -> dict:
         """The stored form (`scores.json`): {metric: {item id: value}}, and each item's question."""
         return {
             "metrics": {name: {str(i.get("id")): v for v, i in zip(values, items)} for name, (values, items) in self.values.items()},
-            "questions": {str(i.get("id")): question_key(i) for _, items in self.values.values() for i in items},
+            "questions": self.questions,
         }
 
 
@@ -66,17 +66,18 @@ def score(
         "n": len(scored),
         "missing": len(items) - len(scored),
         "n_items": len(scored),
-        "n_questions": len({question_key(i) for i in scored}),
+        "n_questions": len({task.question(i) for i in scored}),
         "protocol": protocol,
     }
     per_item, extra = task.score(scored, nli_model=nli_model, embedding=embedding, parser=parser, protocol=protocol)
     metrics |= extra
     for name, (values, among) in per_item.items():
-        metrics |= _summary(name, values, among)
+        metrics |= _summary(task, name, values, among)
     if any(task.groups(item) for item in scored):
         name = primary_metric(task, metrics)[0]
         metrics["groups"], metrics["categories"] = _groups(task, *per_item[name], name)
-    return Scores(metrics, per_item)
+    questions = {str(i.get("id")): task.question(i) for _, among in per_item.values() for i in among}
+    return Scores(metrics, per_item, questions)
 
 
 def score_items(task: Task, items: list[dict], **settings) -> dict:
@@ -95,7 +96,7 @@ def _groups(task: Task, values: list[float], items: list[dict], metric: str) -> 
 
     def table(rows: dict) -> dict:
         return {
-            key: {"n": len(pairs), "questions": len({question_key(i) for _, i in pairs}), metric: float(np.mean([v for v, _ in pairs]))}
+            key: {"n": len(pairs), "questions": len({task.question(i) for _, i in pairs}), metric: float(np.mean([v for v, _ in pairs]))}
             for key, pairs in sorted(rows.items())
         }
 
@@ -107,4 +108,5 @@ def score_item(item: dict, state: dict) -> dict | None:
     state holds the request); None where the item belongs to no task, or its task cannot show it
     (Overton needs the coverage model)."""
     task = task_for_item(item, state) if state.get("mode") else None
-    return task.item_score(item, state) if task and state.get("result") else None
+    shown = task.item_score(item, state) if task and state.get("result") else None
+    return {"task": task.name, **shown} if shown else None

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ethos.evaluation.study import Study, StudyModel
 from ethos.errors import EthosError
-from ethos.evaluation.groups import question_key
 from ethos.graph.tokens import load_prices
 
 
@@ -80,7 +79,7 @@ def estimate(study: Study, runs_dir: Path, plan_items: int = 2) -> list[dict]:
         task = get_task(task_name)
         items = load_task(task, task_file(task, args.data))
         n = min(len(items), args.limit or len(items))
-        sample = sample_items(items, min(plan_items, n), how=args.sample, seed=args.sample_seed)
+        sample = sample_items(items, min(plan_items, n), how=args.sample, seed=args.sample_seed, question=task.question)
         for method, ablation in ((m, a) for m in study.methods for a in study.rows_per_cell(m)):
             ctx = plan.replace(method=method)
             ctx = ctx.with_ablation(ablation) if ablation else ctx
@@ -169,8 +168,8 @@ def power(study: Study, runs_dir: Path, detect: float | None = None) -> list[dic
     for task_name in study.tasks:
         task = get_task(task_name)
         items = load_task(task, task_file(task, spec.data))
-        chosen = sample_items(items, spec.limit, how=spec.sample, seed=spec.sample_seed) if spec.limit else items
-        n_questions = len({question_key(item) for item, _ in chosen})
+        chosen = sample_items(items, spec.limit, how=spec.sample, seed=spec.sample_seed, question=task.question) if spec.limit else items
+        n_questions = len({task.question(item) for item, _ in chosen})
         metric = task.primary({})[0]
         for model in study.models:
             ctx = study.model_specs[model].context

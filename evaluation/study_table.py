@@ -52,6 +52,9 @@ def study_tables(study, results: dict) -> list[dict]:
             {
                 "task": task_name,
                 "metric": metric,
+                "metric_name": next(
+                    (h for h, key in task.columns([r for rs in cells.values() for r in rs]) if key == metric), metric
+                ).rstrip(" ↑↓"),  # as the task heads it
                 "higher": higher,
                 "models": models,
                 "against": against,
@@ -103,7 +106,7 @@ def caption(table: dict) -> str:
     counts = sorted({c["n"] for row in table["rows"] for c in row["cells"].values() if c.get("n")})
     halves = sorted(c["half_width"] for row in table["rows"] for c in row["paired"].values() if c.get("half_width") is not None)
     return (
-        f"{table['task']}: {table['metric']} ({arrow}); mean over {table['seeds']} seed(s) [{LEVEL:.0%} two-level bootstrap: questions, "
+        f"{table['task']}: {table.get('metric_name') or table['metric']} ({arrow}); mean over {table['seeds']} seed(s) [{LEVEL:.0%} two-level bootstrap: questions, "
         "then seeds] ±SD between seeds"
         + (f"; Δ: paired against {table['against']} within each model (items better)" if table["against"] else "")
         + (

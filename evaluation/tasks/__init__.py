@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -150,7 +151,9 @@ def task_for_item(item: dict, request: dict) -> Task | None:
 SAMPLES = ("spread", "first")
 
 
-def sample_items(loaded: list[tuple[dict, dict]], n: int, *, how: str = "spread", seed: int = 0) -> list[tuple[dict, dict]]:
+def sample_items(
+    loaded: list[tuple[dict, dict]], n: int, *, how: str = "spread", seed: int = 0, question: Callable[[dict], str] = question_key
+) -> list[tuple[dict, dict]]:
     """`n` items of a task file, in file order.
 
     "spread" (the default) draws them over as many distinct questions as it can, seeded and
@@ -163,7 +166,7 @@ def sample_items(loaded: list[tuple[dict, dict]], n: int, *, how: str = "spread"
     rng = np.random.default_rng(seed)
     by_question: dict[str, list[int]] = defaultdict(list)
     for index, (item, _) in enumerate(loaded):
-        by_question[question_key(item)].append(index)
+        by_question[question(item)].append(index)
     queues = [list(rng.permutation(indices)) for indices in by_question.values()]
     queues = [queues[i] for i in rng.permutation(len(queues))]
     chosen: list[int] = []

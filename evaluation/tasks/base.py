@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ethos.errors import EthosError
+from ethos.evaluation.groups import question_key
 from ethos.evaluation.vital import item_request
 from ethos.graph.state import count_fallbacks
 from ethos.inputs import real_number
@@ -80,6 +81,15 @@ class Task:
         """Whether an item (read as `request`) is one of this task's: by default, its mode."""
         return request["mode"] == self.mode
 
+    def question(self, item: dict) -> str:
+        """The question an item asks: items of one question (a question across countries or groups)
+        are resampled together by the bootstrap and spread over by `--limit`."""
+        return question_key(item)
+
+    def text(self, item: dict) -> str:
+        """The item's text as pages show it."""
+        return str(item.get("question") or item.get("situation") or "")
+
     def groups(self, item: dict) -> tuple[str, str] | None:
         """(exact group, category) of an item for per-group breakdowns; None: the task has none."""
         return None
@@ -132,6 +142,17 @@ class Task:
         """An `--item` run's gold beside its prediction, scored as eval scores it; None where this
         cannot be shown without eval's scorers."""
         return None
+
+    def item_view(self, item: dict, predicted: list[tuple[dict, str]]) -> dict:
+        """What a page shows of an item beside each row's prediction (`predicted`: the row's copy of
+        the item, its label): {"gold": text or None, "answers": [{label, text}]}, or for a task whose
+        predictions are distributions {"options": [...], "series": {"gold": [...], label: [...]}}."""
+        answers = [{"label": label, "text": str(p["output"])[:1500]} for p, label in predicted if p.get("output")]
+        return {"gold": None, "answers": answers}
+
+    def describe_score(self, score: dict, options: list[str]) -> list[str]:
+        """`item_score`'s result as lines for the terminal."""
+        return [f"{key}: {value}" for key, value in score.items() if key != "task"]
 
     def __repr__(self) -> str:
         return f"<task {self.name}>"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+from ethos.agents.prompts import option_labels
 from ethos.errors import EthosError
 from ethos.evaluation.groups import region_of
 from ethos.evaluation.metrics import js_distance, most_likely_correct
@@ -93,6 +94,17 @@ class DistributionTask(Task):
             }
         except (KeyError, TypeError, ValueError):  # a gold that does not fit the prediction: nothing to show
             return None
+
+    def item_view(self, item, predicted):
+        series = {"gold": item["gold_distribution"]} | {
+            label: p["pred_distribution"] for p, label in predicted if p.get("pred_distribution")
+        }
+        return {"options": item["options"], "series": series}
+
+    def describe_score(self, score, options):
+        gold = "  ".join(f"{label} {g:.3f}" for label, g in zip(option_labels(len(options)), score["gold_distribution"]))
+        verdict = "correct" if score["most_likely_correct"] else "wrong"
+        return [f"Gold distribution: {gold}", f"Score: JS distance {score['jsd']:.3f} (lower is better), most likely option {verdict}"]
 
 
 class SteerableOpinionQA(DistributionTask):

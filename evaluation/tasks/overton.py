@@ -27,6 +27,9 @@ class OvertonValueKaleidoscope(Task):
         if not (isinstance(explanation, list) and len(explanation) == len(vrd) and all(isinstance(e, str) for e in explanation)):
             raise EthosError(f"{where}: field 'explanation' must be a list of strings as long as 'vrd'")
 
+    def item_view(self, item, predicted):
+        return super().item_view(item, predicted) | {"gold": "; ".join(map(str, item["vrd"]))}  # the values a response should cover
+
     def read_prediction(self, state):
         return self.prediction(state, output=state["result"]["response"])
 

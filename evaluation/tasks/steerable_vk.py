@@ -66,3 +66,9 @@ class SteerableValueKaleidoscope(Task):
             return None
         answer = VK_PARSERS["reference"](output) if output is not None else None
         return {"gold_label": item["label"], "answer": answer, "correct": float(answer == item["label"])}
+
+    def item_view(self, item, predicted):
+        return super().item_view(item, predicted) | {"gold": str(item["label"])}
+
+    def describe_score(self, score, options):
+        return [f"Gold label: {score['gold_label']}; answer read as {score['answer']}: {'correct' if score['correct'] else 'wrong'}"]
