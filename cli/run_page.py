@@ -4,9 +4,11 @@ and any sign that it says little, the moderator's result with its charts, and it
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 
+from ethos.evaluation.charts import bars
 from ethos.graph.context import RENAMED
 from ethos.graph.quality import loops, truncated
 from ethos.personas.schema import GENERATED, SLOT_LABELS, SLOTS, WRITTEN
@@ -60,7 +62,7 @@ def run_page(record: dict) -> str:
             personas=personas,
             slot_labels=list(SLOT_LABELS.values()),
             comments=comments,
-            result=_result_parts(result, options),
+            result=_result_parts(result, options, comments),
             fallbacks=counted(record).replace("_", " "),  # "looping texts 2", as a reader words it
         )
     )
@@ -98,14 +100,24 @@ def _choice(comment: dict, options: list[str]) -> str | None:
     return text + (" (drawn at random: no choice could be read)" if comment.get("choice_source") == "uniform_fallback" else "")
 
 
-def _result_parts(result: dict, options: list[str]) -> list[dict]:
-    """The moderator's result as paragraphs and charts."""
-    from ethos.evaluation.charts import bars
+def _carried(comment: str, response: str) -> float:
+    """The share of a comment's content words (four letters or more) that the response uses: a
+    quick, model-free sign of which voices the summary carries (eval's coverage uses NLI)."""
+    words = set(re.findall(r"[a-z]{4,}", comment.lower()))
+    return len(words & set(re.findall(r"[a-z]{4,}", response.lower()))) / len(words) if words else 0.0
 
+
+def _result_parts(result: dict, options: list[str], comments: list[dict]) -> list[dict]:
+    """The moderator's result as paragraphs and charts."""
     mode, labels = result.get("mode"), [chr(65 + i) for i in range(len(options))]
     parts: list[dict] = []
     if mode == "overton":
-        parts.append({"lead": "Overton response.", "text": result.get("response")})
+        response = str(result.get("response") or "")
+        parts.append({"lead": "Overton response.", "text": response})
+        if comments and response:
+            carried = [_carried(str(c["text"]), response) for c in comments]
+            parts.append({"meta": True, "text": "How much of each comment the response carries (share of its content words it uses):"})
+            parts.append({"chart": bars([str(c["persona"]) for c in comments], {"carried": carried}, top=1.0, y_title="words carried")})
     elif mode == "steerable":
         selection = result.get("selection") or {}
         parts.append(

@@ -76,7 +76,7 @@ def eval_page(folders: list[Path], metrics: list[dict], against: str | None = No
                 ],
                 "categories": s.breakdown("categories", categories) if categories else "",
                 "first_items": _items(s.task, s.rows, s.labels, s.colours, scores, f"{stem}-runs", beside),
-                "metric_name": s.columns[0][0].rstrip(" ↑↓"),
+                "metric_name": s.metric_name().rstrip(" ↑↓"),
             }
         )
     return (
@@ -115,7 +115,7 @@ def _csv(rows: list[list[str]]) -> str:
 
 
 def _items(
-    task, rows: list[dict], labels: list[str], colours: list[str], scores: dict, runs_folder: str, beside: dict[str, str], n: int = 4
+    task, rows: list[dict], labels: list[str], colours: list[str], scores: dict, runs_folder: str, beside: dict[str, str], n: int = 10
 ) -> list[dict]:
     """The first items: what tells each apart from the others (their shared preamble left out), the
     gold, every row's prediction and its score, and a link to each row's run of the item (its page,
@@ -161,7 +161,7 @@ def _items(
         view = task.item_view(item, predicted)  # the task says what its gold and predictions are
         if "series" in view:
             letters = [chr(65 + k) for k in range(len(view["options"]))]
-            view["chart"] = bars(letters, view.pop("series"), top=1.0, series_colours=dict(zip(labels, colours)))
+            view["chart"] = bars(letters, view.pop("series"), top=1.0, series_colours=dict(zip(labels, colours)), y_title="probability")
         out.append(shown | view)
     return out
 
@@ -180,38 +180,14 @@ def _common_prefix(texts: list[str]) -> str:
     return prefix[: cut + 1] if cut > 0 else ""
 
 
-def study_page(folder: Path) -> str:
-    """A study's tables (`ethos study`), with a chart per task: methods, a bar per model, with intervals."""
-    from ethos.evaluation.charts import bars
-    from ethos.evaluation.log import read_study_file
-    from ethos.evaluation.presentation import as_number
-    from ethos.evaluation.study_table import caption, table_rows
-
-    study = read_study_file(folder / "study.json")
-    tables = []
-    try:
-        for table in study.tables:
-            headings, rows = table_rows(table)
-            labels = [row["label"] for row in table["rows"]]
-            series = {m: [as_number(row["cells"].get(m, {}).get("mean")) for row in table["rows"]] for m in table["models"]}
-            intervals = {
-                m: [[as_number(c.get("low")), as_number(c.get("high"))] for c in (row["cells"].get(m, {}) for row in table["rows"])]
-                for m in table["models"]
-            }
-            tables.append({"task": table["task"], "caption": caption(table), "headings": headings, "rows": rows,
-                           "chart": bars(labels, series, intervals=intervals)})  # fmt: skip
-    except (KeyError, TypeError, AttributeError, ValueError):
-        raise EthosError(f"{folder / 'study.json'}: not a study this version wrote (run `ethos study` again)") from None
-    return templates().get_template("study.html.j2").render(title=f"EthosAgents study {folder}", folder=str(folder), tables=tables,
-                                                           cells=len(study.cells))  # fmt: skip
-
-
 def write_view(targets: list[str], runs_dir: Path, out: Path | None = None, against: str | None = None) -> Path:
     """The page for a run id, or for one or more evaluation folders (compared), written to `out`
     or beside the (first) target."""
     folders = [Path(t) for t in targets]
     if len(folders) == 1 and (folders[0] / "study.json").is_file():
-        page, default, beside = study_page(folders[0]), folders[0] / "view.html", {}
+        from ethos.cli.study_page import study_page  # it draws its cells with eval_page, from here
+
+        (page, beside), default = study_page(folders[0], runs_dir), folders[0] / "view.html"
     elif folders[0].is_dir():
         from ethos.evaluation.summary import find_metrics
 

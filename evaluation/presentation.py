@@ -4,6 +4,7 @@ puts them together (`summary.py`), so presentation flows one way."""
 
 from __future__ import annotations
 
+import colorsys
 import hashlib
 from collections import defaultdict
 
@@ -30,10 +31,27 @@ def colour(label: str) -> str:
     return VARIANT_COLOURS[hashlib.blake2s(label.encode()).digest()[0] % len(VARIANT_COLOURS)]
 
 
-def row_colours(labels: list[str]) -> list[str]:
-    """One colour per row, none shared within a table: a method's own colour for its plain row,
-    else its label's colour (stable across pages and reports), moved on to the next free colour
-    where two rows' labels would share one (two models' rows of one method)."""
+# With several models, one hue family per model (blue, orange, green, purple, red, gold, teal, pink).
+MODEL_HUES = (212, 26, 125, 272, 0, 45, 185, 320)
+
+
+def model_colour(index: int, shade: int = 0, shades: int = 1) -> str:
+    """The `shade`-th of `shades` colours of model `index`'s family: dark to light, all readable on white."""
+    lightness = 0.32 + (0.38 * shade / (shades - 1) if shades > 1 else 0.13)
+    red, green, blue = colorsys.hls_to_rgb(MODEL_HUES[index % len(MODEL_HUES)] / 360, lightness, 0.62)
+    return "#" + "".join(f"{round(c * 255):02X}" for c in (red, green, blue))
+
+
+def row_colours(labels: list[str], models: list[str] | None = None) -> list[str]:
+    """One colour per row, none shared within a table. With rows of several models (`models`, one
+    per row), each model takes a hue family and its rows shades of it, so a reader sees the models
+    first and the rows within them. Otherwise a method's own colour for its plain row, else its
+    label's colour (stable across pages and reports), moved on to the next free colour where two
+    rows' labels would share one."""
+    if models and len(set(models)) > 1:
+        order = list(dict.fromkeys(models))
+        rows_of = {m: [i for i, n in enumerate(models) if n == m] for m in order}
+        return [model_colour(order.index(m), rows_of[m].index(i), len(rows_of[m])) for i, m in enumerate(models)]
     taken: set[str] = set()
     out = []
     for label in labels:

@@ -74,10 +74,15 @@ def _write(summaries, out_dir: Path, against: str | None) -> Path:
                 "|---|" + "---|" * len(s.rows),
             ]
             for g in groups:
-                cells = [fmt((r.get(key) or {}).get(g, {}).get(s.metric)) for r in s.rows]
-                n = max((r.get(key) or {}).get(g, {}).get("n", 0) for r in s.rows)
-                questions = max((r.get(key) or {}).get(g, {}).get("questions", 0) for r in s.rows)
-                lines.append(f"| {_md(g)} (n={n}, {questions} questions) | " + " | ".join(cells) + " |")
+                found = [(r.get(key) or {}).get(g, {}) for r in s.rows]
+                counts = {(f.get("n", 0), f.get("questions", 0)) for f in found}
+                if len(counts) == 1:  # every column holds the same items of this group: said once
+                    (n, questions), cells = next(iter(counts)), [fmt(f.get(s.metric)) for f in found]
+                    head = f"{_md(g)} (n={n}, {questions} questions)"
+                else:  # each column its own count
+                    head = _md(g)
+                    cells = [f"{fmt(f.get(s.metric))} (n={f.get('n', 0)}, {f.get('questions', 0)} q.)" for f in found]
+                lines.append(f"| {head} | " + " | ".join(cells) + " |")
             write_file(out_dir / f"{name}-{key}.svg", s.breakdown(key, groups[:16]))  # 16: a readable chart
             lines += ["", f"![{name} by {title}]({name}-{key}.svg)", ""]
     report = out_dir / "report.md"

@@ -30,18 +30,21 @@ class TaskSummary:
     notes: list[str] = field(default_factory=list)
 
     def __post_init__(self):
-        self.colours = row_colours(self.labels)
+        self.colours = row_colours(self.labels, [str(r.get("model")) for r in self.rows])
 
     def colour(self, i: int) -> str:
         return self.colours[i]
+
+    def metric_name(self) -> str:
+        """The primary metric as the task heads its column, with its arrow: `JS distance ↓`."""
+        return next((heading for heading, key in self.columns if key == self.metric), self.metric)
 
     def chart(self) -> str:
         """The primary metric of every row, with its interval, each row in its colour (SVG)."""
         values = [as_number(r.get(self.metric)) for r in self.rows]
         cis = [[as_number(c) for c in (r.get(f"{self.metric}_ci") or [None, None])] for r in self.rows]
-        return bars(
-            self.labels, {self.metric: values}, intervals={self.metric: cis}, colours=[self.colour(i) for i in range(len(self.rows))]
-        )
+        colours = [self.colour(i) for i in range(len(self.rows))]
+        return bars(self.labels, {self.metric: values}, intervals={self.metric: cis}, colours=colours, y_title=self.metric_name())
 
     def breakdown(self, key: str, groups: list[str]) -> str:
         """The primary metric per category or group (`key`), a bar per row (SVG)."""
@@ -52,6 +55,7 @@ class TaskSummary:
                 for r, label in zip(self.rows, self.labels)
             },
             series_colours=dict(zip(self.labels, self.colours)),
+            y_title=self.metric_name(),
         )
 
     def paired(self, against: str | None) -> tuple[str | None, list[tuple[str, dict]]]:
