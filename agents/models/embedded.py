@@ -61,6 +61,7 @@ class ChatLlamaCpp(BaseChatModel):
             raise EthosError("llama-cpp-python is not installed: `pip install llama-cpp-python`") from exc
         if not Path(self.model_path).is_file():
             raise EthosError(f"model file not found: {self.model_path}")
+        _llama_logs()  # before the first context: its lines go through our callback too
         try:
             # This Llama holds the weights and the tokenizer; the engine makes the context that decodes.
             self._llm = Llama(model_path=self.model_path, n_ctx=16, n_batch=16, n_threads=self.n_threads, verbose=False)
@@ -73,7 +74,6 @@ class ChatLlamaCpp(BaseChatModel):
             self._formatter = Jinja2ChatFormatter(
                 template=template, eos_token=token_text(self._llm.token_eos()), bos_token=token_text(self._llm.token_bos())
             )
-        _llama_logs()
         self._engine = LlamaBatchEngine(
             self._llm, n_ctx=self.n_ctx, n_slots=self.n_slots, n_threads=self.n_threads, exact=self.exact, share_cpu=self.share_cpu
         )
@@ -143,12 +143,27 @@ class ChatLlamaCpp(BaseChatModel):
         return self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
 
 
+_LOG_CALLBACK = None  # llama.cpp keeps a pointer to it: it must outlive every context
+
+
 def _llama_logs() -> None:
-    """llama.cpp's own log lines (the context and KV cache it sets up, some models' warnings) stay off
-    the terminal unless -v logs each model call (the `ethos` logger at INFO)."""
+    """llama.cpp's own log lines (the context and KV cache it sets up, a model's warnings such as
+    Gemma's SWA cache) stay off the terminal unless -v logs each model call (the `ethos` logger at
+    INFO). Our own callback, not llama-cpp-python's level check: that one lets lines of level NONE
+    through whenever a `Llama()` has set its logger to ERROR, as each one does."""
+    global _LOG_CALLBACK
+    import ctypes
     import logging
+    import sys
 
-    from llama_cpp import _logger
+    import llama_cpp
 
-    verbose = logging.getLogger("ethos").isEnabledFor(logging.INFO)
-    _logger.logger.setLevel(logging.INFO if verbose else logging.CRITICAL + 1)
+    if _LOG_CALLBACK is None:
+
+        @llama_cpp.llama_log_callback
+        def shown(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+            if logging.getLogger("ethos").isEnabledFor(logging.INFO):
+                print(text.decode("utf-8", errors="replace"), end="", flush=True, file=sys.stderr)
+
+        _LOG_CALLBACK = shown
+    llama_cpp.llama_log_set(_LOG_CALLBACK, ctypes.c_void_p(0))

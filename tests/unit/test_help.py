@@ -108,16 +108,20 @@ def test_tracing_a_run_still_going_shows_its_exchanges_so_far(fake, runs_dir, ca
     )
 
 
-def test_llama_cpp_logs_stay_off_the_terminal_unless_v(monkeypatch):
+def test_llama_cpp_logs_stay_off_the_terminal_unless_v(capfd):
     import logging
 
-    from llama_cpp import _logger
+    from ethos.agents.models import embedded
 
-    from ethos.agents.models.embedded import _llama_logs
-
-    monkeypatch.setattr(logging.getLogger("ethos"), "level", logging.WARNING)
-    _llama_logs()
-    assert not any(_logger.logger.level <= level for level in (logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL))
-    monkeypatch.setattr(logging.getLogger("ethos"), "level", logging.INFO)  # -v
-    _llama_logs()
-    assert _logger.logger.level == logging.INFO
+    embedded._llama_logs()
+    logger, before = logging.getLogger("ethos"), logging.getLogger("ethos").level
+    try:
+        logger.setLevel(logging.WARNING)  # setLevel, not the attribute: it clears isEnabledFor's cache
+        for level in range(6):  # NONE, INFO, WARN, ERROR, DEBUG, CONT: llama-cpp-python's own check lets NONE through
+            embedded._LOG_CALLBACK(level, b"llama_kv_cache_iswa: using full-size SWA cache\n", None)
+        assert capfd.readouterr().err == ""
+        logger.setLevel(logging.INFO)  # -v
+        embedded._LOG_CALLBACK(2, b"llama_kv_cache_iswa: using full-size SWA cache\n", None)
+        assert capfd.readouterr().err == "llama_kv_cache_iswa: using full-size SWA cache\n"
+    finally:
+        logger.setLevel(before)
