@@ -1,5 +1,7 @@
 """`ethos` as a process: its exit status and its one error line, with nothing else on stderr."""
 
+import json
+import os
 import subprocess
 import sys
 
@@ -21,3 +23,10 @@ def test_unreachable_endpoint_gives_no_traceback():
     )
     assert proc.returncode == 1 and "Traceback" not in proc.stderr  # a runtime failure
     assert proc.stderr.strip().splitlines()[-1].startswith("ethos: error: cannot reach the model endpoint")
+
+
+def test_a_run_piped_into_head_runs_to_its_end_and_is_recorded_ok(runs_dir):
+    command = f"{sys.executable} -m ethos.cli run --model fake:0.02 --n-personas 6 'Should she be told?' | head -2"
+    subprocess.run(command, shell=True, capture_output=True, timeout=120, env={**os.environ, "ETHOS_RUNS_DIR": str(runs_dir)})
+    (record,) = [json.loads(p.read_text()) for p in runs_dir.glob("runs/*/record.json")]
+    assert record["status"] == "ok" and len(record["comments"]) == 6

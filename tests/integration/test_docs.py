@@ -44,8 +44,6 @@ def ethos(argv: list[str], cwd: Path, runs: Path, model: str = "fake") -> subpro
 def test_every_readme_command_runs_as_written(tmp_path, vital_mirror):
     runs, (_, mirror) = tmp_path / "runs", vital_mirror
     substitutions = {
-        "~/.local/share/ethosagents": str(runs),  # the runs folder: ETHOS_RUNS_DIR here
-        "eval/embedded": "eval/fake-0",  # the "embedded" evaluation: a second fake model (fake:0) stands in
         "--limit 20": "--limit 2",
         "data fetch --into vital": f"data fetch --into vital --source {mirror}",  # the local mirror of the VITAL files
     }
@@ -61,7 +59,7 @@ def test_every_readme_command_runs_as_written(tmp_path, vital_mirror):
         done = ethos(argv, tmp_path, runs, model)
         assert done.returncode == 0, (command, done.stderr[-800:])
         assert "Traceback" not in done.stderr and "warning" not in done.stderr.lower() or "ethos: warning" in done.stderr, command
-    assert (tmp_path / "vital" / "SHA256SUMS").is_file() and list((runs / "eval").glob("fake*/*/distributional-moralchoice/vanilla"))
+    assert (tmp_path / "vital" / "SHA256SUMS").is_file() and (tmp_path / "results" / "fake" / "vanilla" / "metrics.json").is_file()
 
 
 def test_the_readme_python_snippet_runs_as_written(tmp_path):
