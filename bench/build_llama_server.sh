@@ -7,7 +7,7 @@ DEST=${1:-/tmp/llama-server}
 PY=$(pwd)/.venv/bin/python
 VERSION=$("$PY" -c "import llama_cpp; print(llama_cpp.__version__)")
 mkdir -p "$DEST" && cd "$DEST"
-[ -f "llama_cpp_python-$VERSION.tar.gz" ] || "$PY" -m pip download --no-binary :all: --no-deps "llama-cpp-python==$VERSION" -d .
+[ -f "llama_cpp_python-$VERSION.tar.gz" ] || "$PY" -m pip download --no-binary llama-cpp-python --no-deps "llama-cpp-python==$VERSION" -d .
 tar xzf "llama_cpp_python-$VERSION.tar.gz"
 cmake -S "llama_cpp_python-$VERSION/vendor/llama.cpp" -B build -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF \
   -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=ON > cmake.log 2>&1

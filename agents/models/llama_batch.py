@@ -241,7 +241,7 @@ class LlamaBatchEngine(PoolContexts):
             top = top_logprobs_from_logits(np.array(logits), call.top_logprobs, self._piece)
             self._finish(call, Completion(top[0]["token"], len(call.tokens), 1, top))
             return
-        token = lib.llama_sampler_sample(call.sampler, ctx, index)
+        token = call.sampler.sample(ctx, index)
         self.stats["generated"] += 1
         if lib.llama_vocab_is_eog(self._vocab, token):  # the end-of-turn token ends every reply
             self._finish(call, self._completion(call))
@@ -273,7 +273,7 @@ class LlamaBatchEngine(PoolContexts):
 
     def _release(self, call: Call) -> None:
         if call.sampler:
-            self._lib.llama_sampler_free(call.sampler)
+            call.sampler.free()
             call.sampler = None
         if call.slot:
             call.slot.call, call.slot.last_used = None, next(self._clock)

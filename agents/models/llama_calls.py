@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ethos.agents.seeds import SEED_SPACE
-from ethos.errors import RunFailure
 
 DEFAULT_TOP_P = 0.95  # llama.cpp's usual nucleus, unless a call asks for its own (the reference's community messages: 0.9)
 
@@ -92,32 +91,6 @@ def shared_prefix(a: list[int], b: list[int]) -> int:
     while n < most and a[n] == b[n]:
         n += 1
     return n
-
-
-def sampler_chain(lib, vocab, n_vocab: int, call: Call):
-    """The call's own llama.cpp sampler chain: its grammar, temperature, penalty, nucleus and seed."""
-    temperature, seed, grammar = call.temperature, call.seed, call.grammar
-    chain = lib.llama_sampler_chain_init(lib.llama_sampler_chain_default_params())
-    if grammar:
-        constraint = lib.llama_sampler_init_grammar(vocab, grammar.encode("utf-8"), b"root")
-        if not constraint:
-            lib.llama_sampler_free(chain)
-            raise RunFailure("llama.cpp could not parse the grammar")
-        lib.llama_sampler_chain_add(chain, constraint)
-    if temperature <= 0:
-        lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_greedy())
-    else:  # llama.cpp's usual defaults around the caller's temperature, penalty and seed
-        if call.repeat_penalty != 1.0:
-            lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_penalties(n_vocab, 64, call.repeat_penalty, 0.0, 0.0))
-        for sampler in (
-            lib.llama_sampler_init_top_k(40),
-            lib.llama_sampler_init_top_p(call.top_p, 1),
-            lib.llama_sampler_init_min_p(0.05, 1),
-            lib.llama_sampler_init_temp(temperature),
-            lib.llama_sampler_init_dist(seed),  # below SEED_SPACE: never llama.cpp's "random"
-        ):
-            lib.llama_sampler_chain_add(chain, sampler)
-    return chain
 
 
 def reusable_prefix(slot: Slot, tokens: list[int], usable: int, *, exact: bool) -> int:

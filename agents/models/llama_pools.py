@@ -5,7 +5,8 @@ scheduler (stepping, decoding, sampling) is in `llama_batch.py`; this is the mem
 
 from __future__ import annotations
 
-from ethos.agents.models.llama_calls import Call, Pool, reusable_prefix, sampler_chain, shared_prefix
+from ethos.agents.models.llama_calls import Call, Pool, reusable_prefix, shared_prefix
+from ethos.agents.models.llama_sampling import sampler_chain
 from ethos.errors import EthosError, RunFailure
 
 

@@ -234,3 +234,21 @@ def test_short_and_long_calls_give_in_their_pools_what_one_wide_pool_gives(chat)
     assert phases.cells == 2 * 2048 and phases.stats["contexts_opened"] == 2
     assert logprobs(long_alone) == logprobs(reference[0])
     phases.close()
+
+
+@pytest.mark.parametrize(("temperature", "penalty"), [(0.8, 1.1), (0.0, 1.0)])
+def test_the_grammar_over_the_best_candidates_first_draws_what_the_whole_vocabulary_would(chat, monkeypatch, temperature, penalty):
+    """llama_sampling.py: a constrained reply, token for token, is the one the chain with the
+    grammar over the whole vocabulary gives, for a sampled (with a penalty) and a greedy reply."""
+    from functools import partial
+
+    import ethos.agents.models.llama_pools as llama_pools
+    from ethos.agents.models import llama_sampling
+    from ethos.personas.format import persona_grammar
+
+    engine, tokens = chat.engine, prompt(chat, VOICES[0])
+    settings = {"max_tokens": 160, "temperature": temperature, "seed": 7, "grammar": persona_grammar(3), "repeat_penalty": penalty}
+    fast = engine.submit(tokens, **settings)
+    monkeypatch.setattr(llama_pools, "sampler_chain", partial(llama_sampling.sampler_chain, grammar_first=True))
+    whole = engine.submit(tokens, **settings)
+    assert fast.text == whole.text and fast.completion_tokens == whole.completion_tokens > 20
