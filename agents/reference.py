@@ -95,10 +95,13 @@ def kind(request: dict) -> str:
     return "globalopinionqa" if attribute and attribute not in AMBIGUITY_LEVELS else "moralchoice"
 
 
+GENERATED_KINDS = ("overton", "steerable_vk")  # the item kinds whose answer the reference generates
+
+
 def generates(request: dict) -> bool:
     """Whether the reference generates the answer (Overton, steerable ValueKaleidoscope) rather than
     reading option probabilities."""
-    return kind(request) in ("overton", "steerable_vk")
+    return kind(request) in GENERATED_KINDS
 
 
 def item_text(request: dict) -> str:

@@ -16,10 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ethos.agents.models import spec_name
+from ethos.agents.reference import GENERATED_KINDS
 from ethos.errors import EthosError
 from ethos.evaluation.evaluate import protocol_only
+from ethos.evaluation.identity import model_name
 from ethos.evaluation.spec import EvalSpec
 from ethos.evaluation.study_estimate import Progress
+from ethos.evaluation.tasks import get_task, tasks
+from ethos.graph.ablations import check_ablations
+from ethos.graph.context import Context
+from ethos.graph.methods import METHODS
 from ethos.inputs import beside, read_text
 
 GRID = ("models", "methods", "tasks", "seeds")
@@ -79,6 +85,24 @@ class Study:
         return self.model_specs[cell.model].cell(
             task=cell.task, method=cell.method, seed=cell.seed, ablations=self.rows_per_cell(cell.method)[1:]
         )
+
+    def stand_in(self, cell: Cell) -> Cell | None:
+        """The cell whose run stands for `cell`: its first seed's, where the seed changes nothing.
+        A method without voices (vanilla, prompting) under the reference protocol reads its answer's
+        letters greedily from the model's top 10, so for a task whose predictions are those letters'
+        distribution every seed gives the same predictions; a cell with ablation rows runs per seed."""
+        if cell.seed == self.seeds[0] or self.rows_per_cell(cell.method) != [""] or METHODS[cell.method].voices is not None:
+            return None
+        task = get_task(cell.task)
+        if self.model_specs[cell.model].context.protocol != "reference" or not task.distribution:
+            return None
+        if task.item_kind is None or task.item_kind in GENERATED_KINDS:  # a kind the reference answers by generating: sampled
+            return None
+        return Cell(cell.model, cell.task, cell.method, self.seeds[0])
+
+    def seeds_run(self, model: StudyModel, task: str, method: str) -> int:
+        """How many of its seeds a method's cells run (one, where the first seed's stands for the rest)."""
+        return 1 if self.stand_in(Cell(model, task, method, self.seeds[-1])) else len(self.seeds)
 
     def rows_per_cell(self, method: str) -> list[str]:
         """The rows one cell of `method` makes: the method's own, then one per ablation that applies to it."""
@@ -141,11 +165,6 @@ def _check_grid(study: Study) -> None:
     """A grid whose cells are each one result: no entry twice, no two models in one folder (their
     columns would merge, averaged as if seeds), names that exist, an `against` among the rows, and
     a size stated before anything is parsed."""
-    from ethos.evaluation.identity import model_name
-    from ethos.evaluation.tasks import METHODS, tasks
-    from ethos.graph.ablations import check_ablations
-    from ethos.graph.context import Context
-
     source = study.source
     if not study.options.get("data"):
         raise EthosError(f'{source}: needs `data` (the folder of VITAL files, e.g. data = "vital")')
@@ -220,6 +239,11 @@ def run_study(study: Study, say, stop: threading.Event) -> tuple[dict[Cell, list
             if stop.is_set():
                 return
             started = time.perf_counter()
+            stand_in = study.stand_in(cell)
+            if stand_in is not None and stand_in in results:  # one run for every seed, marked as such
+                results[cell] = [row | {"seed_independent": True, "ran": False} for row in results[stand_in]]
+                say(f"[{progress.add(cell, results[cell], 0.0)}] {cell} (seed-independent: seed {stand_in.seed}'s run stands for it)")
+                continue
             try:
                 rows = evaluate(study.spec(cell))[0]
             except EthosError as exc:  # an endpoint down, a failed item: this model stops; the others go on
@@ -242,6 +266,6 @@ def run_study(study: Study, say, stop: threading.Event) -> tuple[dict[Cell, list
     for thread in threads:
         while thread.is_alive():
             thread.join(timeout=0.2)  # a short join: the main thread still takes Ctrl-C
-    if progress.reused == len(cells):
+    if progress.reused + progress.shared == len(cells):
         say("study: nothing ran: every cell was done before (its results are reused as they are)")
     return results, failures

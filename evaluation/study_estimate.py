@@ -28,6 +28,7 @@ class Progress:
     done: dict = field(default_factory=dict)  # cell -> its seconds
     items: int = 0
     reused: int = 0
+    shared: int = 0  # seed-independent cells: their first seed's run stands for them
     calls: int = 0
     tokens: int = 0
     cost: float = 0.0
@@ -37,7 +38,10 @@ class Progress:
     def add(self, cell, rows: list[dict], seconds: float) -> str:
         with self.lock:
             self.done[cell] = seconds
-            if not any(row.get("ran") for row in rows):
+            if any(row.get("seed_independent") for row in rows):
+                self.shared += 1
+                rows = []
+            elif not any(row.get("ran") for row in rows):
                 self.reused += 1  # done before: its calls and tokens are not this study's
                 rows = []
             for row in rows:  # the method's row and one per ablation
@@ -48,7 +52,9 @@ class Progress:
                 self.cost += float(usage.get("cost_usd", 0.0))
             elapsed = time.perf_counter() - self.started
             return (
-                f"{len(self.done)}/{len(self.cells)} cells ({self.reused} reused), {self.items} items run, {self.calls} calls, "
+                f"{len(self.done)}/{len(self.cells)} cells ({self.reused} reused"
+                + (f", {self.shared} seed-independent" if self.shared else "")
+                + f"), {self.items} items run, {self.calls} calls, "
                 f"{self.tokens:,} tokens, ${self.cost:.4f}; {elapsed:.0f} s elapsed, {self._to_go()}"
             )
 
@@ -91,7 +97,7 @@ def estimate(study: Study, runs_dir: Path, plan_items: int = 2) -> list[dict]:
                     budget += int((exchange.get("params") or {}).get("max_tokens") or 0)
             per = len(sample) or 1
             for model in study.models:
-                cells = n * len(study.seeds)
+                cells = n * (len(study.seeds) if ablation else study.seeds_run(model, task_name, method))
                 row = {
                     "model": model.name,
                     "task": task_name,

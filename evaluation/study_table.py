@@ -36,6 +36,7 @@ def study_tables(study, results: dict) -> list[dict]:
         # the method's own row, under whichever protocol the study runs (its label may name it)
         own = {method_label(row): row for rows in cells.values() for row in rows if not row.get("ablations")}
         against = next((label for label, row in own.items() if row["method"] == study.against), None)
+        one_run = sorted({method_label(row) for rows in cells.values() for row in rows if row.get("seed_independent")})
         rows = []
         for label in labels:
             row = {"label": label, "cells": {}, "paired": {}}
@@ -59,6 +60,7 @@ def study_tables(study, results: dict) -> list[dict]:
                 "models": models,
                 "against": against,
                 "seeds": len(study.seeds),
+                "seed_independent": one_run,  # rows whose first seed's run stands for every seed
                 "rows": rows,
             }
         )
@@ -117,6 +119,11 @@ def caption(table: dict) -> str:
             else ""
         )
         + (f"; Δ's half-width achieved: ±{halves[0]:.3f} to ±{halves[-1]:.3f}" if halves else "")
+        + (
+            f"; {', '.join(table['seed_independent'])}: one run for every seed (letters read greedily under the reference protocol)"
+            if table.get("seed_independent")
+            else ""
+        )
     )
 
 

@@ -33,7 +33,7 @@ def _study(tmp_path, text=STUDY):
 def test_a_study_fills_evals_folders_and_reuses_a_cell_run_by_hand(tmp_path, runs_dir, capsys):
     # one cell run by hand first, as `ethos eval` with the study's settings: the study reuses it
     assert main(["eval", "--task", "distributional-moralchoice", "--data", str(FIXTURES), "--method", "vanilla", "--model", "fake",
-                 "--limit", "2", "--seed", "1", "--n-personas", "2", "--no-progress"]) == 0  # fmt: skip
+                 "--limit", "2", "--seed", "0", "--n-personas", "2", "--no-progress"]) == 0  # fmt: skip
     (by_hand,) = (runs_dir / "eval" / "fake").glob("*/distributional-moralchoice/vanilla/results.jsonl")
     lines = by_hand.read_text()
     capsys.readouterr()
@@ -41,11 +41,22 @@ def test_a_study_fills_evals_folders_and_reuses_a_cell_run_by_hand(tmp_path, run
     out, err = capsys.readouterr()
     assert by_hand.read_text() == lines  # reused: no item ran again
     assert (
-        err.count(" reused), ") == 16 and "[16/16 cells" in err and "(done before: reused)" in err
+        err.count("/16 cells (") == 16 and "[16/16 cells" in err and "(done before: reused)" in err
     )  # one progress line per cell: 2 models × 2 tasks × 2 methods × 2 seeds
+    # vanilla reads MoralChoice's letters greedily under the reference protocol: seed 0's run stands for seed 1, in each model
+    assert err.count("(seed-independent: seed 0's run stands for it)") == 2
     study = json.loads((tmp_path / "out" / "study.json").read_text())
     folders = {f for cell in study["cells"] for f in cell["folders"]}
-    assert len(folders) == 16 and str(by_hand.parent) in folders
+    assert len(folders) == 14 and str(by_hand.parent) in folders  # steerable-vk's vanilla generates its answer: run per seed
+    vanilla = {
+        c["seed"]: c["folders"]
+        for c in study["cells"]
+        if c["method"] == "vanilla" and c["model"] == "fake" and c["task"] == "distributional-moralchoice"
+    }
+    assert (
+        vanilla[0] == vanilla[1]
+        and "vanilla: one run for every seed" in study["tables"][0]["seed_independent"][0] + ": one run for every seed"
+    )
     (table, _) = study["tables"]
     assert table["models"] == ["fake", "fake:0.001"] and [r["label"] for r in table["rows"]] == ["vanilla", "ethosagents"]
     for row in table["rows"]:
