@@ -71,10 +71,13 @@ def _normalised(probs: list[float]) -> list[float] | None:
 
 def reference_distribution(top: Sequence[dict], labels: Sequence[str]) -> list[float] | None:
     """Modular Pluralism's reading of the next-token candidates, renormalised over `labels` (None:
-    no label among them). The top 10 go into a dict keyed by decoded text, in rank order, so a
-    lower-ranked token with the same text overwrites the probability and keeps the first one's
-    place; each label takes the first key whose stripped text equals it."""
-    ranked = sorted((e for e in top if _usable(e) is not None), key=lambda e: -_usable(e))[:REFERENCE_CANDIDATES]
+    no label among them). The top 10 (the API's `top_logprobs=10`) go into a dict keyed by decoded
+    text in the order the backend lists them, as the authors read the API's list (a local backend
+    lists them by probability), so a later token with the same text overwrites the probability and
+    keeps the first one's place; each label takes the first key whose stripped text equals it."""
+    usable = [e for e in top if _usable(e) is not None]
+    kept = {id(e) for e in sorted(usable, key=lambda e: -_usable(e))[:REFERENCE_CANDIDATES]}  # which 10: the most probable
+    ranked = [e for e in usable if id(e) in kept]  # in the listed order
     keyed: dict[str, float] = {}
     for entry in ranked:
         keyed[str(entry.get("token", ""))] = _usable(entry)

@@ -38,8 +38,15 @@ def test_only_the_top_ten_are_read_and_a_letter_outside_them_gets_zero():
     filler = [(f"w{i}", 0.08) for i in range(9)]
     candidates = top(("A", 0.2), *filler, ("B", 0.01))  # B ranks 11th
     assert reference_distribution(candidates, ["A", "B"]) == [1.0, 0.0]
-    assert reference_distribution(list(reversed(candidates)), ["A", "B"]) == [1.0, 0.0]  # ranked by probability, not by position
+    assert reference_distribution(list(reversed(candidates)), ["A", "B"]) == [1.0, 0.0]  # the top 10 by probability, wherever listed
     assert reference_distribution(top(*filler, ("The", 0.01)), ["A", "B"]) is None  # no letter at all: the caller's uniform
+
+
+def test_the_candidates_are_read_in_the_order_the_backend_lists_them():
+    # an endpoint that lists " A" before "A" (its order, not by probability): the authors' dict takes " A" first
+    listed = top((" A", 0.1), ("A", 0.5), ("B", 0.2))
+    assert reference_distribution(listed, ["A", "B"]) == pytest.approx([0.1 / 0.3, 0.2 / 0.3])
+    assert reference_distribution(top(("A", 0.5), (" A", 0.1), ("B", 0.2)), ["A", "B"]) == pytest.approx([0.5 / 0.7, 0.2 / 0.7])
 
 
 def test_tokens_that_decode_alike_share_one_key_and_the_later_probability_overwrites():
