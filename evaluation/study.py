@@ -86,23 +86,27 @@ class Study:
             task=cell.task, method=cell.method, seed=cell.seed, ablations=self.rows_per_cell(cell.method)[1:]
         )
 
+    def seed_independent(self, model: StudyModel, task_name: str, method: str) -> bool:
+        """Whether every seed of these cells gives the same predictions. A method without voices
+        (vanilla, prompting) under the reference protocol reads its answer's letters greedily from
+        the model's top 10, so for a task whose predictions are those letters' distribution the seed
+        changes nothing; a cell with ablation rows is not counted as such."""
+        if self.rows_per_cell(method) != [""] or METHODS[method].voices is not None:
+            return False
+        task = get_task(task_name)
+        if self.model_specs[model].context.protocol != "reference" or not task.distribution:
+            return False
+        return task.item_kind is not None and task.item_kind not in GENERATED_KINDS  # the reference generates those: sampled
+
     def stand_in(self, cell: Cell) -> Cell | None:
-        """The cell whose run stands for `cell`: its first seed's, where the seed changes nothing.
-        A method without voices (vanilla, prompting) under the reference protocol reads its answer's
-        letters greedily from the model's top 10, so for a task whose predictions are those letters'
-        distribution every seed gives the same predictions; a cell with ablation rows runs per seed."""
-        if cell.seed == self.seeds[0] or self.rows_per_cell(cell.method) != [""] or METHODS[cell.method].voices is not None:
-            return None
-        task = get_task(cell.task)
-        if self.model_specs[cell.model].context.protocol != "reference" or not task.distribution:
-            return None
-        if task.item_kind is None or task.item_kind in GENERATED_KINDS:  # a kind the reference answers by generating: sampled
+        """The cell whose run stands for `cell`: its first seed's, where the seed changes nothing."""
+        if cell.seed == self.seeds[0] or not self.seed_independent(cell.model, cell.task, cell.method):
             return None
         return Cell(cell.model, cell.task, cell.method, self.seeds[0])
 
     def seeds_run(self, model: StudyModel, task: str, method: str) -> int:
         """How many of its seeds a method's cells run (one, where the first seed's stands for the rest)."""
-        return 1 if self.stand_in(Cell(model, task, method, self.seeds[-1])) else len(self.seeds)
+        return 1 if self.seed_independent(model, task, method) else len(self.seeds)
 
     def rows_per_cell(self, method: str) -> list[str]:
         """The rows one cell of `method` makes: the method's own, then one per ablation that applies to it."""

@@ -161,9 +161,7 @@ def power(study: Study, runs_dir: Path, detect: float | None = None) -> list[dic
     measured on earlier cells of the same model, task and the two methods under the runs folder
     (each configuration folder holding both is one seed), the half-width of the 95% interval
     expected at the study's questions and seeds, and with `detect`, the questions needed."""
-    from ethos.evaluation.compare import item_scores
     from ethos.evaluation.identity import model_name, run_name
-    from ethos.evaluation.log import read_config
     from ethos.evaluation.power import components, difference_matrix
     from ethos.evaluation.tasks import get_task, load_task, sample_items, task_file
 
@@ -179,17 +177,15 @@ def power(study: Study, runs_dir: Path, detect: float | None = None) -> list[dic
         metric = task.primary({})[0]
         for model in study.models:
             ctx = study.model_specs[model].context
+            folders = sorted(Path(runs_dir).glob(f"eval/{model_name(ctx)}/*/{task_name}"))[:200]
+            theirs = _by_seed(folders, task, metric, run_name(study.against, ctx))
             for method in (m for m in study.methods if m != study.against):
-                rows = {}
-                for folder in sorted(Path(runs_dir).glob(f"eval/{model_name(ctx)}/*/{task_name}"))[:200]:
-                    ours, theirs = folder / run_name(method, ctx), folder / run_name(study.against, ctx)
-                    if (ours / "scores.json").is_file() and (theirs / "scores.json").is_file():
-                        try:
-                            seed = read_config(ours / "config.json")["context"].get("seed", 0)
-                            rows[seed] = (item_scores(task, metric, theirs), item_scores(task, metric, ours))
-                        except EthosError:
-                            continue
-                found = difference_matrix({s: r[0] for s, r in rows.items()}, {s: r[1] for s, r in rows.items()})
+                ours = _by_seed(folders, task, metric, run_name(method, ctx))
+                for one, other, name in ((theirs, ours, study.against), (ours, theirs, method)):
+                    if one and study.seed_independent(model, task_name, name):
+                        one.update({seed: next(iter(one.values())) for seed in other if seed not in one})
+                common = sorted(set(ours) & set(theirs))
+                found = difference_matrix({s: theirs[s] for s in common}, {s: ours[s] for s in common})
                 parts = components(found) if found is not None else None
                 row = {"model": model.name, "task": task_name, "comparison": f"{method} − {study.against}", "questions": n_questions,
                        "seeds": len(study.seeds), "earlier": f"{found.shape[0]} × {found.shape[1]}" if found is not None else "none"}  # fmt: skip
@@ -200,3 +196,18 @@ def power(study: Study, runs_dir: Path, detect: float | None = None) -> list[dic
                         row["seeds_needed"] = parts.seeds_needed(detect)
                 out.append(row)
     return out
+
+
+def _by_seed(folders: list[Path], task, metric: str, name: str) -> dict:
+    """A row's earlier item scores by seed, from the configuration folders holding it (`name`: its folder)."""
+    from ethos.evaluation.compare import item_scores
+    from ethos.evaluation.log import read_config
+
+    found = {}
+    for folder in (f / name for f in folders):
+        if (folder / "scores.json").is_file():
+            try:
+                found[read_config(folder / "config.json")["context"].get("seed", 0)] = item_scores(task, metric, folder)
+            except EthosError:
+                continue
+    return found
