@@ -113,3 +113,21 @@ def test_the_dry_run_says_each_comparisons_expected_precision_from_earlier_cells
     line = next(line for line in capsys.readouterr().out.splitlines() if "ethosagents − vanilla" in line)
     assert "at 2 questions × 3 seed(s) (earlier: 2 × 2)" in line and ("needs" in line)
     assert main(["study", str(study), "--detect", "0.05"]) == 2  # a size for the dry run only
+
+
+def test_a_seed_independent_rows_one_run_pairs_with_every_seed_of_the_other_in_the_power_estimate(tmp_path, capsys):
+    # MoralChoice under the reference protocol: vanilla's seed 0 run stands for seed 1, so both of ethosagents' seeds pair with it
+    data = tmp_path / "data"
+    data.mkdir()
+    items = [{"id": i, "question": f"Scenario {i}: tell the patient or not?", "options": ["Tell", "Wait"],
+              "attribute": "low_ambiguity", "gold_distribution": [0.2 + 0.2 * i, 0.8 - 0.2 * i]} for i in range(3)]  # fmt: skip
+    (data / "vital_distributional_moralchoice.json").write_text(json.dumps(items))
+    text = f'models = ["fake"]\nmethods = ["vanilla", "ethosagents"]\ntasks = ["distributional-moralchoice"]\ndata = "{data}"\nseeds = [0, 1]\nagainst = "vanilla"\nn_personas = 2\n'
+    study = _study(tmp_path, text)
+    assert main(["study", str(study), "-q", "--out", str(tmp_path / "o")]) == 0
+    assert main(["study", str(study), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "(earlier: 2 × 3)" in next(line for line in out.splitlines() if "ethosagents − vanilla" in line)
+    assert (
+        next(line for line in out.splitlines() if line.startswith("fake ") and " vanilla " in line).split()[3] == "3"
+    )  # items: one seed's
