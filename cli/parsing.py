@@ -186,6 +186,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --dry-run: the questions (at the study's seeds) needed for a paired interval of half-width X, from earlier cells",
     )
     study.add_argument("--out", type=path, metavar="DIR", help="where the tables go (default: RUNS/study/FILE-STEM)")
+    study.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        metavar="ADDRESS",
+        help="run the cells' items on Ray actors, each model on its share of the cluster: `local` (the default) starts one "
+        "on this machine; HOST:PORT, ray://HOST:PORT or auto joins a running one",
+    )
     add_runs_arguments(study)
 
     score = commands.add_parser("score", parents=[common], help="score a predictions file in the VITAL schema")

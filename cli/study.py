@@ -68,7 +68,7 @@ def run_study_file(path: Path | None, overrides: dict, say, *, show: bool = Fals
 
 
 def _overrides(args) -> dict:
-    values = {key: getattr(args, key) for key in ("models", "methods", "tasks", "seeds", "against", "data", "limit", "runs_dir")}
+    values = {key: getattr(args, key) for key in ("models", "methods", "tasks", "seeds", "against", "data", "limit", "runs_dir", "ray")}
     for assignment in args.set:
         key, sep, value = assignment.partition("=")
         if not sep or not key.strip():

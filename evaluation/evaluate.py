@@ -18,9 +18,10 @@ from ethos.graph.tokens import load_prices
 from ethos.inputs import writable_dir
 
 
-def evaluate(spec: EvalSpec, say=lambda message: None) -> list[list[dict]]:
+def evaluate(spec: EvalSpec, say=lambda message: None, ray_pool=None) -> list[list[dict]]:
     """Every task's rows (one metrics dict per method and ablation, each with its folder's `path`);
-    `say` gets the notes a person would want (where the predictions went)."""
+    `say` gets the notes a person would want (where the predictions went). `ray_pool`: a study's
+    pool of its model's actors, used (and left open) for a spec with `ray`."""
 
     if spec.ray is None and (spec.ray_actors or spec.ray_cpus != 1.0 or spec.ray_gpus):
         raise EthosError("--ray-actors, --ray-cpus and --ray-gpus size the Ray actors: add --ray")
@@ -45,7 +46,7 @@ def evaluate(spec: EvalSpec, say=lambda message: None) -> list[list[dict]]:
     if spec.server:
         context = _served_context(spec.server, context, say)
     elif spec.ray is not None:
-        pool = _ray_pool(spec, cache)
+        pool = ray_pool or ray_pool_for(spec, cache)
     else:
         prepare_backends(context, cache, say)
     # Each ablation is a run of its own, beside the full method; a protocol's ablation, of every method.
@@ -59,7 +60,7 @@ def evaluate(spec: EvalSpec, say=lambda message: None) -> list[list[dict]]:
         "sample_seed": spec.sample_seed if spec.limit else None,
     }
     tables = []
-    with pool or nullcontext():
+    with nullcontext() if ray_pool else pool or nullcontext():
         for task in tasks:
             # default: runs/eval/MODEL/CONFIG-ID/TASK, so another model or other settings never collide
             task_out = (out / task.name if len(tasks) > 1 else out) if out else runs_dir / "eval" / config_folder(runs[0][1]) / task.name
@@ -94,7 +95,8 @@ def _served_context(server: str, context, say):
     return context.replace(**models)
 
 
-def _ray_pool(spec: EvalSpec, cache: Path | None):
+def ray_pool_for(spec: EvalSpec, cache: Path | None, **shared):
+    """The spec's Ray actors (`shared`: a study's connection and its model's share of the cluster)."""
     from ethos.evaluation.ray_pool import RayPool
     from ethos.graph.telemetry import traces_endpoint
     from ethos.personas.library import load_library
@@ -108,4 +110,5 @@ def _ray_pool(spec: EvalSpec, cache: Path | None):
         num_gpus=spec.ray_gpus,
         cache=cache,
         otel=traces_endpoint(spec.otel),
+        **shared,
     )

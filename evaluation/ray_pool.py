@@ -55,9 +55,22 @@ def _import_ray():
     return ray
 
 
+def connect(address: str):
+    """Ray, started (`local`: a cluster on this machine) or joined (`HOST:PORT`, `ray://HOST:PORT`,
+    `auto`) once for this process."""
+    ray = _import_ray()
+    options = {"include_dashboard": False, "configure_logging": False, "log_to_driver": False}
+    try:
+        ray.init(address=address, **options)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise RunFailure(f"--ray {address}: cannot start or join the Ray cluster ({' '.join(str(exc).split())[:200]})") from None
+    return ray
+
+
 class RayPool:
     """Actors on a Ray cluster: `local` starts one on this machine for the pool's lifetime; an
-    address (`HOST:PORT`, `ray://HOST:PORT`, `auto`) joins a running cluster."""
+    address (`HOST:PORT`, `ray://HOST:PORT`, `auto`) joins a running cluster. A study's pools share
+    one connection (`connected`), one per model, each with its `share` of the cluster's CPUs."""
 
     def __init__(
         self,
@@ -69,15 +82,13 @@ class RayPool:
         num_gpus: float = 0.0,
         cache: Path | None = None,
         otel: str | None = None,
+        connected: bool = False,
+        share: int = 1,
     ):
-        ray = self.ray = _import_ray()
-        options = {"include_dashboard": False, "configure_logging": False, "log_to_driver": False}
-        try:
-            ray.init(address=address, **options)
-        except (ConnectionError, RuntimeError, ValueError) as exc:
-            raise RunFailure(f"--ray {address}: cannot start or join the Ray cluster ({' '.join(str(exc).split())[:200]})") from None
+        self.owns = not connected  # a study's pool leaves the connection to the study
+        ray = self.ray = _import_ray() if connected else connect(address)
         cpus = ray.cluster_resources().get("CPU", 0)
-        count = actors or max(1, int(cpus // num_cpus) if num_cpus else 1)
+        count = actors or max(1, int(cpus // num_cpus // share) if num_cpus else 1)  # actors beyond the CPUs would never start
         # The cache is a file: it is shared only by workers on this machine (a local cluster).
         shared_cache = str(cache) if cache and address == "local" else None
         worker = ray.remote(ItemWorker).options(num_cpus=num_cpus, num_gpus=num_gpus, max_restarts=RETRIES, max_task_retries=RETRIES)
@@ -144,7 +155,11 @@ class RayPool:
             raise fatal
 
     def close(self) -> None:
-        self.ray.shutdown()  # a local cluster stops with it; a joined one keeps running
+        if self.owns:
+            self.ray.shutdown()  # a local cluster stops with it; a joined one keeps running
+        else:
+            for actor in self.actors:
+                self.ray.kill(actor)
 
     def __enter__(self) -> RayPool:
         return self

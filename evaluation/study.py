@@ -234,11 +234,26 @@ def run_study(study: Study, say, stop: threading.Event) -> tuple[dict[Cell, list
     cell's rows, and why each model that stopped early stopped (its other cells are missing); `stop`
     set (Ctrl-C) ends each model's thread after the cell it is in."""
     from ethos.evaluation.evaluate import evaluate
+    from ethos.evaluation.ray_pool import connect
 
     cells = study.cells()
     progress, results, failures = Progress(cells), {}, []
+    address = study.options.get("ray")
+    ray = connect(address) if address is not None else None  # one connection; each model's actors on its share
 
     def model_cells(model: StudyModel) -> None:
+        try:
+            pool = _model_pool(study, model) if ray else None
+        except EthosError as exc:
+            failures.append(f"{model.name}: {exc}")
+            return
+        try:
+            cells_of(model, pool)
+        finally:
+            if pool:
+                pool.close()
+
+    def cells_of(model: StudyModel, pool) -> None:
         for cell in (c for c in cells if c.model == model):
             if stop.is_set():
                 return
@@ -249,7 +264,7 @@ def run_study(study: Study, say, stop: threading.Event) -> tuple[dict[Cell, list
                 say(f"[{progress.add(cell, results[cell], 0.0)}] {cell} (seed-independent: seed {stand_in.seed}'s run stands for it)")
                 continue
             try:
-                rows = evaluate(study.spec(cell))[0]
+                rows = evaluate(study.spec(cell), ray_pool=pool)[0]
             except EthosError as exc:  # an endpoint down, a failed item: this model stops; the others go on
                 failures.append(f"{cell}: {exc}")
                 return
@@ -267,9 +282,22 @@ def run_study(study: Study, say, stop: threading.Event) -> tuple[dict[Cell, list
     threads = [threading.Thread(target=model_cells, args=(m,), daemon=True, name=f"study {m.name}") for m in study.models]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        while thread.is_alive():
-            thread.join(timeout=0.2)  # a short join: the main thread still takes Ctrl-C
+    try:
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(timeout=0.2)  # a short join: the main thread still takes Ctrl-C
+    finally:
+        if ray:
+            ray.shutdown()
     if progress.reused + progress.shared == len(cells):
         say("study: nothing ran: every cell was done before (its results are reused as they are)")
     return results, failures
+
+
+def _model_pool(study: Study, model: StudyModel):
+    """A model's Ray actors for all its cells: its models load once per actor, not once per cell."""
+    from ethos.evaluation.evaluate import ray_pool_for
+
+    spec = study.spec(next(c for c in study.cells() if c.model == model))
+    cache = spec.runs_dir / "cache.sqlite" if spec.cache else None
+    return ray_pool_for(spec, cache, connected=True, share=len(study.models))

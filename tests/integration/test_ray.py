@@ -143,3 +143,24 @@ def test_the_embedded_model_predicts_the_same_on_two_ray_actors_as_in_process(cl
     for method in here_p:
         for item, dist in here_p[method].items():
             assert there_p[method][item] == pytest.approx(dist, abs=1e-6), (method, item)
+
+
+def test_a_study_runs_its_cells_on_the_cluster_each_model_on_its_share_and_makes_the_same_table(cluster, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    _items(data / "vital_distributional_globalopinionqa.json", 6)
+    (tmp_path / "study.toml").write_text(
+        'models = ["fake", "fake:0.001"]\nmethods = ["vanilla", "ethosagents"]\ntasks = ["distributional-globalopinionqa"]\n'
+        'seeds = [0, 1]\nagainst = "vanilla"\ndata = "data"\nn_personas = 2\n'
+    )
+
+    def study(name: str, *extra: str) -> subprocess.CompletedProcess:
+        argv = [sys.executable, "-m", "ethos.cli", "study", str(tmp_path / "study.toml"), "--out", str(tmp_path / name),
+                "--runs-dir", str(tmp_path / f"runs-{name}"), *extra]  # fmt: skip
+        return subprocess.run(argv, env=cluster["env"], capture_output=True, text=True, timeout=600)
+
+    here, there = study("here"), study("ray", "--ray", cluster["address"])
+    assert here.returncode == 0 and there.returncode == 0, there.stderr[-2000:]
+    assert there.stderr.count("1 Ray actor(s)") == 2  # one pool per model, each on half of the cluster's 2 CPUs
+    tables = [json.loads((tmp_path / name / "study.json").read_text())["tables"] for name in ("here", "ray")]
+    assert tables[0] == tables[1] and len(tables[0][0]["rows"]) == 2
