@@ -152,6 +152,17 @@ def split_endpoint(url: str) -> tuple[str, dict[str, str]]:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")), dict(parse_qsl(parts.query, keep_blank_values=True))
 
 
+def endpoints(base_url: str) -> list[str]:
+    """The endpoints a `--base-url` names: one URL, or replicas of one model, comma-separated
+    (requests are spread over them); each is checked as `split_endpoint` checks one."""
+    urls = [url.strip() for url in base_url.split(",") if url.strip()]
+    if not urls:
+        raise EthosError("--base-url is empty: give an http(s) URL, or several comma-separated")
+    for url in urls:
+        split_endpoint(url)
+    return urls
+
+
 def public_endpoint(url: str) -> str:
     """The endpoint as messages name it: scheme, host, port and path; no credentials, no query."""
     parts = urlsplit(url)

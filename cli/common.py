@@ -9,7 +9,7 @@ from ethos import settings
 from ethos.cli.render import info
 from ethos.graph.backends import prepare_backends as prepare
 from ethos.inputs import writable_dir
-from ethos.redaction import split_endpoint
+from ethos.redaction import endpoints
 
 
 def context_from(args, **defaults):
@@ -23,7 +23,7 @@ def context_from(args, **defaults):
         values["model"] = args.model  # Context applies it to every role not given its own
     values["persona_files"] = [str(Path(f).resolve()) for f in values.get("persona_files", [])]
     if args.base_url:
-        split_endpoint(args.base_url)  # a malformed URL fails here, named, before any work
+        endpoints(args.base_url)  # a malformed URL fails here, named, before any work
     return Context(**values)  # checks every setting, the agent variant included
 
 

@@ -222,6 +222,8 @@ def _model(source: str, entry) -> StudyModel:
         raise EthosError(
             f"{source}: a model table needs `spec` and may set {', '.join(sorted(MODEL_KEYS - {'spec'}))}; got {sorted(entry)}"
         )
+    if isinstance(entry.get("base_url"), list):  # replicas of the model: requests are spread over them
+        entry = entry | {"base_url": ",".join(map(str, entry["base_url"]))}
     return StudyModel(entry["spec"], tuple(sorted((k, v) for k, v in entry.items() if k != "spec")))
 
 

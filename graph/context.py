@@ -53,7 +53,8 @@ class Context(Declared):
     agent_model: str = _model("--agent-model", "the persona agents use")
     moderator_model: str = _model("--moderator-model", "the moderator uses (the main model of the baselines)")
     base_url: str | None = setting(
-        help="OpenAI-compatible endpoint for openai:MODEL (key from $" + settings.API_KEY_ENV + "; default $ETHOS_BASE_URL)",
+        help="OpenAI-compatible endpoint for openai:MODEL, or its replicas comma-separated, calls spread over them "
+        "(key from $" + settings.API_KEY_ENV + "; default $ETHOS_BASE_URL)",
         flag="--base-url",
         metavar="URL",
         factory=lambda: _env("ETHOS_BASE_URL", None),

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
+from contextlib import contextmanager
 from functools import cache
+from typing import Any
 
 from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import Field, PrivateAttr
 
 from ethos import settings
 from ethos.agents.models.base import Backend
@@ -14,10 +18,30 @@ from ethos.agents.models.http_client import MAX_REPLY_BYTES, ReplyTooLarge, Whol
 from ethos.agents.models.local import ai_message, message_text, whole_chunk
 from ethos.agents.models.tokens import openai_token_counter
 from ethos.errors import EthosError, RunFailure
-from ethos.redaction import public_endpoint, split_endpoint
+from ethos.redaction import endpoints, public_endpoint, split_endpoint
 from ethos.settings import API_KEY_ENV
 
 OPENAI_COMPLETION_CANDIDATES = 5  # OpenAI's completions endpoint gives at most this many logprobs
+
+
+class Spread:
+    """Calls spread over replicas: each goes to the one with the fewest in flight, ties taken in turn."""
+
+    def __init__(self, n: int):
+        self.busy, self.turn, self._lock = [0] * n, 0, threading.Lock()
+
+    @contextmanager
+    def one(self):
+        with self._lock:
+            n = len(self.busy)
+            index = min(range(n), key=lambda i: (self.busy[i], (i - self.turn) % n))
+            self.busy[index] += 1
+            self.turn = (index + 1) % n
+        try:
+            yield index
+        finally:
+            with self._lock:
+                self.busy[index] -= 1
 
 
 def _chat_class():
@@ -38,10 +62,22 @@ def _chat_class():
         """
 
         compatible: bool = False
+        replicas: list = Field(default_factory=list, exclude=True)  # the same model at other URLs: each call goes to one
+        _spread: Any = PrivateAttr(default=None)
+
+        def _replica(self):
+            """The replica with the fewest calls in flight (ties in turn), held for one call."""
+            if self._spread is None:
+                self._spread = Spread(len(self.replicas))
+            return self._spread.one()
 
         def _stream(self, messages, stop=None, run_manager=None, **kwargs):
             # Replies stream as the server sends them (SSE); option probabilities are one request
             # whose reply comes whole, with the retries of `_generate`.
+            if self.replicas:
+                with self._replica() as i:
+                    yield from self.replicas[i]._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
+                return
             if kwargs.get("logprobs") or kwargs.get("raw"):
                 yield whole_chunk(self._generate(messages, stop=stop, **kwargs))
                 return
@@ -61,6 +97,9 @@ def _chat_class():
         def _generate(self, messages, stop=None, run_manager=None, **kwargs):
             # A 200 reply that is not a completion (empty `choices`, a body that is not JSON, a
             # missing field) is retried with backoff like a 5xx, then reported as malformed.
+            if self.replicas:
+                with self._replica() as i:
+                    return self.replicas[i]._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
             raw = kwargs.pop("raw", False)
             for attempt in range(self.max_retries + 1):
                 try:
@@ -193,20 +232,27 @@ def openai_backend(
         if base_url is None:
             raise EthosError(f"the openai backend needs {key_env} in the environment (or --base-url for a local server)")
         key = "unused"  # local servers ignore the key, but the client requires one
-    where = public_endpoint(base_url) if base_url else "the OpenAI API"
-    base, query = split_endpoint(base_url) if base_url else (None, {})
-    chat = _chat_class()(
-        compatible=base_url is not None,
-        model=model,
-        base_url=base,
-        default_query=query or None,
-        api_key=key,
-        use_responses_api=False,  # chat completions: the API every compatible server implements
-        max_retries=max_retries,  # the client retries 408/409/429/5xx and timeouts with exponential backoff
-        timeout=timeout,
-        http_client=bounded_client(timeout),
-        rate_limiter=shared_rate_limiter(rps) if rps else None,
-    )
+    urls = endpoints(base_url) if base_url else [None]
+    where = ", ".join(public_endpoint(url) for url in urls) if base_url else "the OpenAI API"
+
+    def endpoint(url: str | None):
+        base, query = split_endpoint(url) if url else (None, {})
+        return _chat_class()(
+            compatible=base_url is not None,
+            model=model,
+            base_url=base,
+            default_query=query or None,
+            api_key=key,
+            use_responses_api=False,  # chat completions: the API every compatible server implements
+            max_retries=max_retries,  # the client retries 408/409/429/5xx and timeouts with exponential backoff
+            timeout=timeout,
+            http_client=bounded_client(timeout),
+            rate_limiter=shared_rate_limiter(rps) if rps else None,  # --rps: the model's, over all its replicas
+        )
+
+    chat = endpoint(urls[0])
+    if len(urls) > 1:  # replicas of one model: each call goes to the least busy
+        chat.replicas = [endpoint(url) for url in urls]
 
     def explain(exc: Exception) -> EthosError | None:
         if raised(exc, ReplyTooLarge):
