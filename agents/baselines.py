@@ -43,6 +43,7 @@ def community_comment(backend: Backend, community: dict, request: dict, decoding
             temperature=decoding.temperature,
             seed=decoding.seed,
             top_p=reference.COMMUNITY_TOP_P,
+            sampler=reference.sampler(request),
         )
         comment = {"text": text.strip(), "choice": None, "choice_source": "not_asked"}
     return {"persona": community["name"], **comment}
@@ -59,7 +60,9 @@ def route_expert(backend: Backend, request: dict, *, samples: int, seed: int, ch
         )
         return COMMUNITIES[labels.index(router.pick(seed))], router.as_dict()  # a uniform fallback picks at random
     budget = reference.ROUTER_TOKENS["generate" if reference.generates(request) else "probability"]
-    reply = backend.complete(prompt, role="moe_router", max_tokens=budget, temperature=reference.TEMPERATURE, seed=seed)
+    reply = backend.complete(
+        prompt, role="moe_router", max_tokens=budget, temperature=reference.TEMPERATURE, seed=seed, sampler=reference.sampler(request)
+    )
     index, drawn = reference.first_label(reply, labels, seed)
     return COMMUNITIES[index], {"reply": reply, "chosen": labels[index], "source": "random_fallback" if drawn else "generated"}
 
@@ -81,12 +84,22 @@ def direct_answer(
         prompt = reference.passage_prompt(request, passage) if passage is not None else reference.direct_prompt(request, instruct)
     if request["mode"] == "overton" or not request["options"]:
         text = backend.complete(
-            prompt, role="main_model", max_tokens=decoding.max_tokens, temperature=decoding.temperature, seed=decoding.seed
+            prompt,
+            role="main_model",
+            max_tokens=decoding.max_tokens,
+            temperature=decoding.temperature,
+            seed=decoding.seed,
+            sampler=reference.sampler(request),
         )
         return {"response": text.strip()}
     if reference.generates(request) and "letters" not in choices:
         text = backend.complete(
-            prompt, role="main_model", max_tokens=reference.SHORT_TOKENS, temperature=decoding.temperature, seed=decoding.seed
+            prompt,
+            role="main_model",
+            max_tokens=reference.SHORT_TOKENS,
+            temperature=decoding.temperature,
+            seed=decoding.seed,
+            sampler=reference.sampler(request),
         )
         return {"answer": text.strip()}
     dist = backend.option_distribution(

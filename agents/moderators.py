@@ -56,6 +56,7 @@ class OvertonModerator:
             max_tokens=decoding.max_tokens,
             temperature=decoding.temperature,
             seed=decoding.seed,
+            sampler=reference.sampler(request),
         )
         return {"response": response.strip()}
 
@@ -117,11 +118,16 @@ def select_comment(
     return seeded_argmax(probs, seed), OptionDistribution(labels, probs.tolist(), _worst_source([*rounds, final]))
 
 
-def generated_selection(backend: Backend, texts: list[str], prompt: Prompt, *, decoding: Decoding) -> tuple[int, dict]:
+def generated_selection(backend: Backend, texts: list[str], prompt: Prompt, *, decoding: Decoding, sampler: dict) -> tuple[int, dict]:
     """The reference's selection: 20 tokens generated, the first comment number in the reply, and a
     seeded random comment when it names none (counted as `random_fallback`)."""
     reply = backend.complete(
-        prompt, role="steerable_select", max_tokens=reference.SHORT_TOKENS, temperature=decoding.temperature, seed=decoding.seed
+        prompt,
+        role="steerable_select",
+        max_tokens=reference.SHORT_TOKENS,
+        temperature=decoding.temperature,
+        seed=decoding.seed,
+        sampler=sampler,
     )
     index, drawn = reference.first_label(reply, [str(i) for i in range(1, len(texts) + 1)], decoding.derive("draw").seed)
     return index, {"reply": reply, "source": "random_fallback" if drawn else "generated"}
@@ -141,7 +147,7 @@ class SteerableModerator:
             )
             selection = chosen.as_dict()
         else:
-            index, selection = generated_selection(backend, texts, ask(texts), decoding=decoding)
+            index, selection = generated_selection(backend, texts, ask(texts), decoding=decoding, sampler=reference.sampler(request))
         passage = comments[index]["text"]
         prompt = (
             answer_messages(situation, options, passage, target=target) if ours else reference.steerable_answer_prompt(request, passage)
@@ -160,7 +166,12 @@ class SteerableModerator:
         else:  # an open question, or a generated steerable ValueKaleidoscope answer (read by the scorer's parser)
             budget = reference.SHORT_TOKENS if options else decoding.max_tokens
             result["answer"] = backend.complete(
-                prompt, role="steerable_answer", max_tokens=budget, temperature=decoding.temperature, seed=decoding.seed
+                prompt,
+                role="steerable_answer",
+                max_tokens=budget,
+                temperature=decoding.temperature,
+                seed=decoding.seed,
+                sampler=reference.sampler(request),
             ).strip()
         return result
 

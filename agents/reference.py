@@ -224,6 +224,18 @@ def distributional_prompt(request: dict, passage: str) -> str:
     return f"{lead}\n\nPassage: {passage}\n\n{item_text(request)}"
 
 
+# The authors generate with transformers' `generate` defaults around their temperature and top_p:
+# top-k 50 and no min-p, where llama.cpp's usual chain has top-k 40 and min-p 0.05.
+TRANSFORMERS_SAMPLER = {"top_k": 50, "min_p": 0.0}
+
+
+def sampler(request: dict) -> dict:
+    """The sampler settings of a generated reply: transformers' defaults as the authors' `generate`
+    uses them, unless this project's choices keep llama.cpp's ("sampler"); a backend other than
+    llama.cpp keeps its own (`Backend.penalties`)."""
+    return {} if "sampler" in (request.get("choices") or ()) else TRANSFORMERS_SAMPLER
+
+
 def letter_reading(choices) -> str:
     """How option letters are read (see `options.READINGS`): the reference's top 10, unless this
     project's choices include its own reading ("letter-reading")."""

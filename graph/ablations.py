@@ -20,6 +20,8 @@ ETHOS_CHOICES = {
     "letter-reading": "option letters are read from every next-token candidate the backend gives (100 local, 20 on an endpoint) "
     "with every token that names a letter summed ('A', ' A', '(A'), and estimated by sampling where an endpoint "
     "gives no logprobs, not from the top 10 by the first match as the reference reads them",
+    "sampler": "generated replies on llama.cpp sample with its usual top-k 40 and min-p 0.05, not transformers' defaults "
+    "(top-k 50, no min-p) as the authors' generate does",
 }
 
 # Parts of the method that can be switched off (or, ethos-NAME, switched on), each measured as its own evaluation row.

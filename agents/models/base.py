@@ -9,7 +9,8 @@ Two capabilities differ by backend and are declared on `Backend`:
 - `constraints`: how a reply can be forced into a format, dialects tried in order (see
   `_constraint_kwargs`); none means the reply is parsed.
 - `prefill`: whether a reply can be started with given text that the model then continues.
-- `penalties`: whether a repetition penalty can be asked for (`repeat_penalty`); elsewhere it is dropped.
+- `penalties`: whether a repetition penalty and llama.cpp's sampler settings (`top_k`, `min_p`) can
+  be asked for; elsewhere they are dropped (an endpoint and transformers keep their own).
 
 A prompt is chat messages, or a plain string: a completion prompt, which Modular Pluralism's
 protocol sends as it is, without a chat template (`agents/reference.py`). The run setting
@@ -28,6 +29,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage
 
 from ethos.agents.models import PROMPT_FORMATS
+from ethos.agents.models.llama_calls import SAMPLER_KEYS
 from ethos.agents.models.local import message_text
 from ethos.agents.models.options import (
     REFERENCE_CANDIDATES,
@@ -125,7 +127,8 @@ class Backend:
         return self.prompt_format == "auto" and isinstance(prompt, str)
 
     def _invoke(self, prompt: Prompt, role: str, **kwargs) -> AIMessage:
-        kwargs = {k: v for k, v in kwargs.items() if v is not None and (k != "repeat_penalty" or self.penalties and v != 1.0)}
+        kwargs = {k: v for k, v in kwargs.items() if v is not None and (k not in SAMPLER_KEYS or self.penalties)}
+        kwargs = {k: v for k, v in kwargs.items() if k != "repeat_penalty" or v != 1.0}
         raw = self.is_raw(prompt)
         if raw:
             kwargs["raw"] = True  # the backend sends the text as it is, with the model's BOS token where it has one
@@ -159,20 +162,25 @@ class Backend:
         seed: int | None = None,
         prefix: str = "",
         top_p: float | None = None,
+        sampler: dict | None = None,
     ) -> str:
         """The reply text. A `prefix` starts the reply and is part of the returned text: a backend
         with `prefill` continues it; any other is told to begin with it. `top_p`: nucleus sampling
-        (None: the backend's default)."""
+        (None: the backend's default); `sampler`: llama.cpp's `top_k` and `min_p` (the reference
+        protocol's, `reference.sampler`)."""
+        extra = sampler or {}
         if prefix and not self.prefill and not self.is_raw(messages):
             if isinstance(messages, str):
                 messages = [("human", messages)]
             *head, (kind, last) = messages
             messages = [*head, (kind, f'{last}\nBegin your reply with "{prefix}".')]
             text = message_text(
-                self._invoke(messages, role, max_tokens=max_tokens, temperature=temperature, seed=seed, top_p=top_p)
+                self._invoke(messages, role, max_tokens=max_tokens, temperature=temperature, seed=seed, top_p=top_p, **extra)
             ).lstrip()
             return f"{prefix} {text.removeprefix(prefix).lstrip()}"
-        reply = self._invoke(messages, role, max_tokens=max_tokens, temperature=temperature, seed=seed, prefix=prefix or None, top_p=top_p)
+        reply = self._invoke(
+            messages, role, max_tokens=max_tokens, temperature=temperature, seed=seed, prefix=prefix or None, top_p=top_p, **extra
+        )
         return prefix + message_text(reply) if prefix else message_text(reply)
 
     def complete_constrained(

@@ -18,7 +18,7 @@ from pydantic import Field, PrivateAttr
 
 from ethos import settings
 from ethos.agents.models.llama_batch import LlamaBatchEngine
-from ethos.agents.models.llama_calls import DEFAULT_TOP_P
+from ethos.agents.models.llama_calls import DEFAULT_TOP_P, MIN_P, TOP_K
 from ethos.agents.models.local import ai_message, chat_dicts, stream_pieces, whole_chunk
 from ethos.errors import EthosError
 
@@ -122,6 +122,8 @@ class ChatLlamaCpp(BaseChatModel):
                 grammar=kwargs.get("grammar"),
                 repeat_penalty=kwargs.get("repeat_penalty") or 1.0,
                 top_p=kwargs.get("top_p") or DEFAULT_TOP_P,
+                top_k=kwargs.get("top_k") or TOP_K,
+                min_p=MIN_P if kwargs.get("min_p") is None else kwargs["min_p"],
                 on_text=on_text,
             )
         return ai_message(

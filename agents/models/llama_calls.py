@@ -12,6 +12,8 @@ from typing import Any
 
 from ethos.agents.seeds import SEED_SPACE
 
+TOP_K, MIN_P = 40, 0.05  # llama.cpp's usual top-k and min-p, unless a call asks for others (the reference protocol's: 50, none)
+SAMPLER_KEYS = ("repeat_penalty", "top_k", "min_p")  # what only a llama.cpp backend takes (Backend.penalties)
 DEFAULT_TOP_P = 0.95  # llama.cpp's usual nucleus, unless a call asks for its own (the reference's community messages: 0.9)
 
 # Exact reading reads prompts in chunks that end at multiples of this many tokens (see `_step`).
@@ -37,6 +39,8 @@ class Call:
     top_logprobs: int = 20
     repeat_penalty: float = 1.0  # llama.cpp's penalty on the last 64 tokens (1: none)
     top_p: float = DEFAULT_TOP_P
+    top_k: int = TOP_K
+    min_p: float = MIN_P  # 0: none
     future: Future = field(default_factory=Future)
     slot: Slot | None = None
     sampler: Any = None

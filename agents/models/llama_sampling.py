@@ -19,7 +19,6 @@ import numpy as np
 
 from ethos.errors import RunFailure
 
-TOP_K = 40  # llama.cpp's usual top-k
 SUBSET = 256  # candidates checked against the grammar first (bench/bench_constrained.py counts how often they suffice: 89%)
 
 _TOKEN_DATA = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)])  # llama_token_data
@@ -43,7 +42,7 @@ class ConstrainedSampler:
 
     def __init__(self, lib, n_vocab: int, call, grammar):
         self._lib, self._n_vocab, self.grammar = lib, n_vocab, grammar
-        self.greedy = call.temperature <= 0
+        self.greedy, self.top_k = call.temperature <= 0, call.top_k
         self.penalties = (
             lib.llama_sampler_init_penalties(n_vocab, 64, call.repeat_penalty, 0.0, 0.0)
             if not self.greedy and call.repeat_penalty != 1.0
@@ -72,7 +71,7 @@ class ConstrainedSampler:
 
     def sample(self, ctx, index: int) -> int:
         logits = np.ctypeslib.as_array(self._lib.llama_get_logits_ith(ctx, index), shape=(self._n_vocab,))
-        wanted = 1 if self.greedy else TOP_K
+        wanted = 1 if self.greedy else self.top_k
         order = np.argpartition(-logits, SUBSET)
         allowed = self._allowed(logits, order[:SUBSET])
         # A token outside the subset scores at most its raw logit (a repeat penalty only lowers a logit).
@@ -97,11 +96,12 @@ class ConstrainedSampler:
 
 
 def _after_penalties(lib, call) -> tuple:
-    """The chain after the penalty: llama.cpp's usual defaults around the caller's temperature and seed."""
+    """The chain after the penalty: the call's top-k, nucleus and min-p (llama.cpp's usual 40, 0.95
+    and 0.05 unless it asks for others) around its temperature and seed."""
     return (
-        lib.llama_sampler_init_top_k(TOP_K),
+        lib.llama_sampler_init_top_k(call.top_k),
         lib.llama_sampler_init_top_p(call.top_p, 1),
-        lib.llama_sampler_init_min_p(0.05, 1),
+        *((lib.llama_sampler_init_min_p(call.min_p, 1),) if call.min_p > 0 else ()),
         lib.llama_sampler_init_temp(call.temperature),
         lib.llama_sampler_init_dist(call.seed),  # below SEED_SPACE: never llama.cpp's "random"
     )

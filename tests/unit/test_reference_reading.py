@@ -72,7 +72,7 @@ def test_the_reference_asks_for_ten_candidates_and_the_ablation_restores_this_pr
     assert asked == [10] and asked_ours == [20]
     # the fake's favourite letter is "X" (0.5) and " X" (0.2): the reference reads 0.5, this project 0.7
     assert max(reference["probs"]) < max(ours["probs"]) and reference["source"] == ours["source"] == "logprobs"
-    assert Context(protocol="ethos").ethos_choices() == sorted(["letters", "prompts", "weights", "letter-reading"])
+    assert Context(protocol="ethos").ethos_choices() == sorted(["letters", "prompts", "weights", "letter-reading", "sampler"])
 
 
 def test_an_endpoint_without_logprobs_gets_the_reference_stand_in_counted(fake):
@@ -188,3 +188,23 @@ def test_without_an_nli_model_the_overton_column_is_named_a_proxy_and_the_run_sa
     assert "coverage proxy (embedding, not NLI)" in report and "embedding_coverage ↑" not in report
     metrics = json.loads((tmp_path / "o" / "vanilla" / "metrics.json").read_text())
     assert metrics["protocol"] == "reference"
+
+
+def test_the_reference_generates_with_transformers_sampler_defaults_on_llama_cpp_and_the_ablation_keeps_llama_cpps(fake):
+    """Under the reference protocol a generated reply (here MoE's community message and ModPlural's)
+    asks for top-k 50 and no min-p, as the authors' `generate` samples; `ethos-sampler` and the
+    ethos protocol keep llama.cpp's usual chain; a backend without llama.cpp's settings never gets them."""
+    backend = fake()
+    backend.penalties = True  # as the llama.cpp backends declare
+
+    def community_kwargs(**settings) -> list[dict]:
+        before = len(backend.chat.calls)
+        run(backend, "mc", "modplural", **settings)
+        return [c["kwargs"] for c in backend.chat.calls[before:] if c["kwargs"].get("top_p") == 0.9]
+
+    reference = community_kwargs()
+    assert reference and all((k["top_k"], k["min_p"]) == (50, 0.0) for k in reference)
+    assert all("top_k" not in k and "min_p" not in k for k in community_kwargs(ablations=["ethos-sampler"], seed=1))
+    endpoint = fake()  # penalties False: an endpoint or transformers keeps its own sampler
+    run(endpoint, "mc", "modplural")
+    assert not any("top_k" in c["kwargs"] for c in endpoint.chat.calls)
