@@ -82,26 +82,21 @@ def direct_answer(
         )
     else:
         prompt = reference.passage_prompt(request, passage) if passage is not None else reference.direct_prompt(request, instruct)
+
+    def generated(max_tokens: int) -> str:
+        return backend.complete(
+            prompt,
+            role="main_model",
+            max_tokens=max_tokens,
+            temperature=decoding.temperature,
+            seed=decoding.seed,
+            sampler=reference.sampler(request),
+        ).strip()
+
     if request["mode"] == "overton" or not request["options"]:
-        text = backend.complete(
-            prompt,
-            role="main_model",
-            max_tokens=decoding.max_tokens,
-            temperature=decoding.temperature,
-            seed=decoding.seed,
-            sampler=reference.sampler(request),
-        )
-        return {"response": text.strip()}
+        return {"response": generated(decoding.max_tokens)}
     if reference.generates(request) and "letters" not in choices:
-        text = backend.complete(
-            prompt,
-            role="main_model",
-            max_tokens=reference.SHORT_TOKENS,
-            temperature=decoding.temperature,
-            seed=decoding.seed,
-            sampler=reference.sampler(request),
-        )
-        return {"answer": text.strip()}
+        return {"answer": generated(reference.SHORT_TOKENS)}
     dist = backend.option_distribution(
         prompt,
         option_labels(len(request["options"])),

@@ -37,7 +37,8 @@ def run_study_file(path: Path | None, overrides: dict, say, *, show: bool = Fals
     study.json, report.md and study.tex, and returned. Exit 1 (RunFailure) after the tables when a
     model stopped or items failed."""
     from ethos.cli.common import default_runs_dir
-    from ethos.evaluation.study import read_study, run_study
+    from ethos.evaluation.study import read_study
+    from ethos.evaluation.study_run import run_study
 
     out = overrides.pop("out", None)
     study = read_study(path, overrides)
