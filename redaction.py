@@ -70,30 +70,54 @@ def secret_variable(name: str) -> bool:
     return bool(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,99}", name)) and bool(_SECRET_NAME.search(name))
 
 
-def redact(text: str) -> str:
-    for name, value in os.environ.items():
-        if _SECRET_NAME.search(name) and len(value) >= 6 and value in text:
+# Text that none of the patterns can match holds none of these: most text is checked by this alone.
+_MAY_MATCH = re.compile(r"(?i)://|bearer|basic|[srp]k-|hf_|gh[pousr]_|github_pat_|=")
+
+
+_secrets: tuple[dict | None, list[str]] = (None, [])  # (the environment they were read from, the values)
+
+
+def _secret_values() -> list[str]:
+    """The values of the environment's secret-named variables, as the environment holds them now (a
+    test or a caller may set one): read again only when it changed, which a copy of its raw mapping
+    tells at C speed (decoding every variable for every text was a tenth of a model call's CPU)."""
+    global _secrets
+    raw = getattr(os.environ, "_data", None)
+    now = dict(raw) if raw is not None else dict(os.environ)
+    if now != _secrets[0]:
+        _secrets = (now, [value for name, value in os.environ.items() if len(value) >= 6 and _SECRET_NAME.search(name)])
+    return _secrets[1]
+
+
+def redact(text: str, secrets: list[str] | None = None) -> str:
+    """`text` with secrets masked; `secrets`: the environment's (`_secret_values`), when the caller has read them."""
+    for value in _secret_values() if secrets is None else secrets:
+        if value in text:
             text = text.replace(value, MASK)
+    if not _MAY_MATCH.search(text):
+        return text
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     text = _URL_PATH_KEY.sub(_mask_path_key, text)
     return _URL_QUERY.sub(_mask_query, text)
 
 
-def redacted(data):
+def redacted(data, secrets: list[str] | None = None):
     """`data` with every text in it redacted, keys too, and non-finite numbers as None (JSON has
     none): what a file may hold, before it is serialised. Other objects become their text."""
+    if secrets is None:
+        secrets = _secret_values()  # once for the whole value, not once per text in it
     if isinstance(data, str):
-        return redact(data)
+        return redact(data, secrets)
     if isinstance(data, dict):
-        return {redacted(k) if isinstance(k, str) else k: redacted(v) for k, v in data.items()}
+        return {redact(k, secrets) if isinstance(k, str) else k: redacted(v, secrets) for k, v in data.items()}
     if isinstance(data, (list, tuple)):
-        return [redacted(v) for v in data]
+        return [redacted(v, secrets) for v in data]
     if isinstance(data, float):
         return data if math.isfinite(data) else None
     if data is None or isinstance(data, (bool, int)):
         return data
-    return redact(str(data))
+    return redact(str(data), secrets)
 
 
 def json_text(data, *, indent: int | None = None) -> str:

@@ -43,7 +43,7 @@ def community_comment(backend: Backend, community: dict, request: dict, decoding
             temperature=decoding.temperature,
             seed=decoding.seed,
             top_p=reference.COMMUNITY_TOP_P,
-            sampler=reference.sampler(request),
+            sampler=reference.sampler(request.get("choices")),
         )
         comment = {"text": text.strip(), "choice": None, "choice_source": "not_asked"}
     return {"persona": community["name"], **comment}
@@ -61,7 +61,7 @@ def route_expert(backend: Backend, request: dict, *, samples: int, seed: int, ch
         return COMMUNITIES[labels.index(router.pick(seed))], router.as_dict()  # a uniform fallback picks at random
     budget = reference.ROUTER_TOKENS["generate" if reference.generates(request) else "probability"]
     reply = backend.complete(
-        prompt, role="moe_router", max_tokens=budget, temperature=reference.TEMPERATURE, seed=seed, sampler=reference.sampler(request)
+        prompt, role="moe_router", max_tokens=budget, temperature=reference.TEMPERATURE, seed=seed, sampler=reference.sampler(choices)
     )
     index, drawn = reference.first_label(reply, labels, seed)
     return COMMUNITIES[index], {"reply": reply, "chosen": labels[index], "source": "random_fallback" if drawn else "generated"}
@@ -90,7 +90,7 @@ def direct_answer(
             max_tokens=max_tokens,
             temperature=decoding.temperature,
             seed=decoding.seed,
-            sampler=reference.sampler(request),
+            sampler=reference.sampler(choices),
         ).strip()
 
     if request["mode"] == "overton" or not request["options"]:

@@ -56,7 +56,7 @@ class OvertonModerator:
             max_tokens=decoding.max_tokens,
             temperature=decoding.temperature,
             seed=decoding.seed,
-            sampler=reference.sampler(request),
+            sampler=reference.sampler(request.get("choices")),
         )
         return {"response": response.strip()}
 
@@ -147,7 +147,9 @@ class SteerableModerator:
             )
             selection = chosen.as_dict()
         else:
-            index, selection = generated_selection(backend, texts, ask(texts), decoding=decoding, sampler=reference.sampler(request))
+            index, selection = generated_selection(
+                backend, texts, ask(texts), decoding=decoding, sampler=reference.sampler(request.get("choices"))
+            )
         passage = comments[index]["text"]
         prompt = (
             answer_messages(situation, options, passage, target=target) if ours else reference.steerable_answer_prompt(request, passage)
@@ -171,7 +173,7 @@ class SteerableModerator:
                 max_tokens=budget,
                 temperature=decoding.temperature,
                 seed=decoding.seed,
-                sampler=reference.sampler(request),
+                sampler=reference.sampler(request.get("choices")),
             ).strip()
         return result
 

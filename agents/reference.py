@@ -229,11 +229,14 @@ def distributional_prompt(request: dict, passage: str) -> str:
 TRANSFORMERS_SAMPLER = {"top_k": 50, "min_p": 0.0}
 
 
-def sampler(request: dict) -> dict:
-    """The sampler settings of a generated reply: transformers' defaults as the authors' `generate`
-    uses them, unless this project's choices keep llama.cpp's ("sampler"); a backend other than
-    llama.cpp keeps its own (`Backend.penalties`)."""
-    return {} if "sampler" in (request.get("choices") or ()) else TRANSFORMERS_SAMPLER
+def sampler(choices) -> dict:
+    """How a generated reply is drawn and decoded: with transformers' defaults as the authors'
+    `generate` uses them, unless this project's choices keep llama.cpp's ("sampler"), a backend
+    other than llama.cpp keeping its own (`Backend.penalties`); and with the special tokens the
+    model writes kept, as the authors decode without skip_special_tokens, unless this project's
+    choices drop them ("special-tokens"), an endpoint's server deciding (`Backend.special_tokens`)."""
+    choices = choices or ()
+    return ({} if "sampler" in choices else TRANSFORMERS_SAMPLER) | ({} if "special-tokens" in choices else {"special_tokens": True})
 
 
 def letter_reading(choices) -> str:

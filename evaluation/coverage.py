@@ -1,7 +1,8 @@
 """Value coverage of an Overton response.
 
 NLI value coverage (the reference metric): split the response into sentences (the `sentence-splitter`
-package, English, as the reference does; empty pieces are dropped, and a response with no sentence
+package, English, as the reference does; the reference scores every piece it gives, the empty one a
+blank line between paragraphs leaves too, where this project drops them; a response with no piece
 scores `empty`: -1 under the reference protocol, as the reference's loop gives, else 0); for each value of
 the situation take the highest entailment probability over the sentences, with the value's
 explanation as the premise and the sentence as the hypothesis; average over the values. The NLI
@@ -32,8 +33,10 @@ def _splitter():
     return SentenceSplitter(language="en")
 
 
-def split_sentences(text: str) -> list[str]:
-    return [s.strip() for s in _splitter().split(text or "") if s.strip()]
+def split_sentences(text: str, *, keep_empty: bool = False) -> list[str]:
+    """The response's sentences; `keep_empty`: every piece the splitter gives, as the reference scores them."""
+    pieces = _splitter().split(text or "")
+    return pieces if keep_empty else [s.strip() for s in pieces if s.strip()]
 
 
 def best_device() -> str:
@@ -82,8 +85,8 @@ class NLIScorer:
                 out.extend(probs.tolist())
         return np.array(out)
 
-    def coverage(self, explanations: list[str], response: str, empty: float = 0.0) -> float:
-        sentences = split_sentences(response)
+    def coverage(self, explanations: list[str], response: str, empty: float = 0.0, keep_empty: bool = False) -> float:
+        sentences = split_sentences(response, keep_empty=keep_empty)
         if not sentences:
             return empty
         premises = [e for e in explanations for _ in sentences]
@@ -95,8 +98,8 @@ class NLIScorer:
 class EmbeddingScorer:
     name = "embedding_coverage"
 
-    def coverage(self, explanations: list[str], response: str, empty: float = 0.0) -> float:
-        sentences = split_sentences(response)
+    def coverage(self, explanations: list[str], response: str, empty: float = 0.0, keep_empty: bool = False) -> float:
+        sentences = split_sentences(response, keep_empty=keep_empty)
         if not sentences:
             return empty
         similarity = embed(explanations) @ embed(sentences).T

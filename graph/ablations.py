@@ -22,6 +22,8 @@ ETHOS_CHOICES = {
     "gives no logprobs, not from the top 10 by the first match as the reference reads them",
     "sampler": "generated replies on llama.cpp sample with its usual top-k 40 and min-p 0.05, not transformers' defaults "
     "(top-k 50, no min-p) as the authors' generate does",
+    "special-tokens": "generated replies drop the special tokens the model writes (its end-of-turn token's text, such as "
+    "'</s>'), which the authors' decoding keeps (transformers' decode without skip_special_tokens)",
 }
 
 # Parts of the method that can be switched off (or, ethos-NAME, switched on), each measured as its own evaluation row.

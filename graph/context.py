@@ -14,7 +14,7 @@ from pydantic import ConfigDict, ValidationError, model_validator
 from ethos import settings
 from ethos.agents.models import PROMPT_FORMATS, load_backend, use_cache
 from ethos.errors import EthosError
-from ethos.graph.ablations import ablation_changes, check_ablations, choices_in_effect
+from ethos.graph.ablations import ETHOS_CHOICES, ablation_changes, check_ablations, choices_in_effect
 from ethos.graph.methods import METHODS
 from ethos.graph.setting import CLI, INT_MAX, SEED_MAX, Declared, describe_schema, message, setting
 from ethos.personas.selection import SOURCES
@@ -184,7 +184,7 @@ class Context(Declared):
         "ethos",
         help="reference: the baselines and the moderator run as Modular Pluralism's code runs them "
         "(its prompts, generated answers read by its rules, letters read from its top 10, a plain mean); "
-        "ethos: this project's choices (letters, prompts, weights, letter-reading: each also an --ablation ethos-NAME row)",
+        f"ethos: this project's choices ({', '.join(ETHOS_CHOICES)}: each also an --ablation ethos-NAME row)",
         flag="--protocol",
         choices=("reference", "ethos"),
         client=True,

@@ -40,9 +40,13 @@ def loops(text: str, n: int = 4) -> bool:
     return bool(grams) and max(grams.values()) >= 3
 
 
+# Special tokens a reply may end with where they are kept (the reference's decoding): `<|im_end|>`, `</s>`, `<eos>`.
+END_TOKENS = re.compile(r"(?:<\|?/?[A-Za-z_][\w.-]{0,40}\|?>\s*)+$")
+
+
 def truncated(text: str) -> bool:
     """A text of some length that stops mid-sentence: its budget ran out."""
-    text = text.strip()
+    text = END_TOKENS.sub("", text.strip()).strip()
     return len(text.split()) >= 8 and not text.endswith(ENDINGS)
 
 

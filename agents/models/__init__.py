@@ -81,19 +81,21 @@ def _build_backend(
         from ethos.agents.models.embedded import ChatLlamaCpp, embedded_gguf_path
 
         chat = ChatLlamaCpp(model_path=str(embedded_gguf_path()), exact=decoding == "exact")
-        return Backend(spec, chat, top_logprobs=100, constraints=["grammar"], prefill=True, penalties=True)
+        return Backend(spec, chat, top_logprobs=100, constraints=["grammar"], prefill=True, penalties=True, special_tokens=True)
     if kind == "gguf" and arg:
         from ethos.agents.models.embedded import ChatLlamaCpp
 
         chat = ChatLlamaCpp(model_path=str(Path(arg).expanduser()), exact=decoding == "exact")
-        return Backend(spec, chat, top_logprobs=100, constraints=["grammar"], prefill=True, penalties=True)
+        return Backend(spec, chat, top_logprobs=100, constraints=["grammar"], prefill=True, penalties=True, special_tokens=True)
     if kind == "hf" and arg:
         from ethos.agents.models.hf import ChatTransformers, grammar_support
 
         if not Path(arg).expanduser().is_dir():
             raise EthosError(f"model directory not found: {arg}")
         chat = ChatTransformers(model_dir=str(Path(arg).expanduser()))
-        return Backend(spec, chat, top_logprobs=100, constraints=["grammar"] if grammar_support() else [], prefill=True)
+        return Backend(
+            spec, chat, top_logprobs=100, constraints=["grammar"] if grammar_support() else [], prefill=True, special_tokens=True
+        )
     if kind == "openai" and arg:
         from ethos.agents.models.openai import openai_backend
 

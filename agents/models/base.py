@@ -11,6 +11,8 @@ Two capabilities differ by backend and are declared on `Backend`:
 - `prefill`: whether a reply can be started with given text that the model then continues.
 - `penalties`: whether a repetition penalty and llama.cpp's sampler settings (`top_k`, `min_p`) can
   be asked for; elsewhere they are dropped (an endpoint and transformers keep their own).
+- `special_tokens`: whether a reply can keep the special tokens the model writes (its end-of-turn
+  token's text), as the reference's decoding does; an endpoint's server decodes its replies itself.
 
 A prompt is chat messages, or a plain string: a completion prompt, which Modular Pluralism's
 protocol sends as it is, without a chat template (`agents/reference.py`). The run setting
@@ -87,6 +89,7 @@ class Backend:
         constraints: Sequence[str] = (),
         prefill: bool = False,
         penalties: bool = False,
+        special_tokens: bool = False,
         rejects_constraint: Callable[[Exception], bool] | None = None,
     ):
         self.spec = spec
@@ -95,6 +98,7 @@ class Backend:
         self.constraints = tuple(constraints)  # dialects, see _constraint_kwargs; none: replies are parsed
         self.prefill = prefill
         self.penalties = penalties
+        self.special_tokens = special_tokens
         self._explain = explain
         self._rejects_constraint = rejects_constraint or (lambda exc: False)
         self.prompt_format = "auto"
@@ -128,6 +132,7 @@ class Backend:
 
     def _invoke(self, prompt: Prompt, role: str, **kwargs) -> AIMessage:
         kwargs = {k: v for k, v in kwargs.items() if v is not None and (k not in SAMPLER_KEYS or self.penalties)}
+        kwargs = {k: v for k, v in kwargs.items() if k != "special_tokens" or (v and self.special_tokens)}
         kwargs = {k: v for k, v in kwargs.items() if k != "repeat_penalty" or v != 1.0}
         raw = self.is_raw(prompt)
         if raw:
@@ -166,8 +171,8 @@ class Backend:
     ) -> str:
         """The reply text. A `prefix` starts the reply and is part of the returned text: a backend
         with `prefill` continues it; any other is told to begin with it. `top_p`: nucleus sampling
-        (None: the backend's default); `sampler`: llama.cpp's `top_k` and `min_p` (the reference
-        protocol's, `reference.sampler`)."""
+        (None: the backend's default); `sampler`: llama.cpp's `top_k` and `min_p`, and
+        `special_tokens` (the reference protocol's, `reference.sampler`)."""
         extra = sampler or {}
         if prefix and not self.prefill and not self.is_raw(messages):
             if isinstance(messages, str):

@@ -124,6 +124,7 @@ class ChatLlamaCpp(BaseChatModel):
                 top_p=kwargs.get("top_p") or DEFAULT_TOP_P,
                 top_k=kwargs.get("top_k") or TOP_K,
                 min_p=MIN_P if kwargs.get("min_p") is None else kwargs["min_p"],
+                special=bool(kwargs.get("special_tokens")),
                 on_text=on_text,
             )
         return ai_message(

@@ -86,6 +86,7 @@ class ChatTransformers(BaseChatModel):
         else:
             # Calls that differ only in their seed share a batch, seeded by the batch's lowest seed.
             key = (kwargs.get("max_tokens", 256), kwargs.get("temperature", 0.8), kwargs.get("grammar"), kwargs.get("top_p"))
+            key += (bool(kwargs.get("special_tokens")),)
             text = self._batcher.submit(key, (prompt, kwargs.get("seed")))
             completion_tokens = len(tokenizer(text, add_special_tokens=False)["input_ids"])
             message = ai_message(text, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, model=model)
@@ -113,14 +114,16 @@ class ChatTransformers(BaseChatModel):
         prompt = self._render(messages, kwargs.get("prefix") or "", bool(kwargs.get("raw")))
         ids = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
         settings = self._decoding(kwargs.get("max_tokens", 256), kwargs.get("temperature", 0.8), kwargs.get("grammar"), kwargs.get("top_p"))
-        settings |= {"pad_token_id": tokenizer.pad_token_id, "streamer": Streamer(tokenizer, skip_prompt=True, skip_special_tokens=True)}
+        special = bool(kwargs.get("special_tokens"))
+        streamer = Streamer(tokenizer, skip_prompt=True, skip_special_tokens=not special)
+        settings |= {"pad_token_id": tokenizer.pad_token_id, "streamer": streamer}
         with self._batcher.model_lock, torch.inference_mode():
             if kwargs.get("seed") is not None:
                 torch.manual_seed(kwargs["seed"])
             out = pipe.model.generate(**ids, **settings)
         new = out[0][ids["input_ids"].shape[1] :]
         return ai_message(
-            tokenizer.decode(new, skip_special_tokens=True),
+            tokenizer.decode(new, skip_special_tokens=not special),
             prompt_tokens=ids["input_ids"].shape[1],
             completion_tokens=len(new),
             model=Path(self.model_dir).name,
@@ -129,16 +132,18 @@ class ChatTransformers(BaseChatModel):
     def _generate_batch(self, key: tuple, items: list[tuple[str, int | None]]) -> list[str]:
         import torch
 
-        max_tokens, temperature, grammar, top_p = key
+        max_tokens, temperature, grammar, top_p, special = key
         prompts = [prompt for prompt, _ in items]
         seeds = [seed for _, seed in items if seed is not None]
         if seeds:
             torch.manual_seed(min(seeds))
         # The pipeline would add the tokenizer's special tokens (a second BOS): the prompts hold theirs.
         pipeline_kwargs = self._decoding(max_tokens, temperature, grammar, top_p) | {"return_full_text": False, "add_special_tokens": False}
+        pipeline_kwargs["skip_special_tokens"] = not special
         with torch.inference_mode():
             result = self._llm.generate(prompts, pipeline_kwargs=pipeline_kwargs)
-        return [generations[0].text for generations in result.generations]
+        texts = [generations[0].text for generations in result.generations]
+        return [_unpadded(text, self._llm.pipeline.tokenizer) for text in texts] if special else texts
 
     def _decoding(self, max_tokens: int, temperature: float, grammar: str | None, top_p: float | None = None) -> dict:
         """`generate` settings for a budget, a temperature (0: greedy), nucleus sampling (None: the
@@ -175,6 +180,17 @@ class ChatTransformers(BaseChatModel):
             ids = pipe.tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
             logits = pipe.model(**ids).logits[0, -1].float().numpy()
         return top_logprobs_from_logits(logits, k, lambda i: pipe.tokenizer.decode([i]))
+
+
+def _unpadded(text: str, tokenizer) -> str:
+    """A reply decoded with its special tokens, without the padding a batch adds after its end token."""
+    end = tokenizer.eos_token
+    if end and end in text:
+        text = text[: text.index(end) + len(end)]
+    pad = tokenizer.pad_token
+    while pad and pad != end and text.endswith(pad):
+        text = text[: -len(pad)]
+    return text
 
 
 @cache

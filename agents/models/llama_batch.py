@@ -243,16 +243,21 @@ class LlamaBatchEngine(PoolContexts):
             return
         token = call.sampler.sample(ctx, index)
         self.stats["generated"] += 1
-        if lib.llama_vocab_is_eog(self._vocab, token):  # the end-of-turn token ends every reply
+        end = lib.llama_vocab_is_eog(self._vocab, token)  # the end-of-turn token ends every reply
+        if end and not call.special:
             self._finish(call, self._completion(call))
             return
-        call.out.append(token)
-        piece = self._llm.detokenize([token])
+        if not end:
+            call.out.append(token)
+        piece = self._llm.detokenize([token], special=call.special)
         call.text += piece
         if call.on_text:
             text = call.decoder.decode(piece)  # a character split over two tokens waits for its rest
             if text:
                 call.on_text(text)
+        if end:  # its text kept, as transformers' decode without skip_special_tokens keeps it
+            self._finish(call, self._completion(call))
+            return
         if call.stop:
             text = call.text.decode("utf-8", errors="ignore")
             cut = min((text.find(s) for s in call.stop if s in text), default=-1)

@@ -41,6 +41,7 @@ class Call:
     top_p: float = DEFAULT_TOP_P
     top_k: int = TOP_K
     min_p: float = MIN_P  # 0: none
+    special: bool = False  # the reply keeps the special tokens it draws, its end-of-turn token too (the reference's decoding)
     future: Future = field(default_factory=Future)
     slot: Slot | None = None
     sampler: Any = None

@@ -14,7 +14,7 @@ from pydantic import Field, PrivateAttr
 
 from ethos import settings
 from ethos.agents.models.base import Backend
-from ethos.agents.models.http_client import MAX_REPLY_BYTES, ReplyTooLarge, WholeRequestTimeout, bounded_client, raised
+from ethos.agents.models.http_client import MAX_REPLY_BYTES, LeanCompletions, ReplyTooLarge, WholeRequestTimeout, bounded_client, raised
 from ethos.agents.models.local import ai_message, message_text, whole_chunk
 from ethos.agents.models.tokens import openai_token_counter
 from ethos.errors import EthosError, RunFailure
@@ -145,17 +145,18 @@ def _chat_class():
                 params["logprobs"] = (top_logprobs or 5) if self.compatible else min(top_logprobs or 5, OPENAI_COMPLETION_CANDIDATES)
                 cap = params["logprobs"] if params["logprobs"] < (top_logprobs or 5) else None
             extra = {k: v for k, v in body.items() if k in ("grammar", "response_format") and v is not None}
-            response = self.root_client.completions.create(**{k: v for k, v in params.items() if v is not None}, extra_body=extra or None)
-            choice = response.choices[0]
+            completions = LeanCompletions(self.root_client, "/completions")
+            response = completions.create(**{k: v for k, v in params.items() if v is not None}, extra_body=extra or None).parse()
+            choice = response["choices"][0]
             top = None
-            if logprobs and choice.logprobs and choice.logprobs.top_logprobs:
-                first = choice.logprobs.top_logprobs[0]
-                top = [{"token": t, "logprob": float(lp)} for t, lp in sorted(first.items(), key=lambda kv: -kv[1])]
-            usage = response.usage
+            if logprobs and (choice.get("logprobs") or {}).get("top_logprobs"):
+                first = choice["logprobs"]["top_logprobs"][0]
+                top = [{"token": str(t), "logprob": float(lp)} for t, lp in sorted(first.items(), key=lambda kv: -kv[1])]
+            usage = response.get("usage")
             message = ai_message(
-                choice.text,
-                prompt_tokens=usage.prompt_tokens if usage else 0,
-                completion_tokens=usage.completion_tokens if usage else 0,
+                choice["text"],
+                prompt_tokens=int(usage["prompt_tokens"]) if usage else 0,
+                completion_tokens=int(usage["completion_tokens"]) if usage else 0,
                 model=self.model_name,
                 top=top,
             )
@@ -237,7 +238,7 @@ def openai_backend(
 
     def endpoint(url: str | None):
         base, query = split_endpoint(url) if url else (None, {})
-        return _chat_class()(
+        chat = _chat_class()(
             compatible=base_url is not None,
             model=model,
             base_url=base,
@@ -249,6 +250,8 @@ def openai_backend(
             http_client=bounded_client(timeout),
             rate_limiter=shared_rate_limiter(rps) if rps else None,  # --rps: the model's, over all its replicas
         )
+        chat.client = LeanCompletions(chat.root_client, "/chat/completions", streamed=chat.root_client.chat.completions)
+        return chat
 
     chat = endpoint(urls[0])
     if len(urls) > 1:  # replicas of one model: each call goes to the least busy

@@ -1,5 +1,7 @@
 """The `hf` backend on a real transformers directory (the embedded model, converted at set-up)."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from budgets import SMALL
 
@@ -32,3 +34,16 @@ def test_hf_streams_a_reply_word_by_word(embedded_hf_dir):
     chunks = [c.content for c in chat.stream(messages, max_tokens=24, temperature=0.0)]
     assert len([c for c in chunks if c]) > 5
     assert "".join(chunks).strip() == chat.invoke(messages, max_tokens=24, temperature=0.0).content.strip()
+
+
+def test_hf_keeps_the_end_token_as_the_reference_decodes_and_a_batch_adds_no_padding(embedded_hf_dir):
+    backend = load_backend(f"hf:{embedded_hf_dir}")
+    short = [("human", "Say hello in three words.")]
+    long = [("human", "Describe, in detail, a nurse's duties on a night shift.")]
+    settings = {"role": "test", "max_tokens": 40, "temperature": 0.0}
+    plain = backend.complete(short, **settings)
+    kept = backend.complete(short, **settings, sampler={"special_tokens": True})
+    assert kept == plain + "<|im_end|>"
+    with ThreadPoolExecutor(2) as pool:  # batched with a longer reply, as a generate pads the shorter
+        batched = list(pool.map(lambda m: backend.complete(m, **settings, sampler={"special_tokens": True}), [short, long]))
+    assert 2 in backend.chat.batch_sizes and batched[0] == kept and not batched[1].endswith("<|im_end|>")

@@ -252,3 +252,17 @@ def test_the_grammar_over_the_best_candidates_first_draws_what_the_whole_vocabul
     monkeypatch.setattr(llama_pools, "sampler_chain", partial(llama_sampling.sampler_chain, grammar_first=True))
     whole = engine.submit(tokens, **settings)
     assert fast.text == whole.text and fast.completion_tokens == whole.completion_tokens > 20
+
+
+def test_a_reply_that_keeps_special_tokens_ends_with_its_end_of_turn_token(chat):
+    """The reference's decoding keeps the end-of-turn token's text (transformers' decode without
+    skip_special_tokens); otherwise the reply is the same, token for token and in its streamed pieces."""
+    call = {"tokens": chat._tokens([{"role": "user", "content": "Say hello in three words."}]), "max_tokens": 60, "temperature": 0.0}
+    plain = chat.engine.submit(**call)
+    streamed: list[str] = []
+    kept = chat.engine.submit(**call, special=True, on_text=streamed.append)
+    assert plain.completion_tokens < 60  # it ended at the end-of-turn token, not at the budget
+    assert kept.text == plain.text + "<|im_end|>" and "".join(streamed) == kept.text
+    assert kept.completion_tokens == plain.completion_tokens
+    cut = chat.engine.submit(**call | {"max_tokens": 5}, special=True)  # cut by the budget: no end token to keep
+    assert cut.text == chat.engine.submit(**call | {"max_tokens": 5}).text

@@ -37,6 +37,10 @@ def test_split_sentences():
     assert split_sentences("One. Two!\nThree? x") == ["One.", "Two!", "Three? x"]
     assert split_sentences("Dr. Smith agrees. The patient does not.") == ["Dr. Smith agrees.", "The patient does not."]
     assert split_sentences("") == []
+    # The reference scores every piece: a blank line between paragraphs leaves an empty one.
+    assert split_sentences("One.\n\nTwo.") == ["One.", "Two."]
+    assert split_sentences("One.\n\nTwo.", keep_empty=True) == ["One.", "", "Two."]
+    assert split_sentences("  ", keep_empty=True) == [""] and split_sentences("", keep_empty=True) == []
 
 
 def test_nli_coverage_is_the_mean_over_values_of_the_best_entailing_sentence(tmp_path):
@@ -54,6 +58,19 @@ def test_nli_coverage_is_the_mean_over_values_of_the_best_entailing_sentence(tmp
     assert scorer.entail_index == 2
     assert scorer.coverage(explanations, response) == pytest.approx(np.mean(expected), abs=1e-6)
     assert scorer.coverage(explanations, "") == 0.0
+
+
+def test_the_reference_scores_the_empty_piece_between_paragraphs(tmp_path):
+    scorer = NLIScorer(tiny_nli(tmp_path / "nli"))
+    explanations = ["the doctor must tell the truth.", "protect public health."]
+    response = "the family should care.\n\nvaccine risk is a duty."
+    kept = scorer.entailment(explanations, ["", ""])
+    pieces = [scorer.entailment(explanations, [s] * 2) for s in ("the family should care.", "vaccine risk is a duty.")]
+    expected = np.mean(np.max([*pieces, kept], axis=0))
+    assert scorer.coverage(explanations, response, keep_empty=True) == pytest.approx(expected, abs=1e-6)
+    assert scorer.coverage(explanations, response) == pytest.approx(np.mean(np.max(pieces, axis=0)), abs=1e-6)
+    assert expected != pytest.approx(np.mean(np.max(pieces, axis=0)))  # this tiny model entails the empty piece most
+    assert scorer.coverage(explanations, " ", empty=-1.0, keep_empty=True) == pytest.approx(float(np.mean(kept)))
 
 
 def test_nli_model_without_an_entailment_label_is_refused(tmp_path):
