@@ -33,15 +33,16 @@ def _statuses(runs: Path) -> list[str]:
 
 @pytest.mark.parametrize("command", ["study", "eval"])
 def test_sigterm_stops_as_ctrl_c_does_and_the_log_holds_every_line(tmp_path, command):
+    # A second per call: an item in flight takes longer than the stop's grace (GRACE_SECONDS), so it is interrupted.
     data, runs, log = _data(tmp_path), tmp_path / "runs", tmp_path / "log"
     if command == "study":
         study = tmp_path / "study.toml"
-        study.write_text(f'models = ["fake:0.4"]\nmethods = ["vanilla", "ethosagents"]\ntasks = ["distributional-moralchoice"]\n'
+        study.write_text(f'models = ["fake:1.0"]\nmethods = ["vanilla", "ethosagents"]\ntasks = ["distributional-moralchoice"]\n'
                          f'data = "{data}"\nseeds = [0, 1]\nn_personas = 2\nmax_concurrency = 2\n')  # fmt: skip
         argv = ["study", str(study), "--out", str(tmp_path / "out")]
         started = "[1/4 cells"
     else:
-        argv = ["eval", "--task", "distributional-moralchoice", "--data", str(data), "--model", "fake:0.4", "--method", "ethosagents",
+        argv = ["eval", "--task", "distributional-moralchoice", "--data", str(data), "--model", "fake:1.0", "--method", "ethosagents",
                 "--n-personas", "2", "--max-concurrency", "2", "--no-progress", "--out", str(tmp_path / "out")]  # fmt: skip
         started = None
     with log.open("w") as sink:

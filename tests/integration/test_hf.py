@@ -1,7 +1,5 @@
 """The `hf` backend on a real transformers directory (the embedded model, converted at set-up)."""
 
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 from budgets import SMALL
 
@@ -37,13 +35,17 @@ def test_hf_streams_a_reply_word_by_word(embedded_hf_dir):
 
 
 def test_hf_keeps_the_end_token_as_the_reference_decodes_and_a_batch_adds_no_padding(embedded_hf_dir):
+    from langchain_core.messages import HumanMessage
+
     backend = load_backend(f"hf:{embedded_hf_dir}")
     short = [("human", "Say hello in three words.")]
-    long = [("human", "Describe, in detail, a nurse's duties on a night shift.")]
     settings = {"role": "test", "max_tokens": 40, "temperature": 0.0}
     plain = backend.complete(short, **settings)
     kept = backend.complete(short, **settings, sampler={"special_tokens": True})
     assert kept == plain + "<|im_end|>"
-    with ThreadPoolExecutor(2) as pool:  # batched with a longer reply, as a generate pads the shorter
-        batched = list(pool.map(lambda m: backend.complete(m, **settings, sampler={"special_tokens": True}), [short, long]))
-    assert 2 in backend.chat.batch_sizes and batched[0] == kept and not batched[1].endswith("<|im_end|>")
+    # One generate over a short and a longer reply, as the micro-batcher runs calls that meet: the
+    # shorter is padded after its end token, and the padding is not part of its reply.
+    chat = backend.chat
+    prompts = [chat._render([HumanMessage(text)]) for text in ("Say hello in three words.", "Describe a nurse's night shift in detail.")]
+    batched = chat._generate_batch((40, 0.0, None, None, True), [(prompt, None) for prompt in prompts])
+    assert batched[0] == kept and not batched[1].endswith("<|im_end|>")
