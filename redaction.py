@@ -73,7 +73,6 @@ def secret_variable(name: str) -> bool:
 # Text that none of the patterns can match holds none of these: most text is checked by this alone.
 _MAY_MATCH = re.compile(r"(?i)://|bearer|basic|[srp]k-|hf_|gh[pousr]_|github_pat_|=")
 
-
 _secrets: tuple[dict | None, list[str]] = (None, [])  # (the environment they were read from, the values)
 
 
@@ -89,9 +88,13 @@ def _secret_values() -> list[str]:
     return _secrets[1]
 
 
-def redact(text: str, secrets: list[str] | None = None) -> str:
-    """`text` with secrets masked; `secrets`: the environment's (`_secret_values`), when the caller has read them."""
-    for value in _secret_values() if secrets is None else secrets:
+def redact(text: str) -> str:
+    return _masked(text, _secret_values())
+
+
+def _masked(text: str, secrets: list[str]) -> str:
+    """`text` with `secrets` (the environment's) and every secret a pattern finds masked."""
+    for value in secrets:
         if value in text:
             text = text.replace(value, MASK)
     if not _MAY_MATCH.search(text):
@@ -102,22 +105,24 @@ def redact(text: str, secrets: list[str] | None = None) -> str:
     return _URL_QUERY.sub(_mask_query, text)
 
 
-def redacted(data, secrets: list[str] | None = None):
+def redacted(data):
     """`data` with every text in it redacted, keys too, and non-finite numbers as None (JSON has
     none): what a file may hold, before it is serialised. Other objects become their text."""
-    if secrets is None:
-        secrets = _secret_values()  # once for the whole value, not once per text in it
+    return _redacted(data, _secret_values())  # the environment read once for the whole value
+
+
+def _redacted(data, secrets: list[str]):
     if isinstance(data, str):
-        return redact(data, secrets)
+        return _masked(data, secrets)
     if isinstance(data, dict):
-        return {redact(k, secrets) if isinstance(k, str) else k: redacted(v, secrets) for k, v in data.items()}
+        return {_masked(k, secrets) if isinstance(k, str) else k: _redacted(v, secrets) for k, v in data.items()}
     if isinstance(data, (list, tuple)):
-        return [redacted(v, secrets) for v in data]
+        return [_redacted(v, secrets) for v in data]
     if isinstance(data, float):
         return data if math.isfinite(data) else None
     if data is None or isinstance(data, (bool, int)):
         return data
-    return redact(str(data), secrets)
+    return _masked(str(data), secrets)
 
 
 def json_text(data, *, indent: int | None = None) -> str:

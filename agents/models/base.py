@@ -130,10 +130,17 @@ class Backend:
             return True
         return self.prompt_format == "auto" and isinstance(prompt, str)
 
+    def _takes(self, key: str, value) -> bool:
+        """Whether a setting goes to this backend: llama.cpp's sampler settings and kept special
+        tokens only where it declares them (`penalties`, `special_tokens`), a penalty of 1 (none) never."""
+        if key in SAMPLER_KEYS and not self.penalties:
+            return False
+        if key == "repeat_penalty":
+            return value != 1.0
+        return key != "special_tokens" or (value and self.special_tokens)
+
     def _invoke(self, prompt: Prompt, role: str, **kwargs) -> AIMessage:
-        kwargs = {k: v for k, v in kwargs.items() if v is not None and (k not in SAMPLER_KEYS or self.penalties)}
-        kwargs = {k: v for k, v in kwargs.items() if k != "special_tokens" or (v and self.special_tokens)}
-        kwargs = {k: v for k, v in kwargs.items() if k != "repeat_penalty" or v != 1.0}
+        kwargs = {k: v for k, v in kwargs.items() if v is not None and self._takes(k, v)}
         raw = self.is_raw(prompt)
         if raw:
             kwargs["raw"] = True  # the backend sends the text as it is, with the model's BOS token where it has one

@@ -85,8 +85,13 @@ class ChatTransformers(BaseChatModel):
             message = ai_message(top[0]["token"], prompt_tokens=prompt_tokens, completion_tokens=1, model=model, top=top)
         else:
             # Calls that differ only in their seed share a batch, seeded by the batch's lowest seed.
-            key = (kwargs.get("max_tokens", 256), kwargs.get("temperature", 0.8), kwargs.get("grammar"), kwargs.get("top_p"))
-            key += (bool(kwargs.get("special_tokens")),)
+            key = (
+                kwargs.get("max_tokens", 256),
+                kwargs.get("temperature", 0.8),
+                kwargs.get("grammar"),
+                kwargs.get("top_p"),
+                bool(kwargs.get("special_tokens")),
+            )
             text = self._batcher.submit(key, (prompt, kwargs.get("seed")))
             completion_tokens = len(tokenizer(text, add_special_tokens=False)["input_ids"])
             message = ai_message(text, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, model=model)

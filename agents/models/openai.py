@@ -64,6 +64,7 @@ def _chat_class():
         compatible: bool = False
         replicas: list = Field(default_factory=list, exclude=True)  # the same model at other URLs: each call goes to one
         _spread: Any = PrivateAttr(default=None)
+        _completions: Any = PrivateAttr(default=None)  # the completions endpoint, as `client` is the chat one
 
         def _replica(self):
             """The replica with the fewest calls in flight (ties in turn), held for one call."""
@@ -145,8 +146,7 @@ def _chat_class():
                 params["logprobs"] = (top_logprobs or 5) if self.compatible else min(top_logprobs or 5, OPENAI_COMPLETION_CANDIDATES)
                 cap = params["logprobs"] if params["logprobs"] < (top_logprobs or 5) else None
             extra = {k: v for k, v in body.items() if k in ("grammar", "response_format") and v is not None}
-            completions = LeanCompletions(self.root_client, "/completions")
-            response = completions.create(**{k: v for k, v in params.items() if v is not None}, extra_body=extra or None).parse()
+            response = self._completions.create(**{k: v for k, v in params.items() if v is not None}, extra_body=extra or None).parse()
             choice = response["choices"][0]
             top = None
             if logprobs and (choice.get("logprobs") or {}).get("top_logprobs"):
@@ -251,6 +251,7 @@ def openai_backend(
             rate_limiter=shared_rate_limiter(rps) if rps else None,  # --rps: the model's, over all its replicas
         )
         chat.client = LeanCompletions(chat.root_client, "/chat/completions", streamed=chat.root_client.chat.completions)
+        chat._completions = LeanCompletions(chat.root_client, "/completions")
         return chat
 
     chat = endpoint(urls[0])
