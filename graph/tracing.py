@@ -8,14 +8,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from langchain_core.tracers.schemas import Run
-
-from ethos.agents.models.recording import Exchange
+from ethos.agents.models.recording import Exchange, Step
 from ethos.errors import EthosError
 from ethos.inputs import append_text, bounded, json_line, read_text
 
 
-def step_line(step: Run, exchange: Exchange | None) -> dict:
+def step_line(step: Step, exchange: Exchange | None) -> dict:
     """The trace line of one step: a model exchange, or a graph or node step with its timing."""
     line = {
         "id": str(step.id),
@@ -41,10 +39,10 @@ class TraceFile:
     def __init__(self, path: Path):
         self.path = path
 
-    def started(self, step: Run) -> None:
+    def started(self, step: Step) -> None:
         pass
 
-    def ended(self, step: Run, exchange: Exchange | None) -> None:
+    def ended(self, step: Step, exchange: Exchange | None) -> None:
         try:
             append_text(self.path, json_line(bounded(step_line(step, exchange))))
         except OSError:  # a full disk: the run's record, written when it ends, names the path once (a

@@ -7,16 +7,17 @@ a run's `recording()` (its record, its progress line), its trace file, and OpenT
 from __future__ import annotations
 
 import logging
-import threading
+import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
 from typing import Any, Protocol
+from uuid import UUID
 
-from langchain_core.tracers.base import BaseTracer
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.tracers.context import register_configure_hook
-from langchain_core.tracers.schemas import Run
 
 from ethos.agents.models.local import message_text
 
@@ -44,17 +45,19 @@ class Exchange:
 
     def as_dict(self) -> dict:
         """The stored form (a record's `conversation`, a trace line)."""
-        data = asdict(self)
-        data["messages"] = [list(m) for m in self.messages]
+        data = {f.name: getattr(self, f.name) for f in fields(self)}  # not asdict: its deep copy was most of a trace line's CPU
+        data.update(messages=[list(m) for m in self.messages], params=dict(self.params), usage=dict(self.usage))
+        if self.top_logprobs is not None:
+            data["top_logprobs"] = [dict(t) if isinstance(t, dict) else t for t in self.top_logprobs]
         return {k: v for k, v in data.items() if v is not None}
 
 
 class Sink(Protocol):
-    """Where recorded exchanges go. `step` is LangChain's run of a graph, a node or a model call."""
+    """Where recorded exchanges go. A `Step` is one LangChain run: the graph, a node or a model call."""
 
-    def started(self, step: Run) -> None: ...
+    def started(self, step: Step) -> None: ...
 
-    def ended(self, step: Run, exchange: Exchange | None) -> None: ...
+    def ended(self, step: Step, exchange: Exchange | None) -> None: ...
 
 
 _sinks: ContextVar[tuple[Sink, ...]] = ContextVar("ethos_sinks", default=())
@@ -94,10 +97,10 @@ def send_everything_to(sink: Sink) -> None:
 
 
 class _Collected(list):
-    def started(self, step: Run) -> None:
+    def started(self, step: Step) -> None:
         pass
 
-    def ended(self, step: Run, exchange: Exchange | None) -> None:
+    def ended(self, step: Step, exchange: Exchange | None) -> None:
         if exchange is not None:
             self.append(exchange)
 
@@ -116,59 +119,103 @@ def _messages(sent: list, params: dict) -> list[tuple[str, str]]:
     return [(m.type, message_text(m)) for m in sent]
 
 
-def _hidden(run: Run) -> bool:
-    """LangGraph's own plumbing (channel writes, routes), which it hides from tracers too."""
-    return "langsmith:hidden" in (run.tags or [])
+@dataclass(slots=True)
+class Step:
+    """One LangChain run (the graph, a node, a model call) as the sinks read it: what LangChain's
+    tracer `Run` held of it, without the inputs and outputs it serialised for every run (a model
+    call's messages, a node's whole state), which cost a tenth of a call's CPU and nobody read."""
+
+    id: UUID
+    parent_run_id: UUID | None
+    name: str
+    run_type: str  # "chain" (the graph, a node) or "llm" (a model call)
+    metadata: dict
+    start_time: datetime
+    end_time: datetime | None = None
+    error: str | None = None
 
 
-class Recorder(BaseTracer):
+def _name(name: str | None, serialized: dict | None) -> str:
+    """A run's name as LangChain's tracer gives it."""
+    if name is None and serialized:
+        name = serialized["name"] if "name" in serialized else (serialized.get("id") or [None])[-1]
+    return name if name is not None else "Unnamed"
+
+
+def _stacktrace(error: BaseException) -> str:
+    """An error as LangChain's tracer writes it: its repr, then its traceback."""
+    try:
+        return (repr(error) + "\n\n".join(traceback.format_exception(error))).strip()
+    except Exception:
+        return repr(error)
+
+
+class Recorder(BaseCallbackHandler):
     """The one callback: joined to every LangChain run of the process, it makes the `Exchange` of
-    each model call as it ends and gives steps and exchanges to the open sinks."""
+    each model call as it ends and gives steps and exchanges to the open sinks. LangGraph's own
+    plumbing (channel writes, routes), which it tags hidden, is not followed."""
 
     name: str = "ethos_recorder"
 
     def __init__(self) -> None:
-        super().__init__()
-        self._sent: dict[str, list] = {}  # a model run's messages and reply, before the tracer serialises them
-        self._replies: dict[str, Any] = {}
-        self._lock = threading.Lock()
+        self._steps: dict[UUID, Step] = {}  # open steps; a dict's set and pop hold across threads
+        self._sent: dict[UUID, list] = {}  # a model call's messages, then its reply
+        self._replies: dict[UUID, Any] = {}
 
     @staticmethod
     def _sinks() -> tuple[Sink, ...]:
         return (*_process_sinks, *_sinks.get())
 
-    def on_chat_model_start(self, serialized, messages, *, run_id, **kwargs):
-        if self._sinks():
-            with self._lock:
-                self._sent[str(run_id)] = messages[0] if messages else []
-        return super().on_chat_model_start(serialized, messages, run_id=run_id, **kwargs)
-
-    def on_llm_end(self, response, *, run_id, **kwargs):
-        if self._sinks() and response.generations and response.generations[0]:
-            with self._lock:
-                self._replies[str(run_id)] = response.generations[0][0].message
-        return super().on_llm_end(response, run_id=run_id, **kwargs)
-
-    def _persist_run(self, run: Run) -> None:  # each step goes to the sinks as it ends instead
-        pass
-
-    def _started(self, run: Run) -> None:
-        if not _hidden(run):
-            for sink in self._sinks():
-                sink.started(run)
-
-    def _ended(self, run: Run) -> None:
-        with self._lock:
-            sent, reply = self._sent.pop(str(run.id), None), self._replies.pop(str(run.id), None)
-        sinks = self._sinks()
-        if not sinks or _hidden(run):
+    def _start(self, run_id, parent_run_id, tags, metadata, name, serialized, run_type) -> None:
+        if tags and "langsmith:hidden" in tags:
             return
-        exchange = self.exchange(run, sent, reply) if reply is not None and sent is not None else None
+        step = Step(run_id, parent_run_id, _name(name, serialized), run_type, metadata or {}, datetime.now(UTC))
+        self._steps[run_id] = step
+        for sink in self._sinks():
+            sink.started(step)
+
+    def _end(self, run_id, error: BaseException | None = None) -> None:
+        step = self._steps.pop(run_id, None)
+        sent, reply = self._sent.pop(run_id, None), self._replies.pop(run_id, None)
+        if step is None:
+            return
+        step.end_time = datetime.now(UTC)
+        if error is not None:
+            step.error = _stacktrace(error)
+        sinks = self._sinks()
+        if not sinks:
+            return
+        exchange = self.exchange(step, sent, reply) if reply is not None and sent is not None else None
         for sink in sinks:
-            sink.ended(run, exchange)
+            sink.ended(step, exchange)
+
+    def on_chain_start(self, serialized, inputs, *, run_id, parent_run_id=None, tags=None, metadata=None, name=None, run_type=None, **kw):
+        self._start(run_id, parent_run_id, tags, metadata, name, serialized, run_type or "chain")
+
+    def on_chat_model_start(self, serialized, messages, *, run_id, parent_run_id=None, tags=None, metadata=None, name=None, **kw):
+        if self._sinks():
+            self._sent[run_id] = messages[0] if messages else []
+        self._start(run_id, parent_run_id, tags, metadata, name, serialized, "llm")
+
+    def on_llm_start(self, serialized, prompts, *, run_id, parent_run_id=None, tags=None, metadata=None, name=None, **kw):
+        self._start(run_id, parent_run_id, tags, metadata, name, serialized, "llm")
+
+    def on_llm_end(self, response, *, run_id, **kw):
+        if self._sinks() and response.generations and response.generations[0]:
+            self._replies[run_id] = response.generations[0][0].message
+        self._end(run_id)
+
+    def on_chain_end(self, outputs, *, run_id, **kw):
+        self._end(run_id)
+
+    def on_chain_error(self, error, *, run_id, **kw):
+        self._end(run_id, error)
+
+    def on_llm_error(self, error, *, run_id, **kw):
+        self._end(run_id, error)
 
     @staticmethod
-    def exchange(run: Run, sent: list, reply) -> Exchange | None:
+    def exchange(run: Step, sent: list, reply) -> Exchange | None:
         metadata = run.metadata or {}
         if "ethos_role" not in metadata:
             return None  # a model called outside a Backend: not one of the roles
@@ -197,9 +244,6 @@ class Recorder(BaseTracer):
             " (from the cache)" if exchange.cached else "",
         )
         return exchange
-
-    _on_chain_start = _on_llm_start = _on_chat_model_start = _started
-    _on_chain_end = _on_chain_error = _on_llm_end = _on_llm_error = _ended
 
 
 # The recorder joins every LangChain run (graph nodes and model calls alike), in every thread.

@@ -223,3 +223,67 @@ def test_only_the_boundary_writes_files_or_raw_terminal_output():
         and WRITERS.search(path.read_text())
     }
     assert found <= set(ALLOWED), found - set(ALLOWED)
+
+
+def test_the_fast_check_passes_every_text_the_patterns_may_match():
+    """`_may_match` skips the patterns only where the case-blind trigger regex finds nothing: random
+    texts over the triggers' letters in every case, the separators, and the non-ASCII letters a
+    case-blind match also takes (dotless i, long s, Kelvin sign, dotted capital I)."""
+    import random
+
+    from ethos.redaction import _MAY_MATCH, _may_match
+
+    alphabet = "bearsickhfgtupojnBEARSICKHFGTUPOJN_=:/- ıſKİé"
+    rng = random.Random(0)
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12))) for _ in range(200_000)]
+    texts += ["BEARER x", "Basic y", "SK-1", "HF_1", "GHP_1", "GitHub_PAT_1", "baſic", "bearer ıſ", "baſİc", "plain words"]
+    disagree = [t for t in texts if bool(_MAY_MATCH.search(t)) != _may_match(t)]
+    assert not disagree, disagree[:5]
+    assert sum(map(_may_match, texts)) > 1000  # the alphabet does make matches
+
+
+def test_a_line_serialised_at_once_is_the_line_redacted_first(monkeypatch):
+    """`json_text` skips the walk only where the walk would change nothing: the same text for lines
+    with and without secrets (one with a quote and a backslash, which JSON escapes), triggers, NaN,
+    tuples, non-text keys and objects JSON does not know, at every depth."""
+    import json as json_module
+    import random
+
+    from ethos.redaction import json_text, neutral, redacted
+
+    monkeypatch.setenv("ODD_SECRET", 'pa"ss\\word\u00e9!')
+    pieces = [
+        "plain",
+        SECRET,
+        'pa"ss\\word\u00e9!',
+        "x=1",
+        "http://u:p@h/",
+        "Bearer abcdefghij",
+        "caf\u00e9",
+        "\x1b[2J",
+        "",
+        "ghp_abcdefghij",
+    ]
+    rng = random.Random(1)
+
+    def value(depth=0):
+        kind = rng.randrange(7 if depth < 4 else 4)
+        if kind == 0:
+            return " ".join(rng.choice(pieces) for _ in range(rng.randint(1, 3)))
+        if kind == 1:
+            return rng.choice([1, 2.5, float("nan"), True, None])
+        if kind == 2:
+            return rng.choice([Path("/tmp/key=1"), 3])
+        if kind == 3:
+            return rng.choice(pieces)
+        if kind == 4:
+            return {rng.choice([*pieces, 7]): value(depth + 1) for _ in range(rng.randint(0, 3))}
+        if kind == 5:
+            return tuple(value(depth + 1) for _ in range(rng.randint(0, 3)))
+        return [value(depth + 1) for _ in range(rng.randint(0, 3))]
+
+    for _ in range(3000):
+        data = value()
+        for indent in (None, 1):
+            assert json_text(data, indent=indent) == neutral(json_module.dumps(redacted(data), ensure_ascii=False, indent=indent)), data
+    assert SECRET not in json_text({"reply": f"the key {SECRET}"}) and "word" not in json_text(['pa"ss\\word\u00e9!'])
