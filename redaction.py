@@ -74,6 +74,9 @@ def secret_variable(name: str) -> bool:
 _MAY_MATCH = re.compile(r"(?i)://|bearer|basic|[srp]k-|hf_|gh[pousr]_|github_pat_|=")
 
 
+_GITHUB_TOKEN = re.compile("gh[pousr]_")
+
+
 def _may_match(text: str) -> bool:
     """`_MAY_MATCH.search(text)`, as substring scans for ASCII text (ten times faster than the
     case-blind regex; in ASCII, lower() is what a case-blind match compares)."""
@@ -86,8 +89,6 @@ def _may_match(text: str) -> bool:
         return True
     return "_" in lowered and ("hf_" in lowered or "github_pat_" in lowered or _GITHUB_TOKEN.search(lowered) is not None)
 
-
-_GITHUB_TOKEN = re.compile("gh[pousr]_")
 
 _secrets: tuple[dict | None, list[str]] = (None, [])  # (the environment they were read from, the values)
 
@@ -105,6 +106,7 @@ def _secret_values() -> list[str]:
 
 
 def redact(text: str) -> str:
+    """`text` with the environment's secrets and every secret a pattern finds masked."""
     return _masked(text, _secret_values())
 
 
@@ -145,49 +147,49 @@ def json_text(data, *, indent: int | None = None) -> str:
     """`data` as JSON that may leave the program: secrets masked in its values before it is
     serialised, and the control characters JSON lets through (DEL, C1, bidi marks, lone surrogates)
     written as JSON's own escapes, which only occur inside strings and read back exactly."""
-    if indent is None and (text := _plain_json(data)) is not None:
+    secrets = _secret_values()  # the environment read once for the whole value
+    if indent is None and (text := _plain_json(data, secrets)) is not None:
         return neutral(text)
-    return neutral(json.dumps(_serialisable(data, _secret_values(), checked=True), ensure_ascii=False, indent=indent))
+    return neutral(json.dumps(_serialisable(data, secrets), ensure_ascii=False, indent=indent))
 
 
-def _serialisable(data, secrets: list[str], depth: int = 0, checked: bool = False):
-    """What `redacted(data)` serialises to, walking only the parts that need it (a record holds an
-    endpoint's URL in its settings, and nothing to mask in its conversation); below the second
-    level, walked whole. `checked`: not worth checking `data` whole (it was, or a record rarely is clean)."""
-    if depth < 2 and not checked and isinstance(data, (dict, list, tuple)) and _plain_json(data) is not None:
+def _serialisable(data, secrets: list[str], depth: int = 0):
+    """What `redacted(data)` serialises to, walking only the parts that need it: below the top (a
+    record holds an endpoint's URL in its settings, and nothing to mask in its conversation), each
+    part of the first two levels is serialised whole first and kept if clean; deeper, walked whole."""
+    if depth == 2 or not isinstance(data, (dict, list, tuple)):
+        return _redacted(data, secrets)
+    if depth > 0 and _plain_json(data, secrets) is not None:
         return data
-    if depth < 2 and isinstance(data, dict):
+    if isinstance(data, dict):
         return {_masked(k, secrets) if isinstance(k, str) else k: _serialisable(v, secrets, depth + 1) for k, v in data.items()}
-    if depth < 2 and isinstance(data, (list, tuple)):
-        return [_serialisable(v, secrets, depth + 1) for v in data]
-    return _redacted(data, secrets)
+    return [_serialisable(v, secrets, depth + 1) for v in data]
 
 
-def _plain_json(data) -> str | None:
+def _plain_json(data, secrets: list[str]) -> str | None:
     """`data` serialised as it is, where that is what redacting it first would give: it serialises
-    with finite numbers, and its text holds no secret and no pattern's trigger. JSON escapes each
-    character on its own and none of a trigger's, so a text holding a secret or a trigger holds it in
-    the serialised form too (a secret in its escaped form). Checking the whole line once instead of
-    walking every text in it took most of the CPU of writing a trace line. None: walk it."""
+    with finite numbers, and its text holds none of `secrets` and no pattern's trigger. JSON escapes
+    each character on its own and none of a trigger's, so a text holding a secret or a trigger holds
+    it in the serialised form too (a secret in its escaped form). Checking the whole line once
+    instead of walking every text in it took most of the CPU of writing a trace line. None: walk it."""
     try:
         text = json.dumps(data, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError):  # an object JSON does not know, NaN or infinity, a cycle
         return None
-    if _may_match(text) or any(value in text for value in _escaped_secrets()):
+    if _may_match(text) or any(value in text for value in _escaped(secrets)):
         return None
     return text
 
 
-def _escaped_secrets() -> list[str]:
-    """The environment's secret values as JSON writes them inside a string."""
-    global _escaped
-    values = _secret_values()
-    if _escaped[0] is not values:
-        _escaped = (values, [json.dumps(value, ensure_ascii=False)[1:-1] for value in values])
-    return _escaped[1]
+def _escaped(secrets: list[str]) -> list[str]:
+    """`secrets` (the list `_secret_values` keeps) as JSON writes them inside a string."""
+    global _escaped_secrets
+    if _escaped_secrets[0] is not secrets:
+        _escaped_secrets = (secrets, [json.dumps(value, ensure_ascii=False)[1:-1] for value in secrets])
+    return _escaped_secrets[1]
 
 
-_escaped: tuple[list | None, list[str]] = (None, [])
+_escaped_secrets: tuple[list | None, list[str]] = (None, [])
 
 
 # C0 controls but tab and newline, DEL, C1 controls (ESC, CSI, OSC start here), the bidi overrides

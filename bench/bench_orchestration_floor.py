@@ -30,7 +30,8 @@ from typing import Annotated, TypedDict
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
-from bench_concurrency import SETTINGS, items_file  # noqa: E402
+from bench_concurrency import items_file  # noqa: E402
+from bench_server_throughput import harness  # noqa: E402
 
 # The tests' stub, kept alive between requests and without Nagle's delay (each reply is two writes).
 SERVE = """
@@ -117,23 +118,12 @@ def graph_per_item(calls: int) -> float:
     return per_call(lambda: app.invoke({"question": "q", "comments": []}), calls)
 
 
-def harness(url: str, data: Path, work: Path, concurrency: int) -> float:
-    """CPU per model call of `ethos eval` in this process, warm (a first run loads what it needs)."""
-    from ethos.cli import main
-
-    def run(tag: str) -> float:
-        out = work / f"{tag}-{concurrency}"
-        argv = ["eval", "--task", "distributional-globalopinionqa", "--data", str(data), "--model", "openai:bench", "--base-url", url,
-                "--runs-dir", str(work / "runs"), *SETTINGS, "--personas", "library", "--max-concurrency", str(concurrency),
-                "--out", str(out), "-q"]  # fmt: skip
-        started = time.process_time()
-        if main(argv):
-            raise SystemExit(f"bench: eval failed at concurrency {concurrency}")
-        cpu = time.process_time() - started
-        return 1000 * cpu / json.loads(next(out.rglob("metrics.json")).read_text())["usage"]["calls"]
-
-    run("warm")
-    return run("timed")
+def harness_per_call(url: str, data: Path, work: Path, concurrency: int) -> float:
+    """CPU per model call of `ethos eval` in this process, warm (a first run loads what it needs);
+    each run in a folder of its own, as a folder's finished items are not run again."""
+    harness(data, url, concurrency, work / f"warm-{concurrency}")
+    timed = harness(data, url, concurrency, work / f"timed-{concurrency}")
+    return 1000 * timed["cpu"] / timed["calls"]
 
 
 def main() -> None:
@@ -149,7 +139,7 @@ def main() -> None:
         item = graph_per_item(args.calls)
         rows.append((f"LangGraph, empty graph of the same shape (per call at {calls_per_item} per item)", item / calls_per_item))
         for concurrency in (1, 8):
-            rows.append((f"ethos eval, --max-concurrency {concurrency}", harness(url, data, work, concurrency)))
+            rows.append((f"ethos eval, --max-concurrency {concurrency}", harness_per_call(url, data, work, concurrency)))
     print(
         f"CPU of this process per model call (stub in another process; {args.calls} calls per stack row, {args.items} items per eval row)"
     )

@@ -155,8 +155,6 @@ class Recorder(BaseCallbackHandler):
     each model call as it ends and gives steps and exchanges to the open sinks. LangGraph's own
     plumbing (channel writes, routes), which it tags hidden, is not followed."""
 
-    name: str = "ethos_recorder"
-
     def __init__(self) -> None:
         self._steps: dict[UUID, Step] = {}  # open steps; a dict's set and pop hold across threads
         self._sent: dict[UUID, list] = {}  # a model call's messages, then its reply
@@ -215,8 +213,8 @@ class Recorder(BaseCallbackHandler):
         self._end(run_id, error)
 
     @staticmethod
-    def exchange(run: Step, sent: list, reply) -> Exchange | None:
-        metadata = run.metadata or {}
+    def exchange(step: Step, sent: list, reply) -> Exchange | None:
+        metadata = step.metadata or {}
         if "ethos_role" not in metadata:
             return None  # a model called outside a Backend: not one of the roles
         params = metadata.get("ethos_params") or {}
@@ -228,7 +226,7 @@ class Recorder(BaseCallbackHandler):
             reply=message_text(reply),
             params=params,
             usage=dict(reply.usage_metadata or {}),
-            seconds=round((run.end_time - run.start_time).total_seconds(), 3) if run.end_time else 0.0,
+            seconds=round((step.end_time - step.start_time).total_seconds(), 3) if step.end_time else 0.0,
             cached=bool(reply.response_metadata.get("ethos_cached")),
             node=metadata.get("langgraph_node"),
             persona_index=metadata.get("ethos_persona_index"),
